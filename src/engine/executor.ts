@@ -1,0 +1,50 @@
+// Executors run one stage invocation somewhere (this machine, a Slurm job) and report the result.
+// The invocation is plain JSON so that it can cross a process or a cluster boundary: the process
+// that executes it (`pipeline exec-stage <invocation.json>`) runs the kind, stores the outputs and
+// writes the run record with the same atomic protocol wherever it runs.
+
+import type { ResourceRequest, StageInput, StageInstanceView } from './kind.js';
+
+export interface Invocation {
+  /** Stage key (sha256 of the fingerprint). */
+  key: string;
+  instance: StageInstanceView;
+  /** Project directory (the store is `<projectDir>/cache` unless storeDir says otherwise). */
+  projectDir: string;
+  storeDir: string;
+  /** Path of the pipeline file, so the executing process can rebuild the SpecView. */
+  pipelineFile: string | null;
+  /** --set overrides and mirrors, so the executing process sees the same spec. */
+  overrides: Record<string, string>;
+  modelsDir?: string;
+  stimuliDir?: string;
+  offline: boolean;
+  inputs: StageInput[];
+  planned: Record<string, unknown>;
+  /** The fingerprint (named key ingredients) kept in the run record for "why stale". */
+  fingerprint: Record<string, unknown>;
+  resources: ResourceRequest;
+  /** Worker grouping key (the model instance) for executors that keep processes alive. */
+  affinity?: string;
+}
+
+export interface Grant {
+  cpus: number;
+  /** Concrete device ids from the gpu pool. */
+  gpus: string[];
+  memory: number;
+}
+
+export type ExecOutcome =
+  | { ok: true; runRecordPath: string }
+  | { ok: false; reason: 'exit-non-zero' | 'killed' | 'cancelled' | 'timeout' | 'node-fail' | 'out-of-memory' | 'preempted' | 'worker-crashed' | 'model-load-failed' | 'stage-error'; message: string; logTail?: string; jobId?: string };
+
+export interface Executor {
+  readonly name: string;
+  /** Run one invocation; resolve when its run record is written (ok) or it failed. */
+  execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome>;
+  /** End all workers / cancel all jobs this executor started. */
+  close(): Promise<void>;
+  /** Counters for the run record (e.g. model loads per affinity). */
+  stats(): Record<string, unknown>;
+}

@@ -1,0 +1,141 @@
+// The contract every stage kind (stages/*.ts) implements. A kind is thin: it wires the engine's
+// inputs and params to the libraries in src/ (tasks, lm, analysis, fetch) and writes its outputs
+// into a staging folder; the engine hashes, stores and materialises them.
+
+export type Scalar = string | number | boolean | null;
+export type Vars = Record<string, string | string[]>;
+
+/** A model declared in pipeline.yaml (`models:`). */
+export interface ModelSpec {
+  /** Hub id (`EleutherAI/pythia-1b-deduped`) or a plain name for a local model. */
+  id: string;
+  /** Short name used in stage ids and output file names (`pythia-1b-deduped`): the last part of `id` unless given. */
+  name: string;
+  /** An explicit local folder in the transformers.js layout (takes precedence over mirrors and the hub). */
+  path?: string;
+  /** Revisions to sweep (branch, tag, commit or step name); '' is the final weights. */
+  revisions: string[];
+  /** Selection of revisions from the hub's refs, resolved at plan time. */
+  revisionSelect?: { glob: string; every?: number; steps?: [number, number] };
+  dtype?: string;
+  display: { name: string; family: string; params_b: number | null };
+  /** Resources a score stage of this model takes (e.g. { gpu: 4 }); merged over the stage's. */
+  resources?: ResourceRequest;
+  /** Extra per-model flags written into its configs (e.g. half precision, multi-GPU). */
+  config?: Record<string, unknown>;
+  /** How the tiny built-in model is made, when this model is generated rather than fetched. */
+  build?: Record<string, unknown>;
+}
+
+/** A task declared in pipeline.yaml (`tasks:`). */
+export interface TaskSpec {
+  name: string;
+  /** crt: crt1, crt2, crt3; [] for tasks without conditions. */
+  conditions: string[];
+  /** Stimuli source: url + sha256, or a path; a mirror folder (--stimuli-dir) may stand in. */
+  stimuli?: { url?: string; sha256?: string; path?: string; file?: string };
+  params: Record<string, unknown>;
+}
+
+export interface ResourceRequest {
+  cpu?: number;
+  gpu?: number;
+  /** Bytes. */
+  memory?: number;
+}
+
+export interface OutputDecl {
+  /** Name of the output inside the stage (`csv`, `requests`, `model`, ...). */
+  name: string;
+  type: 'file' | 'dir';
+  /** Working-tree path the output is copied to after it is stored (relative to the project), if any. */
+  materialize?: string;
+}
+
+/** What a stage sees of one of its upstream stages. */
+export interface StageInput {
+  stageId: string;
+  kind: string;
+  /** Name of the stage declaration the upstream instance came from. */
+  name: string;
+  vars: Vars;
+  outputs: Record<string, OutputRef>;
+  /** The upstream run record's `info` (e.g. fetch-model's resolved commit). */
+  info: Record<string, unknown>;
+}
+
+export interface OutputRef {
+  digest: string;
+  type: 'file' | 'dir';
+  /** Absolute path to read: the stored file, or a read-only checked-out folder. */
+  path: string;
+  /** Working-tree path it was materialised to, if any. */
+  materialized?: string;
+}
+
+export interface StageInstanceView {
+  id: string;
+  kind: string;
+  name: string;
+  vars: Vars;
+  params: Record<string, unknown>;
+}
+
+/** The project-level declarations a kind may read (display metadata, task conditions, mirrors). */
+export interface SpecView {
+  projectDir: string;
+  models: ModelSpec[];
+  tasks: TaskSpec[];
+  vars: Record<string, string>;
+  modelsDir?: string;
+  stimuliDir?: string;
+  offline: boolean;
+}
+
+export interface PlanContext {
+  instance: StageInstanceView;
+  spec: SpecView;
+  model?: ModelSpec;
+  task?: TaskSpec;
+  /** Digest of a file or folder through the store's stat cache (unchanged files are not re-read). */
+  digest(path: string): Promise<{ digest: string; type: 'file' | 'dir' }>;
+}
+
+export interface StageContext extends PlanContext {
+  inputs: StageInput[];
+  /** Result of the kind's plan() for this instance (already in the key). */
+  planned: Record<string, unknown>;
+  /** Staging folder: write each declared output to join(outDir, output.name). */
+  outDir: string;
+  /** A scratch folder removed after the stage. */
+  tmpDir: string;
+  /** Device ids granted from the gpu pool ([] on cpu). */
+  gpus: string[];
+  cpus: number;
+  log(message: string): void;
+  warn(message: string): void;
+  /** Extra facts for the run record (counters, generation settings, item failures). */
+  record(key: string, value: unknown): void;
+  signal: AbortSignal;
+  /** State kept for the life of the executing process (a worker keeps its loaded model here). */
+  processCache: Map<string, unknown>;
+}
+
+export interface StageKind {
+  name: string;
+  /** One line for `pipeline --help` and the schema. */
+  description: string;
+  /** Module URLs (import.meta.url of the kind and the libraries it uses) whose source enters the key. */
+  code: string[];
+  /** npm packages whose installed versions change this kind's numbers (enter the key). */
+  libraries?: string[];
+  /** 'worker': run in a long-lived worker process (score); 'inline': in the engine process. */
+  isolation: 'inline' | 'worker';
+  /** Stages with the same affinity go to the same worker (score: the model instance). */
+  affinity?(ctx: PlanContext): string | undefined;
+  resources?(ctx: PlanContext): ResourceRequest;
+  outputs(ctx: PlanContext): OutputDecl[];
+  /** Extra key ingredients known before running: a resolved hub commit, a local folder's digest, display metadata. */
+  plan?(ctx: PlanContext): Promise<Record<string, unknown>> | Record<string, unknown>;
+  execute(ctx: StageContext): Promise<void>;
+}
