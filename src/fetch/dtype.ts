@@ -1,0 +1,58 @@
+// Which files of a transformers.js model folder a dtype needs. The suffixes are transformers.js's
+// own (DEFAULT_DTYPE_SUFFIX_MAPPING), so a folder fetched here loads with `{ dtype }` unchanged.
+
+import { FetchError } from './errors.js';
+
+export const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
+
+export const DEFAULT_DTYPE = 'fp32';
+
+/** Files every model folder must have, and those copied only when present. */
+const REQUIRED = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+const OPTIONAL = ['generation_config.json', 'special_tokens_map.json'];
+
+export function dtypeSuffix(dtype: string): string {
+  const suffix = DTYPE_SUFFIX[dtype];
+  if (suffix === undefined) {
+    throw new FetchError('bad-spec', `unknown dtype "${dtype}"; use one of ${Object.keys(DTYPE_SUFFIX).join(', ')}`);
+  }
+  return suffix;
+}
+
+/** The dtypes whose ONNX weights appear in a listing (to say what *is* available). */
+export function availableDtypes(files: readonly string[]): string[] {
+  const set = new Set(files);
+  return Object.entries(DTYPE_SUFFIX)
+    .filter(([, suffix]) => set.has(`onnx/model${suffix}.onnx`))
+    .map(([dtype]) => dtype);
+}
+
+/**
+ * Select the files the dtype needs from a listing of repo-relative paths (posix separators).
+ * `what` names the model/revision in the error when a required file is missing.
+ */
+export function selectModelFiles(files: readonly string[], dtype: string, what: string): string[] {
+  const suffix = dtypeSuffix(dtype);
+  const set = new Set(files);
+  const onnx = `onnx/model${suffix}.onnx`;
+  const missing = [...REQUIRED, onnx].filter((f) => !set.has(f));
+  if (missing.length > 0) {
+    const dtypes = availableDtypes(files);
+    const hint = set.has(onnx) || dtypes.length === 0
+      ? ''
+      : `; ONNX weights exist for dtype ${dtypes.join(', ')} (set dtype: in the model's declaration)`;
+    throw new FetchError('file-not-found', `${what} lacks ${missing.join(', ')} needed for dtype ${dtype}${hint}`);
+  }
+  // External data: model.onnx_data, model.onnx_data_1, ... (transformers.js names them so).
+  const external = files.filter((f) => f.startsWith(`${onnx}_data`)).sort();
+  return [...REQUIRED, ...OPTIONAL.filter((f) => set.has(f)), onnx, ...external];
+}

@@ -1,0 +1,142 @@
+// A small client for the Hugging Face Hub's model API: resolve a revision to a commit with its file
+// listing, list refs, build resolve URLs. HTTP statuses become FetchErrors that say what to do.
+
+import { FetchError, HttpStatusError, isTransient } from './errors.js';
+import { backoffDelay, type HubConfig, sleep } from './hub-config.js';
+import { allRefNames, closeRefs, type Refs } from './revisions.js';
+
+export interface Sibling {
+  rfilename: string;
+  size?: number;
+  /** git blob sha1 of a regular (non-LFS) file. */
+  blobId?: string;
+  lfs?: { sha256: string; size: number };
+}
+
+export interface RevisionInfo {
+  id: string;
+  /** The commit the revision points at. */
+  sha: string;
+  siblings: Sibling[];
+}
+
+type FetchFn = typeof fetch;
+
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/** The hub's name for the final weights. */
+export function hubRevision(revision: string): string {
+  return revision === '' ? 'main' : revision;
+}
+
+export class HubClient {
+  constructor(readonly config: HubConfig, private readonly fetchImpl: FetchFn = fetch) {}
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    const h: Record<string, string> = { 'user-agent': 'lm-task-demands/0.1', ...extra };
+    if (this.config.token) h.authorization = `Bearer ${this.config.token}`;
+    return h;
+  }
+
+  /** `{endpoint}/{id}/resolve/{commit}/{file}`. */
+  fileUrl(id: string, commit: string, file: string): string {
+    return `${this.config.endpoint}/${id}/resolve/${encodeURIComponent(commit)}/${encodePath(file)}`;
+  }
+
+  /** Resolve a branch, tag, step name or commit to its commit and file listing (with sizes and hashes). */
+  async revisionInfo(id: string, revision: string): Promise<RevisionInfo> {
+    const rev = hubRevision(revision);
+    const url = `${this.config.endpoint}/api/models/${id}/revision/${encodeURIComponent(rev)}?blobs=true`;
+    try {
+      const info = (await this.getJson(url, `model ${id} revision ${rev}`)) as Partial<RevisionInfo>;
+      if (typeof info.sha !== 'string' || !Array.isArray(info.siblings)) {
+        throw new FetchError('http', `model ${id} revision ${rev}: ${url} answered without sha/siblings`);
+      }
+      return { id, sha: info.sha, siblings: info.siblings };
+    } catch (err) {
+      if (err instanceof HttpStatusError && err.status === 404 && err.errorCode !== 'RepoNotFound') {
+        throw await this.revisionNotFound(id, rev, err);
+      }
+      throw this.toFetchError(err, id);
+    }
+  }
+
+  /** Branches and tags of a repo. */
+  async refs(id: string): Promise<Refs> {
+    const url = `${this.config.endpoint}/api/models/${id}/refs`;
+    try {
+      const refs = (await this.getJson(url, `model ${id} refs`)) as Partial<Refs>;
+      return { branches: refs.branches ?? [], tags: refs.tags ?? [] };
+    } catch (err) {
+      throw this.toFetchError(err, id);
+    }
+  }
+
+  /** Turn an HTTP failure into an error that names the model and says what to do. */
+  toFetchError(err: unknown, id: string, file?: string): unknown {
+    if (!(err instanceof HttpStatusError)) return err;
+    const where = `${this.config.endpoint}/${id}`;
+    if (err.errorCode === 'RepoNotFound' || (err.status === 404 && !file)) {
+      return new FetchError('repo-not-found',
+        `model ${id} was not found on ${this.config.endpoint} (HTTP ${err.status}); check the id, or if it is private set HF_TOKEN to a token that can read it`);
+    }
+    if (err.status === 401 || err.status === 403) {
+      const tokenNote = this.config.token ? 'HF_TOKEN is set but the hub refused it' : 'HF_TOKEN is not set';
+      return new FetchError('auth',
+        `model ${id}: the hub answered ${err.status}${err.errorCode ? ` (${err.errorCode})` : ''}; ${tokenNote}. `
+        + `Accept the model's licence at ${where} and set HF_TOKEN to a token with read access to it`);
+    }
+    if (err.status === 404 && file) {
+      return new FetchError('file-not-found', `model ${id}: file ${file} was not found (HTTP 404)`);
+    }
+    return new FetchError('http', `model ${id}: ${err.message}`, { cause: err });
+  }
+
+  private async revisionNotFound(id: string, rev: string, err: HttpStatusError): Promise<unknown> {
+    let refs: Refs;
+    try {
+      refs = await this.refs(id);
+    } catch (refErr) {
+      return refErr instanceof FetchError ? refErr : this.toFetchError(err, id);
+    }
+    const names = allRefNames(refs);
+    const close = closeRefs(rev, names);
+    const list = close.length > 0 ? `; closest refs: ${close.join(', ')}` : '; the repo has no branches or tags';
+    return new FetchError('revision-not-found',
+      `model ${id}: revision "${rev}" was not found on ${this.config.endpoint} (${names.length} refs)${list}`);
+  }
+
+  /** GET a JSON document with retries on network errors and 5xx/429. */
+  async getJson(url: string, what: string): Promise<unknown> {
+    if (this.config.offline) {
+      throw new FetchError('offline-missing', `${what}: offline mode, not contacting ${this.config.endpoint}`);
+    }
+    const { attempts } = this.config.retry;
+    let last: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      try {
+        const res = await this.fetchImpl(url, { headers: this.headers({ accept: 'application/json' }) });
+        if (!res.ok) {
+          throw new HttpStatusError(res.status, url, res.headers.get('x-error-code'), await res.text().catch(() => ''));
+        }
+        return await res.json();
+      } catch (err) {
+        last = err;
+        if (!isTransient(err)) throw err;
+        if (attempt + 1 < attempts) await sleep(backoffDelay(this.config.retry, attempt));
+      }
+    }
+    throw new FetchError('retries-exhausted',
+      `${what}: gave up after ${attempts} tries against ${url}: ${errorText(last)}`, { cause: last });
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error && cause.message !== err.message ? `${err.message} (${cause.message})` : err.message;
+  }
+  return String(err);
+}

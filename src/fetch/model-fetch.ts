@@ -1,0 +1,184 @@
+// Where a model revision comes from and how its files get into a folder: an explicit path, a local
+// mirror, or the hub (through a download cache). Used by stages/fetch-model.ts for plan and execute.
+
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { selectModelFiles } from './dtype.js';
+import { downloadFile, type DownloadResult } from './download.js';
+import { FetchError, HttpStatusError } from './errors.js';
+import { HubClient, hubRevision, type RevisionInfo } from './hub-client.js';
+import { repoCacheDir } from './hub-config.js';
+import { findLocalRevision, findMirrorRevision, listModelFiles, localRevisions } from './mirror.js';
+import { closeRefs } from './revisions.js';
+
+export interface ModelRef {
+  id: string;
+  name?: string;
+  path?: string;
+}
+
+export type ModelSource =
+  | { source: 'local'; via: 'path' | 'mirror'; folder: string }
+  | { source: 'hub'; id: string; revision: string; commit: string };
+
+export interface ResolveOptions {
+  modelsDir?: string;
+  offline: boolean;
+  client: HubClient;
+}
+
+/** `model X revision R` / `model X (final weights)` for messages. */
+export function describeRevision(id: string, revision: string): string {
+  return revision === '' ? `model ${id} (final weights)` : `model ${id} revision ${revision}`;
+}
+
+const COMMIT_RE = /^[0-9a-f]{40}$/;
+
+/** Commit of a revision remembered from an earlier online resolution (huggingface_hub's refs/ files). */
+async function cachedCommit(cacheDir: string, id: string, revision: string): Promise<string | null> {
+  const rev = hubRevision(revision);
+  if (COMMIT_RE.test(rev)) return rev;
+  try {
+    const sha = (await readFile(join(repoCacheDir(cacheDir, id), 'refs', ...rev.split('/')), 'utf8')).trim();
+    return COMMIT_RE.test(sha) ? sha : null;
+  } catch {
+    return null;
+  }
+}
+
+async function rememberResolution(cacheDir: string, id: string, revision: string, info: RevisionInfo): Promise<void> {
+  const repo = repoCacheDir(cacheDir, id);
+  const rev = hubRevision(revision);
+  const refFile = join(repo, 'refs', ...rev.split('/'));
+  await mkdir(dirname(refFile), { recursive: true });
+  if (!COMMIT_RE.test(rev)) await writeFile(refFile, info.sha);
+  await mkdir(join(repo, 'listings'), { recursive: true });
+  await writeFile(join(repo, 'listings', `${info.sha}.json`), JSON.stringify(info));
+}
+
+/** The listing of a commit: from the cache when there is one (commits never change), else the hub. */
+export async function commitListing(client: HubClient, id: string, commit: string): Promise<RevisionInfo> {
+  const file = join(repoCacheDir(client.config.cacheDir, id), 'listings', `${commit}.json`);
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as RevisionInfo;
+  } catch {
+    if (client.config.offline) {
+      throw new FetchError('offline-missing', `${describeRevision(id, commit)}: offline and no file listing is cached in ${file}`);
+    }
+    const info = await client.revisionInfo(id, commit);
+    await rememberResolution(client.config.cacheDir, id, commit, info);
+    return info;
+  }
+}
+
+function offlineMissing(model: ModelRef, revision: string, tried: string[], modelsDir: string | undefined, cacheDir: string): FetchError {
+  const layout = `<dir>/${model.id}${revision === '' ? '' : `/revisions/${revision}`}`;
+  return new FetchError('offline-missing',
+    `${describeRevision(model.id, revision)} is not available offline. Looked in: `
+    + `${tried.length > 0 ? tried.join(', ') : '(no models mirror set)'} and the hub cache ${repoCacheDir(cacheDir, model.id)}. `
+    + `Provide it as a mirror folder ${layout} (the org folder may be left out) and pass --models-dir <dir> `
+    + `(or set PIPELINE_MODELS_DIR), or give the model a path: to its folder (revisions under <path>/revisions/<rev>), `
+    + `or run once online to fill the cache`);
+}
+
+/** Pick the source of a model revision: explicit path, then mirror, then the hub (or its cache when offline). */
+export async function resolveModelSource(model: ModelRef, revision: string, opts: ResolveOptions): Promise<ModelSource> {
+  if (model.path) {
+    const found = await findLocalRevision(model.path, revision);
+    if (found.folder) return { source: 'local', via: 'path', folder: found.folder };
+    const revs = await localRevisions(model.path);
+    const close = closeRefs(revision, revs);
+    throw new FetchError('revision-not-found',
+      `${describeRevision(model.id, revision)}: no folder ${found.tried[0]} under the model's path ${model.path}`
+      + (close.length > 0 ? `; revisions there: ${close.join(', ')}` : '; it has no revisions/ folder'));
+  }
+  const tried: string[] = [];
+  if (opts.modelsDir) {
+    const found = await findMirrorRevision(opts.modelsDir, model.id, revision, model.name);
+    if (found.folder) return { source: 'local', via: 'mirror', folder: found.folder };
+    tried.push(...found.tried);
+  }
+  const { cacheDir } = opts.client.config;
+  if (opts.offline || opts.client.config.offline) {
+    const commit = await cachedCommit(cacheDir, model.id, revision);
+    if (commit) return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
+    throw offlineMissing(model, revision, tried, opts.modelsDir, cacheDir);
+  }
+  const info = await opts.client.revisionInfo(model.id, revision);
+  await rememberResolution(cacheDir, model.id, revision, info);
+  return { source: 'hub', id: model.id, revision: hubRevision(revision), commit: info.sha };
+}
+
+/** The files a dtype needs from a local folder (repo-relative paths). */
+export async function localModelFiles(folder: string, dtype: string, what: string): Promise<string[]> {
+  return selectModelFiles(await listModelFiles(folder), dtype, `${what} (folder ${folder})`);
+}
+
+/** Copy the listed files from a local folder into destDir, keeping their relative paths. */
+export async function copyModelFiles(folder: string, files: readonly string[], destDir: string): Promise<void> {
+  for (const f of files) {
+    const to = join(destDir, ...f.split('/'));
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(join(folder, ...f.split('/')), to);
+  }
+}
+
+export interface HubDownloadOptions {
+  signal?: AbortSignal;
+  log?: (message: string) => void;
+  fetchImpl?: typeof fetch;
+}
+
+export interface HubDownloadResult {
+  files: string[];
+  /** Where the verified files are kept between runs. */
+  snapshotDir: string;
+  bytes: number;
+  requests: number;
+  resumed: number;
+  cached: number;
+}
+
+/** Download the dtype's files of one commit into the hub cache (resuming, verified), then copy them to destDir. */
+export async function downloadHubModel(client: HubClient, id: string, commit: string, dtype: string, destDir: string,
+  opts: HubDownloadOptions = {}): Promise<HubDownloadResult> {
+  const info = await commitListing(client, id, commit);
+  const bySibling = new Map(info.siblings.map((s) => [s.rfilename, s]));
+  const files = selectModelFiles([...bySibling.keys()], dtype, `${describeRevision(id, commit)} on ${client.config.endpoint}`);
+  const snapshotDir = join(repoCacheDir(client.config.cacheDir, id), 'snapshots', commit);
+  const total: HubDownloadResult = { files, snapshotDir, bytes: 0, requests: 0, resumed: 0, cached: 0 };
+  for (const file of files) {
+    const s = bySibling.get(file);
+    const cachePath = join(snapshotDir, ...file.split('/'));
+    if (client.config.offline) {
+      // Offline: only what an earlier online run left in the cache.
+      const want = s?.lfs?.size ?? s?.size;
+      const have = await stat(cachePath).then((st) => st.size, () => null);
+      if (have === null || (want !== undefined && have !== want)) {
+        throw new FetchError('offline-missing',
+          `${describeRevision(id, commit)}: ${file} is not in the hub cache (${cachePath}) and offline mode forbids downloading it`);
+      }
+      total.cached += 1;
+    } else {
+      const res: DownloadResult = await downloadFile({
+        url: client.fileUrl(id, commit, file),
+        dest: cachePath,
+        what: `${id}@${commit.slice(0, 12)} ${file}`,
+        headers: client.headers(),
+        expected: s?.lfs ? { size: s.lfs.size, sha256: s.lfs.sha256 } : { size: s?.size, gitSha1: s?.blobId },
+        retry: client.config.retry,
+        idleTimeoutMs: client.config.idleTimeoutMs,
+        signal: opts.signal,
+        mapError: (err: HttpStatusError) => client.toFetchError(err, id, file),
+        fetchImpl: opts.fetchImpl,
+      });
+      total.bytes += res.cached ? 0 : res.bytes;
+      total.requests += res.requests;
+      total.resumed += res.resumed;
+      total.cached += res.cached ? 1 : 0;
+      if (!res.cached) opts.log?.(`downloaded ${file} (${res.bytes} bytes, ${res.requests} request(s), ${res.resumed} resumed)`);
+    }
+  }
+  await copyModelFiles(snapshotDir, files, destDir);
+  return total;
+}

@@ -1,0 +1,98 @@
+// fetch-model: one model revision as a folder in the transformers.js layout (config, tokenizer,
+// the dtype's ONNX weights). Source order: the model's path:, the models mirror, the hub.
+// plan() puts what identifies the weights into the key: a local folder's digest (stat-cached), or
+// the hub commit a moving revision like `main` resolves to right now.
+
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { ModelSpec, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+import { fetchCodeUrls } from '../src/fetch/code.js';
+import { DEFAULT_DTYPE, dtypeSuffix } from '../src/fetch/dtype.js';
+import { FetchError } from '../src/fetch/errors.js';
+import { HubClient } from '../src/fetch/hub-client.js';
+import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
+import {
+  copyModelFiles, describeRevision, downloadHubModel, localModelFiles, resolveModelSource,
+} from '../src/fetch/model-fetch.js';
+
+function modelOf(ctx: PlanContext): ModelSpec {
+  if (!ctx.model) throw new FetchError('bad-spec', `stage ${ctx.instance.id}: fetch-model needs a model (vars.model)`);
+  return ctx.model;
+}
+
+function revisionOf(ctx: PlanContext): string {
+  const rev = ctx.instance.vars.revision;
+  if (Array.isArray(rev)) throw new FetchError('bad-spec', `stage ${ctx.instance.id}: vars.revision must be one revision, got a list`);
+  return rev ?? '';
+}
+
+function dtypeOf(model: ModelSpec): string {
+  const dtype = model.dtype ?? DEFAULT_DTYPE;
+  dtypeSuffix(dtype); // unknown dtypes fail at plan time, naming the valid ones
+  return dtype;
+}
+
+function clientFor(ctx: PlanContext): HubClient {
+  const config = hubConfigFromEnv(process.env);
+  return new HubClient({ ...config, offline: config.offline || ctx.spec.offline });
+}
+
+/** One digest over the needed files, so the final weights' key ignores the revisions/ beside them. */
+async function localDigest(ctx: PlanContext, folder: string, files: string[]): Promise<string> {
+  const parts: string[] = [];
+  for (const f of files) parts.push(`${f}\0${(await ctx.digest(join(folder, ...f.split('/')))).digest}`);
+  return `sha256:${createHash('sha256').update(parts.join('\n')).digest('hex')}`;
+}
+
+export const fetchModelKind: StageKind = {
+  name: 'fetch-model',
+  description: 'one model revision (path, models mirror or hub) as a transformers.js folder, with its resolved commit',
+  code: [import.meta.url, ...fetchCodeUrls()],
+  isolation: 'inline',
+  resources: () => ({ cpu: 1 }),
+  outputs: () => [{ name: 'model', type: 'dir' }],
+
+  async plan(ctx) {
+    const model = modelOf(ctx);
+    const revision = revisionOf(ctx);
+    const dtype = dtypeOf(model);
+    const client = clientFor(ctx);
+    const src = await resolveModelSource(model, revision, { modelsDir: ctx.spec.modelsDir, offline: ctx.spec.offline, client });
+    if (src.source === 'local') {
+      const files = await localModelFiles(src.folder, dtype, describeRevision(model.id, revision));
+      return { source: 'local', path: src.folder, dtype, digest: await localDigest(ctx, src.folder, files) };
+    }
+    return { source: 'hub', endpoint: client.config.endpoint, id: model.id, revision: src.revision, commit: src.commit, dtype };
+  },
+
+  async execute(ctx: StageContext) {
+    const model = modelOf(ctx);
+    const revision = revisionOf(ctx);
+    const dtype = dtypeOf(model);
+    const dest = join(ctx.outDir, 'model');
+    const planned = ctx.planned;
+    if (planned.source === 'local' && typeof planned.path === 'string') {
+      const files = await localModelFiles(planned.path, dtype, describeRevision(model.id, revision));
+      await copyModelFiles(planned.path, files, dest);
+      ctx.log(`copied ${files.length} files of ${describeRevision(model.id, revision)} from ${planned.path}`);
+      ctx.record('resolved', { source: 'local', path: planned.path, commit: null, files });
+      return;
+    }
+    if (planned.source !== 'hub' || typeof planned.commit !== 'string' || typeof planned.id !== 'string') {
+      throw new FetchError('bad-spec', `stage ${ctx.instance.id}: fetch-model's plan is missing (got ${JSON.stringify(planned)})`);
+    }
+    const client = clientFor(ctx);
+    const res = await downloadHubModel(client, planned.id, planned.commit, dtype, dest, {
+      signal: ctx.signal,
+      log: (m) => ctx.log(m),
+    });
+    ctx.log(`${describeRevision(model.id, revision)} → ${planned.commit}: ${res.files.length} files, `
+      + `${res.bytes} bytes downloaded, ${res.cached} from the cache ${res.snapshotDir}`);
+    ctx.record('resolved', {
+      source: 'hub', endpoint: client.config.endpoint, revision: planned.revision, commit: planned.commit, files: res.files,
+    });
+    ctx.record('download', { bytes: res.bytes, requests: res.requests, resumed: res.resumed, cached: res.cached });
+  },
+};
+
+export default fetchModelKind;
