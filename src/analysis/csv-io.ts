@@ -1,0 +1,134 @@
+// Reading score CSVs and writing analysis tables. Score files come from our own score stages and
+// from the paper, whose crt files went through a spreadsheet (TRUE/FALSE, rounded numbers, one file
+// with a duplicated header), so reading is lenient about spelling but strict about shape.
+// Writing targets pandas `read_csv` and R `read.csv` unchanged: booleans `True`/`False`, missing
+// values empty, infinities `inf`/`-inf`, fields with commas, quotes or newlines quoted.
+
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+
+export type Cell = string | number | boolean | null;
+export type Row = Record<string, Cell>;
+
+export interface Table {
+  columns: string[];
+  rows: Row[];
+}
+
+/** Parse CSV text into a table of strings. `source` names the file in error messages. */
+export function parseCsv(text: string, source: string): Table {
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, relax_quotes: false, skip_empty_lines: true }) as string[][];
+  } catch (err) {
+    throw new Error(`${source}: not a readable CSV file: ${(err as Error).message}`);
+  }
+  const header = records[0];
+  if (!header) throw new Error(`${source}: empty CSV file (no header row)`);
+  const columns = dedupeHeader(header, source);
+  const rows: Row[] = [];
+  for (let i = 1; i < records.length; i++) {
+    const rec = records[i]!;
+    if (rec.length !== columns.length) {
+      throw new Error(`${source}: row ${i + 1} has ${rec.length} fields but the header has ${columns.length}; fix the file`);
+    }
+    const row: Row = {};
+    for (let j = 0; j < columns.length; j++) row[columns[j]!] = rec[j]!;
+    rows.push(row);
+  }
+  return { columns, rows };
+}
+
+export function readCsvFile(path: string): Table {
+  return parseCsv(readFileSync(path, 'utf8'), path);
+}
+
+/**
+ * Repeated header names get pandas' suffixes (`x`, `x.1`, ...), so nothing is silently overwritten.
+ * One paper file (crt3/Llama-2-7b-hf) carries `generated_response_naive_label` twice and no
+ * `generated_response_label`: its second copy is the hand label, so it is renamed to that.
+ */
+function dedupeHeader(header: string[], source: string): string[] {
+  const seen = new Map<string, number>();
+  const out = header.map((name) => {
+    const n = seen.get(name) ?? 0;
+    seen.set(name, n + 1);
+    return n === 0 ? name : `${name}.${n}`;
+  });
+  const dup = out.indexOf('generated_response_naive_label.1');
+  if (dup >= 0 && !out.includes('generated_response_label')) out[dup] = 'generated_response_label';
+  if (out.some((c) => c === '')) throw new Error(`${source}: the header has an empty column name`);
+  return out;
+}
+
+const TRUE_SPELLINGS = new Set(['True', 'TRUE', 'true']);
+const FALSE_SPELLINGS = new Set(['False', 'FALSE', 'false']);
+
+/** A boolean cell as written by Python (`True`), a spreadsheet (`TRUE`) or JS; null when empty. */
+export function parseBool(value: Cell, where: string): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (value === null || value === '') return null;
+  const s = String(value).trim();
+  if (TRUE_SPELLINGS.has(s)) return true;
+  if (FALSE_SPELLINGS.has(s)) return false;
+  throw new Error(`${where}: expected True or False, found ${JSON.stringify(value)}`);
+}
+
+/** A numeric cell (`-1.25`, `1e-5`, `inf`, `-inf`, `nan`); null when empty. */
+export function parseNum(value: Cell, where: string): number | null {
+  if (typeof value === 'number') return value;
+  if (value === null || value === '') return null;
+  const s = String(value).trim().toLowerCase();
+  if (s === 'inf' || s === '+inf' || s === 'infinity') return Infinity;
+  if (s === '-inf' || s === '-infinity') return -Infinity;
+  if (s === 'nan') return NaN;
+  const n = Number(s);
+  if (s === '' || Number.isNaN(n)) throw new Error(`${where}: expected a number, found ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** True when every non-empty value of the column is a boolean spelling (and there is at least one). */
+export function isBooleanColumn(rows: Row[], column: string): boolean {
+  let any = false;
+  for (const r of rows) {
+    const v = r[column];
+    if (v === null || v === undefined || v === '') continue;
+    if (typeof v === 'boolean') { any = true; continue; }
+    const s = String(v);
+    if (!TRUE_SPELLINGS.has(s) && !FALSE_SPELLINGS.has(s)) return false;
+    any = true;
+  }
+  return any;
+}
+
+/** Rewrite spreadsheet booleans (`TRUE`) as Python's (`True`) in every boolean column, in place. */
+export function normaliseBooleans(table: Table): void {
+  for (const c of table.columns) {
+    if (!isBooleanColumn(table.rows, c)) continue;
+    for (const r of table.rows) {
+      const v = r[c];
+      if (v === null || v === undefined || v === '') continue;
+      r[c] = parseBool(v, c);
+    }
+  }
+}
+
+/** One cell as CSV text: True/False, inf/-inf, empty for null/NaN, shortest round-trip numbers. */
+export function formatCell(v: Cell | undefined): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return '';
+    if (v === Infinity) return 'inf';
+    if (v === -Infinity) return '-inf';
+    return String(v);
+  }
+  return v;
+}
+
+export function toCsv(table: Table): string {
+  const records = table.rows.map((r) => table.columns.map((c) => formatCell(r[c])));
+  // quoted_match: a bare \r or \n inside a field must be quoted for pandas and R alike.
+  return stringify([table.columns, ...records], { quoted_match: /[\r\n]/, record_delimiter: '\n' });
+}

@@ -1,0 +1,107 @@
+// Wide tables: the score rows of a domain, with the model's display metadata and the columns the
+// analysis derives per domain (TASKS.md, "Analysis").
+
+import { normaliseBooleans, parseNum, type Row, type Table } from './csv-io.js';
+import { domainDef, type Domain } from './domains.js';
+import type { ScoreFile } from './score-files.js';
+import { DEFAULT_FINAL_STEP, trainingStep } from './training-step.js';
+
+export type Scope = 'size' | 'training_time';
+
+export interface WideOptions {
+  scope: Scope;
+  /** Training step of the final weights (training-time tables). */
+  finalStep?: number;
+}
+
+export interface WideTable extends Table {
+  /** Where each row came from (`file row n`), for error messages downstream. */
+  sources: string[];
+}
+
+/** dgl repeats five "Order of Adjectives" pairs as TS 6–TS 10; the paper dropped the copies. */
+export function isDglDuplicate(row: Row): boolean {
+  if (row.phenomenon !== 'Order of Adjectives') return false;
+  const m = /^TS (\d+)$/.exec(String(row.test_item ?? '').trim());
+  return m !== null && Number(m[1]) >= 6 && Number(m[1]) <= 10;
+}
+
+/**
+ * The files a table of this scope uses: size — final weights of every model; training time —
+ * every revision of the models that have revisions, plus their final weights.
+ */
+export function selectFiles(domain: Domain, files: ScoreFile[], scope: Scope): ScoreFile[] {
+  const tasks = domainDef(domain).tasks;
+  const inDomain = files.filter((f) => tasks.includes(f.task));
+  if (scope === 'size') return inDomain.filter((f) => f.revision === '');
+  const withRevisions = new Set(inDomain.filter((f) => f.revision !== '').map((f) => f.model.name));
+  return inDomain.filter((f) => withRevisions.has(f.model.name));
+}
+
+function sortFiles(domain: Domain, files: ScoreFile[], finalStep: number): ScoreFile[] {
+  const tasks = domainDef(domain).tasks;
+  const modelOrder = new Map<string, number>();
+  for (const f of files) if (!modelOrder.has(f.model.name)) modelOrder.set(f.model.name, modelOrder.size);
+  return [...files].sort((a, b) =>
+    tasks.indexOf(a.task) - tasks.indexOf(b.task) ||
+    a.condition.localeCompare(b.condition) ||
+    modelOrder.get(a.model.name)! - modelOrder.get(b.model.name)! ||
+    trainingStep(a.revision, finalStep) - trainingStep(b.revision, finalStep));
+}
+
+function unionColumns(files: ScoreFile[]): string[] {
+  const cols: string[] = [];
+  const seen = new Set<string>();
+  for (const f of files) for (const c of f.table.columns) if (!seen.has(c)) { seen.add(c); cols.push(c); }
+  return cols;
+}
+
+/** Build the wide table of a domain and scope from already-read (and annotated) score files. */
+export function buildWide(domain: Domain, allFiles: ScoreFile[], opts: WideOptions): WideTable {
+  const finalStep = opts.finalStep ?? DEFAULT_FINAL_STEP;
+  const files = sortFiles(domain, selectFiles(domain, allFiles, opts.scope), finalStep);
+  const columns = unionColumns(files);
+  if (!columns.includes('model')) columns.push('model');
+  if (!columns.includes('revision')) columns.push('revision');
+  const extra = ['model_family', 'model_n_params'];
+  if (opts.scope === 'training_time') extra.push('training_step');
+  if (domain === 'crt') extra.push('condition', 'mc_correct_gt_intuitive', 'generated_response_correct');
+  if (domain === 'lambada') extra.push('logprob_diff');
+  if (domain === 'syntax') extra.push('dataset');
+  for (const c of extra) if (!columns.includes(c)) columns.push(c);
+
+  const rows: Row[] = [];
+  const sources: string[] = [];
+  for (const f of files) {
+    const step = opts.scope === 'training_time' ? trainingStep(f.revision, finalStep) : null;
+    f.table.rows.forEach((src, i) => {
+      if (domain === 'syntax' && f.task === 'dgl' && isDglDuplicate(src)) return;
+      const where = `${f.path} row ${i + 2}`;
+      const row: Row = {};
+      for (const c of columns) row[c] = src[c] ?? null;
+      row.model = f.model.display;
+      row.revision = f.revision;
+      row.model_family = f.model.family;
+      row.model_n_params = f.model.paramsB;
+      if (step !== null) row.training_step = step;
+      if (domain === 'crt') {
+        if (row.condition === null || row.condition === '') row.condition = f.condition;
+        const c = parseNum(src.mc_correct_logprob ?? null, `${where} column mc_correct_logprob`);
+        const it = parseNum(src.mc_intuitive_logprob ?? null, `${where} column mc_intuitive_logprob`);
+        row.mc_correct_gt_intuitive = c !== null && it !== null ? c > it : null;
+        row.generated_response_correct = src.generated_response_label === 'correct';
+      }
+      if (domain === 'lambada') {
+        const d = parseNum(src.direct_logprob ?? null, `${where} column direct_logprob`);
+        const m = parseNum(src.meta_logprob ?? null, `${where} column meta_logprob`);
+        row.logprob_diff = d !== null && m !== null ? d - m : null;
+      }
+      if (domain === 'syntax') row.dataset = f.task;
+      rows.push(row);
+      sources.push(where);
+    });
+  }
+  const table: WideTable = { columns, rows, sources };
+  normaliseBooleans(table);
+  return table;
+}
