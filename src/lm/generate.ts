@@ -1,0 +1,122 @@
+// gen(prompt, n): transformers.js generate with the folder's generation_config.json applied, as
+// the paper's generate(max_new_tokens=n) call did; only the new tokens are decoded, with
+// skip_special_tokens and clean_up_tokenization_spaces passed explicitly (transformers.js would
+// otherwise follow the tokenizer's config). The plain path generates one prompt at a time; the
+// fast path left-pads prompts of similar length into batches (positions come from the mask, so
+// each row is the same computation as alone).
+
+import { packBatches, type BatchLimits } from './batching.js';
+import type { LmStats } from './forward.js';
+import type { LoadedRuntime } from './load.js';
+import type { TensorLike } from './runtime.js';
+import type { GenerateResult, GenerationSettings } from './types.js';
+
+const NOT_SETTINGS = new Set(['_from_model_config', 'transformers_version', 'do_sample', 'eos_token_id']);
+
+/** The generation settings that apply, for the run record. */
+export function generationSettings(rt: LoadedRuntime, forceGreedy: boolean): GenerationSettings {
+  const file = rt.generationFile ?? {};
+  const effective =
+    rt.model._prepare_generation_config?.(null, forceGreedy ? { do_sample: false } : {}) ??
+    { ...(rt.model.generation_config ?? {}), ...(forceGreedy ? { do_sample: false } : {}) };
+  const doSample = effective['do_sample'] === true;
+  const eos = effective['eos_token_id'];
+  const settings: GenerationSettings = {
+    doSample,
+    eosTokenId: typeof eos === 'number' || Array.isArray(eos) ? (eos as number | number[]) : null,
+    forcedGreedy: forceGreedy,
+    sampledInConfig: file['do_sample'] === true,
+    source: rt.generationFile ? 'generation_config.json' : 'model config defaults',
+  };
+  for (const key of Object.keys(file)) {
+    if (!NOT_SETTINGS.has(key)) settings[key] = effective[key] ?? file[key];
+  }
+  if (doSample) {
+    for (const key of ['temperature', 'top_k', 'top_p']) settings[key] = effective[key];
+  }
+  return settings;
+}
+
+export interface GenerateOptions {
+  plain: boolean;
+  forceGreedy: boolean;
+  limits: BatchLimits;
+  stats: LmStats;
+}
+
+function eosSet(settings: GenerationSettings): Set<number> {
+  const e = settings.eosTokenId;
+  return new Set(e === null ? [] : Array.isArray(e) ? e : [e]);
+}
+
+export async function generateTexts(
+  rt: LoadedRuntime,
+  prompts: readonly string[],
+  maxNewTokens: number,
+  opts: GenerateOptions,
+): Promise<GenerateResult[]> {
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
+    throw new Error(`generate: maxNewTokens must be a positive integer, got ${maxNewTokens}`);
+  }
+  const settings = generationSettings(rt, opts.forceGreedy);
+  const eos = eosSet(settings);
+  const encoded = prompts.map((p, i) => {
+    const ids = rt.tokenizer.encode(p);
+    if (ids.length === 0) throw new Error(`generate: prompt ${i} has no tokens`);
+    if (rt.contextLength !== null && ids.length >= rt.contextLength) {
+      throw new Error(
+        `generate: prompt ${i} has ${ids.length} tokens, at or over the model's context length ${rt.contextLength}`,
+      );
+    }
+    return { i, ids, len: ids.length, past: 0 };
+  });
+  const results = new Array<GenerateResult>(prompts.length);
+  const order = opts.plain ? encoded : [...encoded].sort((a, b) => a.len - b.len);
+  const batches = opts.plain
+    ? order.map((e) => [e])
+    : packBatches(order, { ...opts.limits, batchTokens: Math.max(1, Math.floor(opts.limits.batchTokens / 2)) });
+
+  for (const batch of batches) {
+    const S = Math.max(...batch.map((e) => e.len));
+    // Do not run past the position table: shorten the budget of new tokens instead of crashing.
+    const room = rt.contextLength === null ? maxNewTokens : rt.contextLength - S;
+    const maxNew = Math.min(maxNewTokens, room);
+    const ids = new BigInt64Array(batch.length * S).fill(BigInt(rt.padId));
+    const mask = new BigInt64Array(batch.length * S);
+    batch.forEach((e, b) => {
+      const off = b * S + (S - e.len); // left padding
+      e.ids.forEach((id, j) => {
+        ids[off + j] = BigInt(id);
+        mask[off + j] = 1n;
+      });
+    });
+    const gen: Record<string, unknown> = {
+      inputs: new rt.Tensor('int64', ids, [batch.length, S]),
+      attention_mask: new rt.Tensor('int64', mask, [batch.length, S]),
+      max_new_tokens: maxNew,
+    };
+    if (opts.forceGreedy) gen['do_sample'] = false;
+    const out = await rt.model.generate(gen);
+    const seqs = ('sequences' in out ? out.sequences : out) as TensorLike;
+    const width = seqs.dims[1]!;
+    const data = seqs.data as ArrayLike<bigint>;
+    let steps = 0;
+    batch.forEach((e, b) => {
+      const newIds: number[] = [];
+      for (let j = S; j < width; j++) {
+        const id = Number(data[b * width + j]!);
+        newIds.push(id);
+        if (eos.has(id)) break; // what follows an EOS in a batch is padding
+      }
+      steps = Math.max(steps, newIds.length);
+      const text = newIds.length
+        ? rt.tokenizer.decode(newIds, { skip_special_tokens: true, clean_up_tokenization_spaces: true })
+        : '';
+      results[e.i] = { text, promptIds: e.ids, newTokenIds: newIds };
+    });
+    opts.stats.forwardCalls += Math.max(1, steps);
+    opts.stats.forwardTokens += batch.reduce((a, e) => a + e.len, 0) + batch.length * Math.max(0, steps - 1);
+    opts.stats.paddedForwardTokens += batch.length * (S + Math.max(0, steps - 1));
+  }
+  return results;
+}

@@ -1,0 +1,198 @@
+// loadLanguageModel: the LanguageModel contract of types.ts over transformers.js + onnxruntime-node.
+// `plain: true` gives the reference path (one sequence per pass, no cache); the default fast path
+// returns the same numbers (see fast.ts). Import this module lazily from stage kinds: it pulls in
+// transformers.js when a model is loaded.
+
+import { packBatches, type BatchLimits } from './batching.js';
+import { ForwardRunner, type LmStats } from './forward.js';
+import { neighbourKeyLengths, scoreItemsFast, type FastItem } from './fast.js';
+import { generateTexts, generationSettings } from './generate.js';
+import { loadRuntime, type LoadedRuntime } from './load.js';
+import { LogitsCache } from './logits-cache.js';
+import { reduce } from './logsoftmax.js';
+import { lastLogitsPlain, scoreItemPlain } from './plain.js';
+import { commonPrefixLength, idsKey, planConditional, planSequence, type Encode } from './tokenize.js';
+import type {
+  ConditionalRequest,
+  ConditionalResult,
+  GenerateResult,
+  LanguageModel,
+  LoadOptions,
+  ModelInfo,
+  Reduction,
+  SequenceResult,
+} from './types.js';
+
+export type * from './types.js';
+
+/** Options beyond the contract's LoadOptions. */
+export interface ExtraLoadOptions extends LoadOptions {
+  /** Most rows in one forward batch (fast path). Default 64. */
+  maxBatchRows?: number;
+  /** Bytes of last-position logits kept for nextTokenLogits reuse (fast path). Default 256 MiB. */
+  logitsCacheBytes?: number;
+}
+
+/** The LanguageModel plus what benchmarks and tests look at. */
+export interface LoadedLanguageModel extends LanguageModel {
+  readonly stats: LmStats;
+  readonly folder: string;
+  readonly loadSeconds: number;
+  readonly plain: boolean;
+}
+
+export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions = {}): Promise<LoadedLanguageModel> {
+  const rt = await loadRuntime(folder, { device: opts.device ?? 'cpu', dtype: opts.dtype ?? 'fp32' });
+  return new TransformersLanguageModel(rt, opts);
+}
+
+class TransformersLanguageModel implements LoadedLanguageModel {
+  readonly info: ModelInfo;
+  readonly stats: LmStats = { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0 };
+  readonly plain: boolean;
+  private readonly runner: ForwardRunner;
+  private readonly encode: Encode;
+  private readonly limits: BatchLimits;
+  private readonly cache: LogitsCache;
+  private readonly forceGreedy: boolean;
+
+  constructor(
+    private readonly rt: LoadedRuntime,
+    opts: ExtraLoadOptions,
+  ) {
+    this.plain = opts.plain === true;
+    this.forceGreedy = opts.forceGreedy === true;
+    this.runner = new ForwardRunner(rt, this.stats);
+    this.encode = (text: string) => rt.tokenizer.encode(text);
+    this.limits = { batchTokens: opts.batchTokens ?? 1024, maxRows: opts.maxBatchRows ?? 64 };
+    if (!(this.limits.batchTokens >= 1)) throw new Error(`batchTokens must be >= 1, got ${opts.batchTokens}`);
+    this.cache = new LogitsCache(opts.logitsCacheBytes ?? 256 * 1024 * 1024);
+    this.info = {
+      modelType: rt.modelType,
+      vocabSize: rt.vocabSize,
+      contextLength: rt.contextLength,
+      device: rt.device,
+      dtype: rt.dtype,
+      generation: generationSettings(rt, this.forceGreedy),
+    };
+  }
+
+  get folder(): string {
+    return this.rt.folder;
+  }
+
+  get loadSeconds(): number {
+    return this.rt.loadSeconds;
+  }
+
+  countTokens(text: string): number {
+    return this.encode(text).length;
+  }
+
+  async conditional(requests: ConditionalRequest[], reduction: Reduction): Promise<ConditionalResult[]> {
+    if (reduction !== 'sum' && reduction !== 'mean') throw new Error(`unknown reduction "${String(reduction)}"`);
+    const plans = requests.map((r, i) => {
+      if (typeof r.prefix !== 'string' || typeof r.continuation !== 'string' || typeof r.separator !== 'string') {
+        throw new Error(`conditional request ${i}: prefix, continuation and separator must be strings`);
+      }
+      return planConditional(this.encode, r);
+    });
+    let scores: number[][];
+    if (this.plain) {
+      scores = [];
+      for (const p of plans) scores.push(await scoreItemPlain(this.runner, p));
+    } else {
+      const items: FastItem[] = plans.map((p) => ({
+        ids: p.ids,
+        start: p.start,
+        // Share the prefix when its tokens are the joined string's first tokens; otherwise only
+        // the tokens both agree on (e.g. digit_mat's final "[" merging with a choice's "]").
+        keyLen: p.agree ? p.prefixIds.length : Math.min(commonPrefixLength(p.prefixIds, p.ids), p.start - 1),
+        capture: p.agree && p.prefixIds.length > 0 ? p.prefixIds.length - 1 : undefined,
+      }));
+      const res = await scoreItemsFast(this.runner, items, this.limits);
+      res.forEach((r, i) => {
+        if (r.captured) this.cache.set(idsKey(plans[i]!.prefixIds), r.captured);
+      });
+      scores = res.map((r) => r.tokenLogprobs);
+    }
+    return plans.map((p, i) => {
+      if (p.zeroToken) this.stats.zeroTokenContinuations++;
+      const tokenLogprobs = scores[i]!;
+      return {
+        logprob: reduce(tokenLogprobs, reduction),
+        tokenIds: p.ids.slice(p.start),
+        tokenLogprobs,
+        prefixIds: p.prefixIds,
+      };
+    });
+  }
+
+  async sequence(texts: string[]): Promise<SequenceResult[]> {
+    const plans = texts.map((t) => planSequence(this.encode, t));
+    let scores: number[][];
+    if (this.plain) {
+      scores = [];
+      for (const p of plans) scores.push(await scoreItemPlain(this.runner, p));
+    } else {
+      const keys = neighbourKeyLengths(plans.map((p) => p.ids));
+      const items = plans.map((p, i) => ({ ...p, keyLen: keys[i]! }));
+      scores = (await scoreItemsFast(this.runner, items, this.limits)).map((r) => r.tokenLogprobs);
+    }
+    return plans.map((p, i) => {
+      const tokenLogprobs = scores[i]!;
+      return { logprob: reduce(tokenLogprobs, 'sum'), tokenIds: p.ids.slice(1), tokenLogprobs, inputIds: p.ids };
+    });
+  }
+
+  async nextTokenLogits(texts: string[]): Promise<Float32Array[]> {
+    const idsList = texts.map((t, i) => {
+      const ids = this.encode(t);
+      if (ids.length === 0) throw new Error(`nextTokenLogits: text ${i} has no tokens (empty text and no BOS)`);
+      return ids;
+    });
+    if (this.plain) {
+      const out: Float32Array[] = [];
+      for (const ids of idsList) out.push(await lastLogitsPlain(this.runner, ids));
+      return out;
+    }
+    const result = new Array<Float32Array | undefined>(texts.length);
+    const missing = new Map<string, number[]>();
+    idsList.forEach((ids, i) => {
+      const key = idsKey(ids);
+      const hit = this.cache.get(key);
+      if (hit) result[i] = hit.slice();
+      else missing.set(key, [...(missing.get(key) ?? []), i]);
+    });
+    // The remaining texts run whole (their last position is what is wanted), shortest first.
+    const rows = [...missing.values()]
+      .map((idx) => ({ idx, ids: idsList[idx[0]!]!, len: idsList[idx[0]!]!.length, past: 0 }))
+      .sort((a, b) => a.len - b.len);
+    for (const batch of packBatches(rows, this.limits)) {
+      const out = await this.runner.run(batch.map((r) => ({ ids: r.ids })));
+      batch.forEach((r, b) => {
+        const row = out.row(b, r.len - 1).slice();
+        this.cache.set(idsKey(r.ids), row);
+        for (const i of r.idx) result[i] = row.slice();
+      });
+    }
+    return result.map((r, i) => {
+      if (!r) throw new Error(`internal: no logits for text ${i}`);
+      return r;
+    });
+  }
+
+  generate(prompts: string[], maxNewTokens: number): Promise<GenerateResult[]> {
+    return generateTexts(this.rt, prompts, maxNewTokens, {
+      plain: this.plain,
+      forceGreedy: this.forceGreedy,
+      limits: this.limits,
+      stats: this.stats,
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.cache.clear();
+    await this.rt.model.dispose();
+  }
+}
