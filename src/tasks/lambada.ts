@@ -1,0 +1,106 @@
+// lambada (word prediction), TASKS.md: direct vs metalinguistic log-probability of the final word,
+// plus how far apart the two next-token distributions are (KL, Spearman over all ids and the top 100).
+
+import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
+import type { Tagged } from './lm-session.js';
+import { floatCell } from './py-format.js';
+import { klDivergence, pick, spearman, topIds } from './stats.js';
+import { readLambada } from './stimuli.js';
+
+export const LAMBADA_COLUMNS = [
+  'item_id', 'prefix', 'final_word', 'direct_logprob', 'meta_logprob', 'kl_divergence', 'spearman_r_all', 'spearman_p_all',
+  'spearman_r_top100', 'spearman_p_top100', 'model', 'revision',
+];
+/** Our extra column (the undivided KL), after the paper's measures and before model/revision. */
+export const LAMBADA_HEADER = [...LAMBADA_COLUMNS.slice(0, -2), 'kl_divergence_nats', 'model', 'revision'];
+
+/** Split on single spaces: the last piece is the final word, the rest (joined by spaces) the prefix. */
+export function splitPassage(text: string): { prefix: string; finalWord: string } {
+  const pieces = text.split(' ');
+  const finalWord = pieces.pop() ?? '';
+  return { prefix: pieces.join(' '), finalWord };
+}
+
+export function lambadaMetaPrompt(prefix: string): string {
+  return `What word is most likely to come next in the following text?\nText: ${prefix}\nPrediction:`;
+}
+
+export interface DistributionMeasures {
+  klBatchmean: number;
+  klNats: number;
+  rAll: number;
+  pAll: number;
+  rTop: number;
+  pTop: number;
+}
+
+export function distributionMeasures(direct: Float32Array, meta: Float32Array): DistributionMeasures {
+  const kl = klDivergence(direct, meta);
+  const all = spearman(direct, meta);
+  const ids = topIds(direct, 100);
+  const top = spearman(pick(direct, ids), pick(meta, ids));
+  return { klBatchmean: kl.batchmean, klNats: kl.nats, rAll: all.r, pAll: all.p, rTop: top.r, pTop: top.p };
+}
+
+/** Items per next-token call: each item needs two vocabulary-wide vectors in memory at once. */
+const NEXT_TOKEN_CHUNK = 32;
+
+export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
+  const { session } = args;
+  const items = applyLimit(readLambada(args.stimuliPath), args.limit).map((it) => {
+    const { prefix, finalWord } = splitPassage(it.text);
+    return { id: it.itemId, prefix, finalWord, meta: lambadaMetaPrompt(prefix) };
+  });
+  session.plan(items.length * 4);
+
+  const conds = items.flatMap((it) => [
+    { item: it.id, req: { prefix: it.prefix, continuation: it.finalWord, separator: ' ' } },
+    { item: it.id, req: { prefix: it.meta, continuation: it.finalWord, separator: ' ' } },
+  ]);
+  const condResults = await session.conditional(conds, 'sum');
+
+  const measures: (DistributionMeasures | null)[] = [];
+  for (let start = 0; start < items.length; start += NEXT_TOKEN_CHUNK) {
+    const chunk = items.slice(start, start + NEXT_TOKEN_CHUNK);
+    const texts: Tagged<string>[] = chunk.flatMap((it) => [
+      { item: it.id, req: it.prefix },
+      { item: it.id, req: it.meta },
+    ]);
+    const logits = await session.nextToken(texts);
+    chunk.forEach((it, k) => {
+      const d = logits[2 * k];
+      const m = logits[2 * k + 1];
+      if (!d || !m || session.failed(it.id)) return void measures.push(null);
+      try {
+        measures.push(distributionMeasures(d, m));
+      } catch (e) {
+        session.fail(it.id, (e as Error).message);
+        measures.push(null);
+      }
+    });
+  }
+
+  const rows = items.map((it, i): Row => {
+    const direct = condResults[2 * i];
+    const meta = condResults[2 * i + 1];
+    const ms = measures[i];
+    const row: Row = {
+      item_id: it.id,
+      prefix: it.prefix,
+      final_word: it.finalWord,
+      direct_logprob: floatCell(direct?.logprob),
+      meta_logprob: floatCell(meta?.logprob),
+      kl_divergence: floatCell(ms?.klBatchmean),
+      spearman_r_all: floatCell(ms?.rAll),
+      spearman_p_all: floatCell(ms?.pAll),
+      spearman_r_top100: floatCell(ms?.rTop),
+      spearman_p_top100: floatCell(ms?.pTop),
+      kl_divergence_nats: floatCell(ms?.klNats),
+      model: args.model,
+      revision: args.revision,
+    };
+    if (session.failed(it.id)) blankScores(row, LAMBADA_HEADER, 'direct_logprob');
+    return row;
+  });
+  return { header: LAMBADA_HEADER, rows };
+}

@@ -1,0 +1,83 @@
+// One entry point for the score stage: run a task over its stimuli with a language model and
+// return the paper-format CSV, every request sent, per-item failures, warnings and counters.
+
+import type { LanguageModel } from '../lm/types.js';
+import type { TaskArgs, TaskOutput } from './common.js';
+import { runCrt } from './crt.js';
+import { toCsv } from './csv-write.js';
+import { runDigitMat } from './digit-mat.js';
+import { PAIR_TASKS, runGrammaticality } from './grammaticality.js';
+import { runLambada } from './lambada.js';
+import { LmSession } from './lm-session.js';
+
+export const TASK_NAMES = ['lambada', 'digit_mat', 'crt', 'blimp', 'dgl'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
+/** max_new_tokens the paper used: 10 for digit matrices, 100 otherwise. */
+export function defaultMaxNewTokens(task: string): number {
+  return task === 'digit_mat' ? 10 : 100;
+}
+
+export interface RunTaskArgs {
+  task: string;
+  condition?: string;
+  stimuliPath: string;
+  lm: LanguageModel;
+  /** Hub id for the `model` column. */
+  model: string;
+  /** '' for the final weights. */
+  revision: string;
+  limit?: number;
+  maxNewTokens: number;
+  onProgress?(done: number, total: number): void;
+  /** Requests per LM call (default 512). */
+  chunkSize?: number;
+}
+
+export interface RunTaskResult {
+  header: string[];
+  csv: string;
+  /** One per LM request, in the order sent: item id, kind, texts, token ids, per-token logprobs. */
+  requests: object[];
+  failures: { item: string; message: string }[];
+  warnings: string[];
+  counters: Record<string, number>;
+}
+
+const RUNNERS: Record<TaskName, (args: TaskArgs) => Promise<TaskOutput>> = {
+  lambada: runLambada,
+  digit_mat: runDigitMat,
+  crt: runCrt,
+  blimp: (args) => runGrammaticality(PAIR_TASKS.blimp, args),
+  dgl: (args) => runGrammaticality(PAIR_TASKS.dgl, args),
+};
+
+export async function runTask(args: RunTaskArgs): Promise<RunTaskResult> {
+  const runner = RUNNERS[args.task as TaskName];
+  if (!runner) throw new Error(`unknown task "${args.task}" (known: ${TASK_NAMES.join(', ')})`);
+  const session = new LmSession(args.lm, { chunkSize: args.chunkSize, onProgress: args.onProgress });
+  const zeroBefore = args.lm.stats.zeroTokenContinuations;
+  const out = await runner({
+    session,
+    stimuliPath: args.stimuliPath,
+    condition: args.condition,
+    limit: args.limit,
+    maxNewTokens: args.maxNewTokens,
+    model: args.model,
+    revision: args.revision,
+  });
+  const failures = [...session.failures].map(([item, message]) => ({ item, message }));
+  const counters: Record<string, number> = {
+    items: out.rows.length,
+    requests: session.requests.length,
+    failed_items: failures.length,
+    ...session.counters,
+  };
+  // The model's own count of zero-token continuations, as a cross-check of the task's count.
+  counters.lm_zero_token_continuations = args.lm.stats.zeroTokenContinuations - zeroBefore;
+  const warnings = [...session.warnings];
+  if (failures.length > 0) {
+    warnings.push(`${args.task}${args.condition ? `/${args.condition}` : ''}: ${failures.length} item(s) failed and have empty score cells (first: ${failures[0]!.item}: ${failures[0]!.message})`);
+  }
+  return { header: out.header, csv: toCsv(out.header, out.rows), requests: session.requests, failures, warnings, counters };
+}
