@@ -57,6 +57,34 @@ test('logits equal a plain TypeScript reference forward (right-padded batch of t
   assert.ok(spread > 1, `logit spread ${spread}`);
 });
 
+test('other sizes (3 layers, 4 heads, n_embd 48) also match the reference forward', async () => {
+  const sizes = { nLayer: 3, nHead: 4, nEmbd: 48 };
+  const other = await buildInTemp({ seed: 12, ...sizes, nPositions: 64 });
+  try {
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(join(other.dir, 'onnx', 'model.onnx'));
+    const ids = [[464, 3797, 3332, 319, 262], [24119, 550, 1364, 50256, 50256]];
+    const mask = [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]];
+    const positions = [[0, 1, 2, 3, 4], [0, 1, 2, 1, 1]];
+    const t64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [2, 5]);
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { input_ids: t64(ids), attention_mask: t64(mask), position_ids: t64(positions) };
+    for (const name of session.inputNames) {
+      if (name.startsWith('past_key_values')) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [2, 4, 0, 12]);
+    }
+    const got = (await session.run(feeds))['logits']!.data as Float32Array;
+    await session.release();
+    const ref: RefModel = { ...sizes, vocab: V, eps: 1e-5, w: await readOnnxWeights(join(other.dir, 'onnx', 'model.onnx')) };
+    const expected = referenceLogits(ref, ids, mask, positions);
+    let maxDiff = 0;
+    for (let b = 0; b < 2; b++) for (let s = 0; s < 5; s++) for (let v = 0; v < V; v++) {
+      maxDiff = Math.max(maxDiff, Math.abs(got[(b * 5 + s) * V + v]! - expected[b]![s]![v]!));
+    }
+    assert.ok(maxDiff < 1e-4, `max |onnx - reference| = ${maxDiff}`);
+  } finally {
+    await other.cleanup();
+  }
+});
+
 test('past_key_values: two-step incremental logits equal full-sequence logits', async () => {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(join(built.dir, 'onnx', 'model.onnx'));
