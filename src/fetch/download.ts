@@ -2,12 +2,8 @@
 // Range request, the result is checked against the expected size and digest, and only then renamed
 // to `<dest>`. A partial file is never at the final path.
 
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { FetchError, HttpStatusError, isTransient } from './errors.js';
 import { withFileLock } from './file-lock.js';
 import { gitBlobSha1File, sha256File } from './hash.js';
@@ -156,19 +152,19 @@ async function fetchToPart(opts: DownloadOptions, part: string): Promise<{ reque
       }
       const total = totalFrom(res, append ? offset : 0);
       let bytes = append ? offset : 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
+      // Write each chunk as it arrives (not through a pipeline, which discards buffered writes when
+      // the connection drops), so a resume continues from every byte that was received.
+      const fh = await open(part, append ? 'a' : 'w');
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           arm();
+          await fh.write(chunk);
           bytes += chunk.length;
           opts.onProgress?.(bytes, expectedSize ?? total);
-          cb(null, chunk);
-        },
-      });
-      await pipeline(
-        Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>, { signal }),
-        meter,
-        createWriteStream(part, { flags: append ? 'a' : 'w' }),
-      );
+        }
+      } finally {
+        await fh.close();
+      }
       const want = expectedSize ?? total;
       if (want !== undefined && bytes < want) throw new Error(`connection ended at byte ${bytes} of ${want}`);
       return { requests, resumed };

@@ -1,0 +1,299 @@
+// A fake Hugging Face Hub on 127.0.0.1 for tests: serves model folders (by default
+// shared/models/tiny-gpt2 as `test-org/tiny-gpt2`) with each `revisions/<name>` as a branch and the
+// folder root as `main`, through the hub's API and resolve endpoints, with Range support and the
+// hub's headers. Faults on demand: dropped connections mid-file, HTTP errors, required auth.
+
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** /work/shared, found from this file (dist/test/support/fake-hub.js or test/support/fake-hub.ts). */
+export function sharedDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      if (statSync(join(dir, 'package.json')).isFile()) return resolve(dir, '../shared');
+    } catch { /* keep climbing */ }
+    dir = dirname(dir);
+  }
+  throw new Error('fake-hub: could not find the repository root above ' + fileURLToPath(import.meta.url));
+}
+
+export interface FakeRepo {
+  /** Hub id, `org/name`. */
+  id: string;
+  /** Folder in the transformers.js layout; `revisions/<name>/` become branches. */
+  dir: string;
+  /** Tags: tag name → branch name it points at. */
+  tags?: Record<string, string>;
+}
+
+export interface FakeHubOptions {
+  repos?: FakeRepo[];
+  /** Require `Authorization: Bearer <token>` on every request. */
+  token?: string;
+  /** Status sent without the right token (401 like a gated repo; 403 for "licence not accepted"). */
+  authStatus?: 401 | 403;
+  /** Cut the connection after `afterBytes` (default: half the body) on the first `count` matching file GETs. */
+  drop?: { count: number; afterBytes?: number; match?: (file: string) => boolean };
+  /** Answer `status` to the first `count` matching requests. */
+  fail?: { count: number; status: number; match?: (path: string) => boolean };
+  /** Extra plain files: URL path → file path or content (for stimuli downloads). */
+  static?: Record<string, string | Buffer>;
+  /** Files at least this large (and all .onnx / .onnx_data files) are LFS files. */
+  lfsThreshold?: number;
+}
+
+export interface FakeHubRequest {
+  method: string;
+  /** URL path with query. */
+  url: string;
+  /** Repo file for resolve requests. */
+  file?: string;
+  range?: string;
+  authorization?: string;
+  status: number;
+  /** Body bytes actually sent (less than the length on a dropped connection). */
+  sent: number;
+}
+
+export interface FakeHub {
+  url: string;
+  requests: FakeHubRequest[];
+  /** The fake commit sha of a branch (`main` or a revision name). */
+  commit(id: string, branch: string): string;
+  close(): Promise<void>;
+}
+
+interface FileMeta {
+  abs: string;
+  size: number;
+  sha256: string;
+  blobId: string;
+  lfs: boolean;
+}
+
+interface Branch {
+  name: string;
+  commit: string;
+  folder: string;
+}
+
+function walk(folder: string, root = folder, out: string[] = []): string[] {
+  for (const e of readdirSync(folder, { withFileTypes: true })) {
+    const full = join(folder, e.name);
+    const rel = relative(root, full).split(sep).join('/');
+    if (e.isDirectory()) {
+      if (rel !== 'revisions') walk(full, root, out);
+    } else out.push(rel);
+  }
+  return out.sort();
+}
+
+export function fakeCommit(id: string, branch: string): string {
+  return createHash('sha1').update(`fake-hub:${id}@${branch}`).digest('hex');
+}
+
+export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> {
+  const repos = opts.repos ?? [{ id: 'test-org/tiny-gpt2', dir: join(sharedDir(), 'models', 'tiny-gpt2') }];
+  const lfsThreshold = opts.lfsThreshold ?? 1_000_000;
+  const requests: FakeHubRequest[] = [];
+  const metaCache = new Map<string, FileMeta>();
+  let drops = opts.drop?.count ?? 0;
+  let fails = opts.fail?.count ?? 0;
+
+  const branchesOf = (repo: FakeRepo): Branch[] => {
+    const out: Branch[] = [{ name: 'main', commit: fakeCommit(repo.id, 'main'), folder: repo.dir }];
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(repo.dir, 'revisions')).sort();
+    } catch { /* no revisions */ }
+    for (const name of names) out.push({ name, commit: fakeCommit(repo.id, name), folder: join(repo.dir, 'revisions', name) });
+    return out;
+  };
+
+  const meta = (abs: string, rel: string): FileMeta => {
+    let m = metaCache.get(abs);
+    if (!m) {
+      const data = readFileSync(abs);
+      m = {
+        abs,
+        size: data.length,
+        sha256: createHash('sha256').update(data).digest('hex'),
+        blobId: createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex'),
+        lfs: data.length >= lfsThreshold || /\.onnx(_data.*)?$/.test(rel),
+      };
+      metaCache.set(abs, m);
+    }
+    return m;
+  };
+
+  /** Branch name, tag name or full commit → branch. */
+  const findRev = (repo: FakeRepo, rev: string): Branch | undefined => {
+    const branches = branchesOf(repo);
+    const tagTarget = repo.tags?.[rev];
+    return branches.find((b) => b.name === rev) ?? branches.find((b) => b.name === tagTarget) ?? branches.find((b) => b.commit === rev);
+  };
+
+  const json = (res: ServerResponse, status: number, body: unknown, errorCode?: string): number => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (errorCode) headers['x-error-code'] = errorCode;
+    res.writeHead(status, headers);
+    res.end(JSON.stringify(body));
+    return status;
+  };
+
+  const info = (repo: FakeRepo, b: Branch, blobs: boolean): unknown => ({
+    id: repo.id,
+    modelId: repo.id,
+    sha: b.commit,
+    siblings: walk(b.folder).map((f) => {
+      if (!blobs) return { rfilename: f };
+      const m = meta(join(b.folder, f), f);
+      return { rfilename: f, size: m.size, blobId: m.blobId, ...(m.lfs ? { lfs: { sha256: m.sha256, size: m.size, pointerSize: 134 } } : {}) };
+    }),
+  });
+
+  /** Send a file's bytes, honouring Range; may drop the connection. Returns [status, bytes sent]. */
+  const sendBytes = (req: IncomingMessage, res: ServerResponse, data: Buffer, headers: Record<string, string>, droppable: boolean): [number, number] => {
+    const range = req.headers.range;
+    let start = 0;
+    let end = data.length - 1;
+    let status = 200;
+    if (range) {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(range);
+      if (!m?.[1] || Number(m[1]) >= data.length) {
+        res.writeHead(416, { 'content-range': `bytes */${data.length}` });
+        res.end();
+        return [416, 0];
+      }
+      start = Number(m[1]);
+      if (m[2]) end = Math.min(end, Number(m[2]));
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${data.length}`;
+    }
+    const body = data.subarray(start, end + 1);
+    res.writeHead(status, { ...headers, 'accept-ranges': 'bytes', 'content-length': String(body.length) });
+    if (req.method === 'HEAD') {
+      res.end();
+      return [status, 0];
+    }
+    if (droppable && drops > 0) {
+      drops--;
+      const cut = Math.min(body.length - 1, opts.drop?.afterBytes ?? Math.floor(body.length / 2));
+      // A graceful FIN after the bytes (not a reset), so the client surely receives exactly `cut` bytes.
+      res.write(body.subarray(0, cut), () => res.socket?.end());
+      return [status, cut];
+    }
+    res.end(body);
+    return [status, body.length];
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): FakeHubRequest => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const rec: FakeHubRequest = {
+      method: req.method ?? 'GET', url: url.pathname + url.search, range: req.headers.range,
+      authorization: req.headers.authorization, status: 0, sent: 0,
+    };
+    if (fails > 0 && (opts.fail?.match?.(url.pathname) ?? true)) {
+      fails--;
+      rec.status = json(res, opts.fail?.status ?? 500, { error: 'injected failure' });
+      return rec;
+    }
+    const stat = opts.static?.[url.pathname];
+    if (stat !== undefined) {
+      const data = typeof stat === 'string' ? readFileSync(stat) : stat;
+      [rec.status, rec.sent] = sendBytes(req, res, data, { 'content-type': 'application/octet-stream' }, false);
+      return rec;
+    }
+    if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) {
+      rec.status = json(res, opts.authStatus ?? 401,
+        { error: 'Access to this model is restricted. You must have access to it and be authenticated to access it.' }, 'GatedRepo');
+      return rec;
+    }
+    const path = decodeURIComponent(url.pathname);
+    const api = /^\/api\/models\/(.+?)(?:\/(revision|refs)(?:\/(.+))?)?$/.exec(url.pathname);
+    if (api?.[1]) {
+      const id = decodeURIComponent(api[1]);
+      const repo = repos.find((r) => r.id === id);
+      if (!repo) {
+        rec.status = json(res, 401, { error: 'Repository not found' }, 'RepoNotFound');
+        return rec;
+      }
+      if (api[2] === 'refs') {
+        const branches = branchesOf(repo);
+        rec.status = json(res, 200, {
+          branches: branches.map((b) => ({ name: b.name, ref: `refs/heads/${b.name}`, targetCommit: b.commit })),
+          tags: Object.entries(repo.tags ?? {}).map(([name, br]) => ({
+            name, ref: `refs/tags/${name}`, targetCommit: branches.find((b) => b.name === br)?.commit ?? '',
+          })),
+          converts: [],
+        });
+        return rec;
+      }
+      const rev = api[2] === 'revision' ? decodeURIComponent(api[3] ?? '') : 'main';
+      const b = findRev(repo, rev);
+      rec.status = b
+        ? json(res, 200, info(repo, b, url.searchParams.get('blobs') === 'true'))
+        : json(res, 404, { error: `Invalid rev id: ${rev}` }, 'RevisionNotFound');
+      return rec;
+    }
+    const repo = repos.find((r) => url.pathname.startsWith(`/${r.id}/resolve/`));
+    if (repo) {
+      const rest = url.pathname.slice(`/${repo.id}/resolve/`.length);
+      const slash = rest.indexOf('/');
+      const rev = decodeURIComponent(rest.slice(0, slash));
+      const file = rest.slice(slash + 1).split('/').map(decodeURIComponent).join('/');
+      rec.file = file;
+      const b = findRev(repo, rev);
+      if (!b) {
+        rec.status = json(res, 404, { error: `Invalid rev id: ${rev}` }, 'RevisionNotFound');
+        return rec;
+      }
+      const abs = join(b.folder, ...file.split('/'));
+      if (file.startsWith('revisions/') || file.includes('..') || !walk(b.folder).includes(file)) {
+        rec.status = json(res, 404, { error: 'Entry not found' }, 'EntryNotFound');
+        return rec;
+      }
+      const m = meta(abs, file);
+      const headers: Record<string, string> = {
+        'content-type': 'application/octet-stream',
+        'x-repo-commit': b.commit,
+        etag: `"${m.lfs ? m.sha256 : m.blobId}"`,
+      };
+      if (m.lfs) {
+        headers['x-linked-size'] = String(m.size);
+        headers['x-linked-etag'] = `"${m.sha256}"`;
+      }
+      const droppable = opts.drop !== undefined && (opts.drop.match?.(file) ?? m.size > 65_536);
+      [rec.status, rec.sent] = sendBytes(req, res, readFileSync(abs), headers, droppable);
+      return rec;
+    }
+    rec.status = json(res, 404, { error: `no route for ${path}` });
+    return rec;
+  };
+
+  const server = createServer((req, res) => {
+    try {
+      requests.push(handle(req, res));
+    } catch (err) {
+      requests.push({ method: req.method ?? 'GET', url: req.url ?? '', status: 500, sent: 0 });
+      if (!res.headersSent) json(res, 500, { error: String(err) });
+      else res.destroy();
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    commit: fakeCommit,
+    close: () => new Promise<void>((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
+    }),
+  };
+}
