@@ -1,0 +1,145 @@
+// Vega-Lite specifications of the figures (plain data; rendering is in render.ts). Low- and
+// high-demand methods are blue and orange (distinct in hue and lightness, colour-blind safe);
+// families keep the paper's hues (Pythia blue, OLMo red, Gemma green, Llama-2 purple, Mistral
+// orange).
+
+import { domainDef, PRETTY_METHOD, type Domain } from './domains.js';
+import { orderFamilies } from './models.js';
+import { methodLabel, OVERALL, type SeriesRow } from './series.js';
+
+export const LOW_DEMAND_COLOR = '#2b7bba';
+export const HIGH_DEMAND_COLOR = '#e8743b';
+
+const FAMILY_COLORS: Record<string, string> = {
+  Pythia: '#3182bd', OLMo: '#de2d26', Gemma: '#31a354', 'Llama-2': '#756bb1', Mistral: '#e6550d',
+};
+const EXTRA_COLORS = ['#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939'];
+const SHAPES = ['circle', 'triangle-down', 'diamond', 'square', 'triangle-up', 'cross', 'triangle-left', 'triangle-right'];
+
+const DOMAIN_TITLE: Record<Domain, string> = {
+  digit_mat: 'Analogical reasoning (digit matrices)',
+  crt: 'Reflective reasoning (CRT)',
+  lambada: 'Word prediction (LAMBADA)',
+  syntax: 'Grammaticality judgment (BLiMP + DGL)',
+};
+
+const CONFIG = {
+  font: 'Helvetica, Arial, sans-serif',
+  view: { stroke: null },
+  axis: { labelFontSize: 11, titleFontSize: 12, grid: false },
+  header: { labelFontSize: 12, labelFontWeight: 'bold' },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400 },
+  title: { fontSize: 14, subtitleFontSize: 11, anchor: 'start' },
+  padding: 12,
+};
+
+function metricTitle(domain: Domain): string {
+  return domainDef(domain).metric === 'logprob' ? 'Mean log probability' : 'Proportion correct';
+}
+
+function methodScale(domain: Domain): { domain: string[]; range: string[] } {
+  const [low, high] = domainDef(domain).methods;
+  return { domain: [methodLabel(domain, low), methodLabel(domain, high)], range: [LOW_DEMAND_COLOR, HIGH_DEMAND_COLOR] };
+}
+
+/** Bars of the metric by method for every model, one panel per family. */
+export function byMethodSpec(domain: Domain, rows: SeriesRow[], familyOrder: string[]): Record<string, unknown> {
+  const families = orderFamilies(rows.map((r) => String(r.model_family)), familyOrder);
+  const x = { field: 'model_label', type: 'nominal', sort: { field: 'model_n_params', op: 'min' }, title: null, axis: { labelAngle: 0 } };
+  const xOffset = { field: 'method_label', sort: methodScale(domain).domain };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: DOMAIN_TITLE[domain], subtitle: `${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} by evaluation method (error bars: 95% CI of the mean)` },
+    data: { values: rows },
+    facet: { column: { field: 'model_family', type: 'nominal', sort: families, title: 'Model size', header: { titleOrient: 'bottom', labelOrient: 'top' } } },
+    spec: {
+      width: { step: 36 },
+      height: 220,
+      layer: [
+        {
+          mark: { type: 'bar' },
+          encoding: {
+            x, xOffset,
+            y: { field: 'mean', type: 'quantitative', title: metricTitle(domain) },
+            color: { field: 'method_label', type: 'nominal', scale: methodScale(domain), legend: { orient: 'top', title: null, direction: 'horizontal' } },
+            tooltip: [{ field: 'model' }, { field: 'pretty_eval_method' }, { field: 'mean', format: '.3f' }, { field: 'n' }],
+          },
+        },
+        {
+          mark: { type: 'rule', color: '#333', strokeWidth: 1 },
+          encoding: { x, xOffset, y: { field: 'ci_low', type: 'quantitative' }, y2: { field: 'ci_high' } },
+        },
+      ],
+    },
+    resolve: { scale: { x: 'independent' } },
+    config: CONFIG,
+  };
+}
+
+/** The demand gap against model size, with per-family and overall least-squares lines. */
+export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: string[]): Record<string, unknown> {
+  const families = orderFamilies(rows.filter((r) => r.kind === 'point').map((r) => String(r.model_family)), familyOrder);
+  const colors = families.map((f, i) => FAMILY_COLORS[f] ?? EXTRA_COLORS[i % EXTRA_COLORS.length]!);
+  const shapes = families.map((_, i) => SHAPES[i % SHAPES.length]!);
+  const hidden = rows.filter((r) => r.kind === 'point' && !r.finite).map((r) => r.model);
+  const [low, high] = domainDef(domain).methods;
+  const yTitle = domainDef(domain).metric === 'correct'
+    ? [`Log-odds difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`]
+    : [`Mean log-probability difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`];
+  const x = { field: 'model_n_params', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, title: '# parameters (billions, log scale)', axis: { values: [1, 2, 5, 10, 20, 50, 100], format: '~g' } };
+  const subtitle = [`Lines: least squares on log10(parameters), per family (coloured) and over all models (black)`];
+  if (hidden.length) subtitle.push(`Not shown (infinite log odds: a method at 0% or 100%): ${hidden.join(', ')}`);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: DOMAIN_TITLE[domain], subtitle },
+    data: { values: rows },
+    width: 440,
+    height: 280,
+    layer: [
+      {
+        transform: [{ filter: `datum.kind === 'fit' && datum.group !== '${OVERALL}'` }],
+        mark: { type: 'line', strokeWidth: 1.5, opacity: 0.8 },
+        encoding: { x, y: { field: 'gap', type: 'quantitative' }, color: { field: 'model_family', type: 'nominal', scale: { domain: families, range: colors }, title: 'Family' }, detail: { field: 'group' } },
+      },
+      {
+        transform: [{ filter: `datum.kind === 'fit' && datum.group === '${OVERALL}'` }],
+        mark: { type: 'line', color: 'black', strokeWidth: 2.5 },
+        encoding: { x, y: { field: 'gap', type: 'quantitative' } },
+      },
+      {
+        transform: [{ filter: `datum.kind === 'point' && datum.finite` }],
+        mark: { type: 'point', filled: true, size: 90, opacity: 1 },
+        encoding: {
+          x,
+          y: { field: 'gap', type: 'quantitative', title: yTitle },
+          color: { field: 'model_family', type: 'nominal', scale: { domain: families, range: colors }, title: 'Family' },
+          shape: { field: 'model_family', type: 'nominal', scale: { domain: families, range: shapes }, title: 'Family' },
+          tooltip: [{ field: 'model' }, { field: 'gap', format: '.3f' }],
+        },
+      },
+    ],
+    config: CONFIG,
+  };
+}
+
+/** The metric by method against training step (log scale), one panel per model with revisions. */
+export function trainingSpec(domain: Domain, rows: SeriesRow[]): Record<string, unknown> {
+  const x = { field: 'training_step', type: 'quantitative', scale: { type: 'log', nice: false, padding: 10 }, title: 'Training step (log scale)', axis: { format: '~s' } };
+  const color = { field: 'method_label', type: 'nominal', scale: methodScale(domain), legend: { orient: 'top', title: null, direction: 'horizontal' } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: DOMAIN_TITLE[domain], subtitle: `${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} over training (error bars: 95% CI of the mean)` },
+    data: { values: rows },
+    facet: { column: { field: 'model', type: 'nominal', title: null } },
+    spec: {
+      width: 360,
+      height: 240,
+      layer: [
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: metricTitle(domain), scale: { zero: false } }, color } },
+        { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color, tooltip: [{ field: 'revision' }, { field: 'mean', format: '.3f' }] } },
+        { mark: { type: 'rule', strokeWidth: 1 }, encoding: { x, y: { field: 'ci_low', type: 'quantitative' }, y2: { field: 'ci_high' }, color } },
+      ],
+    },
+    config: CONFIG,
+  };
+}
