@@ -105,7 +105,8 @@ export async function resolveModelSource(model: ModelRef, revision: string, opts
     throw offlineMissing(model, revision, tried, opts.modelsDir, cacheDir);
   }
   const info = await opts.client.revisionInfo(model.id, revision);
-  await rememberResolution(cacheDir, model.id, revision, info);
+  // Remembered only so that offline runs can resolve it later; a read-only cache is no error.
+  await rememberResolution(cacheDir, model.id, revision, info).catch(() => undefined);
   return { source: 'hub', id: model.id, revision: hubRevision(revision), commit: info.sha };
 }
 
