@@ -1,0 +1,137 @@
+// Stage kind `aggregate`: the analysis tables of one domain (var `domain`: digit_mat, crt, lambada
+// or syntax) from score outputs — upstream outputs named `csv` (score stages; vars model, revision,
+// task, condition) or `scores` (a folder laid out like output/, from import) — plus optional
+// upstream outputs named `annotations` (crt hand labels; docs/analysis.md). Each table is its own
+// file output, materialised at processed_data/<domain>_..., so one aggregate per domain never
+// collides with another.
+// Params: finalStep (training step of the final weights, default 557000), trainingTime (write the
+// training-time tables; default: when a declared model has revisions).
+// plan() keys the stage on the declared models' display metadata, so renaming a model re-runs
+// aggregation but not scoring.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
+import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
+import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
+import { domainDef, type Domain } from '../src/analysis/domains.js';
+import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
+import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
+import { DEFAULT_FINAL_STEP } from '../src/analysis/training-step.js';
+
+const ANALYSIS = ['aggregate-domain', 'annotations', 'csv-io', 'domains', 'log-odds', 'long', 'models', 'regression',
+  'score-files', 'training-regression', 'training-step', 'wide'].map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
+
+function where(ctx: PlanContext): string {
+  return `stage ${ctx.instance.id} (aggregate)`;
+}
+
+function str(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+}
+
+export function aggregateDomainVar(ctx: PlanContext): Domain {
+  const d = str(ctx.instance.vars['domain']) || String(ctx.instance.params['domain'] ?? '');
+  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (digit_mat, crt, lambada or syntax)`);
+  try {
+    return domainDef(d).domain;
+  } catch (e) {
+    throw new Error(`${where(ctx)}: ${(e as Error).message}`);
+  }
+}
+
+export interface AggregateParams {
+  finalStep: number;
+  trainingTime: boolean;
+}
+
+export function aggregateParams(ctx: PlanContext): AggregateParams {
+  const p = ctx.instance.params;
+  const fs = p['finalStep'] ?? DEFAULT_FINAL_STEP;
+  const finalStep = typeof fs === 'string' ? Number(fs) : fs;
+  if (typeof finalStep !== 'number' || !Number.isInteger(finalStep) || finalStep <= 0) {
+    throw new Error(`${where(ctx)}: param "finalStep" must be a positive integer, got ${JSON.stringify(fs)}`);
+  }
+  const tt = p['trainingTime'];
+  if (tt !== undefined && typeof tt !== 'boolean') throw new Error(`${where(ctx)}: param "trainingTime" must be true or false`);
+  const trainingTime = tt ?? new ModelRegistry(ctx.spec.models).all().some((m) => m.hasRevisions);
+  return { finalStep, trainingTime };
+}
+
+/** The score files behind the inputs, attributed to declared models; duplicates are errors. */
+export function collectScoreFiles(ctx: StageContext, models: ModelRegistry, tasks: string[]): ScoreFileRef[] {
+  const refs: ScoreFileRef[] = [];
+  const add = (ref: ScoreFileRef, from: string): void => {
+    if (!tasks.includes(ref.task)) return;
+    const dup = refs.find((r) => r.task === ref.task && r.condition === ref.condition && r.model.name === ref.model.name && r.revision === ref.revision);
+    if (dup) {
+      throw new Error(`${where(ctx)}: two inputs give ${ref.task}${ref.condition ? `/${ref.condition}` : ''} scores of ${ref.model.name}` +
+        `${ref.revision ? ` at ${ref.revision}` : ''} (${dup.path} and ${ref.path}, from ${from}); keep one`);
+    }
+    refs.push(ref);
+  };
+  for (const input of ctx.inputs) {
+    const csv = input.outputs['csv'];
+    if (csv) {
+      const task = str(input.vars['task']);
+      const name = str(input.vars['model']);
+      const model = models.get(name);
+      if (!model) {
+        if (tasks.includes(task)) ctx.warn(`aggregate: input ${input.stageId} is for undeclared model ${JSON.stringify(name)}; ignored`);
+      } else {
+        add({ task, condition: str(input.vars['condition']), model, revision: str(input.vars['revision']), path: csv.path }, input.stageId);
+      }
+    }
+    const scores = input.outputs['scores'];
+    if (scores) {
+      const scan = scanOutputLayout(scores.path, models);
+      for (const s of scan.skipped) if (tasks.some((t) => s.startsWith(`${t}/`))) ctx.warn(`aggregate: ${s}; ignored`);
+      for (const ref of scan.files) add(ref, input.stageId);
+    }
+  }
+  return refs;
+}
+
+function collectAnnotations(inputs: StageInput[], models: ModelRegistry): Annotations {
+  const out: Annotations = new Map();
+  for (const input of inputs) {
+    const a = input.outputs['annotations'];
+    if (a) readAnnotations(a.path, models, out);
+  }
+  return out;
+}
+
+export const aggregate: StageKind = {
+  name: 'aggregate',
+  description: 'Wide and long tables, demand gaps (log odds) and training-time regressions of one analysis domain',
+  code: [import.meta.url, ...ANALYSIS],
+  libraries: ['csv-parse', 'csv-stringify', 'ml-matrix', 'jstat'],
+  isolation: 'inline',
+  outputs(ctx) {
+    const domain = aggregateDomainVar(ctx);
+    const { trainingTime } = aggregateParams(ctx);
+    return aggregateOutputFiles(domain, trainingTime).map((f) => ({ name: f.name, type: 'file' as const, materialize: `processed_data/${f.file}` }));
+  },
+  plan(ctx) {
+    const domain = aggregateDomainVar(ctx);
+    return { domain, ...aggregateParams(ctx), models: displayMetadata(ctx.spec.models) };
+  },
+  async execute(ctx: StageContext): Promise<void> {
+    const domain = aggregateDomainVar(ctx);
+    const params = aggregateParams(ctx);
+    const models = new ModelRegistry(ctx.spec.models);
+    const refs = collectScoreFiles(ctx, models, domainDef(domain).tasks);
+    const files: ScoreFile[] = refs.map(loadScoreFile);
+    const annotations = collectAnnotations(ctx.inputs, models);
+    const missing = models.all().filter((m) => !refs.some((r) => r.model.name === m.name && r.revision === ''));
+    for (const m of missing) ctx.warn(`aggregate ${domain}: no scores for the final weights of ${m.name}; it is left out`);
+    const result = aggregateDomain(domain, files, { finalStep: params.finalStep, trainingTime: params.trainingTime, annotations });
+    for (const w of result.warnings) ctx.warn(w);
+    for (const f of result.files) writeFileSync(join(ctx.outDir, f.name), f.content);
+    ctx.record('score_files', files.length);
+    ctx.record('rows', result.counts);
+    ctx.log(`aggregate ${domain}: ${files.length} score file(s) → ${result.files.map((f) => f.file).join(', ')}`);
+  },
+};
+
+export default aggregate;

@@ -1,0 +1,91 @@
+// Stage kind `plot-data`: the figures of the analysis from aggregate's tables. For each domain
+// (var `domain`, or param `domains`, default all four) and figure — `by_method` (metric by method
+// per model, grouped by family), `gap_vs_size` (demand gap against log10 parameters with per-family
+// and overall fits) and, where there are revisions, `training_time` — it writes the series as CSV
+// and JSON and the figure as SVG: one output per file (`<domain>_<figure>_<svg|json|csv>`),
+// materialised at figures/<domain>_<figure>.<ext>.
+// Params: familyOrder (default Pythia, OLMo, Gemma, Llama-2, Mistral; other families follow
+// alphabetically), trainingTime (default: when a declared model has revisions).
+// vega and vega-lite load lazily, only when a figure is drawn.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+import { readCsvFile, type Table } from '../src/analysis/csv-io.js';
+import { domainDef, DOMAINS, type Domain } from '../src/analysis/domains.js';
+import { DEFAULT_FAMILY_ORDER, ModelRegistry } from '../src/analysis/models.js';
+import { plotDomain, plotOutputFiles } from '../src/analysis/plot-domain.js';
+
+const ANALYSIS = ['csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
+  .map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
+
+function where(ctx: PlanContext): string {
+  return `stage ${ctx.instance.id} (plot-data)`;
+}
+
+export interface PlotParams {
+  domains: Domain[];
+  familyOrder: string[];
+  trainingTime: boolean;
+}
+
+export function plotParams(ctx: PlanContext): PlotParams {
+  const p = ctx.instance.params;
+  const v = ctx.instance.vars['domain'];
+  let raw: unknown = v !== undefined ? v : p['domains'] ?? DOMAINS;
+  if (typeof raw === 'string') raw = [raw];
+  if (!Array.isArray(raw) || raw.length === 0) throw new Error(`${where(ctx)}: param "domains" must be a list of domains (${DOMAINS.join(', ')})`);
+  const domains = raw.map((d) => {
+    try {
+      return domainDef(String(d)).domain;
+    } catch (e) {
+      throw new Error(`${where(ctx)}: ${(e as Error).message}`);
+    }
+  });
+  const fo = p['familyOrder'] ?? DEFAULT_FAMILY_ORDER;
+  if (!Array.isArray(fo) || fo.some((f) => typeof f !== 'string')) throw new Error(`${where(ctx)}: param "familyOrder" must be a list of family names`);
+  const tt = p['trainingTime'];
+  if (tt !== undefined && typeof tt !== 'boolean') throw new Error(`${where(ctx)}: param "trainingTime" must be true or false`);
+  const trainingTime = tt ?? new ModelRegistry(ctx.spec.models).all().some((m) => m.hasRevisions);
+  return { domains, familyOrder: fo as string[], trainingTime };
+}
+
+/** The table aggregate wrote under `name`, from whichever input has it. */
+function inputTable(ctx: StageContext, name: string, required: boolean): Table | undefined {
+  for (const input of ctx.inputs) {
+    const o = input.outputs[name];
+    if (o) return readCsvFile(o.path);
+  }
+  if (required) throw new Error(`${where(ctx)}: no input has an output named ${name}; add the aggregate stage of that domain to this stage's inputs`);
+  return undefined;
+}
+
+export const plotData: StageKind = {
+  name: 'plot-data',
+  description: 'Figure series (CSV, JSON) and SVG figures from the aggregate tables',
+  code: [import.meta.url, ...ANALYSIS],
+  libraries: ['vega', 'vega-lite', 'csv-parse', 'csv-stringify'],
+  isolation: 'inline',
+  outputs(ctx) {
+    const { domains, trainingTime } = plotParams(ctx);
+    return domains.flatMap((d) => plotOutputFiles(d, trainingTime))
+      .map((f) => ({ name: f.name, type: 'file' as const, materialize: `figures/${f.file}` }));
+  },
+  plan: (ctx) => ({ ...plotParams(ctx) }),
+  async execute(ctx: StageContext): Promise<void> {
+    const params = plotParams(ctx);
+    for (const domain of params.domains) {
+      const wantTT = domainDef(domain).trainingTime && params.trainingTime;
+      const gapName = domainDef(domain).metric === 'correct' ? `${domain}_log_odds_diff` : `${domain}_logprob_diff`;
+      const files = await plotDomain(domain, {
+        longSize: inputTable(ctx, `${domain}_long_size`, true)!,
+        gap: inputTable(ctx, gapName, true)!,
+        longTrainingTime: wantTT ? inputTable(ctx, `${domain}_long_training_time`, true) : undefined,
+      }, { familyOrder: params.familyOrder, trainingTime: params.trainingTime });
+      for (const f of files) writeFileSync(join(ctx.outDir, f.name), f.content);
+      ctx.log(`plot-data ${domain}: ${files.filter((f) => f.file.endsWith('.svg')).map((f) => f.file).join(', ')}`);
+    }
+  },
+};
+
+export default plotData;
