@@ -158,6 +158,7 @@ export function parseProblemsNpz(bytes: Uint8Array, source = 'all_problems.npz')
 
 export function readDigitMatProblems(path: string): DigitMatType[] {
   const bytes = readFileSync(path);
-  if (path.endsWith('.npz')) return parseProblemsNpz(new Uint8Array(bytes), path);
+  // Sniff the content (a zip starts with "PK"): stored artifacts have no meaningful extension.
+  if (path.endsWith('.npz') || (bytes[0] === 0x50 && bytes[1] === 0x4b)) return parseProblemsNpz(new Uint8Array(bytes), path);
   return parseProblemsJson(bytes.toString('utf8'), path);
 }

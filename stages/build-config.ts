@@ -1,0 +1,72 @@
+// build-config: the per-run config the paper kept (its make_configs step), one per task × condition
+// × model: `configs/<task>[/<condition>]/<model>.yaml` with the task, hub id, condition,
+// max_new_tokens (10 for digit_mat, 100 otherwise, or the params' value) and the model's flags.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+import { defaultMaxNewTokens } from '../src/tasks/run-task.js';
+
+function one(ctx: PlanContext, name: string): string {
+  const v = ctx.instance.vars[name];
+  if (Array.isArray(v)) throw new Error(`stage ${ctx.instance.id}: vars.${name} must be one value, got a list`);
+  return v ?? '';
+}
+
+function names(ctx: PlanContext): { task: string; condition: string; model: string } {
+  const task = one(ctx, 'task') || ctx.task?.name || '';
+  const model = one(ctx, 'model') || ctx.model?.name || '';
+  if (!task) throw new Error(`stage ${ctx.instance.id}: build-config needs vars.task`);
+  if (!model) throw new Error(`stage ${ctx.instance.id}: build-config needs vars.model`);
+  return { task, condition: one(ctx, 'condition'), model };
+}
+
+export function configPath(task: string, condition: string, model: string): string {
+  return `configs/${task}${condition ? `/${condition}` : ''}/${model}.yaml`;
+}
+
+/** The config document: what a score stage reads (and what a person reads to see how a run was set up). */
+export function buildConfig(ctx: PlanContext): Record<string, unknown> {
+  const { task, condition, model } = names(ctx);
+  const params = { ...(ctx.task?.params ?? {}), ...ctx.instance.params };
+  const raw = params.max_new_tokens;
+  const maxNewTokens = raw === undefined || raw === null || raw === '' ? defaultMaxNewTokens(task) : Number(raw);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
+    throw new Error(`stage ${ctx.instance.id}: max_new_tokens must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  const spec = ctx.model;
+  return {
+    task,
+    model: spec?.id ?? model,
+    model_name: model,
+    condition: condition || null,
+    max_new_tokens: maxNewTokens,
+    dtype: spec?.dtype ?? null,
+    resources: spec?.resources ?? null,
+    ...(spec?.config ?? {}),
+  };
+}
+
+export const buildConfigKind: StageKind = {
+  name: 'build-config',
+  description: 'the per-run config (task, model, condition, max_new_tokens, model flags) as configs/<task>[/<condition>]/<model>.yaml',
+  code: [import.meta.url, new URL('../src/tasks/run-task.js', import.meta.url).href],
+  isolation: 'inline',
+  resources: () => ({ cpu: 1 }),
+  outputs(ctx) {
+    const { task, condition, model } = names(ctx);
+    return [{ name: 'config', type: 'file', materialize: configPath(task, condition, model) }];
+  },
+  plan(ctx) {
+    // The config's content is the key: a model flag or param change re-runs it (and its scores).
+    return { config: buildConfig(ctx) };
+  },
+  async execute(ctx: StageContext) {
+    const config = buildConfig(ctx);
+    await writeFile(join(ctx.outDir, 'config'), stringify(config));
+    ctx.log(`config for ${String(config.task)}${config.condition ? `/${String(config.condition)}` : ''} × ${String(config.model)}: max_new_tokens ${String(config.max_new_tokens)}`);
+  },
+};
+
+export default buildConfigKind;

@@ -1,0 +1,35 @@
+// demo-stimuli: small invented stimuli in the paper's formats, for the offline quickstart. Same
+// output name and file names as fetch-stimuli, so a pipeline can swap one for the other.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+import { DEMO_FILES, demoStimuli } from '../src/tasks/demo-stimuli.js';
+
+function taskOf(ctx: PlanContext): string {
+  const v = ctx.instance.vars.task;
+  const task = (Array.isArray(v) ? undefined : v) || ctx.task?.name;
+  if (!task) throw new Error(`stage ${ctx.instance.id}: demo-stimuli needs a task (vars.task)`);
+  if (!(task in DEMO_FILES)) throw new Error(`stage ${ctx.instance.id}: no demo stimuli for task "${task}" (known: ${Object.keys(DEMO_FILES).join(', ')})`);
+  return task;
+}
+
+export const demoStimuliKind: StageKind = {
+  name: 'demo-stimuli',
+  description: 'small invented stimuli in the paper formats (offline quickstart), in place of fetch-stimuli',
+  code: [import.meta.url, new URL('../src/tasks/demo-stimuli.js', import.meta.url).href, new URL('../src/tasks/csv-write.js', import.meta.url).href],
+  isolation: 'inline',
+  resources: () => ({ cpu: 1 }),
+  outputs(ctx) {
+    const task = taskOf(ctx);
+    return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${DEMO_FILES[task]}` }];
+  },
+  async execute(ctx: StageContext) {
+    const task = taskOf(ctx);
+    const { file, content } = demoStimuli(task);
+    await writeFile(join(ctx.outDir, 'stimuli'), content);
+    ctx.log(`demo stimuli for ${task}: ${file}, ${Buffer.byteLength(content)} bytes`);
+  },
+};
+
+export default demoStimuliKind;

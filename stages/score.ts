@@ -1,0 +1,171 @@
+// score: run one task (× condition) over its stimuli with one model instance (model@revision) and
+// write the paper-format CSV and requests.jsonl. Runs in a model worker that keeps the loaded model
+// in processCache, so every score stage of the same instance reuses it (one load per run).
+
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
+import type { LanguageModel, LoadOptions } from '../src/lm/types.js';
+import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
+
+function one(ctx: PlanContext, name: string): string {
+  const v = ctx.instance.vars[name];
+  if (Array.isArray(v)) throw new Error(`stage ${ctx.instance.id}: vars.${name} must be one value, got a list`);
+  return v ?? '';
+}
+
+function names(ctx: PlanContext): { task: string; condition: string; model: string; revision: string } {
+  const task = one(ctx, 'task') || ctx.task?.name || '';
+  const model = one(ctx, 'model') || ctx.model?.name || '';
+  if (!task || !model) throw new Error(`stage ${ctx.instance.id}: score needs vars.task and vars.model`);
+  return { task, condition: one(ctx, 'condition'), model, revision: one(ctx, 'revision') };
+}
+
+export function csvPath(task: string, condition: string, model: string, revision: string): string {
+  return `output/${task}${condition ? `/${condition}` : ''}/${model}${revision ? `_${revision}` : ''}.csv`;
+}
+
+function bool(v: unknown): boolean {
+  return v === true || v === 'true' || v === '1' || v === 1 || v === 'yes';
+}
+
+function optionalInt(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`param ${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** The upstream output with this name (model, stimuli, config), whichever stage produced it. */
+function inputNamed(ctx: StageContext, output: string): { input: StageInput; path: string } {
+  const hits = ctx.inputs.filter((i) => output in i.outputs);
+  if (hits.length !== 1) {
+    const seen = ctx.inputs.map((i) => `${i.stageId} (${Object.keys(i.outputs).join(', ')})`).join('; ') || 'none';
+    throw new Error(`stage ${ctx.instance.id}: needs exactly one input with output "${output}", found ${hits.length} (inputs: ${seen})`);
+  }
+  return { input: hits[0]!, path: hits[0]!.outputs[output]!.path };
+}
+
+interface CachedModel {
+  key: string;
+  lm: LanguageModel;
+}
+
+const CACHE_SLOT = 'score:lm';
+const LOADS_SLOT = 'score:model_loads';
+
+/** The worker's loaded model for this folder and options, loading (and replacing) it when needed. */
+async function modelFor(ctx: StageContext, folder: string, opts: LoadOptions): Promise<{ lm: LanguageModel; loaded: boolean }> {
+  const key = `${folder}|${JSON.stringify(opts)}`;
+  const cached = ctx.processCache.get(CACHE_SLOT) as CachedModel | undefined;
+  if (cached && cached.key === key) return { lm: cached.lm, loaded: false };
+  if (cached) {
+    // One model per worker: release the previous one before loading another multi-GB model.
+    ctx.processCache.delete(CACHE_SLOT);
+    await cached.lm.dispose().catch(() => undefined);
+  }
+  const { loadLanguageModel } = await import('../src/lm/index.js');
+  let lm: LanguageModel;
+  try {
+    lm = await loadLanguageModel(folder, opts);
+  } catch (e) {
+    throw new Error(`cannot load model from ${folder}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  ctx.processCache.set(CACHE_SLOT, { key, lm } satisfies CachedModel);
+  ctx.processCache.set(LOADS_SLOT, ((ctx.processCache.get(LOADS_SLOT) as number | undefined) ?? 0) + 1);
+  return { lm, loaded: true };
+}
+
+export const scoreKind: StageKind = {
+  name: 'score',
+  description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
+  code: [import.meta.url, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
+  libraries: ['@huggingface/transformers', 'onnxruntime-node'],
+  isolation: 'worker',
+  affinity(ctx) {
+    const { model, revision } = names(ctx);
+    return `${model}@${revision}`;
+  },
+  resources(ctx) {
+    const declared = ctx.model?.resources;
+    return declared && Object.keys(declared).length > 0 ? { ...declared } : { cpu: 1 };
+  },
+  outputs(ctx) {
+    const { task, condition, model, revision } = names(ctx);
+    return [
+      { name: 'csv', type: 'file', materialize: csvPath(task, condition, model, revision) },
+      { name: 'requests', type: 'file' },
+    ];
+  },
+  plan(ctx) {
+    // The model, stimuli and config arrive as inputs (their digests are in the key already); the
+    // display id written into the `model` column is not, so it is named here.
+    return { model_id: ctx.model?.id ?? names(ctx).model };
+  },
+
+  async execute(ctx: StageContext) {
+    const { task, condition, model, revision } = names(ctx);
+    const params = ctx.instance.params;
+    const modelDir = inputNamed(ctx, 'model').path;
+    const stimuliPath = inputNamed(ctx, 'stimuli').path;
+    const config = (parse(readFileSync(inputNamed(ctx, 'config').path, 'utf8')) ?? {}) as Record<string, unknown>;
+    const maxNewTokens = optionalInt(params.max_new_tokens, 'max_new_tokens') ?? optionalInt(config.max_new_tokens, 'max_new_tokens') ?? defaultMaxNewTokens(task);
+    const limit = optionalInt(params.limit, 'limit');
+    const opts: LoadOptions = {
+      device: ctx.gpus.length > 0 ? 'cuda' : 'cpu',
+      dtype: (typeof config.dtype === 'string' && config.dtype) || ctx.model?.dtype || 'fp32',
+      plain: bool(params.plain),
+      forceGreedy: bool(params.force_greedy),
+      ...(optionalInt(params.batch_tokens, 'batch_tokens') !== undefined ? { batchTokens: optionalInt(params.batch_tokens, 'batch_tokens') } : {}),
+    };
+
+    const t0 = Date.now();
+    const { lm, loaded } = await modelFor(ctx, modelDir, opts);
+    ctx.record('model_loads', loaded ? 1 : 0);
+    ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
+    ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}${opts.plain ? ', plain path' : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);
+
+    let lastLog = 0;
+    const t1 = Date.now();
+    const statsBefore = { ...lm.stats };
+    const result = await runTask({
+      task,
+      condition: condition || undefined,
+      stimuliPath,
+      lm,
+      model: ctx.model?.id ?? model,
+      revision,
+      limit,
+      maxNewTokens,
+      onProgress(done, total) {
+        const now = Date.now();
+        if (now - lastLog > 5000 || done === total) {
+          lastLog = now;
+          ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} requests`);
+        }
+      },
+    });
+    if (ctx.signal.aborted) throw new Error('cancelled');
+
+    await writeFile(join(ctx.outDir, 'csv'), result.csv);
+    await writeFile(join(ctx.outDir, 'requests'), result.requests.map((r) => JSON.stringify(r)).join('\n') + (result.requests.length ? '\n' : ''));
+
+    for (const w of result.warnings) ctx.warn(w);
+    ctx.record('generation', { ...lm.info.generation, max_new_tokens: maxNewTokens });
+    ctx.record('model_info', { modelType: lm.info.modelType, vocabSize: lm.info.vocabSize, contextLength: lm.info.contextLength, device: lm.info.device, dtype: lm.info.dtype });
+    ctx.record('counters', {
+      ...result.counters,
+      forward_tokens: lm.stats.forwardTokens - statsBefore.forwardTokens,
+      forward_calls: lm.stats.forwardCalls - statsBefore.forwardCalls,
+      seconds: (Date.now() - t1) / 1000,
+    });
+    ctx.record('warnings', result.warnings);
+    ctx.record('failures', result.failures);
+    ctx.record('limit', limit ?? null);
+    ctx.log(`${task}${condition ? `/${condition}` : ''}: ${result.counters.items} rows, ${result.requests.length} requests, ${result.failures.length} failed items in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  },
+};
+
+export default scoreKind;
