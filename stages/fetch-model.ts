@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ModelSpec, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { fetchCodeUrls } from '../src/fetch/code.js';
-import { DEFAULT_DTYPE, dtypeSuffix } from '../src/fetch/dtype.js';
+import { DEFAULT_DTYPE, dtypeSuffix, selectModelFiles } from '../src/fetch/dtype.js';
 import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import {
-  copyModelFiles, describeRevision, downloadHubModel, localModelFiles, resolveModelSource,
+  commitListing, copyModelFiles, describeRevision, downloadHubModel, localModelFiles, resolveModelSource,
 } from '../src/fetch/model-fetch.js';
 
 function modelOf(ctx: PlanContext): ModelSpec {
@@ -61,6 +61,11 @@ export const fetchModelKind: StageKind = {
     if (src.source === 'local') {
       const files = await localModelFiles(src.folder, dtype, describeRevision(model.id, revision));
       return { source: 'local', path: src.folder, dtype, digest: await localDigest(ctx, src.folder, files) };
+    }
+    // The listing was cached by the resolution: check now (no network) that the dtype's files exist.
+    if (!client.config.offline) {
+      const listing = await commitListing(client, model.id, src.commit);
+      selectModelFiles(listing.siblings.map((f) => f.rfilename), dtype, `${describeRevision(model.id, revision)} on ${client.config.endpoint}`);
     }
     return { source: 'hub', endpoint: client.config.endpoint, id: model.id, revision: src.revision, commit: src.commit, dtype };
   },

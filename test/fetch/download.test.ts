@@ -84,6 +84,30 @@ test('when every try drops, the error says so and keeps the .part for the next r
   assert.deepEqual(treeHashes(out), treeHashes(TINY));
 });
 
+test('a stalled connection is abandoned after the idle timeout and resumed', async (t) => {
+  const { hub, client, out } = await setup(t, { drop: { count: 1, mode: 'stall', match: (f) => f === 'tokenizer.json' } }, { idleTimeoutMs: 300 });
+  const started = Date.now();
+  await downloadHubModel(client, ID, hub.commit(ID, 'main'), 'fp32', out);
+  const gets = hub.requests.filter((r) => r.file === 'tokenizer.json');
+  assert.equal(gets.length, 2);
+  assert.equal(gets[1]?.range, `bytes=${gets[0]?.sent}-`);
+  assert.ok(Date.now() - started >= 300);
+  assert.deepEqual(treeHashes(out), treeHashes(TINY));
+});
+
+test('two fetches of the same commit at once share the cache: each file is downloaded once', async (t) => {
+  const { hub, client, out } = await setup(t);
+  const commit = hub.commit(ID, 'main');
+  const [a, b] = await Promise.all([
+    downloadHubModel(client, ID, commit, 'fp32', join(out, 'a')),
+    downloadHubModel(client, ID, commit, 'fp32', join(out, 'b')),
+  ]);
+  assert.equal(hub.requests.filter((r) => r.file === 'onnx/model.onnx').length, 1);
+  assert.equal(a.cached + b.cached, 6);
+  assert.deepEqual(treeHashes(join(out, 'a')), treeHashes(TINY));
+  assert.deepEqual(treeHashes(join(out, 'b')), treeHashes(TINY));
+});
+
 test('401 and 403 name the model and HF_TOKEN; the right token gets through', async (t) => {
   for (const status of [401, 403] as const) {
     const { client } = await setup(t, { token: 'hf_secret', authStatus: status });

@@ -73,6 +73,10 @@ test('fetch-model from the hub: plan resolves the commit, execute downloads; the
     commit: hub.commit('test-org/tiny-gpt2', 'main'), dtype: 'fp32' });
   const step = await fetchModelKind.plan!(planContext({ projectDir, kind: 'fetch-model', vars: { revision: 'step0300-tokens0.61M' }, model }));
   assert.equal(step.commit, hub.commit('test-org/tiny-gpt2', 'step0300-tokens0.61M'));
+  const apiCalls = hub.requests.length;
+  await assert.rejects(Promise.resolve(fetchModelKind.plan!(planContext({ projectDir, kind: 'fetch-model', vars: { revision: '' }, model: tinyModelSpec({ dtype: 'q4f16' }) }))),
+    /model test-org\/tiny-gpt2 \(final weights\) on http:\/\/127\.0\.0\.1:\d+ lacks onnx\/model_q4f16\.onnx needed for dtype q4f16; ONNX weights exist for dtype fp32/);
+  assert.equal(hub.requests.length, apiCalls + 1, 'one API call: the listing check reads the cache');
 
   const out = tempDir(t);
   const sctx = stageContext(ctx, planned, out, tempDir(t));

@@ -37,8 +37,11 @@ export interface FakeHubOptions {
   token?: string;
   /** Status sent without the right token (401 like a gated repo; 403 for "licence not accepted"). */
   authStatus?: 401 | 403;
-  /** Cut the connection after `afterBytes` (default: half the body) on the first `count` matching file GETs. */
-  drop?: { count: number; afterBytes?: number; match?: (file: string) => boolean };
+  /**
+   * On the first `count` matching file GETs, send `afterBytes` (default: half the body), then close
+   * the connection ('close', the default) or send nothing more and keep it open ('stall').
+   */
+  drop?: { count: number; afterBytes?: number; match?: (file: string) => boolean; mode?: 'close' | 'stall' };
   /** Answer `status` to the first `count` matching requests. */
   fail?: { count: number; status: number; match?: (path: string) => boolean };
   /** Extra plain files: URL path → file path or content (for stimuli downloads). */
@@ -185,7 +188,8 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       drops--;
       const cut = Math.min(body.length - 1, opts.drop?.afterBytes ?? Math.floor(body.length / 2));
       // A graceful FIN after the bytes (not a reset), so the client surely receives exactly `cut` bytes.
-      res.write(body.subarray(0, cut), () => res.socket?.end());
+      if (opts.drop?.mode === 'stall') res.write(body.subarray(0, cut));
+      else res.write(body.subarray(0, cut), () => res.socket?.end());
       return [status, cut];
     }
     res.end(body);
