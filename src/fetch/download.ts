@@ -145,9 +145,12 @@ async function fetchToPart(opts: DownloadOptions, part: string): Promise<{ reque
       let append = false;
       if (res.status === 206 && offset > 0) {
         const start = /bytes\s+(\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
-        if (start !== undefined && Number(start) === offset) append = true;
-        else await res.body.cancel();
-        if (!append) throw new Error(`unexpected Content-Range ${res.headers.get('content-range')} for a resume at ${offset}`);
+        if (start === undefined || Number(start) !== offset) {
+          await res.body.cancel();
+          await rm(part, { force: true }); // the next try starts from nothing
+          throw new Error(`unexpected Content-Range ${res.headers.get('content-range')} for a resume at ${offset}`);
+        }
+        append = true;
         resumed++;
       }
       const total = totalFrom(res, append ? offset : 0);
@@ -171,7 +174,8 @@ async function fetchToPart(opts: DownloadOptions, part: string): Promise<{ reque
     } catch (err) {
       last = err;
       if (opts.signal?.aborted) throw opts.signal.reason;
-      if (!isTransient(err)) {
+      // An idle abort may surface as an AbortError; it is a stalled connection, worth another try.
+      if (!idle.signal.aborted && !isTransient(err)) {
         throw err instanceof HttpStatusError && opts.mapError ? opts.mapError(err) : err;
       }
       if (attempt + 1 < opts.retry.attempts) await sleep(backoffDelay(opts.retry, attempt), opts.signal);
