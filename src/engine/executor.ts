@@ -3,7 +3,7 @@
 // that executes it (`pipeline exec-stage <invocation.json>`) runs the kind, stores the outputs and
 // writes the run record with the same atomic protocol wherever it runs.
 
-import type { ResourceRequest, StageInput, StageInstanceView } from './kind.js';
+import type { ResourceRequest, SpecView, StageInput, StageInstanceView } from './kind.js';
 
 export interface Invocation {
   /** Stage key (sha256 of the fingerprint). */
@@ -19,6 +19,10 @@ export interface Invocation {
   modelsDir?: string;
   stimuliDir?: string;
   offline: boolean;
+  /** The project-level declarations the kind may read (models, tasks, vars, mirrors). */
+  spec: SpecView;
+  /** Plugin kind modules (absolute paths) the executing process must register. */
+  plugins: string[];
   inputs: StageInput[];
   planned: Record<string, unknown>;
   /** The fingerprint (named key ingredients) kept in the run record for "why stale". */

@@ -1,0 +1,108 @@
+// `pipeline inspect <stage id | digest | materialised path>`: params, inputs and outputs with
+// digests, timings, the recorded facts, the log tail and the first rows of table outputs.
+import * as fs from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { Engine } from '../engine/engine.js';
+import type { RunRecord } from '../engine/store/run-record.js';
+import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
+
+export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, args: string[]): Promise<number> {
+  const what = args[0]!;
+  const rows = Number(f['rows'] ?? 5);
+  const engine = await Engine.open(engineOptions(g));
+  const states = await engine.status();
+  const json = !!(f['json'] || g.json);
+  // 1. a stage id
+  let state = states.get(what);
+  let id = state ? what : undefined;
+  // 2. a materialised path
+  if (!id) {
+    const rel = relative(engine.spec.projectDir, resolve(what));
+    for (const [sid, s] of states) {
+      if (s.state === 'fresh' && Object.values(s.record.outputs).some((o) => o.materialize === rel)) {
+        id = sid;
+        state = s;
+        break;
+      }
+    }
+  }
+  // 3. a digest (or prefix) of an output or a stage key
+  if (!id && /^[0-9a-f]{8,64}$/.test(what)) {
+    for (const [sid, s] of states) {
+      if (s.state !== 'fresh') continue;
+      if (s.key.startsWith(what) || Object.values(s.record.outputs).some((o) => o.digest.startsWith(what))) {
+        id = sid;
+        state = s;
+        break;
+      }
+    }
+    if (!id) {
+      const p = engine.store.objectPath(what.padEnd(64, '0'));
+      const dir = join(p, '..');
+      const hit = (await fs.readdir(dir).catch(() => [] as string[])).find((n) => (what.slice(0, 2) + n).startsWith(what));
+      if (hit) {
+        const path = join(dir, hit);
+        const head = (await fs.readFile(path)).subarray(0, 2000).toString('utf8');
+        process.stdout.write(json ? JSON.stringify({ digest: what.slice(0, 2) + hit, path, head }) + '\n' : `object ${what.slice(0, 2) + hit} (no current stage produced it)\n  path: ${path}\n\n${head}\n`);
+        return EXIT.ok;
+      }
+    }
+  }
+  if (!id || !state) throw new UsageError(`nothing called "${what}": give a stage id (see \`pipeline status\`), an output digest, or a materialised path such as output/<task>/<model>.csv`);
+  if (state.state !== 'fresh') {
+    process.stdout.write(`${id}: ${state.state}${'reasons' in state ? ` (${state.reasons.join('; ')})` : ''}; run it first to inspect its outputs\n`);
+    return EXIT.ok;
+  }
+  const rec = state.record;
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...rec, outputPaths: await outputPaths(engine, rec) }, null, 1) + '\n');
+    return EXIT.ok;
+  }
+  const out: string[] = [];
+  out.push(`${rec.stageId}  (${rec.kind})`, `  key      ${rec.key}`, `  ran      ${rec.startedAt} for ${(rec.durationMs / 1000).toFixed(2)} s on ${rec.host} (${rec.executor})`);
+  out.push('  params');
+  for (const [k, v] of Object.entries(rec.fingerprint.params)) out.push(`    ${k}: ${JSON.stringify(v)}`);
+  if (Object.keys(rec.fingerprint.plan).length) out.push(`  resolved ${JSON.stringify(rec.fingerprint.plan)}`);
+  out.push('  inputs');
+  for (const [up, outs] of Object.entries(rec.fingerprint.inputs)) for (const [n, d] of Object.entries(outs)) out.push(`    ${up} ${n}  ${d.slice(0, 16)}`);
+  out.push('  outputs');
+  const paths = await outputPaths(engine, rec);
+  for (const [n, o] of Object.entries(rec.outputs)) out.push(`    ${n}  ${o.digest.slice(0, 16)}  ${o.type}  ${o.size} bytes${o.materialize ? `  → ${o.materialize}` : ''}\n      stored at ${paths[n]}`);
+  if (Object.keys(rec.info).length) {
+    out.push('  recorded');
+    for (const [k, v] of Object.entries(rec.info)) out.push(`    ${k}: ${JSON.stringify(v).slice(0, 300)}`);
+  }
+  for (const [n, o] of Object.entries(rec.outputs)) {
+    if (o.type !== 'file') continue;
+    const p = paths[n]!;
+    const head = await firstLines(p, rows + 1);
+    if (/\.(csv|tsv|jsonl|json|yaml|txt)$/.test(o.materialize ?? n) || n === 'requests' || n === 'csv') {
+      out.push(`  ${n} (first ${rows} rows)`);
+      for (const l of head) out.push(`    ${l.length > 200 ? l.slice(0, 197) + '…' : l}`);
+    }
+  }
+  const log = await fs.readFile(join(engine.store.root, rec.log), 'utf8').catch(() => '');
+  if (log.trim()) {
+    out.push('  log (last 10 lines)');
+    for (const l of log.trim().split('\n').slice(-10)) out.push(`    ${l}`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  return EXIT.ok;
+}
+
+async function outputPaths(engine: Engine, rec: RunRecord): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [n, o] of Object.entries(rec.outputs)) out[n] = await engine.store.outputPath(o.digest, o.type);
+  return out;
+}
+
+async function firstLines(path: string, n: number): Promise<string[]> {
+  const fh = await fs.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8').split('\n').slice(0, n).filter((l) => l.length > 0);
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,170 @@
+// The `pipeline` command: options → an engine call → an exit code. It prints; the engine does not.
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { PipelineError } from '../engine/diagnostics.js';
+import { parseSize } from '../engine/spec.js';
+import type { EngineOptions } from '../engine/engine.js';
+
+/** Documented exit codes (README "Exit codes"). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, corrupt: 3, interrupted: 130 } as const;
+
+export interface GlobalOpts {
+  file: string;
+  set: string[];
+  modelsDir?: string;
+  stimuliDir?: string;
+  offline?: boolean;
+  store?: string;
+  cpus?: string;
+  gpus?: string;
+  memory?: string;
+  json?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function engineOptions(g: GlobalOpts): EngineOptions {
+  const overrides: Record<string, string> = {};
+  for (const kv of g.set) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--set expects name=value, got "${kv}"`);
+    overrides[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const opts: EngineOptions = { file: resolve(g.file), overrides, offline: !!g.offline };
+  if (g.modelsDir) opts.modelsDir = g.modelsDir;
+  if (g.stimuliDir) opts.stimuliDir = g.stimuliDir;
+  if (g.store) opts.storeDir = resolve(g.store);
+  const pools: NonNullable<EngineOptions['pools']> = {};
+  if (g.cpus) pools.cpu = positiveInt(g.cpus, '--cpus');
+  if (g.gpus !== undefined) pools.gpu = g.gpus === '' || g.gpus === 'none' ? [] : g.gpus.split(',').map((s) => s.trim());
+  if (g.memory) pools.memory = parseSize(g.memory);
+  opts.pools = pools;
+  return opts;
+}
+
+export class UsageError extends Error {}
+
+export function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a whole number ≥ 1, got "${v}"`);
+  return n;
+}
+
+function globals(cmd: Command): GlobalOpts {
+  return cmd.optsWithGlobals() as GlobalOpts;
+}
+
+type Action = (g: GlobalOpts, opts: Record<string, unknown>, args: string[]) => Promise<number>;
+
+function wrap(load: () => Promise<Action>) {
+  return async (...argv: unknown[]): Promise<void> => {
+    const cmd = argv[argv.length - 1] as Command;
+    const opts = argv[argv.length - 2] as Record<string, unknown>;
+    const args = argv.slice(0, -2).flatMap((a) => (Array.isArray(a) ? (a as string[]) : a === undefined ? [] : [String(a)]));
+    try {
+      const action = await load();
+      process.exitCode = await action(globals(cmd), opts, args);
+    } catch (e: unknown) {
+      if (e instanceof PipelineError) {
+        process.stderr.write(`${e.message}\n`);
+        process.exitCode = EXIT.usage;
+      } else if (e instanceof UsageError) {
+        process.stderr.write(`error: ${e.message}\n`);
+        process.exitCode = EXIT.usage;
+      } else {
+        process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+        if (process.env['PIPELINE_DEBUG']) process.stderr.write(`${(e as Error).stack}\n`);
+        process.exitCode = EXIT.failed;
+      }
+    }
+  };
+}
+
+export function program(): Command {
+  const p = new Command('pipeline')
+    .description('Run language-model evaluation experiments as a content-addressed pipeline (pipeline.yaml).')
+    .option('-f, --file <pipeline.yaml>', 'the pipeline file', 'pipeline.yaml')
+    .option('--set <name=value>', 'override a var of pipeline.yaml (repeatable)', collect, [])
+    .option('--models-dir <dir>', 'local model mirror (<dir>/<hub id>/, revisions under revisions/<rev>/); env PIPELINE_MODELS_DIR')
+    .option('--stimuli-dir <dir>', 'local stimuli mirror (<dir>/<task>/<file>); env PIPELINE_STIMULI_DIR')
+    .option('--offline', 'never use the network; plan from what is local')
+    .option('--store <dir>', 'the content-addressed store (default: <project>/cache)')
+    .option('--cpus <n>', 'size of the cpu pool (default: cores, or pools.cpu)')
+    .option('--gpus <ids>', 'gpu pool as device ids, e.g. 0,1 (default: detected, or pools.gpu); "none" for no GPUs')
+    .option('--memory <size>', 'size of the memory pool, e.g. 16GiB')
+    .showHelpAfterError()
+    .addHelpText('after', '\nExit codes: 0 ok · 1 a stage failed · 2 bad pipeline file or usage · 3 verify found corrupt objects · 130 interrupted');
+
+  p.command('run')
+    .description('run the pipeline: only stale stages execute, and each says why')
+    .argument('[targets...]', 'stage ids or id globs (default: all)')
+    .option('--only <selector>', 'restrict to a task, model, stage kind, declaration or id glob (repeatable), plus what it needs', collect, [])
+    .option('--dry-run', 'print what would run and why, run nothing')
+    .option('--force', 're-run the selected stages even when fresh')
+    .option('--jobs <n>', 'most stages running at once (default: the cpu pool)')
+    .option('--keep-going', 'after a failure, still run everything not downstream of it')
+    .addOption(new Option('--executor <name>', 'where stages run').choices(['local', 'slurm']))
+    .option('--retries <n>', 'resubmit failed Slurm jobs up to n times')
+    .option('--json', 'JSON lines events on stdout')
+    .option('-v, --verbose', 'also print up-to-date stages and stage logs')
+    .action(wrap(async () => (await import('./run.js')).runCommand));
+
+  p.command('status')
+    .description('every stage: fresh / stale (with the reason) / failed / waiting; edited materialised files')
+    .argument('[targets...]')
+    .option('--only <selector>', 'restrict as in run', collect, [])
+    .option('--json', 'machine-readable output')
+    .action(wrap(async () => (await import('./status.js')).statusCommand));
+
+  p.command('dag')
+    .description('the stage graph')
+    .argument('[targets...]')
+    .option('--only <selector>', 'restrict as in run', collect, [])
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'dot', 'mermaid']).default('text'))
+    .action(wrap(async () => (await import('./status.js')).dagCommand));
+
+  p.command('inspect')
+    .description('params, inputs and outputs with digests, timings, log and first rows of a stage, digest or materialised path')
+    .argument('<what>', 'a stage id, a digest (or its first 8+ hex digits), or a materialised path such as output/lambada/tiny.csv')
+    .option('--rows <n>', 'rows of a table output to show', '5')
+    .option('--json', 'machine-readable output')
+    .action(wrap(async () => (await import('./inspect.js')).inspectCommand));
+
+  p.command('ls')
+    .description('cached artifacts of the current pipeline: stage, state, outputs, sizes')
+    .option('--json', 'machine-readable output')
+    .action(wrap(async () => (await import('./store-commands.js')).lsCommand));
+
+  p.command('gc')
+    .description('remove objects and run records no current stage or recent run references')
+    .option('--dry-run', 'say what would be removed')
+    .option('--keep-runs <n>', 'also keep what the last n runs used', '3')
+    .action(wrap(async () => (await import('./store-commands.js')).gcCommand));
+
+  p.command('verify')
+    .description('re-hash every stored object; quarantine corrupt ones so the affected stages re-run')
+    .option('--json', 'machine-readable output')
+    .action(wrap(async () => (await import('./store-commands.js')).verifyCommand));
+
+  p.command('score')
+    .description('score one model on one task (with its fetch and config stages), without a pipeline file')
+    .requiredOption('--model <hub id | folder>', 'a hub id (EleutherAI/pythia-1b-deduped) or a local model folder')
+    .requiredOption('--task <task>', 'lambada, digit_mat, crt, blimp or dgl')
+    .option('--condition <condition>', 'crt1, crt2 or crt3 (crt only)')
+    .option('--revision <revision>', 'a branch, tag, commit or step name (default: final weights)')
+    .option('--limit <n>', 'score only the first n items')
+    .option('--dtype <dtype>', 'fp32 (default), fp16, q8, …')
+    .option('--param <name=value>', 'a score param, e.g. force_greedy=true (repeatable)', collect, [])
+    .option('--json', 'print one JSON object: csv, requests, stage, key')
+    .action(wrap(async () => (await import('./score.js')).scoreCommand));
+
+  p.command('exec-stage', { hidden: true })
+    .description('execute invocation files (used by workers and Slurm jobs)')
+    .argument('<invocation...>')
+    .action(wrap(async () => (await import('./exec-stage.js')).execStageCommand));
+  return p;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await program().parseAsync(argv);
+}

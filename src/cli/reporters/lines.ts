@@ -1,0 +1,62 @@
+// Plain line logs for CI and pipes: one line per event that matters.
+import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
+
+export function secs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function summaryLine(s: RunSummary, dryRun = false): string {
+  if (dryRun) return s.ran === 0 ? `Nothing to do: all ${s.selected} stages are up to date.` : `${s.ran} of ${s.selected} stages would run (${s.cached} up to date).`;
+  if (s.interrupted) return `Interrupted: ${s.ran} stages ran, ${s.cached} up to date, ${s.selected - s.ran - s.cached - s.failed} not run; run again to resume.`;
+  if (s.ran === 0 && s.failed === 0 && s.skipped === 0) return `Nothing to do: all ${s.selected} stages are up to date (${secs(s.durationMs)}).`;
+  const parts = [`${s.ran} ran`, `${s.cached} up to date`];
+  if (s.failed) parts.push(`${s.failed} failed`);
+  if (s.skipped) parts.push(`${s.skipped} not run`);
+  const loads = Object.entries(s.modelLoads);
+  const tail = loads.length ? `; model loads: ${loads.map(([m, n]) => `${m}×${n}`).join(', ')}` : '';
+  return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${tail}.`;
+}
+
+export function lineReporter(out: (line: string) => void, opts: { verbose?: boolean } = {}): Reporter {
+  let dry = false;
+  return (e: EngineEvent) => {
+    switch (e.type) {
+      case 'plan':
+        dry = e.dryRun;
+        if (opts.verbose) out(`checking ${e.selected} stages`);
+        break;
+      case 'stage-start':
+        out(`▶ ${e.id}  (${e.reasons.join('; ')})${e.gpus.length ? ` on GPU ${e.gpus.join(',')}` : ''}`);
+        break;
+      case 'stage-done':
+        out(`✓ ${e.id}  ${secs(e.durationMs)}`);
+        break;
+      case 'stage-cached':
+        if (opts.verbose) out(`= ${e.id}  up to date`);
+        break;
+      case 'stage-failed':
+        out(`✗ ${e.id}: ${e.message}`);
+        break;
+      case 'stage-skipped':
+        out(`- ${e.id} not run: ${e.because}`);
+        break;
+      case 'stage-would-run':
+        out(`would run ${e.id}  (${e.reasons.join('; ')})`);
+        break;
+      case 'stage-log':
+        if (opts.verbose) out(`  [${e.id}] ${e.line}`);
+        break;
+      case 'warning':
+        out(`warning${e.id ? ` [${e.id}]` : ''}: ${e.message}`);
+        break;
+      case 'run-done':
+        for (const r of e.summary.restored) out(`restored ${r}`);
+        out(summaryLine(e.summary, dry));
+        break;
+      default: {
+        const never: never = e;
+        void never;
+      }
+    }
+  };
+}

@@ -1,0 +1,63 @@
+// `pipeline run`: pick a reporter (listr2 in a terminal, lines otherwise, JSON with --json), wire
+// Ctrl-C to a clean stop, and turn the summary into an exit code.
+import { Engine } from '../engine/engine.js';
+import type { Reporter } from '../engine/events.js';
+import { engineOptions, EXIT, positiveInt, type GlobalOpts } from './main.js';
+import { jsonReporter } from './reporters/json.js';
+import { lineReporter } from './reporters/lines.js';
+
+interface RunFlags {
+  only: string[];
+  dryRun?: boolean;
+  force?: boolean;
+  jobs?: string;
+  keepGoing?: boolean;
+  executor?: 'local' | 'slurm';
+  retries?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export async function runCommand(g: GlobalOpts, f: Record<string, unknown>, targets: string[]): Promise<number> {
+  const flags = f as unknown as RunFlags;
+  const out = (l: string): void => void process.stdout.write(l + '\n');
+  const opts = engineOptions(g);
+  if (flags.jobs) opts.jobs = positiveInt(flags.jobs, '--jobs');
+  if (flags.executor) opts.executor = flags.executor;
+  let forward: Reporter = () => undefined;
+  opts.reporter = (e) => forward(e);
+  const engine = await Engine.open(opts);
+  if (flags.retries) engine.spec.executor.retries = Number(flags.retries);
+  const selection = { targets, only: flags.only };
+  let done: Promise<void> = Promise.resolve();
+  if (flags.json || g.json) forward = jsonReporter(out);
+  else if (process.stdout.isTTY && !process.env['CI'] && !flags.verbose) {
+    const { listrReporter } = await import('./reporters/listr.js');
+    const kinds = new Map(engine.selection(selection).map((i) => [i.id, i.kind] as const));
+    const l = await listrReporter(kinds, out);
+    forward = l.reporter;
+    done = l.done;
+  } else forward = lineReporter(out, { verbose: !!flags.verbose });
+
+  const ac = new AbortController();
+  const onSig = (): void => {
+    if (ac.signal.aborted) process.exit(EXIT.interrupted);
+    process.stderr.write('\ninterrupt: stopping running stages (Ctrl-C again to quit at once)…\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  try {
+    const runOpts: Parameters<Engine['run']>[0] = { ...selection, signal: ac.signal };
+    if (flags.dryRun) runOpts.dryRun = true;
+    if (flags.force) runOpts.force = true;
+    if (flags.keepGoing) runOpts.keepGoing = true;
+    const summary = await engine.run(runOpts);
+    await done;
+    if (summary.interrupted) return EXIT.interrupted;
+    return summary.failed > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+  }
+}

@@ -1,0 +1,88 @@
+// `pipeline score`: the researcher's quick path, as the paper's own command line was. It builds a
+// one-model, one-task pipeline in memory (fetch-model, fetch-stimuli, build-config, score) and runs
+// it through the same engine and cache, then prints where the CSV and requests.jsonl are.
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { Engine } from '../engine/engine.js';
+import { parseSpec, BUILTIN_TASKS } from '../engine/spec.js';
+import { KindRegistry } from '../engine/registry.js';
+import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
+import { lineReporter } from './reporters/lines.js';
+
+interface ScoreFlags {
+  model: string;
+  task: string;
+  condition?: string;
+  revision?: string;
+  limit?: string;
+  dtype?: string;
+  param: string[];
+  json?: boolean;
+}
+
+/** The pipeline text `score` runs; exported so tests and docs can show it. */
+export function scorePipeline(f: ScoreFlags, cwd: string): string {
+  if (!(BUILTIN_TASKS as readonly string[]).includes(f.task)) throw new UsageError(`unknown task "${f.task}"; choose one of ${BUILTIN_TASKS.join(', ')}`);
+  if (f.condition && f.task !== 'crt') throw new UsageError(`--condition applies to crt only (task ${f.task} has no conditions)`);
+  const folder = resolve(cwd, f.model);
+  const isFolder = existsSync(folder) && statSync(folder).isDirectory();
+  const model: Record<string, unknown> = isFolder ? { id: basename(folder), path: folder } : { id: f.model };
+  if (f.revision) model['revisions'] = [f.revision];
+  if (f.dtype) model['dtype'] = f.dtype;
+  const params: Record<string, unknown> = {};
+  if (f.limit) params['limit'] = Number(f.limit);
+  for (const kv of f.param) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--param expects name=value, got "${kv}"`);
+    const v = kv.slice(i + 1);
+    params[kv.slice(0, i)] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+  }
+  const task: Record<string, unknown> = {};
+  if (f.task === 'crt') task['conditions'] = [f.condition ?? 'crt1'];
+  const rev = f.revision ? [f.revision] : [''];
+  const doc = {
+    version: 1,
+    models: [model],
+    tasks: { [f.task]: task },
+    stages: {
+      'fetch-model': { uses: 'fetch-model', matrix: { model: '$models', revision: rev } },
+      'fetch-stimuli': { uses: 'fetch-stimuli', matrix: { task: '$tasks' } },
+      'build-config': { uses: 'build-config', matrix: { task: '$tasks', condition: '$conditions', model: '$models' }, needs: ['fetch-model'] },
+      score: { uses: 'score', matrix: { task: '$tasks', condition: '$conditions', model: '$models', revision: rev }, needs: ['fetch-model', 'fetch-stimuli', 'build-config'], params },
+    },
+  };
+  return stringify(doc);
+}
+
+export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
+  const flags = f as unknown as ScoreFlags;
+  const text = scorePipeline(flags, process.cwd());
+  const spec = parseSpec(text, resolve(process.cwd(), '.pipeline-score.yaml'), { kinds: new KindRegistry().names() });
+  const opts = engineOptions({ ...g, set: [] });
+  opts.spec = spec;
+  const json = !!(flags.json || g.json);
+  opts.reporter = json ? () => undefined : lineReporter((l) => void process.stderr.write(l + '\n'));
+  const engine = await Engine.open(opts);
+  const summary = await engine.run({});
+  if (summary.failed) {
+    if (json) process.stdout.write(JSON.stringify({ error: summary.failures }) + '\n');
+    else for (const x of summary.failures) process.stderr.write(`✗ ${x.id}: ${x.message}\n`);
+    return EXIT.failed;
+  }
+  const scoreId = engine.graph.order.find((i) => i.kind === 'score')!.id;
+  const state = (await engine.status({ targets: [scoreId] })).get(scoreId);
+  if (!state || state.state !== 'fresh') throw new Error(`score stage ${scoreId} did not complete`);
+  const csv = state.record.outputs['csv']!;
+  const req = state.record.outputs['requests']!;
+  const result = {
+    stage: scoreId,
+    key: state.key,
+    csv: csv.materialize ? resolve(engine.spec.projectDir, csv.materialize) : engine.store.objectPath(csv.digest),
+    requests: engine.store.objectPath(req.digest),
+    cached: summary.ran === 0,
+  };
+  if (json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(`${result.cached ? 'cached' : 'scored'} ${scoreId}\n  csv:      ${result.csv}\n  requests: ${result.requests}\n  key:      ${result.key}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,130 @@
+// `pipeline ls`, `gc` and `verify`: what is cached, dropping what nothing references, re-hashing.
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+import { Engine } from '../engine/engine.js';
+import type { RunRecord } from '../engine/store/run-record.js';
+import { hashFile } from '../engine/store/fs-util.js';
+import { engineOptions, EXIT, type GlobalOpts } from './main.js';
+
+function human(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+export async function lsCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
+  const engine = await Engine.open(engineOptions(g));
+  const states = await engine.status();
+  const rows = [...states].map(([id, s]) => ({
+    id,
+    state: s.state,
+    key: 'key' in s ? s.key : null,
+    ranAt: s.state === 'fresh' ? s.record.endedAt : null,
+    outputs: s.state === 'fresh' ? Object.fromEntries(Object.entries(s.record.outputs).map(([n, o]) => [n, { digest: o.digest, size: o.size, path: o.materialize ?? null }])) : {},
+  }));
+  if (f['json'] || g.json) {
+    process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
+    return EXIT.ok;
+  }
+  let total = 0;
+  for (const r of rows) {
+    const outs = Object.entries(r.outputs).map(([n, o]) => `${n}=${o.digest.slice(0, 10)} ${human(o.size)}${o.path ? ` (${o.path})` : ''}`);
+    total += Object.values(r.outputs).reduce((a, o) => a + o.size, 0);
+    process.stdout.write(`${r.state.padEnd(7)} ${r.id}${r.key ? `  ${r.key.slice(0, 10)}` : ''}${outs.length ? `  ${outs.join('  ')}` : ''}\n`);
+  }
+  process.stdout.write(`${rows.length} stages, ${human(total)} of outputs in ${engine.store.root}\n`);
+  return EXIT.ok;
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) if (e.isFile()) out.push(join(e.parentPath, e.name));
+  return out;
+}
+
+async function referenced(engine: Engine, keepRuns: number): Promise<{ keys: Set<string>; digests: Set<string> }> {
+  const keys = new Set<string>();
+  for (const s of (await engine.status()).values()) if (s.state === 'fresh') keys.add(s.key);
+  const hist = (await fs.readdir(engine.store.dir('history')).catch(() => [] as string[])).sort().slice(-keepRuns);
+  for (const h of hist) {
+    const data = JSON.parse(await fs.readFile(join(engine.store.dir('history'), h), 'utf8')) as { keys: string[] };
+    data.keys.forEach((k) => keys.add(k));
+  }
+  const digests = new Set<string>();
+  for (const k of keys) {
+    const r: RunRecord | undefined = await engine.store.readRun(k);
+    if (!r) continue;
+    for (const o of Object.values(r.outputs)) {
+      digests.add(o.digest);
+      if (o.type === 'dir') for (const e of await engine.store.readManifest(o.digest).catch(() => [])) digests.add(e.digest);
+    }
+  }
+  return { keys, digests };
+}
+
+export async function gcCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
+  const engine = await Engine.open(engineOptions(g));
+  const dry = !!f['dryRun'];
+  const { keys, digests } = await referenced(engine, Number(f['keepRuns'] ?? 3));
+  let objects = 0;
+  let bytes = 0;
+  let runs = 0;
+  for (const p of await walk(engine.store.dir('objects'))) {
+    const d = p.split('/').slice(-2).join('');
+    if (digests.has(d)) continue;
+    objects++;
+    bytes += (await fs.stat(p)).size;
+    if (!dry) await fs.rm(p, { force: true });
+  }
+  for (const p of await walk(engine.store.dir('runs'))) {
+    const k = p.split('/').pop()!.replace(/\.json$/, '');
+    if (keys.has(k)) continue;
+    runs++;
+    if (!dry) {
+      await fs.rm(p, { force: true });
+      await fs.rm(engine.store.logPath(k), { force: true });
+    }
+  }
+  for (const t of await fs.readdir(engine.store.dir('trees')).catch(() => [] as string[])) {
+    if (!digests.has(t) && !dry) await fs.rm(join(engine.store.dir('trees'), t), { recursive: true, force: true });
+  }
+  process.stdout.write(`${dry ? 'would remove' : 'removed'} ${objects} objects (${human(bytes)}) and ${runs} run records; kept ${digests.size} objects referenced by ${keys.size} runs\n`);
+  return EXIT.ok;
+}
+
+export async function verifyCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
+  const engine = await Engine.open(engineOptions(g));
+  const corrupt: string[] = [];
+  let n = 0;
+  for (const p of await walk(engine.store.dir('objects'))) {
+    n++;
+    const d = p.split('/').slice(-2).join('');
+    if ((await hashFile(p)) === d) continue;
+    corrupt.push(d);
+    const q = join(engine.store.dir('quarantine'), d);
+    await fs.mkdir(engine.store.dir('quarantine'), { recursive: true });
+    await fs.rename(p, q);
+  }
+  // Checked-out trees hard-link the objects: drop any that contain a corrupt file.
+  if (corrupt.length) {
+    const bad = new Set(corrupt);
+    for (const t of await fs.readdir(engine.store.dir('trees')).catch(() => [] as string[])) {
+      const entries = await engine.store.readManifest(t).catch(() => undefined);
+      if (!entries || bad.has(t) || entries.some((e) => bad.has(e.digest))) await fs.rm(join(engine.store.dir('trees'), t), { recursive: true, force: true });
+    }
+  }
+  // Stages whose outputs were quarantined are stale now; say which.
+  const affected: string[] = [];
+  if (corrupt.length) for (const [id, s] of await engine.status()) if (s.state !== 'fresh' && s.state !== 'waiting') affected.push(id);
+  if (f['json'] || g.json) process.stdout.write(JSON.stringify({ objects: n, corrupt, affected }) + '\n');
+  else {
+    process.stdout.write(`${n} objects checked, ${corrupt.length} corrupt\n`);
+    for (const c of corrupt) process.stdout.write(`  quarantined ${c} → ${join(engine.store.dir('quarantine'), c)}\n`);
+    if (affected.length) process.stdout.write(`stages that will re-run: ${affected.join(', ')}\n`);
+  }
+  return corrupt.length ? EXIT.corrupt : EXIT.ok;
+}

@@ -1,0 +1,148 @@
+// Execute one invocation wherever it runs (the engine process, a model worker, a Slurm job):
+// run the kind into a staging folder, store every declared output, then write the run record —
+// last, as the commit marker. A stage killed half-way leaves only staging, which is discarded.
+import { createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import type { Invocation } from './executor.js';
+import type { PlanContext, StageContext } from './kind.js';
+import { KindRegistry } from './registry.js';
+import type { RunRecord, StoredOutput } from './store/run-record.js';
+import { Store } from './store/store.js';
+
+export interface ExecEnv {
+  registry: KindRegistry;
+  processCache: Map<string, unknown>;
+  signal: AbortSignal;
+  onLog(line: string): void;
+  executor: string;
+  gpus: string[];
+  cpus: number;
+}
+
+export class StageFailure extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'stage-error' | 'model-load-failed' | 'missing-output' | 'cancelled',
+  ) {
+    super(message);
+  }
+}
+
+export function planContext(inv: Pick<Invocation, 'instance' | 'spec'>, store: Store): PlanContext {
+  const { instance, spec } = inv;
+  const m = instance.vars['model'];
+  const t = instance.vars['task'];
+  const ctx: PlanContext = { instance, spec, digest: (p) => store.digestPath(p) };
+  const model = typeof m === 'string' ? spec.models.find((x) => x.name === m) : undefined;
+  const task = typeof t === 'string' ? spec.tasks.find((x) => x.name === t) : undefined;
+  if (model) ctx.model = model;
+  if (task) ctx.task = task;
+  return ctx;
+}
+
+export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<RunRecord> {
+  const store = new Store(inv.storeDir);
+  if (inv.plugins.length) await env.registry.addPlugins(inv.plugins.filter((p) => !env.registry.names().some((n) => env.registry.modulePath(n) === p)));
+  const kind = await env.registry.get(inv.instance.kind);
+  const tmp = await store.makeTmp(inv.key.slice(0, 12));
+  const outDir = join(tmp, 'out');
+  const scratch = join(tmp, 'scratch');
+  await fs.mkdir(outDir, { recursive: true });
+  await fs.mkdir(scratch, { recursive: true });
+  const logPath = store.logPath(inv.key);
+  await fs.mkdir(dirname(logPath), { recursive: true });
+  const log = createWriteStream(logPath, { flags: 'w' });
+  const info: Record<string, unknown> = {};
+  const warnings: string[] = [];
+  const started = new Date();
+  const write = (line: string): void => {
+    log.write(line + '\n');
+    env.onLog(line);
+  };
+  const pctx = planContext(inv, store);
+  const ctx: StageContext = {
+    ...pctx,
+    inputs: inv.inputs,
+    planned: inv.planned,
+    outDir,
+    tmpDir: scratch,
+    gpus: env.gpus,
+    cpus: env.cpus,
+    log: write,
+    warn: (m) => {
+      warnings.push(m);
+      write(`warning: ${m}`);
+    },
+    record: (k, v) => {
+      info[k] = v;
+    },
+    signal: env.signal,
+    processCache: env.processCache,
+  };
+  try {
+    try {
+      await kind.execute(ctx);
+    } catch (e: unknown) {
+      if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
+      const msg = e instanceof Error ? e.message : String(e);
+      write(`error: ${msg}`);
+      throw new StageFailure(msg, /load|loading/i.test(msg) && inv.instance.kind === 'score' ? 'model-load-failed' : 'stage-error');
+    }
+    if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
+    const outputs: Record<string, StoredOutput> = {};
+    for (const decl of kind.outputs(pctx)) {
+      const p = join(outDir, decl.name);
+      let st;
+      try {
+        st = await fs.stat(p);
+      } catch {
+        throw new StageFailure(`stage ${inv.instance.id} (${kind.name}) did not write its output "${decl.name}"`, 'missing-output');
+      }
+      if (decl.type === 'dir' ? !st.isDirectory() : !st.isFile()) {
+        throw new StageFailure(`stage ${inv.instance.id}: output "${decl.name}" should be a ${decl.type === 'dir' ? 'folder' : 'file'}`, 'missing-output');
+      }
+      const digest = decl.type === 'dir' ? await store.putTree(p) : await store.putFile(p);
+      const out: StoredOutput = { digest, type: decl.type, size: decl.type === 'dir' ? await treeSize(p) : st.size };
+      if (decl.materialize) out.materialize = decl.materialize;
+      outputs[decl.name] = out;
+    }
+    if (warnings.length) info['warnings'] = warnings;
+    const ended = new Date();
+    const record: RunRecord = {
+      key: inv.key,
+      stageId: inv.instance.id,
+      kind: kind.name,
+      fingerprint: inv.fingerprint as unknown as RunRecord['fingerprint'],
+      outputs,
+      info,
+      startedAt: started.toISOString(),
+      endedAt: ended.toISOString(),
+      durationMs: ended.getTime() - started.getTime(),
+      executor: env.executor,
+      host: hostname(),
+      pid: process.pid,
+      log: relative(store.root, logPath),
+    };
+    await new Promise<void>((r) => log.end(r));
+    await store.writeRun(record);
+    return record;
+  } catch (e: unknown) {
+    if (!log.closed) await new Promise<void>((r) => log.end(r));
+    const msg = e instanceof Error ? e.message : String(e);
+    if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, msg).catch(() => undefined);
+    throw e;
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+    await store.stat.flush().catch(() => undefined);
+  }
+}
+
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += (await fs.stat(join(e.parentPath, e.name))).size;
+  }
+  return total;
+}

@@ -1,0 +1,140 @@
+// The local executor: light kinds run in the engine process; worker kinds run in long-lived worker
+// processes, one per affinity (a model instance), so each model is loaded once per run.
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { executeInvocation } from '../exec-stage.js';
+import type { Grant, Invocation } from '../executor.js';
+import type { KindRegistry } from '../registry.js';
+import type { RunRecord } from '../store/run-record.js';
+
+const WORKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'worker-main.js');
+
+export class ExecFailure extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+interface WorkerHandle {
+  affinity: string;
+  proc: ChildProcess;
+  grant: Grant;
+  busy: boolean;
+  lastUsed: number;
+  stderr: string[];
+  ready: Promise<void>;
+}
+
+export class LocalExecutor {
+  readonly name = 'local';
+  private processCache = new Map<string, unknown>();
+  private workers = new Map<string, WorkerHandle>();
+  private spawns = new Map<string, number>();
+
+  constructor(private readonly registry: KindRegistry) {}
+
+  async runInline(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
+    try {
+      return await executeInvocation(inv, { registry: this.registry, processCache: this.processCache, signal, onLog, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
+    } catch (e: unknown) {
+      throw new ExecFailure((e as Error).message, (e as { reason?: string }).reason ?? 'stage-error');
+    }
+  }
+
+  worker(affinity: string): { busy: boolean } | undefined {
+    return this.workers.get(affinity);
+  }
+
+  liveWorkers(): number {
+    return this.workers.size;
+  }
+
+  /** Idle workers, least recently used first. */
+  idle(): string[] {
+    return [...this.workers.values()].filter((w) => !w.busy).sort((a, b) => a.lastUsed - b.lastUsed).map((w) => w.affinity);
+  }
+
+  /** Start a worker that holds `grant` for its whole life (its model occupies those devices). */
+  spawn(affinity: string, grant: Grant): void {
+    const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_WORKER_AFFINITY: affinity, PIPELINE_CPUS: String(Math.max(1, grant.cpus)) };
+    if (grant.gpus.length) env['CUDA_VISIBLE_DEVICES'] = grant.gpus.join(',');
+    const proc = fork(WORKER_MAIN, [], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const stderr: string[] = [];
+    proc.stderr?.on('data', (d: Buffer) => {
+      stderr.push(...d.toString().split('\n').filter(Boolean));
+      if (stderr.length > 40) stderr.splice(0, stderr.length - 40);
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMsg = (m: { type: string }): void => {
+        if (m.type === 'ready') {
+          proc.off('message', onMsg);
+          resolve();
+        }
+      };
+      proc.on('message', onMsg);
+      proc.once('exit', (code) => reject(new ExecFailure(`worker for ${affinity} exited during start (code ${code}): ${stderr.slice(-5).join('\n')}`, 'worker-crashed')));
+    });
+    ready.catch(() => undefined);
+    this.workers.set(affinity, { affinity, proc, grant, busy: false, lastUsed: Date.now(), stderr, ready });
+    this.spawns.set(affinity, (this.spawns.get(affinity) ?? 0) + 1);
+  }
+
+  async runInWorker(affinity: string, inv: Invocation, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
+    const w = this.workers.get(affinity);
+    if (!w) throw new Error(`no worker for ${affinity}`);
+    w.busy = true;
+    try {
+      await w.ready;
+      return await new Promise<RunRecord>((resolve, reject) => {
+        const onMsg = (m: { type: string; line?: string; record?: RunRecord; message?: string; reason?: string }): void => {
+          if (m.type === 'log') onLog(m.line ?? '');
+          else if (m.type === 'done') finish(() => resolve(m.record!));
+          else if (m.type === 'failed') finish(() => reject(new ExecFailure(m.message ?? 'failed', m.reason ?? 'stage-error')));
+        };
+        const onExit = (code: number | null, sig: string | null): void => {
+          this.workers.delete(affinity);
+          finish(() => reject(new ExecFailure(signal.aborted ? 'interrupted' : `the worker process for ${affinity} died (${sig ?? `exit code ${code}`})${w.stderr.length ? `:\n${w.stderr.slice(-8).join('\n')}` : ''}`, signal.aborted ? 'cancelled' : 'worker-crashed')));
+        };
+        const onAbort = (): void => {
+          w.proc.kill('SIGTERM');
+          setTimeout(() => w.proc.kill('SIGKILL'), 2000).unref();
+        };
+        const finish = (f: () => void): void => {
+          w.proc.off('message', onMsg);
+          w.proc.off('exit', onExit);
+          signal.removeEventListener('abort', onAbort);
+          f();
+        };
+        w.proc.on('message', onMsg);
+        w.proc.once('exit', onExit);
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.proc.send({ type: 'exec', inv, gpus: w.grant.gpus, cpus: w.grant.cpus });
+      });
+    } finally {
+      w.busy = false;
+      w.lastUsed = Date.now();
+    }
+  }
+
+  /** Stop a worker; returns the grant it held so the scheduler can release it. */
+  stop(affinity: string): Grant | undefined {
+    const w = this.workers.get(affinity);
+    if (!w) return undefined;
+    this.workers.delete(affinity);
+    w.proc.disconnect?.();
+    w.proc.kill('SIGTERM');
+    return w.grant;
+  }
+
+  stats(): Record<string, number> {
+    return Object.fromEntries(this.spawns);
+  }
+
+  async close(): Promise<void> {
+    for (const a of [...this.workers.keys()]) this.stop(a);
+  }
+}

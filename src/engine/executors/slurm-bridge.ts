@@ -1,0 +1,17 @@
+// Builds the Slurm executor from the pipeline's `executor:` block (see docs/slurm.md).
+import { join } from 'node:path';
+import type { Executor } from '../executor.js';
+import type { Spec } from '../spec.js';
+
+export async function createEngineSlurmExecutor(spec: Spec, storeDir: string): Promise<Executor> {
+  const { createSlurmExecutor } = await import('./slurm.js');
+  const e = spec.executor;
+  const opts: Parameters<typeof createSlurmExecutor>[0] = { logDir: join(storeDir, 'slurm-logs') };
+  if (e.partition) opts.partition = e.partition;
+  if (e.account) opts.account = e.account;
+  if (e.flags) opts.extraFlags = e.flags;
+  if (e.max_queued) opts.maxQueued = e.max_queued;
+  if (e.retries !== undefined) opts.retries = e.retries;
+  if (e.time) opts.timeLimit = e.time;
+  return createSlurmExecutor(opts);
+}

@@ -1,0 +1,110 @@
+// Stage kinds by name: the built-ins under stages/ and a pipeline's plugins. Kind modules are
+// imported on first use; they keep their heavy libraries behind dynamic imports, so planning a
+// no-op run never loads the ML stack.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sha256 } from './canonical.js';
+import type { StageKind } from './kind.js';
+
+const STAGES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../stages');
+
+export const BUILTIN_KINDS = ['fetch-model', 'build-model', 'fetch-stimuli', 'demo-stimuli', 'build-config', 'score', 'import', 'aggregate', 'plot-data', 'run'] as const;
+
+export class KindRegistry {
+  private loaded = new Map<string, Promise<StageKind>>();
+  private plugins = new Map<string, string>();
+  private codeDigests = new Map<string, string>();
+
+  /** Register plugin modules (paths); returns their kind names. */
+  async addPlugins(paths: string[]): Promise<string[]> {
+    const names: string[] = [];
+    for (const p of paths) {
+      const kind = await importKind(pathToFileURL(p).href, p);
+      this.plugins.set(kind.name, p);
+      this.loaded.set(kind.name, Promise.resolve(kind));
+      names.push(kind.name);
+    }
+    return names;
+  }
+
+  names(): string[] {
+    return [...BUILTIN_KINDS, ...this.plugins.keys()];
+  }
+
+  modulePath(name: string): string {
+    return this.plugins.get(name) ?? join(STAGES_DIR, `${name}.js`);
+  }
+
+  get(name: string): Promise<StageKind> {
+    let k = this.loaded.get(name);
+    if (!k) {
+      k = importKind(pathToFileURL(this.modulePath(name)).href, name);
+      this.loaded.set(name, k);
+    }
+    return k;
+  }
+
+  /** Digest of a kind's implementation: its code files and the versions of the libraries it names. */
+  async codeDigest(name: string): Promise<string> {
+    const hit = this.codeDigests.get(name);
+    if (hit) return hit;
+    const kind = await this.get(name);
+    const parts: string[] = [];
+    const files = new Set<string>([this.modulePath(name)]);
+    for (const u of kind.code) collect(u.startsWith('file:') ? fileURLToPath(u) : u, files);
+    for (const f of [...files].sort()) parts.push(`${f.replace(/^.*\/(dist|stages|src)\//, '$1/')}:${sha256(readFileSync(f))}`);
+    const req = createRequire(import.meta.url);
+    for (const lib of kind.libraries ?? []) parts.push(`lib:${lib}@${libraryVersion(req, lib)}`);
+    const d = sha256(parts.join('\n'));
+    this.codeDigests.set(name, d);
+    return d;
+  }
+}
+
+function libraryVersion(req: NodeJS.Require, lib: string): string {
+  try {
+    const main = req.resolve(lib);
+    let dir = dirname(main);
+    for (let i = 0; i < 6; i++) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === lib && pkg.version) return pkg.version;
+      } catch {
+        /* keep walking up */
+      }
+      dir = dirname(dir);
+    }
+  } catch {
+    /* not installed */
+  }
+  return 'missing';
+}
+
+function collect(path: string, into: Set<string>): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) {
+    for (const e of readdirSync(path)) if (!e.endsWith('.map')) collect(join(path, e), into);
+  } else if (!path.endsWith('.map')) into.add(path);
+}
+
+async function importKind(url: string, label: string): Promise<StageKind> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (e: unknown) {
+    throw new Error(`cannot load stage kind "${label}": ${(e as Error).message}`);
+  }
+  const isKind = (v: unknown): v is StageKind => !!v && typeof v === 'object' && typeof (v as StageKind).execute === 'function' && typeof (v as StageKind).outputs === 'function';
+  const kind = [mod['default'], mod['kind'], ...Object.values(mod)].find(isKind);
+  if (!kind || typeof kind.execute !== 'function' || typeof kind.outputs !== 'function') {
+    throw new Error(`stage kind module ${label} must export a StageKind (with name, outputs() and execute()) as \`default\` or \`kind\``);
+  }
+  return kind;
+}

@@ -1,0 +1,435 @@
+// pipeline.yaml → a typed Spec. Parsed with `yaml` (keeping positions), validated with ajv against
+// schema/pipeline.schema.json, then checked for what a schema cannot say; every problem becomes a
+// Diagnostic that names the file, line, column and field in a researcher's words.
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+import { didYouMean, PipelineError, showPath, SourceMap, type Diagnostic } from './diagnostics.js';
+import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
+
+export const BUILTIN_TASKS = ['lambada', 'digit_mat', 'crt', 'blimp', 'dgl'] as const;
+const DEFAULT_CONDITIONS: Record<string, string[]> = { crt: ['crt1', 'crt2', 'crt3'] };
+export const MATRIX_REFS = ['$models', '$tasks', '$revisions', '$checkpoints', '$conditions'] as const;
+
+export type MatrixValue = string | (string | number | string[])[];
+
+export interface StageDecl {
+  name: string;
+  uses?: string;
+  run?: string;
+  deps: string[];
+  outs: string[];
+  idTemplate?: string;
+  needs: string[];
+  params: Record<string, unknown>;
+  resources?: ResourceRequest;
+  matrix?: { vars: Record<string, MatrixValue>; include: Record<string, unknown>[]; exclude: Record<string, unknown>[] };
+}
+
+export interface ExecutorSpec {
+  kind: 'local' | 'slurm';
+  partition?: string;
+  account?: string;
+  time?: string;
+  max_queued?: number;
+  retries?: number;
+  flags?: string[];
+}
+
+export interface Pools {
+  cpu: number;
+  gpu: string[];
+  memory: number;
+  workers: number;
+}
+
+export interface Spec {
+  file: string;
+  projectDir: string;
+  vars: Record<string, string>;
+  executor: ExecutorSpec;
+  /** Pools as declared (undefined fields take machine defaults in resolvePools). */
+  pools: Partial<Pools>;
+  plugins: string[];
+  models: ModelSpec[];
+  tasks: TaskSpec[];
+  stages: StageDecl[];
+  source: SourceMap;
+}
+
+export interface LoadOptions {
+  /** --set name=value */
+  overrides?: Record<string, string>;
+  /** Kind names known to the registry (built-ins + plugins), for "unknown stage kind". */
+  kinds?: readonly string[];
+}
+
+let schemaValidator: ReturnType<Ajv['compile']> | undefined;
+let schemaJson: Record<string, unknown> | undefined;
+
+export function schemaPath(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../schema/pipeline.schema.json');
+}
+
+function validator(): ReturnType<Ajv['compile']> {
+  if (!schemaValidator) {
+    schemaJson = JSON.parse(readFileSync(schemaPath(), 'utf8')) as Record<string, unknown>;
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    schemaValidator = ajv.compile(schemaJson);
+  }
+  return schemaValidator;
+}
+
+/** Read, parse and validate a pipeline file. Throws PipelineError with every problem found. */
+export function loadSpec(file: string, opts: LoadOptions = {}): Spec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new PipelineError([{ file, line: 1, col: 1, length: 1, message: `cannot read the pipeline file ${file}: no such file (pass -f <file>, or create pipeline.yaml)` }]);
+  }
+  return parseSpec(text, file, opts);
+}
+
+export function parseSpec(text: string, file: string, opts: LoadOptions = {}): Spec {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const src = new SourceMap(displayName(file), text, doc, lines);
+  if (doc.errors.length > 0) {
+    throw new PipelineError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        const source = text.split('\n')[pos.line - 1] ?? '';
+        const msg = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${e.message.replace(/^Map keys must be unique.*/, 'each stage, model field or task may appear once')}` : `YAML syntax error: ${e.message.split('\n')[0]}`;
+        return { file: src.file, line: pos.line, col: pos.col, length: Math.max(1, e.pos[1] - e.pos[0]), message: msg, source };
+      }),
+    );
+  }
+  const data = doc.toJS() as unknown;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new PipelineError([src.at([], 'the pipeline file must be a mapping with at least `stages:`')]);
+  }
+  const diags: Diagnostic[] = [];
+  checkStageShape(data as Record<string, unknown>, src, diags);
+  const validate = validator();
+  if (!validate(data)) diags.push(...explainAjv(validate.errors ?? [], data, src));
+  if (diags.length) throw new PipelineError(dedupe(diags));
+  const spec = build(data as RawSpec, file, src, opts, diags);
+  if (diags.length) throw new PipelineError(dedupe(diags));
+  return spec;
+}
+
+function displayName(file: string): string {
+  const rel = file.startsWith(process.cwd() + '/') ? file.slice(process.cwd().length + 1) : file;
+  return rel;
+}
+
+function dedupe(d: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return d.filter((x) => {
+    const k = `${x.line}:${x.col}:${x.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** `uses` xor `run` is a oneOf in the schema, whose raw error is unreadable: say it plainly first. */
+function checkStageShape(data: Record<string, unknown>, src: SourceMap, diags: Diagnostic[]): void {
+  const stages = data['stages'];
+  if (!stages || typeof stages !== 'object' || Array.isArray(stages)) return;
+  for (const [name, st] of Object.entries(stages as Record<string, unknown>)) {
+    if (!st || typeof st !== 'object' || Array.isArray(st)) continue;
+    const s = st as Record<string, unknown>;
+    if (s['uses'] !== undefined && s['run'] !== undefined) {
+      diags.push(src.at(['stages', name], `stage "${name}" has both \`uses:\` and \`run:\`; a stage is either a built-in kind or a shell command`, { key: true }));
+    } else if (s['uses'] === undefined && s['run'] === undefined) {
+      diags.push(src.at(['stages', name], `stage "${name}" needs \`uses: <kind>\` (a built-in stage kind) or \`run: <command>\``, { key: true }));
+    }
+  }
+}
+
+function schemaAt(path: string[]): Record<string, unknown> | undefined {
+  // Walk the schema along a data path, following $ref and additionalProperties, to list allowed keys.
+  let node: Record<string, unknown> | undefined = schemaJson;
+  const deref = (n: Record<string, unknown> | undefined): Record<string, unknown> | undefined => {
+    const ref = n?.['$ref'];
+    if (typeof ref === 'string') {
+      const key = ref.replace('#/definitions/', '');
+      return (schemaJson?.['definitions'] as Record<string, Record<string, unknown>>)[key];
+    }
+    return n;
+  };
+  for (const seg of path) {
+    node = deref(node);
+    if (!node) return undefined;
+    const props = node['properties'] as Record<string, Record<string, unknown>> | undefined;
+    if (/^\d+$/.test(seg) && node['items']) node = node['items'] as Record<string, unknown>;
+    else if (props?.[seg]) node = props[seg];
+    else if (node['additionalProperties'] && typeof node['additionalProperties'] === 'object') node = node['additionalProperties'] as Record<string, unknown>;
+    else return undefined;
+  }
+  return deref(node);
+}
+
+function explainAjv(errors: ErrorObject[], data: unknown, src: SourceMap): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  // oneOf/anyOf wrappers repeat their branches' errors; keep the concrete ones.
+  const concrete = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && e.keyword !== 'if');
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of concrete) {
+    const list = byPath.get(e.instancePath) ?? [];
+    list.push(e);
+    byPath.set(e.instancePath, list);
+  }
+  for (const [ipath, errs] of byPath) {
+    const path = ipath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const where = path.length ? showPath(path) : 'the top level';
+    const value = path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
+    const addl = errs.filter((e) => e.keyword === 'additionalProperties');
+    for (const e of addl) {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys((schemaAt(path)?.['properties'] as object | undefined) ?? {});
+      out.push(src.at([...path, key], `unknown key "${key}" in ${where}${didYouMean(key, allowed)}; allowed: ${allowed.join(', ')}`, { key: true }));
+    }
+    if (addl.length) continue;
+    const req = errs.filter((e) => e.keyword === 'required');
+    for (const e of req) {
+      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      if (path[0] === 'stages' && path.length === 2 && (missing === 'uses' || missing === 'run')) continue;
+      out.push(src.at(path, `${where} is missing the required field "${missing}"`, { key: path.length > 0 }));
+    }
+    const types = errs.filter((e) => e.keyword === 'type');
+    const enums = errs.filter((e) => e.keyword === 'enum' || e.keyword === 'const');
+    const isMatrixVar = path[0] === 'stages' && path[2] === 'matrix' && path.length === 4;
+    if (isMatrixVar) {
+      out.push(src.at(path, `matrix variable "${path[3]}" must be a list of values or one of ${MATRIX_REFS.join(', ')} (got ${JSON.stringify(value)})${typeof value === 'string' ? didYouMean(value, MATRIX_REFS) : ''}`));
+      continue;
+    }
+    if (enums.length) {
+      const allowed = enums.flatMap((e) => ((e.params as { allowedValues?: unknown[] }).allowedValues ?? [(e.params as { allowedValue?: unknown }).allowedValue]).map(String));
+      const uniq = [...new Set(allowed)];
+      if (types.length === 0 || typeof value === 'string') {
+        out.push(src.at(path, `${where} must be one of ${uniq.map((a) => JSON.stringify(a)).join(', ')}, not ${JSON.stringify(value)}${typeof value === 'string' ? didYouMean(value, uniq) : ''}`));
+        continue;
+      }
+    }
+    if (types.length) {
+      const wanted = [...new Set(types.flatMap((e) => String((e.params as { type: string }).type).split(',')))];
+      out.push(src.at(path, `${where} must be ${wanted.map(article).join(' or ')}, not ${describe(value)}`));
+      continue;
+    }
+    for (const e of errs) {
+      if (['required', 'type', 'enum', 'const', 'additionalProperties'].includes(e.keyword)) continue;
+      if (e.keyword === 'minProperties' && path.join('.') === 'stages') out.push(src.at(path, '`stages:` is empty; declare at least one stage', { key: true }));
+      else if (e.keyword === 'pattern') out.push(src.at(path, `${where} has an invalid value ${JSON.stringify(value)} (expected ${path.at(-1) === 'sha256' ? '64 lower-case hex digits' : `to match ${String((e.params as { pattern: string }).pattern)}`})`));
+      else out.push(src.at(path, `${where} ${e.message ?? 'is invalid'}`));
+    }
+  }
+  return out;
+}
+
+function article(t: string): string {
+  return t === 'array' ? 'a list' : t === 'object' ? 'a mapping' : t === 'integer' ? 'a whole number' : `a ${t}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'empty';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+// ---- building the typed spec ---------------------------------------------------------------
+
+interface RawModel {
+  id: string;
+  name?: string;
+  path?: string;
+  dtype?: string;
+  revisions?: string[] | { glob: string; every?: number; steps?: [number, number] };
+  display?: { name?: string; family?: string; params_b?: number };
+  resources?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  build?: Record<string, unknown>;
+}
+interface RawSpec {
+  vars?: Record<string, string | number | boolean>;
+  executor?: string | ExecutorSpec;
+  pools?: { cpu?: number; gpu?: (string | number)[]; memory?: string | number; workers?: number };
+  plugins?: string[];
+  models?: RawModel[];
+  tasks?: Record<string, { conditions?: string[]; stimuli?: TaskSpec['stimuli']; params?: Record<string, unknown> }>;
+  stages: Record<string, Record<string, unknown>>;
+}
+
+const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_.]*)\}/g;
+
+/** Replace ${name} from vars; a value that is exactly one ${name} keeps the var's type (number, bool). */
+export function interpolate(value: unknown, vars: Record<string, unknown>, onUnknown: (name: string) => void): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\$\{([A-Za-z_][A-Za-z0-9_.]*)\}$/.exec(value);
+    if (whole) {
+      const v = vars[whole[1]!];
+      if (v === undefined) onUnknown(whole[1]!);
+      return typed(v);
+    }
+    return value.replace(VAR_RE, (_m, name: string) => {
+      const v = vars[name];
+      if (v === undefined) {
+        onUnknown(name);
+        return '';
+      }
+      return Array.isArray(v) ? v.join(',') : String(v);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, vars, onUnknown));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, vars, onUnknown);
+    return out;
+  }
+  return value;
+}
+
+function typed(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return Number(v);
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return v;
+}
+
+export function parseSize(v: string | number): number {
+  if (typeof v === 'number') return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$/i.exec(v);
+  if (!m) throw new Error(`cannot read the size "${v}" (use bytes or e.g. 512MiB, 16GiB)`);
+  const unit = (m[2] ?? 'B').toUpperCase().replace('IB', '').replace('B', '');
+  const mult: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+  return Math.round(Number(m[1]) * (mult[unit] ?? 1));
+}
+
+function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, diags: Diagnostic[]): Spec {
+  const projectDir = dirname(resolve(file));
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw.vars ?? {})) vars[k] = String(v);
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) {
+    if (!(k in vars)) {
+      diags.push(src.at(['vars'], `--set ${k}=…: there is no var "${k}" in vars:${didYouMean(k, Object.keys(vars))}; declare it under vars: to make it settable`, { key: true }));
+      continue;
+    }
+    vars[k] = v;
+  }
+  const interp = (value: unknown, path: (string | number)[]): unknown =>
+    interpolate(value, vars, (name) => diags.push(src.at(path, `unknown var \${${name}} in ${showPath(path)}${didYouMean(name, Object.keys(vars))}; declare it under vars:`)));
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(projectDir, p));
+
+  const models: ModelSpec[] = [];
+  const names = new Map<string, number>();
+  (raw.models ?? []).forEach((m, i) => {
+    const name = m.name ?? m.id.split('/').pop() ?? m.id;
+    if (names.has(name)) diags.push(src.at(['models', i, 'id'], `model "${m.id}" has the same short name "${name}" as models[${names.get(name)}]; give one of them a distinct \`name:\``));
+    names.set(name, i);
+    const dispName = m.display?.name ?? name;
+    const sizeMatch = /(\d+(?:\.\d+)?)\s*([BM])\b/i.exec(dispName);
+    const params_b = m.display?.params_b ?? (sizeMatch ? Number(sizeMatch[1]) / (sizeMatch[2]!.toUpperCase() === 'M' ? 1000 : 1) : null);
+    const path = m.path === undefined ? undefined : abs(String(interp(m.path, ['models', i, 'path'])));
+    const model: ModelSpec = {
+      id: m.id,
+      name,
+      revisions: Array.isArray(m.revisions) ? m.revisions : [],
+      display: { name: dispName, family: m.display?.family ?? dispName.split(/\s+/)[0] ?? dispName, params_b },
+    };
+    if (path !== undefined) model.path = path;
+    if (m.dtype) model.dtype = m.dtype;
+    if (m.revisions && !Array.isArray(m.revisions)) model.revisionSelect = m.revisions;
+    if (m.resources) model.resources = resourceRequest(m.resources, ['models', i, 'resources'], src, diags);
+    if (m.config) model.config = interp(m.config, ['models', i, 'config']) as Record<string, unknown>;
+    if (m.build) model.build = interp(m.build, ['models', i, 'build']) as Record<string, unknown>;
+    models.push(model);
+  });
+
+  const tasks: TaskSpec[] = [];
+  for (const [name, t] of Object.entries(raw.tasks ?? {})) {
+    if (!(BUILTIN_TASKS as readonly string[]).includes(name) && (raw.plugins ?? []).length === 0) {
+      diags.push(src.at(['tasks', name], `unknown task "${name}"${didYouMean(name, BUILTIN_TASKS)}; the built-in tasks are ${BUILTIN_TASKS.join(', ')}`, { key: true }));
+    }
+    const task: TaskSpec = { name, conditions: t?.conditions ?? DEFAULT_CONDITIONS[name] ?? [], params: (interp(t?.params ?? {}, ['tasks', name, 'params']) as Record<string, unknown>) };
+    if (t?.stimuli) {
+      const s = interp(t.stimuli, ['tasks', name, 'stimuli']) as NonNullable<TaskSpec['stimuli']>;
+      if (s.path) s.path = abs(s.path);
+      task.stimuli = s;
+    }
+    tasks.push(task);
+  }
+
+  let executor: ExecutorSpec = { kind: 'local' };
+  if (typeof raw.executor === 'string') executor = { kind: raw.executor as 'local' | 'slurm' };
+  else if (raw.executor) executor = raw.executor;
+
+  const pools: Partial<Pools> = {};
+  if (raw.pools?.cpu !== undefined) pools.cpu = raw.pools.cpu;
+  if (raw.pools?.gpu !== undefined) pools.gpu = raw.pools.gpu.map(String);
+  if (raw.pools?.workers !== undefined) pools.workers = raw.pools.workers;
+  if (raw.pools?.memory !== undefined) {
+    try {
+      pools.memory = parseSize(raw.pools.memory);
+    } catch (e: unknown) {
+      diags.push(src.at(['pools', 'memory'], (e as Error).message));
+    }
+  }
+
+  const stages: StageDecl[] = [];
+  for (const [name, st] of Object.entries(raw.stages)) {
+    const decl: StageDecl = { name, deps: [], outs: [], needs: (st['needs'] as string[] | undefined) ?? [], params: (st['params'] as Record<string, unknown> | undefined) ?? {} };
+    if (typeof st['uses'] === 'string') {
+      decl.uses = st['uses'];
+      if (opts.kinds && !opts.kinds.includes(decl.uses)) {
+        diags.push(src.at(['stages', name, 'uses'], `unknown stage kind "${decl.uses}"${didYouMean(decl.uses, opts.kinds)}; built-in kinds: ${opts.kinds.filter((k) => k !== 'run').join(', ')}`));
+      }
+    }
+    if (typeof st['run'] === 'string') decl.run = st['run'];
+    if (Array.isArray(st['deps'])) decl.deps = st['deps'] as string[];
+    if (Array.isArray(st['outs'])) decl.outs = st['outs'] as string[];
+    if ((decl.deps.length || decl.outs.length) && decl.uses) diags.push(src.at(['stages', name, decl.deps.length ? 'deps' : 'outs'], `\`deps:\`/\`outs:\` belong to \`run:\` stages; a \`uses: ${decl.uses}\` stage declares its outputs itself`, { key: true }));
+    if (decl.run && decl.outs.length === 0) diags.push(src.at(['stages', name, 'run'], `run stage "${name}" declares no \`outs:\`; list the files it writes so they can be cached (or it would re-run every time)`, { key: true }));
+    if (typeof st['id'] === 'string') decl.idTemplate = st['id'];
+    if (st['resources']) decl.resources = resourceRequest(st['resources'] as Record<string, unknown>, ['stages', name, 'resources'], src, diags);
+    const matrix = st['matrix'] as Record<string, unknown> | undefined;
+    if (matrix) {
+      const { include, exclude, ...rest } = matrix;
+      decl.matrix = { vars: rest as Record<string, MatrixValue>, include: (include as Record<string, unknown>[] | undefined) ?? [], exclude: (exclude as Record<string, unknown>[] | undefined) ?? [] };
+    }
+    stages.push(decl);
+  }
+  const plugins = (raw.plugins ?? []).map((p, i) => abs(String(interp(p, ['plugins', i]))));
+  return { file: resolve(file), projectDir, vars, executor, pools, plugins, models, tasks, stages, source: src };
+}
+
+function resourceRequest(r: Record<string, unknown>, path: (string | number)[], src: SourceMap, diags: Diagnostic[]): ResourceRequest {
+  const out: ResourceRequest = {};
+  if (typeof r['cpu'] === 'number') out.cpu = r['cpu'];
+  if (typeof r['gpu'] === 'number') out.gpu = r['gpu'];
+  if (r['memory'] !== undefined) {
+    try {
+      out.memory = parseSize(r['memory'] as string | number);
+    } catch (e: unknown) {
+      diags.push(src.at([...path, 'memory'], (e as Error).message));
+    }
+  }
+  return out;
+}
+
+/** Pools with machine defaults: cpu = cores, memory = total RAM, gpu = detected devices. */
+export function resolvePools(declared: Partial<Pools>, cli: Partial<Pools>, detectedGpus: string[]): Pools {
+  const cpu = cli.cpu ?? declared.cpu ?? cpus().length;
+  return {
+    cpu,
+    gpu: cli.gpu ?? declared.gpu ?? detectedGpus,
+    memory: cli.memory ?? declared.memory ?? totalmem(),
+    workers: cli.workers ?? declared.workers ?? Math.max(1, cpu),
+  };
+}

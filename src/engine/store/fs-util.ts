@@ -1,0 +1,70 @@
+// Small filesystem helpers shared by the store: atomic writes, hashing while copying, pid checks.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export function uniqueSuffix(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Write via a temporary sibling and rename, so readers never see a partial file. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await fs.mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${uniqueSuffix()}`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, path);
+}
+
+/** Copy with a reflink where the filesystem supports it, a plain copy elsewhere. */
+export async function copyFileFast(src: string, dst: string): Promise<void> {
+  await fs.copyFile(src, dst, fsc.COPYFILE_FICLONE);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fs.access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path, 'utf8')) as T;
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Every regular file under a folder, as sorted relative paths (symlinks are followed as files). */
+export async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(rel: string): Promise<void> {
+    const entries = await fs.readdir(join(root, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile() || e.isSymbolicLink()) out.push(r);
+    }
+  }
+  await walk('');
+  return out.sort();
+}

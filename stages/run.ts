@@ -1,0 +1,84 @@
+// `run:` stages — the escape hatch (like a DVC cmd stage): a shell command run through zx in the
+// project folder, its declared deps hashed into the key and its declared outs captured into the store.
+import { statSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { OutputDecl, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+
+interface RunParams {
+  cmd: string;
+  deps: string[];
+  outs: string[];
+}
+
+function params(ctx: PlanContext): RunParams {
+  return ctx.instance.params as unknown as RunParams;
+}
+
+function abs(ctx: PlanContext, p: string): string {
+  return isAbsolute(p) ? p : join(ctx.spec.projectDir, p);
+}
+
+/** The output's name in the stage is its path; a trailing slash or an existing folder makes it a folder. */
+function outputDecls(ctx: PlanContext): OutputDecl[] {
+  return params(ctx).outs.map((o) => {
+    const name = o.replace(/^\.\//, '').replace(/\/+$/, '');
+    let type: 'file' | 'dir' = o.endsWith('/') ? 'dir' : 'file';
+    try {
+      if (statSync(abs(ctx, name)).isDirectory()) type = 'dir';
+    } catch {
+      /* not there yet */
+    }
+    return { name, type, materialize: name };
+  });
+}
+
+const kind: StageKind = {
+  name: 'run',
+  description: 'a shell command with declared deps and outs (run through zx in the project folder)',
+  code: [import.meta.url],
+  isolation: 'inline',
+  resources: () => ({ cpu: 1 }),
+  outputs: outputDecls,
+  async plan(ctx) {
+    const deps: Record<string, string> = {};
+    for (const d of params(ctx).deps) {
+      try {
+        deps[d] = (await ctx.digest(abs(ctx, d))).digest;
+      } catch {
+        throw new Error(`stage ${ctx.instance.id}: its dependency ${d} does not exist (create it, or make the stage that writes it an upstream stage)`);
+      }
+    }
+    return { deps };
+  },
+  async execute(ctx: StageContext) {
+    const { cmd } = params(ctx);
+    const outs = outputDecls(ctx);
+    // Forget before running: stale outputs must not be mistaken for this run's.
+    for (const o of outs) await fs.rm(abs(ctx, o.name), { recursive: true, force: true });
+    const { $ } = await import('zx');
+    const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_STAGE_ID: ctx.instance.id };
+    if (ctx.gpus.length) env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
+    const proc = $({ cwd: ctx.spec.projectDir, env, signal: ctx.signal, nothrow: true, quiet: true, verbose: false })`bash -c ${cmd}`;
+    proc.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => ctx.log(l)));
+    proc.stderr.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => ctx.log(l)));
+    const out = await proc;
+    if (out.exitCode !== 0) {
+      const tail = out.stderr.trim().split('\n').slice(-5).join('\n');
+      throw new Error(`command exited with code ${out.exitCode ?? out.signal}: ${cmd}${tail ? `\n${tail}` : ''}`);
+    }
+    for (const o of outs) {
+      const src = abs(ctx, o.name);
+      const dst = join(ctx.outDir, o.name);
+      try {
+        await fs.stat(src);
+      } catch {
+        throw new Error(`the command finished but did not write its declared output ${o.name}`);
+      }
+      await fs.mkdir(dirname(dst), { recursive: true });
+      await fs.cp(src, dst, { recursive: true });
+    }
+  },
+};
+
+export default kind;
