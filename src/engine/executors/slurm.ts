@@ -1,0 +1,331 @@
+// The Slurm executor: runs each invocation (or a group of invocations sharing a model) as one
+// batch job that calls `pipeline exec-stage <invocation.json>...` on a compute node. The store must
+// be on a filesystem the nodes share; success is the job's COMPLETED state *and* the run record the
+// executing process writes last, so a job that "completed" without committing is still a failure.
+//
+// See docs/slurm.md for usage, the state mapping and measured overhead.
+
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecOutcome, Executor, Grant, Invocation } from '../executor.js';
+import type { ResourceRequest } from '../kind.js';
+import { Store } from '../store/store.js';
+import { scancel, parseSlurmTime, sbatch } from './slurm-cli.js';
+import { JobPoller, LogFollower, Semaphore, tailFile, type JobFinal } from './slurm-poller.js';
+import { END_MARK, START_MARK, batchScript, jobName, mergeResources, parseMarks, sbatchArgs, shellQuote } from './slurm-script.js';
+import { classifyState, type FailureReason } from './slurm-states.js';
+
+export interface SlurmExecutorOptions {
+  partition?: string;
+  account?: string;
+  /** Passed to sbatch verbatim (e.g. ['--qos=short', '--constraint=a100']). */
+  extraFlags?: string[];
+  /** Jobs of this executor in the queue (pending or running) at once; default 100. */
+  maxQueued?: number;
+  /** squeue polling interval; default 500 ms. */
+  pollMs?: number;
+  /** Resubmissions of a failed job (not of a cancelled one); default 0. */
+  retries?: number;
+  /** Slurm time format for --time ("30", "4:00:00"); default: the partition's. */
+  timeLimit?: string;
+  /** Where job logs go (`<job-name>-<jobid>.log`); must be visible to the compute nodes. */
+  logDir: string;
+  /**
+   * The command that executes invocations, the invocation files appended. Default:
+   * $PIPELINE_EXEC_STAGE_CMD (shell text) if set, else `<node> <repo>/bin/pipeline.js exec-stage`.
+   */
+  execCommand?: string[];
+}
+
+export interface SlurmExecutor extends Executor {
+  /**
+   * Run invocations in one job, one after another in one process (so a model loads once). They
+   * share the store; resources are the largest of each. One outcome per invocation, in order:
+   * an invocation whose run record exists succeeded even if a later one failed the job.
+   */
+  executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]>;
+}
+
+/** Timings of one submitted job, ms since the epoch (null: not known). */
+export interface SlurmJobStats {
+  jobId: string;
+  stages: string[];
+  attempt: number;
+  state: string;
+  exitCode: string | null;
+  logPath: string;
+  /** Just before sbatch was called, and when it returned. */
+  submitCalled: number;
+  submitted: number | null;
+  /** From scontrol (whole seconds). */
+  slurmSubmit: number | null;
+  slurmStart: number | null;
+  slurmEnd: number | null;
+  /** From the batch script's own marks (ms). */
+  scriptStart: number | null;
+  scriptEnd: number | null;
+  /** Latest run-record mtime of the job's invocations. */
+  committed: number | null;
+  /** When this process saw the terminal state. */
+  observedEnd: number | null;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // dist/src/engine/executors → repo
+const LOG_TAIL_LINES = 20;
+/** How long to wait for a cancelled job to leave the queue before giving up on seeing it. */
+const CANCEL_GRACE_MS = 30_000;
+
+export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
+  const pollMs = opts.pollMs ?? 500;
+  const retries = opts.retries ?? 0;
+  const logDir = resolve(opts.logDir);
+  const poller = new JobPoller(pollMs);
+  const slots = new Semaphore(opts.maxQueued ?? 100);
+  const closing = new AbortController();
+  const active = new Set<string>();
+  const inflight = new Set<Promise<unknown>>();
+  const jobs: SlurmJobStats[] = [];
+  const counters = { submitted: 0, resubmitted: 0, cancelled: 0, failed: 0, succeeded: 0 };
+  const execPrefix = opts.execCommand
+    ? opts.execCommand.map(shellQuote).join(' ')
+    : process.env.PIPELINE_EXEC_STAGE_CMD
+      ?? [process.execPath, join(REPO_ROOT, 'bin', 'pipeline.js'), 'exec-stage'].map(shellQuote).join(' ');
+
+  /** One job for `invs`; resolves with its final state (after scancel when aborted). */
+  async function runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void): Promise<{ final: JobFinal; stats: SlurmJobStats; aborted: boolean }> {
+    const first = invs[0]!;
+    const invDir = join(first.storeDir, 'tmp', 'invocations');
+    const files = invs.map((inv) => join(invDir, `${inv.key}.json`));
+    const scriptPath = join(invDir, `${first.key}${invs.length > 1 ? `+${invs.length - 1}` : ''}.sbatch`);
+    const spec = {
+      stageIds: invs.map((inv) => inv.instance.id),
+      resources: withGrant(mergeResources(invs.map((inv) => inv.resources)), grant),
+      projectDir: first.projectDir,
+      logDir,
+      execPrefix,
+      invocationFiles: files,
+    };
+    await writeAtomic(scriptPath, batchScript(spec));
+    const stats: SlurmJobStats = {
+      jobId: '', stages: spec.stageIds, attempt, state: 'SUBMITTING', exitCode: null, logPath: '',
+      submitCalled: Date.now(), submitted: null, slurmSubmit: null, slurmStart: null, slurmEnd: null,
+      scriptStart: null, scriptEnd: null, committed: null, observedEnd: null,
+    };
+    const jobId = await sbatch(sbatchArgs(spec, opts), scriptPath);
+    stats.submitted = Date.now();
+    stats.jobId = jobId;
+    stats.logPath = join(logDir, `${jobName(spec.stageIds)}-${jobId}.log`);
+    jobs.push(stats);
+    counters.submitted++;
+    active.add(jobId);
+
+    const log = new LogFollower(stats.logPath);
+    const emit = (lines: string[]): void => {
+      for (const line of lines) if (!isMark(line)) onLog(line);
+    };
+    let aborted = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let arm = (): void => {};
+    const onAbort = (): void => {
+      aborted = true;
+      scancel([jobId]).catch((error: Error) => onLog(`[slurm] ${error.message}`));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    try {
+      const waiting = poller.wait(jobId, (state) => {
+        stats.state = state;
+        if (state !== 'PENDING') void log.read().then(emit, () => {});
+      });
+      // after scancel a job normally leaves the queue within seconds; never hang on it
+      const grace = new Promise<JobFinal>((resolveGrace) => {
+        arm = (): void => { graceTimer = setTimeout(() => resolveGrace({ state: 'CANCELLED', fields: null }), CANCEL_GRACE_MS); };
+        if (signal.aborted) arm();
+        else signal.addEventListener('abort', arm, { once: true });
+      });
+      const final = await Promise.race([waiting, grace]);
+      stats.observedEnd = Date.now();
+      stats.state = final.state;
+      emit(await log.flush().catch(() => []));
+      const f = final.fields;
+      stats.exitCode = f?.ExitCode ?? null;
+      stats.slurmSubmit = parseSlurmTime(f?.SubmitTime);
+      stats.slurmStart = parseSlurmTime(f?.StartTime);
+      stats.slurmEnd = parseSlurmTime(f?.EndTime);
+      const marks = parseMarks(await readFile(stats.logPath, 'utf8').catch(() => ''));
+      stats.scriptStart = marks.start;
+      stats.scriptEnd = marks.end;
+      return { final, stats, aborted };
+    } finally {
+      clearTimeout(graceTimer);
+      signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', arm);
+      active.delete(jobId);
+    }
+  }
+
+  /** Outcome of each invocation after a job ended. */
+  async function judge(invs: Invocation[], run: { final: JobFinal; stats: SlurmJobStats; aborted: boolean }): Promise<ExecOutcome[]> {
+    const { final, stats, aborted } = run;
+    const outcomes: ExecOutcome[] = [];
+    let tail: string | null = null;
+    for (const inv of invs) {
+      const recordPath = new Store(inv.storeDir).runPath(inv.key);
+      const committed = await stat(recordPath).then((s) => s.mtimeMs, () => null);
+      // the record is written last, atomically: if it is there the stage is done, whatever the job's state
+      if (committed !== null) {
+        stats.committed = Math.max(stats.committed ?? 0, committed);
+        outcomes.push({ ok: true, runRecordPath: recordPath });
+        continue;
+      }
+      tail ??= await tailFile(stats.logPath, LOG_TAIL_LINES, isMark);
+      const cls = classifyState(final.state);
+      let reason: FailureReason;
+      let what: string;
+      if (aborted) {
+        reason = 'cancelled';
+        what = `was cancelled (${final.state})`;
+      } else if (final.state === 'VANISHED') {
+        reason = 'killed';
+        what = 'disappeared from the queue without a final state';
+      } else if (cls.done && !cls.ok) {
+        reason = cls.reason;
+        what = `ended ${final.state}`;
+      } else {
+        reason = 'stage-error';
+        what = `ended ${final.state} but wrote no run record ${recordPath}`;
+      }
+      const exit = stats.exitCode ? `, exit ${stats.exitCode}` : '';
+      const slurmReason = final.fields?.Reason && final.fields.Reason !== 'None' ? `, reason ${final.fields.Reason}` : '';
+      const message = `Slurm job ${stats.jobId} for stage ${inv.instance.id} ${what}${exit}${slurmReason}; log: ${stats.logPath}`
+        + (tail ? `\n--- last lines of the job log:\n${tail}` : ' (the log is empty)');
+      outcomes.push({ ok: false, reason, message, logTail: tail, jobId: stats.jobId });
+    }
+    return outcomes;
+  }
+
+  async function executeGroupInner(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
+    const signal = AbortSignal.any([callerSignal, closing.signal]);
+    const outcomes = new Map<Invocation, ExecOutcome>();
+    const cancelledAll = (message: string): ExecOutcome[] =>
+      invs.map((inv) => outcomes.get(inv) ?? { ok: false, reason: 'cancelled', message: `stage ${inv.instance.id}: ${message}` });
+    if (signal.aborted) return cancelledAll('cancelled before it was submitted to Slurm');
+    await mkdir(logDir, { recursive: true });
+    for (const inv of invs) {
+      await writeAtomic(join(inv.storeDir, 'tmp', 'invocations', `${inv.key}.json`), `${JSON.stringify(inv, null, 2)}\n`);
+    }
+    let pending = invs;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      let release: () => void;
+      try {
+        release = await slots.acquire(signal);
+      } catch {
+        return cancelledAll('cancelled while waiting for a place in the Slurm queue (maxQueued)');
+      }
+      let run;
+      try {
+        run = await runJob(pending, grant, attempt, signal, onLog);
+      } finally {
+        release();
+      }
+      const results = await judge(pending, run);
+      const failed: Invocation[] = [];
+      results.forEach((outcome, i) => {
+        const inv = pending[i]!;
+        outcomes.set(inv, outcome);
+        if (!outcome.ok && outcome.reason !== 'cancelled') failed.push(inv);
+      });
+      if (failed.length === 0 || attempt >= retries || signal.aborted) break;
+      counters.resubmitted++;
+      onLog(`[slurm] job ${run.stats.jobId} failed (${run.final.state}); resubmitting ${failed.length} stage(s), attempt ${attempt + 2} of ${retries + 1}`);
+      pending = failed;
+    }
+    const ordered = invs.map((inv) => outcomes.get(inv)!);
+    for (const [i, outcome] of ordered.entries()) {
+      if (outcome.ok) {
+        counters.succeeded++;
+        // the invocation file has served its purpose; failures keep theirs for a rerun by hand
+        await unlink(join(invs[i]!.storeDir, 'tmp', 'invocations', `${invs[i]!.key}.json`)).catch(() => {});
+      } else if (outcome.reason === 'cancelled') counters.cancelled++;
+      else counters.failed++;
+    }
+    return ordered;
+  }
+
+  const executor: SlurmExecutor = {
+    name: 'slurm',
+    async executeGroup(invs, grant, signal, onLog) {
+      if (invs.length === 0) return [];
+      const stores = new Set(invs.map((inv) => inv.storeDir));
+      if (stores.size > 1) throw new Error(`slurm executeGroup: invocations of one job must share a store (got ${[...stores].join(', ')})`);
+      const task = executeGroupInner(invs, grant, signal, onLog);
+      inflight.add(task);
+      try {
+        return await task;
+      } finally {
+        inflight.delete(task);
+      }
+    },
+    async execute(inv, grant, signal, onLog) {
+      const [outcome] = await executor.executeGroup([inv], grant, signal, onLog);
+      return outcome!;
+    },
+    async close() {
+      closing.abort();
+      // the per-job abort handlers scancel; this catches any job between sbatch and its handler
+      await scancel([...active]).catch(() => {});
+      await Promise.allSettled([...inflight]);
+    },
+    stats() {
+      return {
+        executor: 'slurm',
+        ...counters,
+        maxQueued: opts.maxQueued ?? 100,
+        peakQueued: slots.peak,
+        overheadMs: summarize(jobs),
+        jobs: jobs.map((j) => ({ ...j })),
+      };
+    },
+  };
+  return executor;
+}
+
+/** Fill what the request leaves open from the engine's grant (Slurm picks the devices itself). */
+function withGrant(request: ResourceRequest, grant: Grant): ResourceRequest {
+  return {
+    cpu: request.cpu ?? (grant.cpus > 0 ? grant.cpus : undefined),
+    gpu: request.gpu ?? (grant.gpus.length > 0 ? grant.gpus.length : undefined),
+    memory: request.memory ?? (grant.memory > 0 ? grant.memory : undefined),
+  };
+}
+
+function isMark(line: string): boolean {
+  return line.startsWith(START_MARK) || line.startsWith(END_MARK);
+}
+
+/** Medians of the overhead phases over the jobs that have the timings. */
+function summarize(jobs: SlurmJobStats[]): Record<string, number | null> {
+  const median = (values: Array<number | null>): number | null => {
+    const v = values.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+    if (v.length === 0) return null;
+    const mid = Math.floor(v.length / 2);
+    return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+  };
+  const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? a - b : null);
+  return {
+    jobs: jobs.length,
+    submitToStart: median(jobs.map((j) => diff(j.scriptStart, j.submitCalled))),
+    startToEnd: median(jobs.map((j) => diff(j.scriptEnd, j.scriptStart))),
+    submitToCommitted: median(jobs.map((j) => diff(j.committed, j.submitCalled))),
+    submitToObserved: median(jobs.map((j) => diff(j.observedEnd, j.submitCalled))),
+    endToObserved: median(jobs.map((j) => diff(j.observedEnd, j.scriptEnd))),
+  };
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
