@@ -20,7 +20,7 @@ export interface Table {
 export function parseCsv(text: string, source: string): Table {
   let records: string[][];
   try {
-    records = parse(text, { bom: true, relax_quotes: false, skip_empty_lines: true }) as string[][];
+    records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
   } catch (err) {
     throw new Error(`${source}: not a readable CSV file: ${(err as Error).message}`);
   }
