@@ -93,7 +93,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       ?? [process.execPath, join(REPO_ROOT, 'bin', 'pipeline.js'), 'exec-stage'].map(shellQuote).join(' ');
 
   /** One job for `invs`; resolves with its final state (after scancel when aborted). */
-  async function runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void): Promise<{ final: JobFinal; stats: SlurmJobStats; aborted: boolean }> {
+  async function runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void): Promise<{ final: JobFinal; stats: SlurmJobStats; aborted: boolean; scriptPath: string }> {
     const first = invs[0]!;
     const invDir = join(first.storeDir, 'tmp', 'invocations');
     const files = invs.map((inv) => join(invDir, `${inv.key}.json`));
@@ -156,7 +156,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       const marks = parseMarks(await readFile(stats.logPath, 'utf8').catch(() => ''));
       stats.scriptStart = marks.start;
       stats.scriptEnd = marks.end;
-      return { final, stats, aborted };
+      return { final, stats, aborted, scriptPath };
     } finally {
       clearTimeout(graceTimer);
       signal.removeEventListener('abort', onAbort);
@@ -230,6 +230,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
         release();
       }
       const results = await judge(pending, run);
+      if (results.every((o) => o.ok)) await unlink(run.scriptPath).catch(() => {});
       const failed: Invocation[] = [];
       results.forEach((outcome, i) => {
         const inv = pending[i]!;
