@@ -33,7 +33,10 @@ export function formatDiagnostic(d: Diagnostic): string {
 export function didYouMean(word: string, candidates: readonly string[]): string {
   if (candidates.length === 0) return '';
   const best = closest(word, candidates as string[]);
-  return distance(word, best) <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean "${best}"?)` : '';
+  if (distance(word, best) <= Math.max(2, Math.floor(best.length / 3))) return ` (did you mean "${best}"?)`;
+  // A prefix or part of a longer name (pythia-1b → pythia-1b-deduped) is a likely slip too.
+  const part = word.length >= 3 ? candidates.find((c) => c.startsWith(word) || c.includes(word)) : undefined;
+  return part ? ` (did you mean "${part}"?)` : '';
 }
 
 /** Locates paths of a parsed YAML document and turns them into diagnostics. */

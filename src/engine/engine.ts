@@ -6,7 +6,7 @@ import type { EngineEvent, Reporter, RunSummary } from './events.js';
 import type { Executor, Grant, Invocation } from './executor.js';
 import type { PlanContext, SpecView, StageInput, StageKind } from './kind.js';
 import { buildGraph, select, type Graph } from './graph.js';
-import { expand, type Instance } from './expand.js';
+import { expand, normal, type Instance } from './expand.js';
 import { explain, keyOf } from './fingerprint.js';
 import { KindRegistry } from './registry.js';
 import { loadSpec, resolvePools, type Pools, type Spec } from './spec.js';
@@ -97,9 +97,11 @@ export class Engine {
     if (stimuliDir) view.stimuliDir = resolve(stimuliDir);
     const storeDir = opts.storeDir ?? join(spec.projectDir, 'cache');
     await resolveRevisionSelections(spec, view, storeDir);
-    const graph = buildGraph(expand(spec), spec);
-    const engine = new Engine(spec, graph, registry, opts, view);
-    return engine;
+    const instances = expand(spec);
+    const storeForPlan = new Store(storeDir);
+    await linkMaterializedDeps(instances, registry, view, storeForPlan);
+    const graph = buildGraph(instances, spec);
+    return new Engine(spec, graph, registry, opts, view);
   }
 
   private emit(e: EngineEvent): void {
@@ -274,5 +276,28 @@ export class Engine {
     if (!wants) return [];
     const { detectGpus } = await import('./gpus.js');
     return detectGpus();
+  }
+}
+
+/** A run stage's dep that is a built-in stage's materialised output (processed_data/x.csv) makes
+ * that stage upstream of it, as a dep on another run stage's out does. */
+async function linkMaterializedDeps(instances: Instance[], registry: KindRegistry, view: SpecView, store: Store): Promise<void> {
+  const wanted = instances.filter((i) => (i.run?.deps.length ?? 0) > 0);
+  if (wanted.length === 0) return;
+  const producers = new Map<string, string>();
+  for (const i of instances) {
+    if (i.kind === 'run') continue;
+    const kind = await registry.get(i.kind);
+    const ctx = planContext({ instance: { id: i.id, kind: i.kind, name: i.name, vars: i.vars, params: i.params }, spec: view }, store);
+    for (const o of kind.outputs(ctx)) if (o.materialize) producers.set(normal(o.materialize), i.id);
+  }
+  for (const i of wanted) {
+    for (const d of i.run!.deps) {
+      const n = normal(d);
+      for (const [path, id] of producers) {
+        // A dep may name the file itself or a folder that contains outputs (processed_data/).
+        if ((path === n || path.startsWith(n + '/')) && !i.needs.includes(id)) i.needs.push(id);
+      }
+    }
   }
 }

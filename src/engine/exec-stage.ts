@@ -42,6 +42,12 @@ export function planContext(inv: Pick<Invocation, 'instance' | 'spec'>, store: S
   return ctx;
 }
 
+/** Test hook for crash-safety tests: PIPELINE_FAULT=<point>:<stage id> kills this process there. */
+function fault(point: string, id: string): void {
+  const f = process.env['PIPELINE_FAULT'];
+  if (f && f === `${point}:${id}`) process.kill(process.pid, 'SIGKILL');
+}
+
 export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<RunRecord> {
   const store = new Store(inv.storeDir);
   if (inv.plugins.length) await env.registry.addPlugins(inv.plugins.filter((p) => !env.registry.names().some((n) => env.registry.modulePath(n) === p)));
@@ -83,7 +89,9 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   };
   try {
     try {
+      fault('before-execute', inv.instance.id);
       await kind.execute(ctx);
+      fault('after-execute', inv.instance.id);
     } catch (e: unknown) {
       if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
       const msg = e instanceof Error ? e.message : String(e);
@@ -107,7 +115,9 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       const out: StoredOutput = { digest, type: decl.type, size: decl.type === 'dir' ? await treeSize(p) : st.size };
       if (decl.materialize) out.materialize = decl.materialize;
       outputs[decl.name] = out;
+      fault('mid-store', inv.instance.id);
     }
+    fault('after-store', inv.instance.id);
     if (warnings.length) info['warnings'] = warnings;
     const ended = new Date();
     const record: RunRecord = {
@@ -127,6 +137,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     };
     await new Promise<void>((r) => log.end(r));
     await store.writeRun(record);
+    fault('after-record', inv.instance.id);
     return record;
   } catch (e: unknown) {
     if (!log.closed) await new Promise<void>((r) => log.end(r));

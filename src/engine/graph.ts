@@ -48,22 +48,28 @@ export function matchesOnly(inst: Instance, pattern: string): boolean {
   return /[*?[\]{}]/.test(pattern) && picomatch(pattern)(inst.id);
 }
 
-/** Selected instances and everything upstream of them, in topological order. */
-export function select(graph: Graph, targets: string[], only: string[]): Instance[] {
-  if (targets.length === 0 && only.length === 0) return graph.order;
-  const chosen = new Set<string>();
+/** The instances a selection names directly (without what they need). */
+export function chosen(graph: Graph, targets: string[], only: string[]): Set<string> {
+  const out = new Set<string>();
   for (const inst of graph.order) {
     const t = targets.length === 0 || targets.some((p) => inst.id === p || inst.id.startsWith(p + '/') || (/[*?[\]{}]/.test(p) && picomatch(p)(inst.id)));
     const o = only.length === 0 || only.some((p) => matchesOnly(inst, p));
-    if (t && o) chosen.add(inst.id);
+    if (t && o) out.add(inst.id);
   }
+  return out;
+}
+
+/** Selected instances and everything upstream of them, in topological order. */
+export function select(graph: Graph, targets: string[], only: string[]): Instance[] {
+  if (targets.length === 0 && only.length === 0) return graph.order;
+  const chosenIds = chosen(graph, targets, only);
   const closure = new Set<string>();
   const add = (id: string): void => {
     if (closure.has(id)) return;
     closure.add(id);
     for (const n of graph.byId.get(id)!.needs) add(n);
   };
-  for (const id of chosen) add(id);
+  for (const id of chosenIds) add(id);
   return graph.order.filter((i) => closure.has(i.id));
 }
 

@@ -7,6 +7,7 @@ import type { EngineEvent, RunSummary } from './events.js';
 import type { Executor, Grant, Invocation } from './executor.js';
 import type { Instance } from './expand.js';
 import { keyOf } from './fingerprint.js';
+import { chosen } from './graph.js';
 import type { ResourceRequest } from './kind.js';
 import { Materializer } from './materialize.js';
 import type { ResourcePools } from './pools.js';
@@ -56,6 +57,7 @@ export class Scheduler {
   }
 
   private selected: Instance[] = [];
+  private forced = new Set<string>();
   private opts: RunOptions = {};
 
   async run(selected: Instance[], opts: RunOptions): Promise<RunSummary> {
@@ -63,6 +65,8 @@ export class Scheduler {
     this.selected = selected;
     this.opts = opts;
     this.summary.selected = selected.length;
+    // --force re-runs what the selection names, not the upstream stages it pulls in.
+    this.forced = opts.force ? chosen(this.engine.graph, opts.targets ?? [], opts.only ?? []) : new Set();
     for (const i of selected) this.status.set(i.id, 'waiting');
     // Kinds and affinities up front: the scheduler needs to know which model every stage will want.
     for (const p of await Promise.all(selected.map((i) => this.engine.prepare(i)))) this.plannedCache.set(p.instance.id, p);
@@ -106,7 +110,8 @@ export class Scheduler {
       const p = await this.engine.prepare(inst);
       const fp = await this.engine.fingerprint(p, this.records);
       const key = keyOf(fp);
-      const rec = this.opts.force ? undefined : await this.engine.freshRecord(key);
+      const forced = this.forced.has(inst.id);
+      const rec = forced ? undefined : await this.engine.freshRecord(key);
       if (rec) {
         this.records.set(inst.id, rec);
         this.summary.cached++;
@@ -114,7 +119,7 @@ export class Scheduler {
       } else {
         willRun.add(inst.id);
         this.summary.ran++;
-        this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: this.opts.force ? ['forced (--force)'] : await this.engine.whyStale(inst.id, key, fp) });
+        this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: forced ? ['forced (--force)'] : await this.engine.whyStale(inst.id, key, fp) });
       }
     }
   }
@@ -178,13 +183,14 @@ export class Scheduler {
     try {
       const fp = await this.engine.fingerprint(p, this.records);
       const key = keyOf(fp);
-      if (!this.opts.force) {
+      const forced = this.forced.has(inst.id);
+      if (!forced) {
         const rec = await this.engine.freshRecord(key);
         if (rec) return await this.finishCached(inst, rec);
       }
-      const reasons = this.opts.force ? ['forced (--force)'] : await this.engine.whyStale(inst.id, key, fp);
+      const reasons = forced ? ['forced (--force)'] : await this.engine.whyStale(inst.id, key, fp);
       const release = await this.engine.store.lock(key, this.ac.signal);
-      if (!this.opts.force) {
+      if (!forced) {
         // Another `pipeline run` may have computed it while we waited for the lock.
         const rec = await this.engine.freshRecord(key);
         if (rec) {

@@ -152,7 +152,7 @@ function checkStageShape(data: Record<string, unknown>, src: SourceMap, diags: D
   }
 }
 
-function schemaAt(path: string[]): Record<string, unknown> | undefined {
+function schemaAt(path: (string | number)[]): Record<string, unknown> | undefined {
   // Walk the schema along a data path, following $ref and additionalProperties, to list allowed keys.
   let node: Record<string, unknown> | undefined = schemaJson;
   const deref = (n: Record<string, unknown> | undefined): Record<string, unknown> | undefined => {
@@ -167,8 +167,8 @@ function schemaAt(path: string[]): Record<string, unknown> | undefined {
     node = deref(node);
     if (!node) return undefined;
     const props = node['properties'] as Record<string, Record<string, unknown>> | undefined;
-    if (/^\d+$/.test(seg) && node['items']) node = node['items'] as Record<string, unknown>;
-    else if (props?.[seg]) node = props[seg];
+    if (typeof seg === 'number' && node['items']) node = node['items'] as Record<string, unknown>;
+    else if (props?.[String(seg)]) node = props[String(seg)]!;
     else if (node['additionalProperties'] && typeof node['additionalProperties'] === 'object') node = node['additionalProperties'] as Record<string, unknown>;
     else return undefined;
   }
@@ -186,9 +186,9 @@ function explainAjv(errors: ErrorObject[], data: unknown, src: SourceMap): Diagn
     byPath.set(e.instancePath, list);
   }
   for (const [ipath, errs] of byPath) {
-    const path = ipath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const path: (string | number)[] = ipath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
     const where = path.length ? showPath(path) : 'the top level';
-    const value = path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
+    const value = path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], data);
     const addl = errs.filter((e) => e.keyword === 'additionalProperties');
     for (const e of addl) {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
@@ -206,7 +206,7 @@ function explainAjv(errors: ErrorObject[], data: unknown, src: SourceMap): Diagn
     const enums = errs.filter((e) => e.keyword === 'enum' || e.keyword === 'const');
     const isMatrixVar = path[0] === 'stages' && path[2] === 'matrix' && path.length === 4;
     if (isMatrixVar) {
-      out.push(src.at(path, `matrix variable "${path[3]}" must be a list of values or one of ${MATRIX_REFS.join(', ')} (got ${JSON.stringify(value)})${typeof value === 'string' ? didYouMean(value, MATRIX_REFS) : ''}`));
+      out.push(src.at(path, `matrix variable "${String(path[3])}" must be a list of values or one of ${MATRIX_REFS.join(', ')} (got ${JSON.stringify(value)})${typeof value === 'string' ? didYouMean(value, MATRIX_REFS) : ''}`));
       continue;
     }
     if (enums.length) {

@@ -224,13 +224,19 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
         return cancelledAll('cancelled while waiting for a place in the Slurm queue (maxQueued)');
       }
       let run;
+      let trouble = '';
       try {
         run = await runJob(pending, grant, attempt, signal, onLog);
+      } catch (error) {
+        // sbatch refused the job (bad partition, a QOS limit) or the queue stopped answering
+        trouble = (error as Error).message;
       } finally {
         release();
       }
-      const results = await judge(pending, run);
-      if (results.every((o) => o.ok)) await unlink(run.scriptPath).catch(() => {});
+      const results: ExecOutcome[] = run
+        ? await judge(pending, run)
+        : pending.map((inv) => ({ ok: false, reason: 'stage-error', message: `could not run stage ${inv.instance.id} as a Slurm job: ${trouble}` }));
+      if (run && results.every((o) => o.ok)) await unlink(run.scriptPath).catch(() => {});
       const failed: Invocation[] = [];
       results.forEach((outcome, i) => {
         const inv = pending[i]!;
@@ -239,7 +245,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       });
       if (failed.length === 0 || attempt >= retries || signal.aborted) break;
       counters.resubmitted++;
-      onLog(`[slurm] job ${run.stats.jobId} failed (${run.final.state}); resubmitting ${failed.length} stage(s), attempt ${attempt + 2} of ${retries + 1}`);
+      onLog(`[slurm] ${run ? `job ${run.stats.jobId} failed (${run.final.state})` : 'submission failed'}; resubmitting ${failed.length} stage(s), attempt ${attempt + 2} of ${retries + 1}`);
       pending = failed;
     }
     const ordered = invs.map((inv) => outcomes.get(inv)!);

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Runs every compiled test file (dist/test/**/*.test.js) with Node's test runner.
+// Usage: node scripts/run-tests.js [area…]   e.g. `node scripts/run-tests.js engine tasks`
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', 'dist', 'test');
+const areas = process.argv.slice(2);
+const files = [];
+function walk(dir) {
+  for (const e of readdirSync(dir).sort()) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (e.endsWith('.test.js')) files.push(p);
+  }
+}
+walk(root);
+const chosen = areas.length ? files.filter((f) => areas.some((a) => f.includes(`/test/${a}/`))) : files;
+if (chosen.length === 0) {
+  console.error(`no test files found under ${root}${areas.length ? ` for ${areas.join(', ')}` : ''}; run npm run build first`);
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...chosen], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
