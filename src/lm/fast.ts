@@ -35,13 +35,13 @@ class Sink {
   }
 
   /** Give item i the logits row at position p; lse may be precomputed for a shared row. */
-  consume(i: number, p: number, row: Float32Array, lse?: number): void {
+  consume(i: number, p: number, row: Float32Array, lse?: number, copy?: () => Float32Array): void {
     const it = this.items[i]!;
     const res = this.out[i]!;
     if (p >= it.start - 1 && p <= it.ids.length - 2) {
       res.tokenLogprobs[p - (it.start - 1)] = row[it.ids[p + 1]!]! - (lse ?? logSumExp(row));
     }
-    if (it.capture === p && !res.captured) res.captured = row.slice();
+    if (it.capture === p && !res.captured) res.captured = copy ? copy() : row.slice();
   }
 }
 
@@ -148,6 +148,13 @@ export async function scoreItemsFast(
 /** Hand each member the key's rows it needs; each shared row's normaliser is computed once. */
 function consumeKey(sink: Sink, items: readonly FastItem[], g: Group, out: ForwardBatch, b: number): void {
   const lse = new Map<number, number>();
+  // Members capturing the same shared row get one copy of it between them.
+  const copies = new Map<number, Float32Array>();
+  const copyOf = (p: number) => () => {
+    let c = copies.get(p);
+    if (!c) copies.set(p, (c = out.row(b, p).slice()));
+    return c;
+  };
   for (const i of g.members) {
     const it = items[i]!;
     const from = Math.min(Math.max(it.start - 1, 0), it.capture ?? Infinity);
@@ -155,7 +162,7 @@ function consumeKey(sink: Sink, items: readonly FastItem[], g: Group, out: Forwa
       const row = out.row(b, p);
       let l = lse.get(p);
       if (l === undefined) lse.set(p, (l = logSumExp(row)));
-      sink.consume(i, p, row, l);
+      sink.consume(i, p, row, l, copyOf(p));
     }
   }
 }

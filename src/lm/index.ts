@@ -64,7 +64,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     this.forceGreedy = opts.forceGreedy === true;
     this.runner = new ForwardRunner(rt, this.stats);
     this.encode = (text: string) => rt.tokenizer.encode(text);
-    this.limits = { batchTokens: opts.batchTokens ?? 1024, maxRows: opts.maxBatchRows ?? 64 };
+    this.limits = { batchTokens: opts.batchTokens ?? 512, maxRows: opts.maxBatchRows ?? 64 };
     if (!(this.limits.batchTokens >= 1)) throw new Error(`batchTokens must be >= 1, got ${opts.batchTokens}`);
     this.cache = new LogitsCache(opts.logitsCacheBytes ?? 256 * 1024 * 1024);
     this.info = {
@@ -85,17 +85,37 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     return this.rt.loadSeconds;
   }
 
+  /** Over-long inputs would fail inside the runtime with an index error; say what and where. */
+  private checkLength(what: string, i: number, ids: readonly number[]): void {
+    const max = this.rt.contextLength;
+    if (max !== null && ids.length > max) {
+      throw new Error(
+        `${what} ${i} has ${ids.length} tokens, more than the model's context length ${max} ` +
+          `(${this.rt.folder}); skip or shorten it (countTokens measures a text beforehand)`,
+      );
+    }
+  }
+
   countTokens(text: string): number {
     return this.encode(text).length;
   }
 
   async conditional(requests: ConditionalRequest[], reduction: Reduction): Promise<ConditionalResult[]> {
     if (reduction !== 'sum' && reduction !== 'mean') throw new Error(`unknown reduction "${String(reduction)}"`);
+    // Requests often repeat a prefix (2–8 continuations each): tokenize each distinct text once.
+    const memo = new Map<string, number[]>();
+    const encode: Encode = (t) => {
+      let ids = memo.get(t);
+      if (!ids) memo.set(t, (ids = this.encode(t)));
+      return ids;
+    };
     const plans = requests.map((r, i) => {
       if (typeof r.prefix !== 'string' || typeof r.continuation !== 'string' || typeof r.separator !== 'string') {
         throw new Error(`conditional request ${i}: prefix, continuation and separator must be strings`);
       }
-      return planConditional(this.encode, r);
+      const plan = planConditional(encode, r);
+      this.checkLength('conditional request', i, plan.ids);
+      return plan;
     });
     let scores: number[][];
     if (this.plain) {
@@ -123,13 +143,17 @@ class TransformersLanguageModel implements LoadedLanguageModel {
         logprob: reduce(tokenLogprobs, reduction),
         tokenIds: p.ids.slice(p.start),
         tokenLogprobs,
-        prefixIds: p.prefixIds,
+        prefixIds: p.prefixIds.slice(),
       };
     });
   }
 
   async sequence(texts: string[]): Promise<SequenceResult[]> {
-    const plans = texts.map((t) => planSequence(this.encode, t));
+    const plans = texts.map((t, i) => {
+      const plan = planSequence(this.encode, t);
+      this.checkLength('sequence text', i, plan.ids);
+      return plan;
+    });
     let scores: number[][];
     if (this.plain) {
       scores = [];
@@ -149,6 +173,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     const idsList = texts.map((t, i) => {
       const ids = this.encode(t);
       if (ids.length === 0) throw new Error(`nextTokenLogits: text ${i} has no tokens (empty text and no BOS)`);
+      this.checkLength('nextTokenLogits text', i, ids);
       return ids;
     });
     if (this.plain) {

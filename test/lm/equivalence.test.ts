@@ -129,3 +129,14 @@ test('nextTokenLogits: fast equals plain, fresh and reusing the conditional pass
   const reference = await plain.nextTokenLogits(lambada);
   reference.forEach((r, i) => assert.ok(maxAbsDiff(r, reused[i]!) <= TOL, `reused ${i}`));
 });
+
+test('inputs over the context length fail with a message naming the request and the limit', async () => {
+  const long = 'word' + ' word'.repeat(299);
+  for (const lm of [plain, fast]) {
+    await assert.rejects(lm.conditional([{ prefix: 'ok', continuation: 'fine', separator: ' ' }, { prefix: long, continuation: 'x', separator: ' ' }], 'sum'),
+      /conditional request 1 has 30\d tokens, more than the model's context length 256/);
+    await assert.rejects(lm.sequence([long]), /sequence text 0 has \d+ tokens.*256/);
+    await assert.rejects(lm.nextTokenLogits(['fine', long]), /nextTokenLogits text 1 .*256/);
+  }
+  assert.equal(fast.countTokens(long), 300);
+});
