@@ -113,6 +113,15 @@ describe('slurm executor', { concurrency: true }, () => {
     await ex.close();
   });
 
+  it('turns a job sbatch refuses into a failure naming the stage and sbatch\'s error', async () => {
+    const ex = executor('badpart', { partition: 'no-such-partition' });
+    const outcome = await ex.execute(invocation(tempDir('badpart'), 'score/nowhere'), grant, new AbortController().signal, () => {});
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.reason, 'stage-error');
+    assert.match(outcome.message, /could not run stage score\/nowhere as a Slurm job: sbatch failed .*invalid partition/i);
+    await ex.close();
+  });
+
   it('cancels a running job on abort (scancel → CANCELLED)', async () => {
     const store = tempDir('cancel');
     const ex = executor('cancel');
