@@ -106,8 +106,12 @@ export async function runDigitMat(args: TaskArgs): Promise<TaskOutput> {
 
   // TASKS.md: a continuation that merges into the prompt's final token has no tokens of its own and
   // scores 0.0 — reproduced, and reported so users see it.
-  const zero = results.filter((r) => r !== null && r.tokenIds.length === 0).length;
+  const isGenerated = new Set(slots.map((s) => s.gen).filter((g): g is number => g !== null));
+  const zero = results.filter((r, k) => r !== null && r.tokenIds.length === 0 && !isGenerated.has(k)).length;
+  const zeroGenerated = results.filter((r, k) => r !== null && r.tokenIds.length === 0 && isGenerated.has(k)).length;
   session.count('zero_token_continuations', zero);
+  // An empty (or fully merged) generated response also scores 0.0; counted apart from the choices.
+  session.count('zero_token_generated_responses', zeroGenerated);
   if (zero > 0) {
     session.warnings.push(
       `digit_mat: ${zero} continuation(s) had no tokens of their own (the prompt's final "[" and the choice merged into one token); they score 0.0 and win the forced choice, as in the paper`,

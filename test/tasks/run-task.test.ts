@@ -136,7 +136,7 @@ test('digit_mat: rows in problem-index-then-type order, zero-token continuations
   assert.deepEqual(lm.calls, [{ method: 'generate', size: 40 }, { method: 'conditional', size: 40 * 9 }]);
   // The fake tokenizer merges the prompt's final " [" with the empty choice "]" (set-union problems).
   assert.ok(out.counters.zero_token_continuations! > 0);
-  assert.equal(out.counters.zero_token_continuations, out.counters.lm_zero_token_continuations);
+  assert.equal(out.counters.zero_token_continuations! + out.counters.zero_token_generated_responses!, out.counters.lm_zero_token_continuations);
   assert.ok(out.warnings.some((w) => /no tokens of their own/.test(w)));
   for (const row of r) {
     const lps = JSON.parse(row.mc_answer_logprobs!) as number[];
