@@ -49,7 +49,7 @@ async function walk(dir: string): Promise<string[]> {
 async function referenced(engine: Engine, keepRuns: number): Promise<{ keys: Set<string>; digests: Set<string> }> {
   const keys = new Set<string>();
   for (const s of (await engine.status()).values()) if (s.state === 'fresh') keys.add(s.key);
-  const hist = (await fs.readdir(engine.store.dir('history')).catch(() => [] as string[])).sort().slice(-keepRuns);
+  const hist = (await fs.readdir(engine.store.dir('history')).catch(() => [] as string[])).sort().slice(keepRuns > 0 ? -keepRuns : Infinity);
   for (const h of hist) {
     const data = JSON.parse(await fs.readFile(join(engine.store.dir('history'), h), 'utf8')) as { keys: string[] };
     data.keys.forEach((k) => keys.add(k));

@@ -38,7 +38,7 @@ export class Rig {
   /** Run the CLI synchronously. */
   cli(args: string[], env: Record<string, string> = {}): Result {
     const r = spawnSync(process.execPath, [BIN, ...args], { cwd: this.dir, encoding: 'utf8', env: { ...process.env, CI: 'true', ...env } });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    return { code: r.status ?? (r.signal === 'SIGKILL' ? 137 : r.signal === 'SIGINT' ? 130 : -1), stdout: r.stdout, stderr: r.stderr };
   }
 
   /** Run the CLI in the background. */
