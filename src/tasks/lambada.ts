@@ -3,6 +3,7 @@
 
 import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import type { Tagged } from './lm-session.js';
+import type { ConditionalResult } from '../lm/types.js';
 import { floatCell } from './py-format.js';
 import { klDivergence, pick, spearman, topIds } from './stats.js';
 import { readLambada } from './stimuli.js';
@@ -42,6 +43,16 @@ export function distributionMeasures(direct: Float32Array, meta: Float32Array): 
   return { klBatchmean: kl.batchmean, klNats: kl.nats, rAll: all.r, pAll: all.p, rTop: top.r, pTop: top.p };
 }
 
+/**
+ * Items per round of conditional + next-token calls. The fast path keeps the prefixes' last-position
+ * logits from the conditional call in a byte-bounded cache, so the next-token call on the same items
+ * costs no second forward pass — if the round's vectors fit (about 128 MiB of them here).
+ */
+export function lambadaRoundSize(vocabSize: number): number {
+  const perItem = 2 * Math.max(1, vocabSize) * 4;
+  return Math.max(8, Math.min(256, Math.floor((128 * 1024 * 1024) / perItem)));
+}
+
 /** Items per next-token call: each item needs two vocabulary-wide vectors in memory at once. */
 const NEXT_TOKEN_CHUNK = 32;
 
@@ -53,31 +64,35 @@ export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
   });
   session.plan(items.length * 4);
 
-  const conds = items.flatMap((it) => [
-    { item: it.id, req: { prefix: it.prefix, continuation: it.finalWord, separator: ' ' } },
-    { item: it.id, req: { prefix: it.meta, continuation: it.finalWord, separator: ' ' } },
-  ]);
-  const condResults = await session.conditional(conds, 'sum');
-
+  const condResults: (ConditionalResult | null)[] = [];
   const measures: (DistributionMeasures | null)[] = [];
-  for (let start = 0; start < items.length; start += NEXT_TOKEN_CHUNK) {
-    const chunk = items.slice(start, start + NEXT_TOKEN_CHUNK);
-    const texts: Tagged<string>[] = chunk.flatMap((it) => [
-      { item: it.id, req: it.prefix },
-      { item: it.id, req: it.meta },
+  const round = lambadaRoundSize(session.lm.info.vocabSize);
+  for (let r0 = 0; r0 < items.length; r0 += round) {
+    const roundItems = items.slice(r0, r0 + round);
+    const conds = roundItems.flatMap((it) => [
+      { item: it.id, req: { prefix: it.prefix, continuation: it.finalWord, separator: ' ' } },
+      { item: it.id, req: { prefix: it.meta, continuation: it.finalWord, separator: ' ' } },
     ]);
-    const logits = await session.nextToken(texts);
-    chunk.forEach((it, k) => {
-      const d = logits[2 * k];
-      const m = logits[2 * k + 1];
-      if (!d || !m || session.failed(it.id)) return void measures.push(null);
-      try {
-        measures.push(distributionMeasures(d, m));
-      } catch (e) {
-        session.fail(it.id, (e as Error).message);
-        measures.push(null);
-      }
-    });
+    condResults.push(...(await session.conditional(conds, 'sum')));
+    for (let start = 0; start < roundItems.length; start += NEXT_TOKEN_CHUNK) {
+      const chunk = roundItems.slice(start, start + NEXT_TOKEN_CHUNK);
+      const texts: Tagged<string>[] = chunk.flatMap((it) => [
+        { item: it.id, req: it.prefix },
+        { item: it.id, req: it.meta },
+      ]);
+      const logits = await session.nextToken(texts);
+      chunk.forEach((it, k) => {
+        const d = logits[2 * k];
+        const m = logits[2 * k + 1];
+        if (!d || !m || session.failed(it.id)) return void measures.push(null);
+        try {
+          measures.push(distributionMeasures(d, m));
+        } catch (e) {
+          session.fail(it.id, (e as Error).message);
+          measures.push(null);
+        }
+      });
+    }
   }
 
   const rows = items.map((it, i): Row => {

@@ -12,7 +12,7 @@ export interface Tagged<T> {
 }
 
 export interface SessionOptions {
-  /** Requests per LM call: large enough to share prefixes, small enough to report progress. */
+  /** Requests per LM call (default 2048): large enough to share prefixes and sort by length, small enough to report progress. */
   chunkSize?: number;
   onProgress?(done: number, total: number): void;
 }
@@ -34,7 +34,7 @@ export class LmSession {
     readonly lm: LanguageModel,
     private readonly opts: SessionOptions = {},
   ) {
-    this.chunkSize = opts.chunkSize ?? 512;
+    this.chunkSize = opts.chunkSize ?? 2048;
   }
 
   /** Announce how many requests the task will send (for progress). */
@@ -79,8 +79,8 @@ export class LmSession {
       if (this.failed(t.item) || !check(t)) this.progress(1);
       else live.push(i);
     });
-    for (let start = 0; start < live.length; start += this.chunkSize) {
-      const idx = live.slice(start, start + this.chunkSize).filter((i) => !this.failed(tagged[i]!.item));
+    for (const chunk of this.chunks(live, tagged)) {
+      const idx = chunk.filter((i) => !this.failed(tagged[i]!.item));
       let results: R[] | null = null;
       try {
         results = await call(idx.map((i) => tagged[i]!.req));
@@ -102,12 +102,27 @@ export class LmSession {
           }
         }
       }
-      this.progress(idx.length + (live.slice(start, start + this.chunkSize).length - idx.length));
+      this.progress(chunk.length);
     }
     tagged.forEach((t, i) => {
       const r = out[i];
       if (r !== null && r !== undefined) this.requests.push(record(t, r));
     });
+    return out;
+  }
+
+  /** Consecutive runs of about chunkSize requests, never splitting one item's requests (they share prefixes). */
+  private chunks<Q>(live: number[], tagged: Tagged<Q>[]): number[][] {
+    const out: number[][] = [];
+    let cur: number[] = [];
+    for (const i of live) {
+      if (cur.length >= this.chunkSize && tagged[cur[cur.length - 1]!]!.item !== tagged[i]!.item) {
+        out.push(cur);
+        cur = [];
+      }
+      cur.push(i);
+    }
+    if (cur.length > 0) out.push(cur);
     return out;
   }
 

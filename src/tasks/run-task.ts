@@ -30,7 +30,7 @@ export interface RunTaskArgs {
   limit?: number;
   maxNewTokens: number;
   onProgress?(done: number, total: number): void;
-  /** Requests per LM call (default 512). */
+  /** Requests per LM call (default 2048; an item's requests are never split). */
   chunkSize?: number;
 }
 

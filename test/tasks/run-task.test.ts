@@ -217,3 +217,21 @@ test('lambada prefix and final word match the paper for every passage', async ()
     assert.equal(it.itemId, paper[i]!.item_id);
   });
 });
+
+test('requests go to the model in chunks of about chunkSize that never split an item', async () => {
+  const lm = new FakeLM();
+  // blimp sends 4 conditionals per item; chunkSize 6 → chunks close after the item that reaches 6.
+  await runTask({ ...base, task: 'blimp', stimuliPath: stimulus('blimp'), lm, limit: 5, chunkSize: 6 });
+  const condCalls = lm.calls.filter((c) => c.method === 'conditional').map((c) => c.size);
+  assert.deepEqual(condCalls, [8, 8, 4]);
+  const seqCalls = lm.calls.filter((c) => c.method === 'sequence').map((c) => c.size);
+  assert.deepEqual(seqCalls, [6, 4]);
+  let last = 0;
+  const progress: number[] = [];
+  await runTask({ ...base, task: 'blimp', stimuliPath: stimulus('blimp'), lm: new FakeLM(), limit: 5, chunkSize: 6, onProgress: (done, total) => {
+    assert.ok(done >= last && done <= total);
+    last = done;
+    progress.push(done);
+  } });
+  assert.equal(progress.at(-1), 30);
+});
