@@ -235,3 +235,22 @@ test('requests go to the model in chunks of about chunkSize that never split an 
   } });
   assert.equal(progress.at(-1), 30);
 });
+
+test('descriptive columns (stimuli, options, prefixes) equal the paper rows', async () => {
+  const cases: [string, string | undefined, string, string[]][] = [
+    ['blimp', undefined, 'blimp/pythia-1b-deduped.csv', ['good_sentence', 'bad_sentence', 'category', 'category_fine', 'blimp_UID', 'blimp_pairID', 'item_id', 'condition']],
+    ['dgl', undefined, 'dgl/pythia-1b-deduped.csv', ['item_id', 'phenomenon', 'test_item', 'original_condition', 'sentence_grammatical', 'sentence_ungrammatical', 'condition']],
+    ['lambada', undefined, 'lambada/pythia-1b-deduped.csv', ['item_id', 'prefix', 'final_word']],
+    ['crt', 'crt1', 'crt/crt1/OLMo-1B.csv', ['condition', 'item_id', 'question', 'correct', 'intuitive', 'total_cost', 'more', 'correct_alt', 'intuitive_alt', 'total_cost_alt', 'more_alt', 'mc_answer_labels']],
+    ['crt', 'crt3', 'crt/crt3/OLMo-1B.csv', ['condition', 'item_id', 'question', 'correct', 'intuitive', 't', 'mc_answer_labels']],
+  ];
+  for (const [task, condition, file, cols] of cases) {
+    const out = await runTask({ ...base, task, condition, stimuliPath: stimulus(task), lm: new FakeLM(), limit: 12 });
+    const ours = rows(out.csv);
+    const paper = rows(readFileSync(path.join(paperDir, file), 'utf8')).slice(0, 12);
+    assert.equal(ours.length, 12);
+    ours.forEach((row, i) => {
+      for (const c of cols) assert.equal(row[c], paper[i]![c], `${file} row ${i} ${c}`);
+    });
+  }
+});
