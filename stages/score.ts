@@ -140,6 +140,8 @@ export const scoreKind: StageKind = {
       limit,
       maxNewTokens,
       onProgress(done, total) {
+        // Progress is reported between LM calls: the place to stop a cancelled run.
+        if (ctx.signal.aborted) throw new Error('cancelled');
         const now = Date.now();
         if (now - lastLog > 5000 || done === total) {
           lastLog = now;
