@@ -81,7 +81,8 @@ export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: st
   const families = orderFamilies(rows.filter((r) => r.kind === 'point').map((r) => String(r.model_family)), familyOrder);
   const colors = families.map((f, i) => FAMILY_COLORS[f] ?? EXTRA_COLORS[i % EXTRA_COLORS.length]!);
   const shapes = families.map((_, i) => SHAPES[i % SHAPES.length]!);
-  const hidden = rows.filter((r) => r.kind === 'point' && !r.finite).map((r) => r.model);
+  const hidden = rows.filter((r) => r.kind === 'point' && !r.finite && r.log10_params !== null).map((r) => r.model);
+  const unsized = rows.filter((r) => r.kind === 'point' && r.log10_params === null).map((r) => r.model);
   const [low, high] = domainDef(domain).methods;
   const yTitle = domainDef(domain).metric === 'correct'
     ? [`Log-odds difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`]
@@ -89,6 +90,7 @@ export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: st
   const x = { field: 'model_n_params', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, title: '# parameters (billions, log scale)', axis: { values: [1, 2, 5, 10, 20, 50, 100], format: '~g' } };
   const subtitle = [`Lines: least squares on log10(parameters), per family (coloured) and over all models (black)`];
   if (hidden.length) subtitle.push(`Not shown (infinite log odds: a method at 0% or 100%): ${hidden.join(', ')}`);
+  if (unsized.length) subtitle.push(`Not shown (no parameter count declared): ${unsized.join(', ')}`);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: DOMAIN_TITLE[domain], subtitle },
