@@ -37,6 +37,8 @@ export class ForwardBatch {
     readonly logits: Float32Array,
     readonly seqLen: number,
     readonly vocab: number,
+    /** Longest past in the batch: where the new tokens start in the present tensors. */
+    readonly pastLen: number,
     private readonly rows: readonly ForwardRow[],
     private readonly present: Map<string, TensorLike> | null,
     private readonly seqAxis: Map<string, number>,
@@ -48,12 +50,16 @@ export class ForwardBatch {
     return this.logits.subarray(off, off + this.vocab);
   }
 
-  /** The cache of row b after this pass (only for batches that had no past). */
+  /**
+   * The cache of row b after this pass: its own past (positions 0..k-1 of the batch past) followed
+   * by its new tokens (which sit after the batch's longest past, at pastLen..).
+   */
   pastOf(b: number): PastKV {
     const row = this.rows[b];
     if (!this.present || !row) throw new Error('internal: pastOf needs keepPresent and a valid row');
-    if (row.past) throw new Error('internal: pastOf is only for batches without past');
-    const len = row.ids.length;
+    const k = row.past?.length ?? 0;
+    const n = row.ids.length;
+    const len = k + n;
     const tensors: PastKV['tensors'] = new Map();
     for (const [name, t] of this.present) {
       const axis = this.seqAxis.get(name) ?? t.dims.length - 2;
@@ -65,8 +71,11 @@ export class ForwardBatch {
       const Ctor = src.constructor as TypedCtor;
       const out = new Ctor(outer * len * inner);
       for (let o = 0; o < outer; o++) {
-        const from = ((b * outer + o) * total) * inner;
-        out.set(src.subarray(from, from + len * inner) as never, o * len * inner);
+        const base = (b * outer + o) * total * inner;
+        const dst = o * len * inner;
+        if (k > 0) out.set(src.subarray(base, base + k * inner) as never, dst);
+        const from = base + this.pastLen * inner;
+        out.set(src.subarray(from, from + n * inner) as never, dst + k * inner);
       }
       const outDims = dims.slice();
       outDims[0] = 1;
@@ -152,7 +161,7 @@ export class ForwardRunner {
         if (name.startsWith('present.')) present.set(name.replace(/^present\./, 'past_key_values.'), t);
       }
     }
-    return new ForwardBatch(logits.data as Float32Array, S, vocab, rows, present, this.seqAxis);
+    return new ForwardBatch(logits.data as Float32Array, S, vocab, P, rows, present, this.seqAxis);
   }
 
   /** Stack the rows' caches into one [B, ..., P, ...] tensor per name, zeros after each row's end. */

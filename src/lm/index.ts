@@ -3,15 +3,15 @@
 // returns the same numbers (see fast.ts). Import this module lazily from stage kinds: it pulls in
 // transformers.js when a model is loaded.
 
-import { packBatches, type BatchLimits } from './batching.js';
+import type { BatchLimits } from './batching.js';
 import { ForwardRunner, type LmStats } from './forward.js';
-import { neighbourKeyLengths, scoreItemsFast, type FastItem } from './fast.js';
+import { scoreItemsFast, type FastItem } from './fast.js';
 import { generateTexts, generationSettings } from './generate.js';
 import { loadRuntime, type LoadedRuntime } from './load.js';
 import { LogitsCache } from './logits-cache.js';
 import { reduce } from './logsoftmax.js';
 import { lastLogitsPlain, scoreItemPlain } from './plain.js';
-import { commonPrefixLength, idsKey, planConditional, planSequence, type Encode } from './tokenize.js';
+import { idsKey, planConditional, planSequence, type Encode } from './tokenize.js';
 import type {
   ConditionalRequest,
   ConditionalResult,
@@ -125,9 +125,8 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       const items: FastItem[] = plans.map((p) => ({
         ids: p.ids,
         start: p.start,
-        // Share the prefix when its tokens are the joined string's first tokens; otherwise only
-        // the tokens both agree on (e.g. digit_mat's final "[" merging with a choice's "]").
-        keyLen: p.agree ? p.prefixIds.length : Math.min(commonPrefixLength(p.prefixIds, p.ids), p.start - 1),
+        // The prefix's next-token logits are the joined tokens' row at len(prefix)-1 only when the
+        // prefix tokens agree with the joined tokens (not so for digit_mat's "[" + "]" merge).
         capture: p.agree && p.prefixIds.length > 0 ? p.prefixIds.length - 1 : undefined,
       }));
       const res = await scoreItemsFast(this.runner, items, this.limits);
@@ -159,9 +158,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       scores = [];
       for (const p of plans) scores.push(await scoreItemPlain(this.runner, p));
     } else {
-      const keys = neighbourKeyLengths(plans.map((p) => p.ids));
-      const items = plans.map((p, i) => ({ ...p, keyLen: keys[i]! }));
-      scores = (await scoreItemsFast(this.runner, items, this.limits)).map((r) => r.tokenLogprobs);
+      scores = (await scoreItemsFast(this.runner, plans, this.limits)).map((r) => r.tokenLogprobs);
     }
     return plans.map((p, i) => {
       const tokenLogprobs = scores[i]!;
@@ -189,18 +186,21 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       if (hit) result[i] = hit.slice();
       else missing.set(key, [...(missing.get(key) ?? []), i]);
     });
-    // The remaining texts run whole (their last position is what is wanted), shortest first.
-    const rows = [...missing.values()]
-      .map((idx) => ({ idx, ids: idsList[idx[0]!]!, len: idsList[idx[0]!]!.length, past: 0 }))
-      .sort((a, b) => a.len - b.len);
-    for (const batch of packBatches(rows, this.limits)) {
-      const out = await this.runner.run(batch.map((r) => ({ ids: r.ids })));
-      batch.forEach((r, b) => {
-        const row = out.row(b, r.len - 1).slice();
-        this.cache.set(idsKey(r.ids), row);
-        for (const i of r.idx) result[i] = row.slice();
-      });
-    }
+    // The remaining texts go through the shared-prefix trie too (meta prompts share their
+    // instructions): each is an item whose last position is captured. The appended token 0 only
+    // makes that position part of the item's input; its score is discarded.
+    const keys = [...missing.keys()];
+    const items: FastItem[] = keys.map((key) => {
+      const ids = idsList[missing.get(key)![0]!]!;
+      return { ids: [...ids, 0], start: ids.length, capture: ids.length - 1 };
+    });
+    const res = await scoreItemsFast(this.runner, items, this.limits);
+    keys.forEach((key, k) => {
+      const row = res[k]!.captured;
+      if (!row) throw new Error(`internal: no logits captured for text ${missing.get(key)![0]}`);
+      this.cache.set(key, row);
+      for (const i of missing.get(key)!) result[i] = row.slice();
+    });
     return result.map((r, i) => {
       if (!r) throw new Error(`internal: no logits for text ${i}`);
       return r;

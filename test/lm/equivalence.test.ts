@@ -110,7 +110,15 @@ test('sequence: fast equals plain, including shared sentence beginnings and one-
 });
 
 test('nextTokenLogits: fast equals plain, fresh and reusing the conditional pass', async () => {
-  const prefixes = ['He looked at the door and opened the', 'A completely new text about packages', 'Hi'];
+  const metaWord = (t: string) => `What word is most likely to come next in the following text?\nText: ${t}\nPrediction:`;
+  const prefixes = [
+    'He looked at the door and opened the',
+    'A completely new text about packages',
+    'Hi',
+    metaWord('The cat sat on the'),
+    metaWord('Every package must'),
+    'Hi',
+  ];
   const plainRows = await plain.nextTokenLogits(prefixes);
   // Fresh: nothing cached for the second and third text.
   const calls0 = fast.stats.forwardCalls;
