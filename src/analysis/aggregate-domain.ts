@@ -71,6 +71,7 @@ export function aggregateDomain(domain: Domain, files: ScoreFile[], opts: Aggreg
     tables[`${domain}_regression_training_time`] = reg.table;
     regressionText = reg.text;
     if (reg.fit.converged === false) warnings.push(`${domain}: the training-time logistic regression did not converge`);
+    if (reg.fit.separation) warnings.push(`${domain}: the training-time logistic regression has fitted probabilities of 0 or 1 (separation); its estimates are unreliable`);
   }
 
   const names = aggregateTableNames(domain, wantTraining);

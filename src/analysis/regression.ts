@@ -32,6 +32,8 @@ export interface Fit {
   aic?: number;
   iterations?: number;
   converged?: boolean;
+  /** Logistic: some fitted probabilities are numerically 0 or 1 (separation), as R warns. */
+  separation?: boolean;
 }
 
 /** X'WX and X'Wz for weights w (all 1 for OLS). */
@@ -139,11 +141,14 @@ export function logistic(X: number[][], y: number[], terms: string[], opts: { ma
     const zval = beta[j]! / se;
     return { term, estimate: beta[j]!, std_error: se, statistic: zval, p_value: 2 * jStat.normal.cdf(-Math.abs(zval), 0, 1) };
   });
+  // R's glm.fit warning threshold: 10 × machine epsilon from 0 or 1.
+  const eps = 10 * Number.EPSILON;
+  const separation = mu.some((m) => m < eps || m > 1 - eps);
   const ybar = y.reduce((s, v) => s + v, 0) / n;
   const nullDeviance = binomialDeviance(y, y.map(() => ybar));
   return {
     kind: 'logistic', coefficients, n, dfResidual: n - p, deviance: dev, nullDeviance,
-    aic: dev + 2 * p, iterations: Math.min(iter, maxIter), converged,
+    aic: dev + 2 * p, iterations: Math.min(iter, maxIter), converged, separation,
   };
 }
 
@@ -184,6 +189,7 @@ export function summariseFit(fit: Fit, formula: string, title: string): string {
     out.push(`Residual deviance: ${fmt(fit.deviance ?? NaN)} on ${fit.dfResidual} degrees of freedom`);
     out.push(`AIC: ${fmt(fit.aic ?? NaN)}`);
     out.push(`Fisher scoring iterations: ${fit.iterations}${fit.converged ? '' : ' (did NOT converge: the estimates are unreliable, e.g. separation)'}`);
+    if (fit.separation) out.push('Warning: fitted probabilities numerically 0 or 1 occurred (separation); estimates and standard errors are unreliable');
   }
   return `${out.join('\n')}\n`;
 }

@@ -29,12 +29,15 @@ export function shortLabel(display: string, family: string): string {
 
 interface Acc { n: number; sum: number; sumSq: number }
 
-function summarise(acc: Acc): { n: number; mean: number; se: number; ci_low: number; ci_high: number } {
+function summarise(acc: Acc, proportion: boolean): { n: number; mean: number; se: number; ci_low: number; ci_high: number } {
   const mean = acc.sum / acc.n;
   const variance = acc.n > 1 ? (acc.sumSq - acc.n * mean * mean) / (acc.n - 1) : 0;
   const se = Math.sqrt(Math.max(variance, 0) / acc.n);
-  // Normal-approximation 95% interval of the mean (the paper's bars show a bootstrap 95% CI).
-  return { n: acc.n, mean, se, ci_low: mean - 1.96 * se, ci_high: mean + 1.96 * se };
+  // Normal-approximation 95% interval of the mean (the paper's bars show a bootstrap 95% CI);
+  // a proportion's interval is clipped to [0, 1].
+  const lo = mean - 1.96 * se;
+  const hi = mean + 1.96 * se;
+  return { n: acc.n, mean, se, ci_low: proportion ? Math.max(0, lo) : lo, ci_high: proportion ? Math.min(1, hi) : hi };
 }
 
 /** Mean metric per model and method (digit_mat, crt, syntax: proportion correct; lambada: mean logprob). */
@@ -62,7 +65,7 @@ export function byMethodSeries(domain: Domain, long: Table, familyOrder: string[
     g.acc.sum += v;
     g.acc.sumSq += v * v;
   });
-  const rows: SeriesRow[] = [...groups.values()].map((g) => ({ ...g.base, ...summarise(g.acc) }));
+  const rows: SeriesRow[] = [...groups.values()].map((g) => ({ ...g.base, ...summarise(g.acc, domainDef(domain).metric === 'correct') }));
   const families = orderFamilies(rows.map((r) => String(r.model_family)), familyOrder);
   const low = domainDef(domain).methods[0];
   return rows.sort((a, b) =>
@@ -147,7 +150,7 @@ export function trainingSeries(domain: Domain, longTT: Table): SeriesRow[] {
     g.acc.sum += v;
     g.acc.sumSq += v * v;
   });
-  return [...groups.values()].map((g): SeriesRow => ({ ...g.base, ...summarise(g.acc) }))
+  return [...groups.values()].map((g): SeriesRow => ({ ...g.base, ...summarise(g.acc, domainDef(domain).metric === 'correct') }))
     .sort((a, b) => String(a.model).localeCompare(String(b.model)) || Number(a.training_step) - Number(b.training_step) || String(a.eval_method).localeCompare(String(b.eval_method)));
 }
 

@@ -96,6 +96,14 @@ test('logistic regression: score equations vanish at the estimate on unbalanced 
   close(g0, 0, 1e-6, 'score for the intercept');
   close(g1, 0, 1e-6, 'score for the slope');
   assert.ok(b > 0);
+  assert.equal(fit.separation, false);
+});
+
+test('logistic regression flags separation as R does', () => {
+  const x = [0, 1, 2, 3, 4, 5];
+  const y = [0, 0, 0, 1, 1, 1];
+  const fit = logistic(x.map((v) => [1, v]), y, ['(Intercept)', 'x']);
+  assert.equal(fit.separation, true);
 });
 
 test('bad regression inputs are named', () => {

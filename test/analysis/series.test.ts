@@ -31,6 +31,8 @@ test('by-method series: means per model and method, families in the given order,
   // sample SD of (1,1,1,0) is 0.5, SE = 0.25
   assert.equal(z.se, 0.25);
   assert.equal(z.ci_low, 0.75 - 1.96 * 0.25);
+  assert.equal(z.ci_high, 1, 'a proportion\'s interval is clipped to [0, 1]');
+  assert.equal(s[5]!.ci_low, 0);
   assert.equal(z.method_label, 'Forced choice (low task demands)');
   assert.equal(s[0]!.model_label, '1B');
   assert.equal(shortLabel('Mistral 7B', 'Mistral'), '7B');
