@@ -82,9 +82,17 @@ test('import → aggregate → plot-data, each writing exactly its declared outp
   assert.match(tt, /^Beta 2B,,Beta,557000,2,/m);
   assert.match(tt, /^Beta 2B,step100-tokens1B,Beta,100,2,/m);
 
-  // aggregate crt from the same import: only the size tables.
-  const aggCrt = context(aggregate, { domain: 'crt' }, { trainingTime: false }, [asInput(imp, importKind)]);
+  // aggregate crt from the same import: only the size tables; an `annotations` input relabels.
+  write('labels/crt2/alpha-1b.csv', 'item_id,label\n1,correct\n');
+  const labels: StageInput = {
+    stageId: 'labels', kind: 'run', name: 'labels', vars: {}, info: {},
+    outputs: { annotations: { digest: 'l', type: 'dir', path: join(root, 'project', 'labels') } },
+  };
+  const aggCrt = context(aggregate, { domain: 'crt' }, { trainingTime: false }, [asInput(imp, importKind), labels]);
   assert.deepEqual(aggregate.outputs(aggCrt).map((o) => o.name), ['crt_wide_size', 'crt_long_size', 'crt_log_odds_diff']);
+  await aggregate.execute(aggCrt);
+  const crtWide = parseCsv(readFileSync(join(aggCrt.outDir, 'crt_wide_size'), 'utf8'), 'crt_wide_size').rows;
+  assert.deepEqual(crtWide.map((r) => [r.generated_response_label, r.generated_response_correct]), [['correct', 'True']], 'the file said "intuitive"');
 
   // plot-data for digit_mat, from aggregate's outputs.
   const plot = context(plotData, { domain: 'digit_mat' }, { familyOrder: ['Beta', 'Alpha'] }, [asInput(agg, aggregate)]);
