@@ -76,6 +76,29 @@ export function byMethodSpec(domain: Domain, rows: SeriesRow[], familyOrder: str
   };
 }
 
+/**
+ * A log axis around the data with 1-2-5 ticks (only powers of ten when that gives too many), so
+ * that one model, or models far from 1–100B, still get a readable axis.
+ */
+export function logAxis(values: number[]): { domain: [number, number]; ticks: number[] } {
+  let lo = values.length ? Math.min(...values) : 1;
+  let hi = values.length ? Math.max(...values) : 100;
+  if (hi / lo < 3) { const mid = Math.sqrt(lo * hi); lo = mid / 3; hi = mid * 3; }
+  const domain: [number, number] = [lo / 1.25, hi * 1.25];
+  const ticksWith = (mantissas: number[]): number[] => {
+    const out: number[] = [];
+    for (let e = Math.floor(Math.log10(domain[0])); e <= Math.ceil(Math.log10(domain[1])); e++) {
+      for (const m of mantissas) {
+        const v = Number((m * 10 ** e).toPrecision(12));
+        if (v >= domain[0] && v <= domain[1]) out.push(v);
+      }
+    }
+    return out;
+  };
+  const fine = ticksWith([1, 2, 5]);
+  return { domain, ticks: fine.length <= 10 ? fine : ticksWith([1]) };
+}
+
 /** The demand gap against model size, with per-family and overall least-squares lines. */
 export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: string[]): Record<string, unknown> {
   const families = orderFamilies(rows.filter((r) => r.kind === 'point').map((r) => String(r.model_family)), familyOrder);
@@ -87,7 +110,8 @@ export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: st
   const yTitle = domainDef(domain).metric === 'correct'
     ? [`Log-odds difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`]
     : [`Mean log-probability difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`];
-  const x = { field: 'model_n_params', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, title: '# parameters (billions, log scale)', axis: { values: [1, 2, 5, 10, 20, 50, 100], format: '~g' } };
+  const { domain: xDomain, ticks } = logAxis(rows.filter((r) => r.kind === 'point').map((r) => Number(r.model_n_params)).filter((v) => v > 0));
+  const x = { field: 'model_n_params', type: 'quantitative', scale: { type: 'log', domain: xDomain, nice: false }, title: '# parameters (billions, log scale)', axis: { values: ticks, format: '~g' } };
   const subtitle = [`Lines: least squares on log10(parameters), per family (coloured) and over all models (black)`];
   if (hidden.length) subtitle.push(`Not shown (infinite log odds: a method at 0% or 100%): ${hidden.join(', ')}`);
   if (unsized.length) subtitle.push(`Not shown (no parameter count declared): ${unsized.join(', ')}`);

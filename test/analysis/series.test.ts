@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Row, Table } from '../../src/analysis/csv-io.js';
-import { byMethodSpec, gapVsSizeSpec } from '../../src/analysis/figure-specs.js';
+import { byMethodSpec, gapVsSizeSpec, logAxis } from '../../src/analysis/figure-specs.js';
 import { byMethodSeries, fitLine, gapVsSizeSeries, OVERALL, shortLabel, trainingSeries } from '../../src/analysis/series.js';
 
 function longRows(spec: Array<[string, string, number, string, boolean[]]>): Table {
@@ -82,4 +82,13 @@ test('training series: one point per revision and method, ordered by step', () =
   add('step10-x', 10, 'meta', [-6, -6]);
   const s = trainingSeries('lambada', { columns: [], rows });
   assert.deepEqual(s.map((r) => [r.training_step, r.eval_method, r.mean]), [[10, 'direct', -4], [10, 'meta', -6], [557000, 'direct', -1.5]]);
+});
+
+test('log axis: 1-2-5 ticks around the data, a usable range for a single model', () => {
+  const paper = logAxis([1, 1.4, 2.8, 6.9, 12, 2, 7, 13, 70]);
+  assert.deepEqual(paper.domain, [0.8, 87.5]);
+  assert.deepEqual(paper.ticks, [1, 2, 5, 10, 20, 50]);
+  const one = logAxis([0.0033]);
+  assert.ok(one.domain[0] < 0.0033 && one.domain[1] > 0.0033);
+  assert.deepEqual(one.ticks, [0.001, 0.002, 0.005, 0.01]); // domain 0.0033/3/1.25 … 0.0033·3·1.25
 });
