@@ -208,6 +208,18 @@ describe('slurm executor', { concurrency: true }, () => {
     await ex.close();
   });
 
+  it('gives up after the last retry and says which attempt failed', async () => {
+    const store = tempDir('retry-exhausted');
+    const ex = executor('retry-exhausted', { retries: 2 });
+    const outcome = await ex.execute(invocation(store, 'score/broken', { exit: 4 }), grant, new AbortController().signal, () => {});
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.reason, 'exit-non-zero');
+    assert.match(outcome.message, /exit 4:0.*\(attempt 3\)/);
+    assert.equal(jobsOf(ex.stats()).length, 3);
+    assert.equal(ex.stats().resubmitted, 2);
+    await ex.close();
+  });
+
   it('resubmits a job that fails once when retries allow', async () => {
     const store = tempDir('retry');
     const ex = executor('retry', { retries: 1 });
@@ -224,6 +236,7 @@ describe('slurm executor', { concurrency: true }, () => {
     const strict = executor('retry0');
     const failed = await strict.execute(invocation(tempDir('retry0'), 'score/flaky', { failOnce: true }), grant, new AbortController().signal, () => {});
     assert.ok(!failed.ok && failed.reason === 'exit-non-zero');
+    assert.ok(!failed.message.includes('(attempt'), failed.message);
     assert.equal(jobsOf(strict.stats()).length, 1);
     await ex.close();
     await strict.close();

@@ -198,7 +198,8 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       }
       const exit = stats.exitCode ? `, exit ${stats.exitCode}` : '';
       const slurmReason = final.fields?.Reason && final.fields.Reason !== 'None' ? `, reason ${final.fields.Reason}` : '';
-      const message = `Slurm job ${stats.jobId} for stage ${inv.instance.id} ${what}${exit}${slurmReason}; log: ${stats.logPath}`
+      const tries = stats.attempt > 0 ? ` (attempt ${stats.attempt + 1})` : '';
+      const message = `Slurm job ${stats.jobId} for stage ${inv.instance.id} ${what}${exit}${slurmReason}${tries}; log: ${stats.logPath}`
         + (tail ? `\n--- last lines of the job log:\n${tail}` : ' (the log is empty)');
       outcomes.push({ ok: false, reason, message, logTail: tail, jobId: stats.jobId });
     }
@@ -206,7 +207,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
   }
 
   async function executeGroupInner(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
-    const signal = AbortSignal.any([callerSignal, closing.signal]);
+    const signal = anySignal(callerSignal, closing.signal);
     const outcomes = new Map<Invocation, ExecOutcome>();
     const cancelledAll = (message: string): ExecOutcome[] =>
       invs.map((inv) => outcomes.get(inv) ?? { ok: false, reason: 'cancelled', message: `stage ${inv.instance.id}: ${message}` });
@@ -305,6 +306,25 @@ function withGrant(request: ResourceRequest, grant: Grant): ResourceRequest {
     gpu: request.gpu ?? (grant.gpus.length > 0 ? grant.gpus.length : undefined),
     memory: request.memory ?? (grant.memory > 0 ? grant.memory : undefined),
   };
+}
+
+/**
+ * AbortSignal.any (which adds no listeners to the engine's shared signal, so hundreds of stages in
+ * flight raise no listener-leak warning); a listener-based stand-in on Node < 20.3.
+ */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
+  if (a.aborted) return a;
+  if (b.aborted) return b;
+  const both = new AbortController();
+  const abort = (): void => {
+    a.removeEventListener('abort', abort);
+    b.removeEventListener('abort', abort);
+    both.abort();
+  };
+  a.addEventListener('abort', abort, { once: true });
+  b.addEventListener('abort', abort, { once: true });
+  return both.signal;
 }
 
 function isMark(line: string): boolean {
