@@ -37,6 +37,12 @@ function metricTitle(domain: Domain): string {
   return domainDef(domain).metric === 'logprob' ? 'Mean log probability' : 'Proportion correct';
 }
 
+/** Proportions on a fixed 0–1 axis (comparable across figures, and never a collapsed domain). */
+function metricScale(domain: Domain, bars: boolean): { scale: Record<string, unknown> } {
+  if (domainDef(domain).metric === 'correct') return { scale: { domain: [0, 1] } };
+  return { scale: bars ? { zero: true } : { zero: false } };
+}
+
 function methodScale(domain: Domain): { domain: string[]; range: string[] } {
   const [low, high] = domainDef(domain).methods;
   return { domain: [methodLabel(domain, low), methodLabel(domain, high)], range: [LOW_DEMAND_COLOR, HIGH_DEMAND_COLOR] };
@@ -60,7 +66,7 @@ export function byMethodSpec(domain: Domain, rows: SeriesRow[], familyOrder: str
           mark: { type: 'bar' },
           encoding: {
             x, xOffset,
-            y: { field: 'mean', type: 'quantitative', title: metricTitle(domain) },
+            y: { field: 'mean', type: 'quantitative', title: metricTitle(domain), ...metricScale(domain, true) },
             color: { field: 'method_label', type: 'nominal', scale: methodScale(domain), legend: { orient: 'top', title: null, direction: 'horizontal' } },
             tooltip: [{ field: 'model' }, { field: 'pretty_eval_method' }, { field: 'mean', format: '.3f' }, { field: 'n' }],
           },
@@ -161,7 +167,7 @@ export function trainingSpec(domain: Domain, rows: SeriesRow[]): Record<string, 
       width: 360,
       height: 240,
       layer: [
-        { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: metricTitle(domain), scale: { zero: false } }, color } },
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: metricTitle(domain), ...metricScale(domain, false) }, color } },
         { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color, tooltip: [{ field: 'revision' }, { field: 'mean', format: '.3f' }] } },
         { mark: { type: 'rule', strokeWidth: 1 }, encoding: { x, y: { field: 'ci_low', type: 'quantitative' }, y2: { field: 'ci_high' }, color } },
       ],
