@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { PipelineError } from '../engine/diagnostics.js';
-import { parseSize } from '../engine/spec.js';
+import { parseSize } from '../engine/spec-types.js';
 import type { EngineOptions } from '../engine/engine.js';
 
 /** Documented exit codes (README "Exit codes"). */
@@ -166,5 +166,10 @@ export function program(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `pipeline status | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   await program().parseAsync(argv);
 }

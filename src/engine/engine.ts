@@ -1,7 +1,7 @@
 // The engine: a pipeline file → stage instances → keys → a run that executes only stale stages,
 // under resource pools, with model affinity, and says why. One method per CLI verb; it never prints.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary } from './events.js';
 import type { Executor, Grant, Invocation } from './executor.js';
 import type { PlanContext, SpecView, StageInput, StageKind } from './kind.js';
@@ -9,7 +9,9 @@ import { buildGraph, select, type Graph } from './graph.js';
 import { expand, normal, type Instance } from './expand.js';
 import { explain, keyOf } from './fingerprint.js';
 import { KindRegistry } from './registry.js';
-import { loadSpec, resolvePools, type Pools, type Spec } from './spec.js';
+import { resolvePools, type Pools, type Spec } from './spec-types.js';
+import { compiledKey, loadCompiled, saveCompiled } from './compiled.js';
+import { PipelineError } from './diagnostics.js';
 import type { Fingerprint, RunRecord } from './store/run-record.js';
 import { Store } from './store/store.js';
 import { planContext } from './exec-stage.js';
@@ -76,13 +78,28 @@ export class Engine {
   static async open(opts: EngineOptions): Promise<Engine> {
     const registry = new KindRegistry();
     let spec: Spec;
+    let instances: Instance[] | undefined;
+    let save: ((storeDir: string) => Promise<void>) | undefined;
     if (opts.spec) spec = opts.spec;
     else {
       const file = resolve(opts.file);
-      // Plugins must be known before validation so their kind names are accepted.
-      const pre = existsSync(file) ? loadSpec(file, { overrides: opts.overrides ?? {} }) : undefined;
-      if (pre?.plugins.length) await registry.addPlugins(pre.plugins);
-      spec = loadSpec(file, { overrides: opts.overrides ?? {}, kinds: registry.names() });
+      const text = readTextOrUndefined(file);
+      const key = text === undefined ? undefined : compiledKey(file, text, opts.overrides ?? {});
+      const hit = key ? loadCompiled(opts.storeDir ?? join(dirname(file), 'cache'), key) : undefined;
+      if (hit) {
+        ({ spec, instances } = hit);
+        if (spec.plugins.length) await registry.addPlugins(spec.plugins);
+      } else {
+        const { loadSpec, kindDiagnostics } = await import('./spec.js');
+        spec = loadSpec(file, { overrides: opts.overrides ?? {} });
+        // Plugins must be registered before `uses:` names are checked.
+        if (spec.plugins.length) await registry.addPlugins(spec.plugins);
+        const bad = kindDiagnostics(spec.stages, spec.source, registry.names());
+        if (bad.length) throw new PipelineError(bad);
+        // A revision selection depends on the hub's refs, not only on the file: never cached.
+        const cacheable = !spec.models.some((m) => m.revisionSelect);
+        if (key && cacheable) save = (dir) => saveCompiled(dir, key, spec, instances!);
+      }
     }
     const view: SpecView = {
       projectDir: spec.projectDir,
@@ -96,11 +113,13 @@ export class Engine {
     if (modelsDir) view.modelsDir = resolve(modelsDir);
     if (stimuliDir) view.stimuliDir = resolve(stimuliDir);
     const storeDir = opts.storeDir ?? join(spec.projectDir, 'cache');
-    await resolveRevisionSelections(spec, view, storeDir);
-    const instances = expand(spec);
-    const storeForPlan = new Store(storeDir);
-    await linkMaterializedDeps(instances, registry, view, storeForPlan);
+    if (!instances) {
+      await resolveRevisionSelections(spec, view, storeDir);
+      instances = expand(spec);
+      await linkMaterializedDeps(instances, registry, view, new Store(storeDir));
+    }
     const graph = buildGraph(instances, spec);
+    await save?.(storeDir);
     return new Engine(spec, graph, registry, opts, view);
   }
 
@@ -299,5 +318,13 @@ async function linkMaterializedDeps(instances: Instance[], registry: KindRegistr
         if ((path === n || path.startsWith(n + '/')) && !i.needs.includes(id)) i.needs.push(id);
       }
     }
+  }
+}
+
+function readTextOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // loadSpec reports the missing file properly
   }
 }

@@ -2,7 +2,7 @@
 // conditions (or any list); each instance gets a stable readable id; `needs` links an instance to
 // the upstream instances that agree with it on every variable they share.
 import { didYouMean, PipelineError, type Diagnostic } from './diagnostics.js';
-import { interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec.js';
+import { interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec, Vars } from './kind.js';
 
 export interface Instance {
@@ -102,7 +102,24 @@ export function expand(spec: Spec): Instance[] {
     seen.set(inst.id, inst);
   }
 
-  // needs → upstream instances agreeing on shared variables.
+  // needs → upstream instances agreeing on shared variables (indexed: a paper-sized DAG has
+  // thousands of candidate pairs).
+  const indexes = new Map<string, Map<string, Instance[]>>();
+  const candidates = (need: string, ups: Instance[], down: Vars): Instance[] => {
+    const shared = Object.keys(down).filter((k) => ups.every((u) => k in u.vars) && ups.every((u) => !Array.isArray(u.vars[k]))).sort();
+    if (shared.length === 0 || shared.some((k) => Array.isArray(down[k]))) return ups;
+    const ix = `${need}\u0000${shared.join('\u0000')}`;
+    let index = indexes.get(ix);
+    if (!index) {
+      index = new Map();
+      for (const u of ups) {
+        const k = shared.map((v) => u.vars[v]).join('\u0000');
+        index.set(k, [...(index.get(k) ?? []), u]);
+      }
+      indexes.set(ix, index);
+    }
+    return index.get(shared.map((v) => down[v]).join('\u0000')) ?? [];
+  };
   for (const inst of instances) {
     inst.decl.needs.forEach((need, i) => {
       const ups = byDecl.get(need);
@@ -110,11 +127,12 @@ export function expand(spec: Spec): Instance[] {
         diags.push(src.at(['stages', inst.name, 'needs', i], `stage "${inst.name}" needs "${need}", which is not a stage${didYouMean(need, declNames)}`));
         return;
       }
-      const matched = ups.filter((u) => agrees(inst.vars, u.vars));
+      const matched = candidates(need, ups, inst.vars).filter((u) => agrees(inst.vars, u.vars));
       if (matched.length === 0 && ups.length > 0) {
         diags.push(src.at(['stages', inst.name, 'needs', i], `stage "${inst.id}" needs "${need}", but no instance of "${need}" has the same ${sharedVars(inst.vars, ups[0]!.vars).join(', ') || 'variables'}; check both matrices`));
       }
-      for (const u of matched) if (!inst.needs.includes(u.id)) inst.needs.push(u.id);
+      const have = new Set(inst.needs);
+      for (const u of matched) if (!have.has(u.id)) inst.needs.push(u.id);
     });
   }
   // run stages: a dep that is another stage's materialised output links the two (as in DVC).

@@ -3,7 +3,7 @@
 import picomatch from 'picomatch';
 import { PipelineError } from './diagnostics.js';
 import type { Instance } from './expand.js';
-import type { Spec } from './spec.js';
+import type { Spec } from './spec-types.js';
 
 export interface Graph {
   order: Instance[];

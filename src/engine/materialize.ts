@@ -1,18 +1,44 @@
 // Materialisation: copies of stored outputs at their declared working-tree paths (output/…,
 // configs/…, processed_data/…). They are copies (reflinks where possible), so a user editing one
 // never alters the store; an edited copy is reported by `status`, and a run restores the stored
-// version after keeping the edit beside it (nothing the user wrote is lost).
+// version after keeping the edit beside it (nothing the user wrote is lost). What was last written
+// at each path is remembered, so a copy the engine wrote itself is replaced without fuss.
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RunRecord, StoredOutput } from './store/run-record.js';
 import type { Store } from './store/store.js';
-import { copyFileFast } from './store/fs-util.js';
+import { copyFileFast, readJsonSync, writeFileAtomic } from './store/fs-util.js';
 
 export class Materializer {
+  private written: Record<string, string> | undefined;
+  private dirty = false;
+
   constructor(
     private readonly store: Store,
     private readonly projectDir: string,
   ) {}
+
+  private get file(): string {
+    return join(this.store.root, 'materialized.json');
+  }
+
+  private last(rel: string): string | undefined {
+    this.written ??= readJsonSync<Record<string, string>>(this.file) ?? {};
+    return this.written[rel];
+  }
+
+  private remember(rel: string, digest: string): void {
+    this.last(rel);
+    this.written![rel] = digest;
+    this.dirty = true;
+  }
+
+  async flush(): Promise<void> {
+    if (!this.dirty || !this.written) return;
+    const onDisk = readJsonSync<Record<string, string>>(this.file) ?? {};
+    await writeFileAtomic(this.file, JSON.stringify({ ...onDisk, ...this.written }));
+    this.dirty = false;
+  }
 
   private async current(path: string): Promise<string | undefined> {
     try {
@@ -28,7 +54,7 @@ export class Materializer {
     for (const o of Object.values(record.outputs)) {
       if (!o.materialize) continue;
       const d = await this.current(join(this.projectDir, o.materialize));
-      if (d !== undefined && d !== o.digest) out.push(o.materialize);
+      if (d !== undefined && d !== o.digest && d !== this.last(o.materialize)) out.push(o.materialize);
     }
     return out;
   }
@@ -40,13 +66,17 @@ export class Materializer {
       if (!o.materialize) continue;
       const path = join(this.projectDir, o.materialize);
       const d = await this.current(path);
-      if (d === o.digest) continue;
-      if (d !== undefined) {
+      if (d === o.digest) {
+        if (this.last(o.materialize) !== d) this.remember(o.materialize, d);
+        continue;
+      }
+      if (d !== undefined && d !== this.last(o.materialize)) {
         const kept = `${path}.edited-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         await fs.rename(path, kept);
         restored.push(`${o.materialize} (your edit kept as ${kept.slice(this.projectDir.length + 1)})`);
       }
       await this.write(o, path);
+      this.remember(o.materialize, o.digest);
     }
     return restored;
   }

@@ -94,6 +94,7 @@ export class Scheduler {
     this.summary.peak = { ...this.o.pools.peak, stages: this.peakStages };
     for (const s of this.status.values()) if (s === 'skipped' || (this.stopping && (s === 'waiting' || s === 'queued'))) this.summary.skipped++;
     if (!opts.dryRun) await this.writeHistory();
+    await this.mat.flush();
     this.o.emit({ type: 'run-done', summary: this.summary });
     return this.summary;
   }

@@ -2,63 +2,17 @@
 // schema/pipeline.schema.json, then checked for what a schema cannot say; every problem becomes a
 // Diagnostic that names the file, line, column and field in a researcher's words.
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { createRequire } from 'node:module';
+import { sha256 } from './canonical.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { Ajv as AjvClass, ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
-import { didYouMean, PipelineError, showPath, SourceMap, type Diagnostic } from './diagnostics.js';
+import { didYouMean, PipelineError, showPath, type Diagnostic, type SourceLocator } from './diagnostics.js';
+import { SourceMap } from './source-map.js';
+import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseSize, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
+export * from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
-
-export const BUILTIN_TASKS = ['lambada', 'digit_mat', 'crt', 'blimp', 'dgl'] as const;
-const DEFAULT_CONDITIONS: Record<string, string[]> = { crt: ['crt1', 'crt2', 'crt3'] };
-export const MATRIX_REFS = ['$models', '$tasks', '$revisions', '$checkpoints', '$conditions'] as const;
-
-export type MatrixValue = string | (string | number | string[])[];
-
-export interface StageDecl {
-  name: string;
-  uses?: string;
-  run?: string;
-  deps: string[];
-  outs: string[];
-  idTemplate?: string;
-  needs: string[];
-  params: Record<string, unknown>;
-  resources?: ResourceRequest;
-  matrix?: { vars: Record<string, MatrixValue>; include: Record<string, unknown>[]; exclude: Record<string, unknown>[] };
-}
-
-export interface ExecutorSpec {
-  kind: 'local' | 'slurm';
-  partition?: string;
-  account?: string;
-  time?: string;
-  max_queued?: number;
-  retries?: number;
-  flags?: string[];
-}
-
-export interface Pools {
-  cpu: number;
-  gpu: string[];
-  memory: number;
-  workers: number;
-}
-
-export interface Spec {
-  file: string;
-  projectDir: string;
-  vars: Record<string, string>;
-  executor: ExecutorSpec;
-  /** Pools as declared (undefined fields take machine defaults in resolvePools). */
-  pools: Partial<Pools>;
-  plugins: string[];
-  models: ModelSpec[];
-  tasks: TaskSpec[];
-  stages: StageDecl[];
-  source: SourceMap;
-}
 
 export interface LoadOptions {
   /** --set name=value */
@@ -67,18 +21,30 @@ export interface LoadOptions {
   kinds?: readonly string[];
 }
 
-let schemaValidator: ReturnType<Ajv['compile']> | undefined;
+let schemaValidator: ReturnType<AjvClass['compile']> | undefined;
 let schemaJson: Record<string, unknown> | undefined;
 
 export function schemaPath(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '../../../schema/pipeline.schema.json');
 }
 
-function validator(): ReturnType<Ajv['compile']> {
+/** The validator: precompiled at build time (scripts/build-validator.js) when it is there, since
+ * compiling the schema costs more than the rest of a no-op run. */
+function validator(): ReturnType<AjvClass['compile']> {
   if (!schemaValidator) {
     schemaJson = JSON.parse(readFileSync(schemaPath(), 'utf8')) as Record<string, unknown>;
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    schemaValidator = ajv.compile(schemaJson);
+    try {
+      const req = createRequire(import.meta.url);
+      const pre = req('./schema-validator.cjs') as { default?: ReturnType<AjvClass['compile']>; schemaDigest?: string } & ReturnType<AjvClass['compile']>;
+      if (pre.schemaDigest === sha256(readFileSync(schemaPath()))) schemaValidator = pre.default ?? pre;
+    } catch {
+      /* not built: compile below */
+    }
+    if (!schemaValidator) {
+      const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+      const ajv = new Ajv({ allErrors: true, strict: false });
+      schemaValidator = ajv.compile(schemaJson);
+    }
   }
   return schemaValidator;
 }
@@ -266,52 +232,6 @@ interface RawSpec {
   stages: Record<string, Record<string, unknown>>;
 }
 
-const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_.]*)\}/g;
-
-/** Replace ${name} from vars; a value that is exactly one ${name} keeps the var's type (number, bool). */
-export function interpolate(value: unknown, vars: Record<string, unknown>, onUnknown: (name: string) => void): unknown {
-  if (typeof value === 'string') {
-    const whole = /^\$\{([A-Za-z_][A-Za-z0-9_.]*)\}$/.exec(value);
-    if (whole) {
-      const v = vars[whole[1]!];
-      if (v === undefined) onUnknown(whole[1]!);
-      return typed(v);
-    }
-    return value.replace(VAR_RE, (_m, name: string) => {
-      const v = vars[name];
-      if (v === undefined) {
-        onUnknown(name);
-        return '';
-      }
-      return Array.isArray(v) ? v.join(',') : String(v);
-    });
-  }
-  if (Array.isArray(value)) return value.map((v) => interpolate(v, vars, onUnknown));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, vars, onUnknown);
-    return out;
-  }
-  return value;
-}
-
-function typed(v: unknown): unknown {
-  if (typeof v !== 'string') return v;
-  if (/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return Number(v);
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  return v;
-}
-
-export function parseSize(v: string | number): number {
-  if (typeof v === 'number') return v;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$/i.exec(v);
-  if (!m) throw new Error(`cannot read the size "${v}" (use bytes or e.g. 512MiB, 16GiB)`);
-  const unit = (m[2] ?? 'B').toUpperCase().replace('IB', '').replace('B', '');
-  const mult: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-  return Math.round(Number(m[1]) * (mult[unit] ?? 1));
-}
-
 function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, diags: Diagnostic[]): Spec {
   const projectDir = dirname(resolve(file));
   const vars: Record<string, string> = {};
@@ -385,12 +305,7 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
   const stages: StageDecl[] = [];
   for (const [name, st] of Object.entries(raw.stages)) {
     const decl: StageDecl = { name, deps: [], outs: [], needs: (st['needs'] as string[] | undefined) ?? [], params: (st['params'] as Record<string, unknown> | undefined) ?? {} };
-    if (typeof st['uses'] === 'string') {
-      decl.uses = st['uses'];
-      if (opts.kinds && !opts.kinds.includes(decl.uses)) {
-        diags.push(src.at(['stages', name, 'uses'], `unknown stage kind "${decl.uses}"${didYouMean(decl.uses, opts.kinds)}; built-in kinds: ${opts.kinds.filter((k) => k !== 'run').join(', ')}`));
-      }
-    }
+    if (typeof st['uses'] === 'string') decl.uses = st['uses'];
     if (typeof st['run'] === 'string') decl.run = st['run'];
     if (Array.isArray(st['deps'])) decl.deps = st['deps'] as string[];
     if (Array.isArray(st['outs'])) decl.outs = st['outs'] as string[];
@@ -406,7 +321,19 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     stages.push(decl);
   }
   const plugins = (raw.plugins ?? []).map((p, i) => abs(String(interp(p, ['plugins', i]))));
+  if (opts.kinds) diags.push(...kindDiagnostics(stages, src, opts.kinds));
   return { file: resolve(file), projectDir, vars, executor, pools, plugins, models, tasks, stages, source: src };
+}
+
+/** `uses:` must name a known kind (built-in or plugin): checked once plugins are registered. */
+export function kindDiagnostics(stages: StageDecl[], src: SourceLocator, kinds: readonly string[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const decl of stages) {
+    if (decl.uses && !kinds.includes(decl.uses)) {
+      out.push(src.at(['stages', decl.name, 'uses'], `unknown stage kind "${decl.uses}"${didYouMean(decl.uses, kinds)}; built-in kinds: ${kinds.filter((k) => k !== 'run').join(', ')}`));
+    }
+  }
+  return out;
 }
 
 function resourceRequest(r: Record<string, unknown>, path: (string | number)[], src: SourceMap, diags: Diagnostic[]): ResourceRequest {
@@ -423,13 +350,3 @@ function resourceRequest(r: Record<string, unknown>, path: (string | number)[], 
   return out;
 }
 
-/** Pools with machine defaults: cpu = cores, memory = total RAM, gpu = detected devices. */
-export function resolvePools(declared: Partial<Pools>, cli: Partial<Pools>, detectedGpus: string[]): Pools {
-  const cpu = cli.cpu ?? declared.cpu ?? cpus().length;
-  return {
-    cpu,
-    gpu: cli.gpu ?? declared.gpu ?? detectedGpus,
-    memory: cli.memory ?? declared.memory ?? totalmem(),
-    workers: cli.workers ?? declared.workers ?? Math.max(1, cpu),
-  };
-}

@@ -1,6 +1,6 @@
 // Small filesystem helpers shared by the store: atomic writes, hashing while copying, pid checks.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, constants as fsc } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -28,17 +28,18 @@ export async function copyFileFast(src: string, dst: string): Promise<void> {
 }
 
 export async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.access(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return existsSync(path);
 }
 
+/** Small metadata files are read synchronously: a no-op run reads hundreds of them, and the
+ * promise-based API costs several times more per file. */
 export async function readJson<T>(path: string): Promise<T | undefined> {
+  return readJsonSync<T>(path);
+}
+
+export function readJsonSync<T>(path: string): T | undefined {
   try {
-    return JSON.parse(await fs.readFile(path, 'utf8')) as T;
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;

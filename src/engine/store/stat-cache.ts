@@ -1,7 +1,7 @@
 // A stat cache: (path, size, mtime, ctime, inode) → digest, so unchanged large files (model weights,
 // stimuli) are never re-hashed. Folders are re-listed every time (a folder's mtime does not change
 // when a file deep inside does), but each of their files goes through the cache.
-import * as fs from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hashFile, readJson, writeFileAtomic } from './fs-util.js';
 
@@ -28,7 +28,7 @@ export class StatCache {
     const abs = resolve(path);
     let st;
     try {
-      st = await fs.stat(abs);
+      st = statSync(abs);
     } catch {
       throw new Error(`${path}: no such file or folder`);
     }

@@ -1,0 +1,154 @@
+// Engine benchmark: a synthetic DAG shaped like the paper's (22 fetch, 109 config, 109 score,
+// 6 aggregate, 1 plot stages with trivial bodies) and the same at 10× scale. Measures, side by side
+// in one run: time to plan, a full run against simply spawning one process per stage, a no-op
+// re-run (the whole CLI process, wall clock), and a re-run after one input changes.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Engine } from '../src/engine/engine.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = join(REPO, 'bin', 'pipeline.js');
+
+interface Shape {
+  fetch: number;
+  config: number;
+  score: number;
+  aggregate: number;
+}
+
+/** Config and score stages are a fetch × k matrix (one combination excluded to hit the exact
+ * count); every aggregate reads every score, as the paper's domain aggregates read all models. */
+export function syntheticPipeline(s: Shape): string {
+  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  const k = Math.ceil(s.config / s.fetch);
+  const excluded = range(s.fetch * k - s.config).map((i) => `{ f: ${s.fetch - 1 - i}, k: ${k - 1} }`);
+  const matrix = `{ f: [${range(s.fetch).join(', ')}], k: [${range(k).join(', ')}]${excluded.length ? `, exclude: [${excluded.join(', ')}]` : ''} }`;
+  return `pools: { cpu: 2 }
+stages:
+  fetch:
+    matrix: { f: [${range(s.fetch).join(', ')}] }
+    run: cat in/\${f}.txt > out/fetch-\${f}.txt
+    deps: ["in/\${f}.txt"]
+    outs: ["out/fetch-\${f}.txt"]
+  config:
+    matrix: ${matrix}
+    run: echo c\${f}-\${k} > out/config-\${f}-\${k}.txt
+    needs: [fetch]
+    outs: ["out/config-\${f}-\${k}.txt"]
+  score:
+    matrix: ${matrix}
+    run: cat out/config-\${f}-\${k}.txt out/fetch-\${f}.txt > out/score-\${f}-\${k}.txt
+    needs: [config, fetch]
+    outs: ["out/score-\${f}-\${k}.txt"]
+  aggregate:
+    matrix: { a: [${range(s.aggregate).join(', ')}] }
+    run: echo a\${a} > out/aggregate-\${a}.txt
+    needs: [score]
+    outs: ["out/aggregate-\${a}.txt"]
+  plot:
+    run: echo plot > out/plot.txt
+    needs: [aggregate]
+    outs: [out/plot.txt]
+`;
+}
+
+function project(s: Shape): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ltd-bench-'));
+  mkdirSync(join(dir, 'in'));
+  mkdirSync(join(dir, 'out'));
+  for (let f = 0; f < s.fetch; f++) writeFileSync(join(dir, 'in', `${f}.txt`), `input ${f}\n`);
+  writeFileSync(join(dir, 'pipeline.yaml'), syntheticPipeline(s));
+  return dir;
+}
+
+function cliMs(dir: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`pipeline ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return ms;
+}
+
+/** The baseline: one `bash -c` per stage, two at a time, no engine. */
+async function spawnBaseline(dir: string, n: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      await new Promise<void>((res, rej) => {
+        const p = spawn('bash', ['-c', `echo ${i} > out/baseline-${i}.txt`], { cwd: dir, stdio: 'ignore' });
+        p.on('exit', (c) => (c === 0 ? res() : rej(new Error(`exit ${c}`))));
+      });
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export interface EngineBenchRow {
+  shape: string;
+  stages: number;
+  planMs: number;
+  fullRunMs: number;
+  baselineMs: number;
+  overheadRatio: number;
+  noopMs: number;
+  oneChangeMs: number;
+  oneChangeRan: number;
+}
+
+export async function benchShape(name: string, s: Shape, repeats = 5): Promise<EngineBenchRow> {
+  const dir = project(s);
+  try {
+    const stages = s.fetch + s.config + s.score + s.aggregate + 1;
+    // Plan: parse, validate, expand and build the graph (in process, median of a few).
+    const plans: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t0 = process.hrtime.bigint();
+      await Engine.open({ file: join(dir, 'pipeline.yaml') });
+      plans.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const baselineMs = await spawnBaseline(dir, stages);
+    const fullRunMs = cliMs(dir, ['run', '--jobs', '2']);
+    const noops: number[] = [];
+    for (let i = 0; i < repeats; i++) noops.push(cliMs(dir, ['run']));
+    writeFileSync(join(dir, 'in', '0.txt'), 'changed\n');
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [BIN, 'run', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    const oneChangeMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const oneChangeRan = r.stdout.split('\n').filter((l) => l.includes('"stage-done"')).length;
+    return { shape: name, stages, planMs: median(plans), fullRunMs, baselineMs, overheadRatio: fullRunMs / baselineMs, noopMs: median(noops), oneChangeMs, oneChangeRan };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function engineBench(): Promise<EngineBenchRow[]> {
+  const paper = { fetch: 22, config: 109, score: 109, aggregate: 6 };
+  const ten = { fetch: 220, config: 1090, score: 1090, aggregate: 60 };
+  return [await benchShape('paper-sized', paper), await benchShape('10× paper', ten, 3)];
+}
+
+export function engineTable(rows: EngineBenchRow[]): string {
+  const f = (n: number): string => n.toFixed(0);
+  const lines = [
+    '| DAG | stages | plan (ms) | no-op re-run, whole CLI (ms) | full run (ms) | spawn-only baseline (ms) | full run / baseline | re-run after one input changed (ms, stages run) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) lines.push(`| ${r.shape} | ${r.stages} | ${f(r.planMs)} | ${f(r.noopMs)} | ${f(r.fullRunMs)} | ${f(r.baselineMs)} | ${r.overheadRatio.toFixed(2)}× | ${f(r.oneChangeMs)} (${r.oneChangeRan}) |`);
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await engineBench();
+  console.log(engineTable(rows));
+}
