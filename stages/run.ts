@@ -59,7 +59,10 @@ const kind: StageKind = {
     const { $ } = await import('zx');
     const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_STAGE_ID: ctx.instance.id };
     if (ctx.gpus.length) env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
-    const proc = $({ cwd: ctx.spec.projectDir, env, signal: ctx.signal, nothrow: true, quiet: true, verbose: false })`bash -c ${cmd}`;
+    // The command is passed as the raw template (no quoting) so that zx's own shell runs it: one bash,
+    // not bash inside bash; without zx's `set -euo pipefail` prefix, it means what it does in a terminal.
+    const raw = Object.assign([cmd], { raw: [cmd] }) as unknown as TemplateStringsArray;
+    const proc = $({ cwd: ctx.spec.projectDir, env, signal: ctx.signal, nothrow: true, quiet: true, verbose: false, shell: 'bash', prefix: '', postfix: '' })(raw);
     proc.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => ctx.log(l)));
     proc.stderr.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => ctx.log(l)));
     const out = await proc;
@@ -75,8 +78,9 @@ const kind: StageKind = {
       } catch {
         throw new Error(`the command finished but did not write its declared output ${o.name}`);
       }
-      await fs.mkdir(dirname(dst), { recursive: true });
-      await fs.cp(src, dst, { recursive: true });
+      if (o.name.includes('/')) await fs.mkdir(dirname(dst), { recursive: true });
+      if (o.type === 'file') await fs.copyFile(src, dst);
+      else await fs.cp(src, dst, { recursive: true });
     }
   },
 };

@@ -1,7 +1,6 @@
 // Execute one invocation wherever it runs (the engine process, a model worker, a Slurm job):
 // run the kind into a staging folder, store every declared output, then write the run record —
 // last, as the commit marker. A stage killed half-way leaves only staging, which is discarded.
-import { createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -10,6 +9,7 @@ import type { PlanContext, StageContext } from './kind.js';
 import { KindRegistry } from './registry.js';
 import type { RunRecord, StoredOutput } from './store/run-record.js';
 import { Store } from './store/store.js';
+import { ensureDir } from './store/fs-util.js';
 
 export interface ExecEnv {
   registry: KindRegistry;
@@ -55,11 +55,18 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   const tmp = await store.makeTmp(inv.key.slice(0, 12));
   const outDir = join(tmp, 'out');
   const scratch = join(tmp, 'scratch');
-  await fs.mkdir(outDir, { recursive: true });
-  await fs.mkdir(scratch, { recursive: true });
+  await fs.mkdir(outDir);
+  await fs.mkdir(scratch);
   const logPath = store.logPath(inv.key);
-  await fs.mkdir(dirname(logPath), { recursive: true });
-  const log = createWriteStream(logPath, { flags: 'w' });
+  await ensureDir(dirname(logPath));
+  // The log is kept in memory and written once: most stages log a few lines.
+  const lines: string[] = [];
+  const log = { write: (l: string) => void lines.push(l), closed: false };
+  const flushLog = async (): Promise<void> => {
+    if (log.closed) return;
+    log.closed = true;
+    await fs.writeFile(logPath, lines.join(''));
+  };
   const info: Record<string, unknown> = {};
   const warnings: string[] = [];
   const started = new Date();
@@ -135,12 +142,12 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       pid: process.pid,
       log: relative(store.root, logPath),
     };
-    await new Promise<void>((r) => log.end(r));
+    await flushLog();
     await store.writeRun(record);
     fault('after-record', inv.instance.id);
     return record;
   } catch (e: unknown) {
-    if (!log.closed) await new Promise<void>((r) => log.end(r));
+    await flushLog().catch(() => undefined);
     const msg = e instanceof Error ? e.message : String(e);
     if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, msg).catch(() => undefined);
     throw e;

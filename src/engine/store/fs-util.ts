@@ -14,9 +14,17 @@ export function uniqueSuffix(): string {
   return `${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+const made = new Set<string>();
+/** mkdir -p, remembered: the store creates the same few folders thousands of times in a run. */
+export async function ensureDir(dir: string): Promise<void> {
+  if (made.has(dir)) return;
+  await fs.mkdir(dir, { recursive: true });
+  made.add(dir);
+}
+
 /** Write via a temporary sibling and rename, so readers never see a partial file. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(dirname(path), { recursive: true });
+  await ensureDir(dirname(path));
   const tmp = `${path}.tmp-${uniqueSuffix()}`;
   await fs.writeFile(tmp, data);
   await fs.rename(tmp, path);

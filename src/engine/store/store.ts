@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
-import { copyFileFast, exists, hashFile, listFiles, pidAlive, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
+import { copyFileFast, ensureDir, exists, hashFile, listFiles, pidAlive, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { RunRecord } from './run-record.js';
 
@@ -58,7 +58,8 @@ export class Store {
   /** A fresh staging folder owned by this process. */
   async makeTmp(label: string): Promise<string> {
     const p = join(this.dir('tmp'), `${uniqueSuffix()}-${label.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60)}`);
-    await fs.mkdir(p, { recursive: true });
+    await ensureDir(this.dir('tmp'));
+    await fs.mkdir(p);
     return p;
   }
 
@@ -73,7 +74,7 @@ export class Store {
   /** Store a file: hash while copying into staging, then rename into objects/ (read-only). */
   async putFile(src: string): Promise<string> {
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
-    await fs.mkdir(this.dir('tmp'), { recursive: true });
+    await ensureDir(this.dir('tmp'));
     const h = createHash('sha256');
     await pipeline(
       createReadStream(src),
@@ -94,7 +95,7 @@ export class Store {
     const digest = sha256(data);
     if (await this.hasObject(digest)) return digest;
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
-    await fs.mkdir(this.dir('tmp'), { recursive: true });
+    await ensureDir(this.dir('tmp'));
     await fs.writeFile(tmp, data);
     await this.adopt(tmp, digest);
     return digest;
@@ -107,7 +108,7 @@ export class Store {
       return;
     }
     await fs.chmod(tmp, 0o444);
-    await fs.mkdir(dirname(dst), { recursive: true });
+    await ensureDir(dirname(dst));
     await fs.rename(tmp, dst);
   }
 
@@ -254,7 +255,7 @@ export class Store {
   /** A per-stage lock so two `pipeline run`s never compute the same stage twice: the second waits. */
   async lock(key: string, signal?: AbortSignal): Promise<() => Promise<void>> {
     const p = join(this.dir('locks'), `${key}.lock`);
-    await fs.mkdir(this.dir('locks'), { recursive: true });
+    await ensureDir(this.dir('locks'));
     for (;;) {
       try {
         const fh = await fs.open(p, 'wx');
