@@ -21,21 +21,29 @@ export function packBatches<T extends Sized>(rows: readonly T[], limits: BatchLi
   let cur: T[] = [];
   let maxLen = 0;
   let maxPast = 0;
+  let real = 0;
   for (const r of rows) {
     const len = Math.max(maxLen, r.len);
     const past = Math.max(maxPast, r.past);
     const n = cur.length + 1;
-    // Attention over the past costs too: keep B × (P + S) within a few budgets.
-    const fits = n * len <= limits.batchTokens && n * (past + len) <= 4 * limits.batchTokens && n <= limits.maxRows;
+    // Attention over the past costs too: keep B × (P + S) within a few budgets. Padding is
+    // computed like real tokens (the whole output projection runs on it): keep it under ~25%.
+    const fits =
+      n * len <= limits.batchTokens &&
+      n * (past + len) <= 4 * limits.batchTokens &&
+      n <= limits.maxRows &&
+      n * len <= Math.max(1.25 * (real + r.len), real + r.len + 16);
     if (cur.length > 0 && !fits) {
       batches.push(cur);
       cur = [];
       maxLen = 0;
       maxPast = 0;
+      real = 0;
     }
     cur.push(r);
     maxLen = Math.max(maxLen, r.len);
     maxPast = Math.max(maxPast, r.past);
+    real += r.len;
   }
   if (cur.length > 0) batches.push(cur);
   return batches;

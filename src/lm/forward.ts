@@ -91,6 +91,8 @@ export class ForwardRunner {
   private readonly pastNames: string[];
   private readonly seqAxis = new Map<string, number>();
   private readonly hasPositionIds: boolean;
+  /** transformers.js feeds 1-based positions to these exports (decoder_forward); do the same. */
+  private readonly firstPosition: number;
   /** Whether rows may carry a past: a plain key/value cache with names we know how to map. */
   readonly supportsPast: boolean;
 
@@ -102,6 +104,7 @@ export class ForwardRunner {
     if (!session) throw new Error(`the model has no decoder session (has: ${Object.keys(rt.model.sessions).join(', ')})`);
     this.session = session;
     this.hasPositionIds = session.inputNames.includes('position_ids');
+    this.firstPosition = ['paligemma', 'gemma3_text', 'gemma3'].includes(String(rt.model.config['model_type'])) ? 1 : 0;
     this.pastNames = session.inputNames.filter((n) => n.startsWith('past_key_values.'));
     const otherState = session.inputNames.some((n) => n.startsWith('past_') && !n.startsWith('past_key_values.'));
     this.supportsPast = this.pastNames.length > 0 && !otherState && Object.keys(rt.model.sessions).length === 1;
@@ -132,7 +135,7 @@ export class ForwardRunner {
       for (let j = 0; j < k; j++) mask[b * (P + S) + j] = 1n;
       r.ids.forEach((id, j) => {
         ids[b * S + j] = BigInt(id);
-        pos[b * S + j] = BigInt(k + j);
+        pos[b * S + j] = BigInt(this.firstPosition + k + j);
         mask[b * (P + S) + P + j] = 1n;
       });
       real += r.ids.length;

@@ -69,3 +69,36 @@ test('decoding cleans up tokenization spaces and skips special tokens', async ()
   const [g] = await plain.generate(['Hello'], 3);
   assert.equal(g!.text, rt.tokenizer.decode(g!.newTokenIds, { skip_special_tokens: true, clean_up_tokenization_spaces: true }));
 });
+
+test('generation_config.json that turns sampling on applies, unless greedy is forced', async () => {
+  const { mkdtempSync, mkdirSync, symlinkSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { loadLanguageModel } = await import('../../src/lm/index.js');
+  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'lm-gen-')), 'sampling-model');
+  mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
+    symlinkSync(path.join(tinyGpt2, f), path.join(dir, f));
+  }
+  symlinkSync(path.join(tinyGpt2, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+  writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ do_sample: true, temperature: 5.0, top_k: 0, eos_token_id: 50256 }));
+  try {
+    const sampled = await loadLanguageModel(dir);
+    assert.equal(sampled.info.generation.doSample, true);
+    assert.equal(sampled.info.generation.forcedGreedy, false);
+    assert.equal(sampled.info.generation['temperature'], 5.0);
+    // At temperature 5 over 50,257 tokens, repeated sampled generations differ.
+    const texts = new Set<string>();
+    for (let r = 0; r < 3; r++) texts.add((await sampled.generate(['The package'], 12))[0]!.newTokenIds.join(','));
+    assert.ok(texts.size > 1, 'sampling is on');
+
+    const greedy = await loadLanguageModel(dir, { forceGreedy: true });
+    assert.equal(greedy.info.generation.doSample, false);
+    assert.equal(greedy.info.generation.forcedGreedy, true);
+    assert.equal(greedy.info.generation.sampledInConfig, true);
+    assert.deepEqual(await greedy.generate(PROMPTS, 6), await plain.generate(PROMPTS, 6));
+    await Promise.all([sampled.dispose(), greedy.dispose()]);
+  } finally {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+});
