@@ -86,7 +86,7 @@ export const scoreKind: StageKind = {
   isolation: 'worker',
   affinity(ctx) {
     const { model, revision } = names(ctx);
-    return `${model}@${revision}`;
+    return revision ? `${model}@${revision}` : model;
   },
   resources(ctx) {
     const declared = ctx.model?.resources;

@@ -120,6 +120,10 @@ export function expand(spec: Spec): Instance[] {
     }
     return index.get(shared.map((v) => down[v]).join('\u0000')) ?? [];
   };
+  // A need may legitimately match nothing for some instances (the crt aggregate reads no sweep
+  // scores); it is an error only when it matches nothing for every instance of the declaration.
+  const unmatched: { inst: Instance; need: string; i: number; ups: Instance[] }[] = [];
+  const satisfied = new Set<string>();
   for (const inst of instances) {
     inst.decl.needs.forEach((need, i) => {
       const ups = byDecl.get(need);
@@ -128,12 +132,16 @@ export function expand(spec: Spec): Instance[] {
         return;
       }
       const matched = candidates(need, ups, inst.vars).filter((u) => agrees(inst.vars, u.vars));
-      if (matched.length === 0 && ups.length > 0) {
-        diags.push(src.at(['stages', inst.name, 'needs', i], `stage "${inst.id}" needs "${need}", but no instance of "${need}" has the same ${sharedVars(inst.vars, ups[0]!.vars).join(', ') || 'variables'}; check both matrices`));
-      }
+      if (matched.length === 0 && ups.length > 0) unmatched.push({ inst, need, i, ups });
+      else satisfied.add(`${inst.name}\u0000${need}`);
       const have = new Set(inst.needs);
       for (const u of matched) if (!have.has(u.id)) inst.needs.push(u.id);
     });
+  }
+  for (const { inst, need, i, ups } of unmatched) {
+    if (satisfied.has(`${inst.name}\u0000${need}`)) continue;
+    satisfied.add(`${inst.name}\u0000${need}`);
+    diags.push(src.at(['stages', inst.name, 'needs', i], `stage "${inst.id}" needs "${need}", but no instance of "${need}" has the same ${sharedVars(inst.vars, ups[0]!.vars).join(', ') || 'variables'}; check both matrices`));
   }
   // run stages: a dep that is another stage's materialised output links the two (as in DVC).
   linkRunDeps(instances);

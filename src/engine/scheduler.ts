@@ -109,7 +109,16 @@ export class Scheduler {
         continue;
       }
       const p = await this.engine.prepare(inst);
-      const fp = await this.engine.fingerprint(p, this.records);
+      let fp;
+      try {
+        fp = await this.engine.fingerprint(p, this.records);
+      } catch (e: unknown) {
+        // A plan that cannot be made (a model missing offline) is this stage's problem, not the run's.
+        willRun.add(inst.id);
+        this.summary.failed++;
+        this.o.emit({ type: 'stage-failed', id: inst.id, message: (e as Error).message, reason: 'plan-failed' });
+        continue;
+      }
       const key = keyOf(fp);
       const forced = this.forced.has(inst.id);
       const rec = forced ? undefined : await this.engine.freshRecord(key);
