@@ -16,12 +16,16 @@ const shared = path.resolve(repoRoot, '../shared');
 const stimuli = (p: string) => path.join(shared, 'data/stimuli', p);
 const TOL = 1e-4;
 
-/** One task's work, run identically on both paths; returns every number it produced. */
+/** Every number a mix produced, in chunks (logits rows stay typed arrays: no 50k-element copies
+ * for the garbage collector to charge to the next timed run). */
+type Numbers = Array<ArrayLike<number>>;
+
+/** One task's work, run identically on both paths. */
 interface Mix {
   name: string;
   items: number;
   requests: number;
-  run(lm: LoadedLanguageModel): Promise<number[]>;
+  run(lm: LoadedLanguageModel): Promise<Numbers>;
 }
 
 export interface BenchRow {
@@ -57,8 +61,9 @@ function sample<T>(xs: readonly T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)]!);
 }
 
-const condNumbers = async (lm: LoadedLanguageModel, reqs: ConditionalRequest[], red: 'sum' | 'mean') =>
-  (await lm.conditional(reqs, red)).map((r) => r.logprob);
+const condNumbers = async (lm: LoadedLanguageModel, reqs: ConditionalRequest[], red: 'sum' | 'mean'): Promise<Numbers> => [
+  (await lm.conditional(reqs, red)).map((r) => r.logprob),
+];
 
 function digitPrompt(grid: number[][][]): string {
   let s = '';
@@ -106,7 +111,7 @@ function buildMixes(n: number, countTokens: (t: string) => number, context: numb
       const b = await condNumbers(lm, lam.map((x) => ({ prefix: x.meta, continuation: x.word, separator: ' ' })), 'sum');
       const d = await lm.nextTokenLogits(lam.map((x) => x.prefix));
       const m = await lm.nextTokenLogits(lam.map((x) => x.meta));
-      return [...a, ...b, ...d.flatMap((r) => Array.from(r)), ...m.flatMap((r) => Array.from(r))];
+      return [...a, ...b, ...d, ...m];
     },
   });
 
@@ -158,7 +163,7 @@ function buildMixes(n: number, countTokens: (t: string) => number, context: numb
       name: `${name} direct (seq ×2)`,
       items: ps.length,
       requests: ps.length * 2,
-      run: async (lm) => (await lm.sequence(ps.flatMap(([g, b]) => [g, b]))).map((r) => r.logprob),
+      run: async (lm) => [(await lm.sequence(ps.flatMap(([g, b]) => [g, b]))).map((r) => r.logprob)],
     });
     const metaReqs = ps.flatMap(([g, b]) =>
       ['1', '2'].flatMap((c) => [
@@ -185,16 +190,20 @@ function buildMixes(n: number, countTokens: (t: string) => number, context: numb
       name,
       items: prompts.length,
       requests: prompts.length,
-      run: async (lm) => (await lm.generate([...prompts], k)).flatMap((g) => [g.newTokenIds.length, ...g.newTokenIds]),
+      run: async (lm) => (await lm.generate([...prompts], k)).map((g) => [g.newTokenIds.length, ...g.newTokenIds]),
     });
   }
   return mixes;
 }
 
-function maxAbsDiff(a: number[], b: number[]): number {
+function maxAbsDiff(a: Numbers, b: Numbers): number {
   if (a.length !== b.length) return Infinity;
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  a.forEach((x, k) => {
+    const y = b[k]!;
+    if (x.length !== y.length) m = Infinity;
+    for (let i = 0; i < x.length && m !== Infinity; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+  });
   return m;
 }
 
@@ -269,8 +278,8 @@ export async function runLmBench(
     const p0 = plain.stats.forwardTokens;
     const f0 = fast.stats.forwardTokens;
     const fp0 = fast.stats.paddedForwardTokens;
-    let a: number[] = [];
-    let b: number[] = [];
+    let a: Numbers = [];
+    let b: Numbers = [];
     let plainSeconds = Infinity;
     let fastSeconds = Infinity;
     let plainCpuSeconds = Infinity;

@@ -148,3 +148,22 @@ test('inputs over the context length fail with a message naming the request and 
   }
   assert.equal(fast.countTokens(long), 300);
 });
+
+test('without a usable key/value cache input the fast path still batches and still agrees', async () => {
+  const { ForwardRunner } = await import('../../src/lm/forward.js');
+  const { loadRuntime } = await import('../../src/lm/load.js');
+  const { scoreItemsFast } = await import('../../src/lm/fast.js');
+  const { planConditional } = await import('../../src/lm/tokenize.js');
+  const { tinyGpt2 } = await import('./helpers.js');
+  const rt = await loadRuntime(tinyGpt2);
+  const stats = { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0 };
+  const runner = new ForwardRunner(rt, stats);
+  Object.defineProperty(runner, 'supportsPast', { value: false });
+  const reqs = REQUESTS.slice(0, 18);
+  const items = reqs.map((r) => planConditional((t) => rt.tokenizer.encode(t), r));
+  const res = await scoreItemsFast(runner, items, { batchTokens: 64, maxRows: 4 });
+  const ref = await plain.conditional(reqs, 'sum');
+  res.forEach((r, i) => assert.ok(maxAbsDiff(r.tokenLogprobs, ref[i]!.tokenLogprobs) <= TOL, `request ${i}`));
+  assert.ok(stats.forwardCalls < reqs.length, 'batched');
+  await rt.model.dispose();
+});
