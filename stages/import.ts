@@ -17,9 +17,12 @@ function importDir(ctx: PlanContext): string {
   if (typeof dir !== 'string' || dir === '') {
     throw new Error(`stage ${ctx.instance.id} (import): param "dir" is required: a folder laid out like output/ (<task>[/<condition>]/<model>[_<revision>].csv)`);
   }
-  const abs = resolve(ctx.spec.projectDir, dir);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
-    throw new Error(`stage ${ctx.instance.id} (import): param "dir" ${JSON.stringify(dir)} is not a folder (resolved to ${abs})`);
+  // Relative to the pipeline file's folder; a path typed on the command line (--set import_dir=…)
+  // is usually relative to where the user stands, so that is tried next.
+  const candidates = [resolve(ctx.spec.projectDir, dir), resolve(process.cwd(), dir)];
+  const abs = candidates.find((c) => existsSync(c) && statSync(c).isDirectory());
+  if (!abs) {
+    throw new Error(`stage ${ctx.instance.id} (import): param "dir" ${JSON.stringify(dir)} is not a folder (looked at ${[...new Set(candidates)].join(' and ')})`);
   }
   return abs;
 }

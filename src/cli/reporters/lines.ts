@@ -5,6 +5,11 @@ export function secs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** At most three reasons, then a count: a stage whose upstream changed can list dozens of inputs. */
+export function reasonText(reasons: string[]): string {
+  return reasons.length <= 3 ? reasons.join('; ') : `${reasons.slice(0, 3).join('; ')}; and ${reasons.length - 3} more`;
+}
+
 export function summaryLine(s: RunSummary, dryRun = false): string {
   if (dryRun) return s.ran === 0 ? `Nothing to do: all ${s.selected} stages are up to date.` : `${s.ran} of ${s.selected} stages would run (${s.cached} up to date).`;
   if (s.interrupted) return `Interrupted: ${s.ran} stages ran, ${s.cached} up to date, ${s.selected - s.ran - s.cached - s.failed} not run; run again to resume.`;
@@ -26,7 +31,7 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         if (opts.verbose) out(`checking ${e.selected} stages`);
         break;
       case 'stage-start':
-        out(`▶ ${e.id}  (${e.reasons.join('; ')})${e.gpus.length ? ` on GPU ${e.gpus.join(',')}` : ''}`);
+        out(`▶ ${e.id}  (${reasonText(e.reasons)})${e.gpus.length ? ` on GPU ${e.gpus.join(',')}` : ''}`);
         break;
       case 'stage-done':
         out(`✓ ${e.id}  ${secs(e.durationMs)}`);
@@ -41,7 +46,7 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         out(`- ${e.id} not run: ${e.because}`);
         break;
       case 'stage-would-run':
-        out(`would run ${e.id}  (${e.reasons.join('; ')})`);
+        out(`would run ${e.id}  (${reasonText(e.reasons)})`);
         break;
       case 'stage-log':
         if (opts.verbose) out(`  [${e.id}] ${e.line}`);

@@ -1,0 +1,40 @@
+// Stage kind `annotations`: the researcher's hand labels for crt responses, brought into the store
+// so that aggregation (and only aggregation) re-runs when they change. Param `path`: a folder of
+// `<condition>/<model>.csv` files (columns item_id,label) or one CSV (condition,model,item_id,label);
+// docs/analysis.md has the format. A path that does not exist yet gives an empty folder: without
+// annotations, aggregate keeps the naive labels.
+import { copyFileSync, cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+
+function source(ctx: PlanContext): { abs: string; type: 'file' | 'dir' | 'missing' } {
+  const p = ctx.instance.params['path'];
+  if (typeof p !== 'string' || p === '') throw new Error(`stage ${ctx.instance.id} (annotations): param "path" is required (a folder <condition>/<model>.csv, or one CSV)`);
+  const abs = resolve(ctx.spec.projectDir, p);
+  if (!existsSync(abs)) return { abs, type: 'missing' };
+  return { abs, type: statSync(abs).isDirectory() ? 'dir' : 'file' };
+}
+
+export const annotationsKind: StageKind = {
+  name: 'annotations',
+  description: 'crt hand labels (item_id → label per condition and model) for aggregation',
+  code: [import.meta.url],
+  isolation: 'inline',
+  outputs: (ctx) => [{ name: 'annotations', type: source(ctx).type === 'file' ? 'file' : 'dir' }],
+  async plan(ctx) {
+    const s = source(ctx);
+    return { path: s.abs, digest: s.type === 'missing' ? 'none' : (await ctx.digest(s.abs)).digest };
+  },
+  async execute(ctx: StageContext) {
+    const s = source(ctx);
+    const out = join(ctx.outDir, 'annotations');
+    if (s.type === 'file') copyFileSync(s.abs, out);
+    else if (s.type === 'dir') cpSync(s.abs, out, { recursive: true });
+    else {
+      mkdirSync(out);
+      ctx.log(`no annotations at ${s.abs} yet: crt keeps the naive labels (add <condition>/<model>.csv files with item_id,label to annotate)`);
+    }
+  },
+};
+
+export default annotationsKind;
