@@ -13,6 +13,12 @@ export interface BatchLimits {
   batchTokens: number;
   /** Most rows in one batch. */
   maxRows: number;
+  /**
+   * Longest batch past + longest new row allowed (the model's context length): a batch is as wide
+   * as its longest past plus its longest row, and a GPT-2 style causal mask has only that many
+   * positions, even when each row alone fits.
+   */
+  maxTotal?: number | null;
 }
 
 /** Greedy packing in the given order. A row over budget on its own forms a batch by itself. */
@@ -32,6 +38,7 @@ export function packBatches<T extends Sized>(rows: readonly T[], limits: BatchLi
       n * len <= limits.batchTokens &&
       n * (past + len) <= 4 * limits.batchTokens &&
       n <= limits.maxRows &&
+      past + len <= (limits.maxTotal ?? Infinity) &&
       n * len <= Math.max(1.25 * (real + r.len), real + r.len + 16);
     if (cur.length > 0 && !fits) {
       batches.push(cur);

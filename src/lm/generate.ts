@@ -72,10 +72,15 @@ export async function generateTexts(
   });
   const results = new Array<GenerateResult>(prompts.length);
   const order = opts.plain ? encoded : [...encoded].sort((a, b) => a.len - b.len);
+  // A left-padded batch is as long as its longest prompt plus the new tokens; keep that within the
+  // context (prompts that would need fewer new tokens than asked run alone, shortened).
+  const fits = (e: { len: number }) => rt.contextLength === null || e.len + maxNewTokens <= rt.contextLength;
   const batches = opts.plain
     ? order.map((e) => [e])
-    : packBatches(order, { ...opts.limits, batchTokens: Math.max(1, Math.floor(opts.limits.batchTokens / 2)) });
-
+    : [
+        ...packBatches(order.filter(fits), { ...opts.limits, batchTokens: Math.max(1, Math.floor(opts.limits.batchTokens / 2)) }),
+        ...order.filter((e) => !fits(e)).map((e) => [e]),
+      ];
   for (const batch of batches) {
     const S = Math.max(...batch.map((e) => e.len));
     // Do not run past the position table: shorten the budget of new tokens instead of crashing.

@@ -64,7 +64,11 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     this.forceGreedy = opts.forceGreedy === true;
     this.runner = new ForwardRunner(rt, this.stats);
     this.encode = (text: string) => rt.tokenizer.encode(text);
-    this.limits = { batchTokens: opts.batchTokens ?? 512, maxRows: opts.maxBatchRows ?? 64 };
+    this.limits = {
+      batchTokens: opts.batchTokens ?? 512,
+      maxRows: opts.maxBatchRows ?? 64,
+      maxTotal: rt.contextLength,
+    };
     if (!(this.limits.batchTokens >= 1)) throw new Error(`batchTokens must be >= 1, got ${opts.batchTokens}`);
     this.cache = new LogitsCache(opts.logitsCacheBytes ?? 256 * 1024 * 1024);
     this.info = {

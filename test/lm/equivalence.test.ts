@@ -167,3 +167,26 @@ test('without a usable key/value cache input the fast path still batches and sti
   assert.ok(stats.forwardCalls < reqs.length, 'batched');
   await rt.model.dispose();
 });
+
+test('near the context length: long caches beside long tails, and generation that must stop at the context, agree with plain', async () => {
+  const { loadLanguageModel } = await import('../../src/lm/index.js');
+  const { tinyGpt2 } = await import('./helpers.js');
+  const wide = await loadLanguageModel(tinyGpt2, { batchTokens: 4096 });
+  const longPrefix = 'word' + ' word'.repeat(239); // 240 tokens
+  const longCont = 'text' + ' text'.repeat(228);
+  const reqs = [
+    { prefix: longPrefix, continuation: 'one more thing', separator: ' ' },
+    { prefix: longPrefix, continuation: 'and another', separator: ' ' },
+    { prefix: 'Hi there', continuation: longCont, separator: ' ' },
+    { prefix: 'Hi there', continuation: longCont + ' end', separator: ' ' },
+  ];
+  const a = await plain.conditional(reqs, 'sum');
+  const b = await wide.conditional(reqs, 'sum');
+  a.forEach((x, i) => assert.ok(Math.abs(x.logprob - b[i]!.logprob) <= TOL, `request ${i}`));
+  // Generation: a prompt with room for fewer new tokens than asked runs alone, shortened.
+  const prompts = [longPrefix + ' word word word word word word word word word', 'Hello'];
+  const g = await wide.generate(prompts, 10);
+  assert.deepEqual(g, await plain.generate(prompts, 10));
+  assert.equal(g[0]!.promptIds.length + g[0]!.newTokenIds.length, 256);
+  await wide.dispose();
+});
