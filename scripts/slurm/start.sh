@@ -34,6 +34,13 @@ fail() {
 }
 [ "$(id -u)" -eq 0 ] || fail "run me as root (it installs packages and starts daemons)"
 
+# Test files running in parallel may each call this script: one at a time (apt and the daemons
+# must not be set up twice at once); the later callers then find everything running.
+lock=/run/lock
+[ -d "$lock" ] && [ -w "$lock" ] || lock=/tmp
+exec 9>"$lock/lmtd-slurm-start.lock"
+flock -w 600 9 || fail "another start.sh held the lock for 10 minutes"
+
 # Is the process named in pidfile $1 alive and really program $2? (pids are reused)
 running() {
   local pid
@@ -90,7 +97,7 @@ chown munge:munge /etc/munge/munge.key
 chmod 0400 /etc/munge/munge.key
 if ! running /run/munge/munged.pid munged; then
   say "starting munged"
-  runuser -u munge -- /usr/sbin/munged || fail "munged would not start"
+  runuser -u munge -- /usr/sbin/munged 9>&- || fail "munged would not start" # (the lock must not outlive us)
 fi
 await munged /run/munge/munged.pid munged sh -c 'munge -n | unmunge'
 
@@ -190,13 +197,13 @@ install -d -m 0755 /var/spool/slurmd
 fresh=0
 if ! running /run/slurmctld.pid slurmctld; then
   say "starting slurmctld"
-  slurmctld || fail "slurmctld would not start" # forks, then runs as SlurmUser
+  slurmctld 9>&- || fail "slurmctld would not start" # forks, then runs as SlurmUser
   fresh=1
 fi
 await slurmctld /run/slurmctld.pid slurmctld sh -c 'scontrol ping | grep -q "is UP"'
 if ! running /run/slurmd.pid slurmd; then
   say "starting slurmd"
-  slurmd -N "$HOST" || fail "slurmd would not start" # forks; stays root to launch jobs
+  slurmd -N "$HOST" 9>&- || fail "slurmd would not start" # forks; stays root to launch jobs
   fresh=1
 fi
 
