@@ -73,7 +73,11 @@ describe('slurm executor', { concurrency: true }, () => {
     const one = invocation(store, 'score/gpu1', {}, { gpu: 1 });
     const two = invocation(store, 'score/gpu2', {}, { gpu: 2 });
     const none = invocation(store, 'score/cpu', {});
-    const outcomes = await Promise.all([one, two, none].map((inv) => ex.execute(inv, grant, new AbortController().signal, () => {})));
+    // device ids in the submitting environment must not leak into a job that asked for no GPU
+    const saved = process.env.CUDA_VISIBLE_DEVICES;
+    process.env.CUDA_VISIBLE_DEVICES = '7';
+    const outcomes = await Promise.all([one, two, none].map((inv) => ex.execute(inv, grant, new AbortController().signal, () => {})))
+      .finally(() => (saved === undefined ? delete process.env.CUDA_VISIBLE_DEVICES : (process.env.CUDA_VISIBLE_DEVICES = saved)));
     assert.deepEqual(outcomes.map((o) => o.ok), [true, true, true], JSON.stringify(outcomes));
     assert.match(recordOf(one).env.CUDA_VISIBLE_DEVICES ?? '', /^[01]$/);
     assert.equal(recordOf(two).env.CUDA_VISIBLE_DEVICES, '0,1');

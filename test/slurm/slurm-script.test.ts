@@ -39,6 +39,10 @@ describe('slurm script', () => {
     assert.ok(script.includes(`node /r/bin/pipeline.js exec-stage '/a b.json' /c.json\nrc=$?`));
     assert.ok(script.trimEnd().endsWith('exit $rc'));
     assert.equal(shellQuote('plain/path-1.json'), 'plain/path-1.json');
+    // a cpu job never inherits device ids from the submitting shell; a gpu job keeps Slurm's
+    assert.ok(script.includes('\nunset CUDA_VISIBLE_DEVICES\n'));
+    const gpu = batchScript({ stageIds: ['s'], resources: { gpu: 1 }, projectDir: '/p', logDir: '/l', execPrefix: 'x', invocationFiles: [] });
+    assert.ok(!gpu.includes('unset CUDA_VISIBLE_DEVICES'));
   });
 
   it('parses the timing marks out of a log', () => {

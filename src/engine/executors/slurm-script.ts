@@ -90,10 +90,14 @@ export const END_MARK = '[slurm-exec] end ';
  */
 export function batchScript(spec: JobSpec): string {
   const files = spec.invocationFiles.map(shellQuote).join(' ');
+  const wantsGpu = (spec.resources.gpu ?? 0) > 0;
   return [
     '#!/bin/bash',
     `# pipeline slurm executor: ${spec.stageIds.join(' ')}`,
     'set -u',
+    // sbatch exports the submitting shell's environment; a job without GPUs must not inherit
+    // device ids from it (with --gres Slurm sets CUDA_VISIBLE_DEVICES to the granted ones)
+    ...(wantsGpu ? [] : ['unset CUDA_VISIBLE_DEVICES']),
     `echo "${START_MARK}$(date +%s%3N) job=\${SLURM_JOB_ID:-?} node=$(hostname) cuda_visible_devices=\${CUDA_VISIBLE_DEVICES-unset}"`,
     `cd ${shellQuote(spec.projectDir)} || exit 90`,
     `${spec.execPrefix} ${files}`,
