@@ -99,11 +99,31 @@ export class JobPoller {
 export class LogFollower {
   private offset = 0;
   private partial = '';
+  /** Reads run one after another: poll ticks may ask again before a slow read has finished. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly path: string) {}
 
   /** New complete lines since the last call ([] while the file does not exist yet). */
-  async read(): Promise<string[]> {
+  read(): Promise<string[]> {
+    const next = this.queue.then(() => this.readNow());
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Whatever is left after the job ended, including a last line without a newline. */
+  flush(): Promise<string[]> {
+    const next = this.queue.then(async () => {
+      const lines = await this.readNow();
+      if (this.partial) lines.push(this.partial);
+      this.partial = '';
+      return lines;
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async readNow(): Promise<string[]> {
     let handle;
     try {
       handle = await open(this.path, 'r');
@@ -128,13 +148,6 @@ export class LogFollower {
     }
   }
 
-  /** Whatever is left after the job ended, including a last line without a newline. */
-  async flush(): Promise<string[]> {
-    const lines = await this.read();
-    if (this.partial) lines.push(this.partial);
-    this.partial = '';
-    return lines;
-  }
 }
 
 /** Read the last `maxLines` lines of a file ('' when it is missing). */

@@ -5,7 +5,7 @@
 //
 // See docs/slurm.md for usage, the state mapping and measured overhead.
 
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecOutcome, Executor, Grant, Invocation } from '../executor.js';
@@ -121,8 +121,16 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     active.add(jobId);
 
     const log = new LogFollower(stats.logPath);
+    // every line of the log passes through here (ticks while running, the flush at the end)
     const emit = (lines: string[]): void => {
-      for (const line of lines) if (!isMark(line)) onLog(line);
+      for (const line of lines) {
+        if (!isMark(line)) onLog(line);
+        else {
+          const marks = parseMarks(line);
+          stats.scriptStart ??= marks.start;
+          stats.scriptEnd ??= marks.end;
+        }
+      }
     };
     let aborted = false;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -153,9 +161,6 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       stats.slurmSubmit = parseSlurmTime(f?.SubmitTime);
       stats.slurmStart = parseSlurmTime(f?.StartTime);
       stats.slurmEnd = parseSlurmTime(f?.EndTime);
-      const marks = parseMarks(await readFile(stats.logPath, 'utf8').catch(() => ''));
-      stats.scriptStart = marks.start;
-      stats.scriptEnd = marks.end;
       return { final, stats, aborted, scriptPath };
     } finally {
       clearTimeout(graceTimer);
