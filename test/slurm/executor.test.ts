@@ -4,6 +4,7 @@
 // timeout test needs Slurm's one-minute minimum and sets the pace of the whole file.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -123,6 +124,22 @@ describe('slurm executor', { concurrency: true }, () => {
     assert.ok(!outcome.ok);
     assert.equal(outcome.reason, 'stage-error');
     assert.match(outcome.message, /could not run stage score\/nowhere as a Slurm job: sbatch failed .*invalid partition/i);
+    await ex.close();
+  });
+
+  it('says why a job is pending, and runs it once it may', async () => {
+    const store = tempDir('held');
+    const ex = executor('held', { extraFlags: ['--hold'] }); // PENDING, Reason=JobHeldUser
+    const lines: string[] = [];
+    const running = ex.execute(invocation(store, 'score/held'), grant, new AbortController().signal, (l) => lines.push(l));
+    while (!lines.some((l) => l.includes('is pending: JobHeldUser'))) await sleep(200);
+    const [job] = jobsOf(ex.stats());
+    assert.ok(job);
+    assert.equal(jobState(job.jobId), 'PENDING');
+    execFileSync('scontrol', ['release', job.jobId]);
+    const outcome = await running;
+    assert.equal(outcome.ok, true, JSON.stringify(outcome));
+    assert.equal(lines.filter((l) => l.includes('is pending: JobHeldUser')).length, 1, 'the same reason is said once');
     await ex.close();
   });
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecOutcome, Executor, Grant, Invocation } from '../executor.js';
 import type { ResourceRequest } from '../kind.js';
 import { Store } from '../store/store.js';
-import { scancel, parseSlurmTime, sbatch } from './slurm-cli.js';
+import { scancel, scontrolShowJob, parseSlurmTime, sbatch } from './slurm-cli.js';
 import { JobPoller, LogFollower, Semaphore, tailFile, type JobFinal } from './slurm-poller.js';
 import { END_MARK, START_MARK, batchScript, jobName, mergeResources, parseMarks, sbatchArgs, shellQuote } from './slurm-script.js';
 import { classifyState, type FailureReason } from './slurm-states.js';
@@ -75,6 +75,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // di
 const LOG_TAIL_LINES = 20;
 /** How long to wait for a cancelled job to leave the queue before giving up on seeing it. */
 const CANCEL_GRACE_MS = 30_000;
+/** A job pending longer than this has its pending reason logged (again whenever it changes). */
+const PENDING_REPORT_MS = 5_000;
 
 export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
   const pollMs = opts.pollMs ?? 500;
@@ -142,9 +144,24 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
     try {
+      let lastReason = '';
+      let asking = false;
       const waiting = poller.wait(jobId, (state) => {
         stats.state = state;
-        if (state !== 'PENDING') void log.read().then(emit, () => {});
+        if (state !== 'PENDING') {
+          void log.read().then(emit, () => {});
+          return;
+        }
+        // a job pending for a while says why (Resources, Priority, a QOS limit, JobHeldUser…)
+        if (asking || Date.now() - stats.submitCalled < PENDING_REPORT_MS) return;
+        asking = true;
+        void scontrolShowJob(jobId).then((fields) => {
+          const reason = fields?.Reason ?? '';
+          if (reason && reason !== 'None' && reason !== lastReason && fields?.JobState === 'PENDING') {
+            lastReason = reason;
+            onLog(`[slurm] job ${jobId} is pending: ${reason}`);
+          }
+        }, () => {}).finally(() => { asking = false; });
       });
       // after scancel a job normally leaves the queue within seconds; never hang on it
       const grace = new Promise<JobFinal>((resolveGrace) => {
