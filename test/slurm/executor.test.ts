@@ -263,6 +263,34 @@ describe('slurm executor', { concurrency: true }, () => {
     await strict.close();
   });
 
+  it('coalesces execute() calls of one affinity within the window into one job', async () => {
+    const store = tempDir('coalesce');
+    const ex = executor('coalesce', { groupWindowMs: 300 });
+    const withAffinity = (id: string, affinity: string) => ({ ...invocation(store, id), affinity });
+    const a = ['x', 'y', 'z'].map((t) => withAffinity(`score/${t}/model-a`, 'model-a'));
+    const b = withAffinity('score/x/model-b', 'model-b');
+    const plain = invocation(store, 'build-config/x'); // no affinity: never waits for a window
+    const signal = new AbortController().signal;
+    const outcomes = await Promise.all([...a, b, plain].map((inv) => ex.execute(inv, grant, signal, () => {})));
+    assert.deepEqual(outcomes.map((o) => o.ok), [true, true, true, true, true], JSON.stringify(outcomes));
+    const jobOf = (inv: Invocation) => recordOf(inv).env.SLURM_JOB_ID;
+    assert.equal(new Set(a.map(jobOf)).size, 1, 'model-a stages share one job');
+    assert.equal(new Set(a.map((inv) => recordOf(inv).pid)).size, 1, 'and one process');
+    assert.notEqual(jobOf(b), jobOf(a[0]!));
+    assert.notEqual(jobOf(plain), jobOf(a[0]!));
+    assert.deepEqual(ex.stats().coalescedGroups, [3, 1]);
+    assert.equal(ex.stats().submitted, 3);
+
+    // an abort while the batch waits: nothing is submitted
+    const ac = new AbortController();
+    const waiting = ex.execute(withAffinity('score/w/model-c', 'model-c'), grant, ac.signal, () => {});
+    ac.abort();
+    const late = await waiting;
+    assert.ok(!late.ok && late.reason === 'cancelled');
+    assert.equal(ex.stats().submitted, 3);
+    await ex.close();
+  });
+
   it('runs a group of invocations in one job and one process', async () => {
     const store = tempDir('group');
     const ex = executor('group');

@@ -15,6 +15,7 @@ import { scancel, scontrolShowJob, parseSlurmTime, sbatch } from './slurm-cli.js
 import { JobPoller, LogFollower, Semaphore, tailFile, type JobFinal } from './slurm-poller.js';
 import { END_MARK, START_MARK, batchScript, jobName, mergeResources, parseMarks, sbatchArgs, shellQuote } from './slurm-script.js';
 import { classifyState, type FailureReason } from './slurm-states.js';
+import { Coalescer } from './slurm-coalesce.js';
 
 export interface SlurmExecutorOptions {
   partition?: string;
@@ -36,6 +37,14 @@ export interface SlurmExecutorOptions {
    * $PIPELINE_EXEC_STAGE_CMD (shell text) if set, else `<node> <repo>/bin/pipeline.js exec-stage`.
    */
   execCommand?: string[];
+  /**
+   * Coalesce: execute() calls with the same `affinity` (model instance) arriving within this many
+   * ms of the first go to Slurm as one job (see executeGroup), so the model loads once. Default 0:
+   * every execute() is its own job.
+   */
+  groupWindowMs?: number;
+  /** Most invocations in one coalesced job; default 16. */
+  groupMax?: number;
 }
 
 export interface SlurmExecutor extends Executor {
@@ -283,6 +292,9 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     return ordered;
   }
 
+  const coalescer = (opts.groupWindowMs ?? 0) > 0
+    ? new Coalescer(opts.groupWindowMs!, opts.groupMax ?? 16, (invs, grant, signal, onLog) => executor.executeGroup(invs, grant, signal, onLog))
+    : null;
   const executor: SlurmExecutor = {
     name: 'slurm',
     async executeGroup(invs, grant, signal, onLog) {
@@ -298,11 +310,13 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       }
     },
     async execute(inv, grant, signal, onLog) {
+      if (coalescer && inv.affinity && !closing.signal.aborted) return coalescer.submit(inv, grant, signal, onLog);
       const [outcome] = await executor.executeGroup([inv], grant, signal, onLog);
       return outcome!;
     },
     async close() {
       closing.abort();
+      coalescer?.flushAll(); // waiting batches resolve cancelled instead of waiting on their timers
       // the per-job abort handlers scancel; this catches any job between sbatch and its handler
       await scancel([...active]).catch(() => {});
       await Promise.allSettled([...inflight]);
@@ -313,6 +327,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
         ...counters,
         maxQueued: opts.maxQueued ?? 100,
         peakQueued: slots.peak,
+        ...(coalescer ? { coalescedGroups: [...coalescer.sizes] } : {}),
         overheadMs: summarize(jobs),
         jobs: jobs.map((j) => ({ ...j })),
       };
