@@ -35,8 +35,3 @@ export function classifyState(state: string): StateClass {
   // STAGE_OUT, the hold states, and any state a newer Slurm adds: still in the queue's hands
   return { done: false };
 }
-
-/** States in which a job counts as queued or running for the maxQueued limit (all unfinished ones). */
-export function isActive(state: string | undefined): boolean {
-  return state === undefined || !classifyState(state).done;
-}
