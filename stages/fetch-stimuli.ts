@@ -8,11 +8,18 @@ import { FetchError } from '../src/fetch/errors.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import { fetchStimuli, resolveStimuliSource, stimuliFileName, type StimuliSource } from '../src/fetch/stimuli.js';
 
+/** The paper's file names: a built-in task without a `stimuli:` block is looked up in the mirror by these. */
+const DEFAULT_FILES: Record<string, string> = { blimp: 'stimuli.csv', crt: 'stimuli.csv', dgl: 'stimuli.csv', digit_mat: 'problems.json', lambada: 'stimuli.jsonl' };
+
 function taskOf(ctx: PlanContext): { name: string; task: TaskSpec } {
   const v = ctx.instance.vars.task;
   const name = Array.isArray(v) ? undefined : v ?? ctx.task?.name;
   if (!name || !ctx.task) throw new FetchError('bad-spec', `stage ${ctx.instance.id}: fetch-stimuli needs a task (vars.task)`);
-  if (!ctx.task.stimuli) throw new FetchError('bad-spec', `task ${name}: no stimuli: declared (url + sha256, or path)`);
+  if (!ctx.task.stimuli) {
+    const file = DEFAULT_FILES[name];
+    if (!file) throw new FetchError('bad-spec', `task ${name}: no stimuli: declared (url + sha256, or path)`);
+    return { name, task: { ...ctx.task, stimuli: { file } } };
+  }
   return { name, task: ctx.task };
 }
 

@@ -112,7 +112,9 @@ export const scoreKind: StageKind = {
     const stimuliPath = inputNamed(ctx, 'stimuli').path;
     const config = (parse(readFileSync(inputNamed(ctx, 'config').path, 'utf8')) ?? {}) as Record<string, unknown>;
     const maxNewTokens = optionalInt(params.max_new_tokens, 'max_new_tokens') ?? optionalInt(config.max_new_tokens, 'max_new_tokens') ?? defaultMaxNewTokens(task);
-    const limit = optionalInt(params.limit, 'limit');
+    // limit 0 (the pipelines' default var value) means every item, as no limit does.
+    const rawLimit = optionalInt(params.limit, 'limit');
+    const limit = rawLimit !== undefined && rawLimit > 0 ? rawLimit : undefined;
     const opts: LoadOptions = {
       device: ctx.gpus.length > 0 ? 'cuda' : 'cpu',
       dtype: (typeof config.dtype === 'string' && config.dtype) || ctx.model?.dtype || 'fp32',

@@ -301,7 +301,8 @@ export class Scheduler {
       if (where === 'inline') return this.o.executors.local.runInline(r.inv, grant!, this.ac.signal, onLog);
       if (where === 'worker') return this.o.executors.local.runInWorker(r.p.affinity!, r.inv, this.ac.signal, onLog);
       const out = await this.o.executors.remote!.execute(r.inv, grant!, this.ac.signal, onLog);
-      if (!out.ok) throw new ExecFailure(`${out.message}${out.jobId ? ` (job ${out.jobId})` : ''}${out.logTail ? `\n${out.logTail}` : ''}`, out.reason);
+      // The executor's message already names the job and ends with its log tail.
+      if (!out.ok) throw new ExecFailure(out.message, out.reason);
       const rec = await this.engine.store.readRun(r.key);
       if (!rec) throw new ExecFailure(`the job finished but wrote no run record for ${id}`, 'missing-output');
       return rec;

@@ -32,6 +32,8 @@ export interface ExecutorSpec {
   max_queued?: number;
   retries?: number;
   flags?: string[];
+  group_window_ms?: number;
+  group_max?: number;
 }
 
 export interface Pools {

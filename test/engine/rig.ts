@@ -41,6 +41,11 @@ export class Rig {
     return { code: r.status ?? (r.signal === 'SIGKILL' ? 137 : r.signal === 'SIGINT' ? 130 : -1), stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** Run the CLI without blocking this process's event loop (needed when this process serves HTTP). */
+  cliAsync(args: string[], env: Record<string, string> = {}): Promise<Result> {
+    return this.spawn(args, env).done;
+  }
+
   /** Run the CLI in the background. */
   spawn(args: string[], env: Record<string, string> = {}): { proc: ReturnType<typeof spawn>; done: Promise<Result> } {
     const proc = spawn(process.execPath, [BIN, ...args], { cwd: this.dir, env: { ...process.env, CI: 'true', ...env } });

@@ -13,5 +13,8 @@ export async function createEngineSlurmExecutor(spec: Spec, storeDir: string): P
   if (e.max_queued) opts.maxQueued = e.max_queued;
   if (e.retries !== undefined) opts.retries = e.retries;
   if (e.time) opts.timeLimit = e.time;
+  // Score stages of one model that become ready together share a job (one model load per job).
+  opts.groupWindowMs = e.group_window_ms ?? 500;
+  if (e.group_max) opts.groupMax = e.group_max;
   return createSlurmExecutor(opts);
 }
