@@ -23,7 +23,7 @@ export const annotationsKind: StageKind = {
   outputs: (ctx) => [{ name: 'annotations', type: source(ctx).type === 'file' ? 'file' : 'dir' }],
   async plan(ctx) {
     const s = source(ctx);
-    return { path: s.abs, digest: s.type === 'missing' ? 'none' : (await ctx.digest(s.abs)).digest };
+    return { path: s.abs, annotations: s.type === 'missing' ? 'none' : (await ctx.digest(s.abs)).digest };
   },
   async execute(ctx: StageContext) {
     const s = source(ctx);

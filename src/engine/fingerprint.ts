@@ -75,6 +75,9 @@ function diffPlan(before: Record<string, unknown>, after: Record<string, unknown
     if (canonicalJson(a) === canonicalJson(b)) continue;
     if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) {
       diffRecord(k === 'deps' ? 'dependency' : k, a as Record<string, unknown>, b as Record<string, unknown>, out);
+    } else if (Array.isArray(a) && Array.isArray(b)) {
+      // e.g. the display metadata of every model: say what changed in size, not two long prefixes.
+      out.push(a.length === b.length ? `${k} changed (${a.length} entries)` : `${k}: ${a.length} → ${b.length} entries`);
     } else if (a === undefined) out.push(`${k} added (${show(b)})`);
     else out.push(`${k}: ${show(a)} → ${show(b)}`);
   }

@@ -105,6 +105,7 @@ export class Scheduler {
       const upstream = inst.needs.find((n) => willRun.has(n));
       if (upstream) {
         willRun.add(inst.id);
+        this.summary.ran++;
         this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: [`upstream ${upstream} will run`] });
         continue;
       }
