@@ -54,17 +54,18 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
     return EXIT.ok;
   }
   const rec = state.record;
+  const fingerprint = (await engine.store.readFingerprint(rec.key)) ?? { params: {}, plan: {}, inputs: {} };
   if (json) {
-    process.stdout.write(JSON.stringify({ ...rec, outputPaths: await outputPaths(engine, rec) }, null, 1) + '\n');
+    process.stdout.write(JSON.stringify({ ...rec, fingerprint, outputPaths: await outputPaths(engine, rec) }, null, 1) + '\n');
     return EXIT.ok;
   }
   const out: string[] = [];
   out.push(`${rec.stageId}  (${rec.kind})`, `  key      ${rec.key}`, `  ran      ${rec.startedAt} for ${(rec.durationMs / 1000).toFixed(2)} s on ${rec.host} (${rec.executor})`);
   out.push('  params');
-  for (const [k, v] of Object.entries(rec.fingerprint.params)) out.push(`    ${k}: ${JSON.stringify(v)}`);
-  if (Object.keys(rec.fingerprint.plan).length) out.push(`  resolved ${JSON.stringify(rec.fingerprint.plan)}`);
+  for (const [k, v] of Object.entries(fingerprint.params)) out.push(`    ${k}: ${JSON.stringify(v)}`);
+  if (Object.keys(fingerprint.plan).length) out.push(`  resolved ${JSON.stringify(fingerprint.plan)}`);
   out.push('  inputs');
-  for (const [up, outs] of Object.entries(rec.fingerprint.inputs)) for (const [n, d] of Object.entries(outs)) out.push(`    ${up} ${n}  ${d.slice(0, 16)}`);
+  for (const [up, outs] of Object.entries(fingerprint.inputs)) for (const [n, d] of Object.entries(outs)) out.push(`    ${up} ${n}  ${d.slice(0, 16)}`);
   out.push('  outputs');
   const paths = await outputPaths(engine, rec);
   for (const [n, o] of Object.entries(rec.outputs)) out.push(`    ${n}  ${o.digest.slice(0, 16)}  ${o.type}  ${o.size} bytes${o.materialize ? `  → ${o.materialize}` : ''}\n      stored at ${paths[n]}`);

@@ -81,9 +81,10 @@ export async function gcCommand(g: GlobalOpts, f: Record<string, unknown>): Prom
     if (!dry) await fs.rm(p, { force: true });
   }
   for (const p of await walk(engine.store.dir('runs'))) {
-    const k = p.split('/').pop()!.replace(/\.json$/, '');
+    const name = p.split('/').pop()!;
+    const k = name.replace(/(\.fingerprint)?\.json$/, '');
     if (keys.has(k)) continue;
-    runs++;
+    if (!name.endsWith('.fingerprint.json')) runs++;
     if (!dry) {
       await fs.rm(p, { force: true });
       await fs.rm(engine.store.logPath(k), { force: true });

@@ -2,20 +2,20 @@
 import { createHash } from 'node:crypto';
 
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortDeep(value));
+  return write(value) ?? 'null';
 }
 
-function sortDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortDeep);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value as Record<string, unknown>).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = sortDeep(v);
-    }
-    return out;
+/** Builds the string directly (no sorted copy of the value): fan-in keys name thousands of inputs. */
+function write(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => write(v) ?? 'null').join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(obj).sort()) {
+    const v = write(obj[k]);
+    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${v}`);
   }
-  return value;
+  return `{${parts.join(',')}}`;
 }
 
 export function sha256(data: string | Buffer | Uint8Array): string {

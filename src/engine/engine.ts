@@ -147,10 +147,7 @@ export class Engine {
   /** The fingerprint of an instance whose upstream records are known. */
   async fingerprint(p: Planned, upstream: Map<string, RunRecord>): Promise<Fingerprint> {
     const inputs: Fingerprint['inputs'] = {};
-    for (const n of p.instance.needs) {
-      const r = upstream.get(n)!;
-      inputs[n] = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.digest]));
-    }
+    for (const n of p.instance.needs) inputs[n] = outputDigests(upstream.get(n)!);
     let plan: Record<string, unknown> = {};
     if (p.kind.plan) {
       try {
@@ -184,9 +181,9 @@ export class Engine {
     const last = await this.store.lastKey(id);
     if (!last) return ['never run'];
     if (last === key) return ['outputs missing from the store (removed by gc or quarantined by verify)'];
-    const prev = await this.store.readRun(last);
+    const prev = await this.store.readFingerprint(last);
     if (!prev) return ['previous run record is gone'];
-    return explain(prev.fingerprint, fp);
+    return explain(prev, fp);
   }
 
   inputsFor(inst: Instance, upstream: Map<string, RunRecord>): Promise<StageInput[]> {
@@ -327,4 +324,15 @@ function readTextOrUndefined(file: string): string | undefined {
   } catch {
     return undefined; // loadSpec reports the missing file properly
   }
+}
+
+const digestsOf = new WeakMap<RunRecord, Record<string, string>>();
+/** Output name → digest of a record, computed once per record (an aggregate reads hundreds). */
+function outputDigests(r: RunRecord): Record<string, string> {
+  let d = digestsOf.get(r);
+  if (!d) {
+    d = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.digest]));
+    digestsOf.set(r, d);
+  }
+  return d;
 }

@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import type { Invocation } from './executor.js';
 import type { PlanContext, StageContext } from './kind.js';
 import { KindRegistry } from './registry.js';
-import type { RunRecord, StoredOutput } from './store/run-record.js';
+import type { Fingerprint, RunRecord, StoredOutput } from './store/run-record.js';
 import { Store } from './store/store.js';
 import { ensureDir } from './store/fs-util.js';
 
@@ -127,11 +127,11 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     fault('after-store', inv.instance.id);
     if (warnings.length) info['warnings'] = warnings;
     const ended = new Date();
-    const record: RunRecord = {
+    const record: RunRecord & { fingerprint: Fingerprint } = {
       key: inv.key,
       stageId: inv.instance.id,
       kind: kind.name,
-      fingerprint: inv.fingerprint as unknown as RunRecord['fingerprint'],
+      fingerprint: inv.fingerprint as unknown as Fingerprint,
       outputs,
       info,
       startedAt: started.toISOString(),

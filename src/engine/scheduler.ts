@@ -58,6 +58,10 @@ export class Scheduler {
 
   private selected: Instance[] = [];
   private forced = new Set<string>();
+  /** Needs of each waiting stage not done yet; a stage is ready at 0. */
+  private pendingNeeds = new Map<string, number>();
+  private ready: Instance[] = [];
+  private remainingByAffinity = new Map<string, number>();
   private opts: RunOptions = {};
 
   async run(selected: Instance[], opts: RunOptions): Promise<RunSummary> {
@@ -69,7 +73,16 @@ export class Scheduler {
     this.forced = opts.force ? chosen(this.engine.graph, opts.targets ?? [], opts.only ?? []) : new Set();
     for (const i of selected) this.status.set(i.id, 'waiting');
     // Kinds and affinities up front: the scheduler needs to know which model every stage will want.
-    for (const p of await Promise.all(selected.map((i) => this.engine.prepare(i)))) this.plannedCache.set(p.instance.id, p);
+    for (const p of await Promise.all(selected.map((i) => this.engine.prepare(i)))) {
+      this.plannedCache.set(p.instance.id, p);
+      if (p.affinity) this.remainingByAffinity.set(p.affinity, (this.remainingByAffinity.get(p.affinity) ?? 0) + 1);
+    }
+    const inSelection = new Set(selected.map((i) => i.id));
+    for (const i of selected) {
+      const n = i.needs.filter((x) => inSelection.has(x)).length;
+      this.pendingNeeds.set(i.id, n);
+      if (n === 0) this.ready.push(i);
+    }
     this.o.emit({ type: 'plan', selected: selected.length, toCheck: selected.length, dryRun: !!opts.dryRun });
     const onAbort = (): void => {
       this.summary.interrupted = true;
@@ -136,12 +149,7 @@ export class Scheduler {
   }
 
   private remaining(affinity: string): number {
-    let n = 0;
-    for (const i of this.selected) {
-      const s = this.status.get(i.id);
-      if (s !== 'done' && s !== 'failed' && s !== 'skipped' && this.engineAffinity(i) === affinity) n++;
-    }
-    return n;
+    return this.remainingByAffinity.get(affinity) ?? 0;
   }
 
   private engineAffinity(i: Instance): string | undefined {
@@ -153,25 +161,36 @@ export class Scheduler {
     return this.plannedCache.get(i.id);
   }
 
+  /** Record a stage's end state; release its dependents (done) or skip them (failed, skipped). */
+  private settle(id: string, state: 'done' | 'failed' | 'skipped', because?: string): void {
+    const prev = this.status.get(id);
+    if (prev === 'done' || prev === 'failed' || prev === 'skipped') return;
+    this.status.set(id, state);
+    const aff = this.plannedCache.get(id)?.affinity;
+    if (aff) this.remainingByAffinity.set(aff, (this.remainingByAffinity.get(aff) ?? 1) - 1);
+    if (because) this.o.emit({ type: 'stage-skipped', id, because });
+    for (const d of this.engine.graph.dependents.get(id) ?? []) {
+      if (this.status.get(d) !== 'waiting') continue;
+      if (state === 'done') {
+        const left = (this.pendingNeeds.get(d) ?? 1) - 1;
+        this.pendingNeeds.set(d, left);
+        if (left === 0) this.ready.push(this.engine.graph.byId.get(d)!);
+      } else {
+        this.settle(d, 'skipped', `upstream ${id} ${state === 'failed' ? 'failed' : 'did not run'}`);
+      }
+    }
+  }
+
   private pump(): void {
-    for (const inst of this.selected) {
+    while (!this.stopping && this.ready.length > 0) {
+      const inst = this.ready.shift()!;
       if (this.status.get(inst.id) !== 'waiting') continue;
-      const needs = inst.needs.map((n) => this.status.get(n) ?? 'done');
-      const bad = inst.needs.find((n) => ['failed', 'skipped'].includes(this.status.get(n) ?? ''));
-      if (bad) {
-        this.status.set(inst.id, 'skipped');
-        this.o.emit({ type: 'stage-skipped', id: inst.id, because: `upstream ${bad} ${this.status.get(bad) === 'failed' ? 'failed' : 'did not run'}` });
-        continue;
-      }
-      if (this.stopping) continue;
-      if (needs.every((s) => s === 'done')) {
-        this.status.set(inst.id, 'planning');
-        this.planning++;
-        this.planOne(inst).finally(() => {
-          this.planning--;
-          this.pump();
-        });
-      }
+      this.status.set(inst.id, 'planning');
+      this.planning++;
+      this.planOne(inst).finally(() => {
+        this.planning--;
+        this.pump();
+      });
     }
     this.dispatch();
     this.checkDone();
@@ -184,7 +203,7 @@ export class Scheduler {
     const waiting = this.selected.some((i) => this.status.get(i.id) === 'waiting');
     if (waiting && !this.stopping) {
       // Something waits on a stage outside the selection that never completed: mark and stop.
-      for (const i of this.selected) if (this.status.get(i.id) === 'waiting') this.status.set(i.id, 'skipped');
+      for (const i of this.selected) if (this.status.get(i.id) === 'waiting') this.settle(i.id, 'skipped');
     }
     this.resolveDone?.();
   }
@@ -229,25 +248,27 @@ export class Scheduler {
   private async finishCached(inst: Instance, rec: RunRecord): Promise<void> {
     this.summary.restored.push(...(await this.mat.ensure(rec)));
     this.records.set(inst.id, rec);
-    this.status.set(inst.id, 'done');
     this.summary.cached++;
     this.o.emit({ type: 'stage-cached', id: inst.id });
+    this.settle(inst.id, 'done');
   }
 
   private fail(inst: Instance, message: string, reason: string): void {
-    this.status.set(inst.id, 'failed');
     this.summary.failed++;
     this.summary.failures.push({ id: inst.id, message });
     this.o.emit({ type: 'stage-failed', id: inst.id, message, reason });
     if (!this.opts.keepGoing) this.stopping = true;
+    this.settle(inst.id, 'failed');
   }
 
   /** Start whatever the pools, the jobs limit and model affinity allow, preferring warm workers. */
   private dispatch(): void {
     if (this.stopping) return;
     const local = this.o.executors.local;
+    if (this.running >= this.o.jobs && !this.o.executors.remote) return;
     const warm = (r: Ready): number => (r.p.affinity && local.worker(r.p.affinity) && !local.worker(r.p.affinity)!.busy ? 0 : 1);
-    const order = [...this.queue].sort((a, b) => warm(a) - warm(b));
+    // Prefer stages whose model is already loaded in an idle worker; sorting only when there is one.
+    const order = local.idle().length > 0 ? [...this.queue].sort((a, b) => warm(a) - warm(b)) : [...this.queue];
     for (const r of order) {
       if (r.remote) {
         this.start(r, { cpus: r.request.cpu ?? 1, gpus: [], memory: r.request.memory ?? 0 }, 'remote');
@@ -312,15 +333,13 @@ export class Scheduler {
       .then(async (rec) => {
         this.summary.restored.push(...(await this.mat.ensure(rec)));
         this.records.set(id, rec);
-        this.status.set(id, 'done');
         this.summary.ran++;
         this.o.emit({ type: 'stage-done', id, kind: r.p.kind.name, durationMs: Date.now() - t0, key: r.key });
+        this.settle(id, 'done');
       })
       .catch((e: unknown) => {
-        if (this.ac.signal.aborted) {
-          this.status.set(id, 'skipped');
-          this.o.emit({ type: 'stage-skipped', id, because: 'interrupted' });
-        } else this.fail(r.p.instance, e instanceof Error ? e.message : String(e), (e as ExecFailure).reason ?? 'stage-error');
+        if (this.ac.signal.aborted) this.settle(id, 'skipped', 'interrupted');
+        else this.fail(r.p.instance, e instanceof Error ? e.message : String(e), (e as ExecFailure).reason ?? 'stage-error');
       })
       .finally(async () => {
         await r.release();

@@ -1,5 +1,6 @@
-// The run record: the commit marker of one stage execution, written last. It keeps the whole
-// fingerprint so a later run can say, field by field, why a stage is stale.
+// The run record: the commit marker of one stage execution, written last. Its whole fingerprint
+// is stored beside it (Store.readFingerprint) so a later run can say, field by field, why a stage
+// is stale.
 
 export interface StoredOutput {
   digest: string;
@@ -12,7 +13,6 @@ export interface RunRecord {
   key: string;
   stageId: string;
   kind: string;
-  fingerprint: Fingerprint;
   outputs: Record<string, StoredOutput>;
   /** Facts the stage recorded (counters, warnings, resolved commit, generation settings). */
   info: Record<string, unknown>;

@@ -3,7 +3,7 @@
 // when a file deep inside does), but each of their files goes through the cache.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { hashFile, readJson, writeFileAtomic } from './fs-util.js';
+import { hashFile, readJson, readJsonSync, writeFileAtomic } from './fs-util.js';
 
 type Entry = [size: number, mtimeMs: number, ctimeMs: number, ino: number, digest: string];
 
@@ -16,9 +16,10 @@ export class StatCache {
     private readonly digestTree: (root: string) => Promise<string>,
   ) {}
 
-  private async load(): Promise<Map<string, Entry>> {
+  /** Synchronous on purpose: concurrent first callers must not each read and parse the file. */
+  private load(): Map<string, Entry> {
     if (!this.entries) {
-      const data = await readJson<Record<string, Entry>>(this.file).catch(() => undefined);
+      const data = readJsonSync<Record<string, Entry>>(this.file);
       this.entries = new Map(Object.entries(data ?? {}));
     }
     return this.entries;
@@ -33,7 +34,7 @@ export class StatCache {
       throw new Error(`${path}: no such file or folder`);
     }
     if (st.isDirectory()) return { digest: await this.digestTree(abs), type: 'dir' };
-    const entries = await this.load();
+    const entries = this.load();
     const hit = entries.get(abs);
     if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ctimeMs && hit[3] === st.ino) {
       return { digest: hit[4], type: 'file' };

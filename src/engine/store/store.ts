@@ -10,7 +10,7 @@ import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
 import { copyFileFast, ensureDir, exists, hashFile, listFiles, pidAlive, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
-import type { RunRecord } from './run-record.js';
+import type { Fingerprint, RunRecord } from './run-record.js';
 
 export interface ManifestEntry {
   path: string;
@@ -211,10 +211,22 @@ export class Store {
     return readJson<RunRecord>(this.runPath(key));
   }
 
-  /** The commit marker: written last, after every output is stored. */
-  async writeRun(record: RunRecord): Promise<string> {
+  /** The fingerprint is kept beside the record, not in it: a fan-in stage's fingerprint names
+   * every input, and a no-op run reads every record but needs no fingerprint. */
+  fingerprintPath(key: string): string {
+    return join(this.dir('runs'), key.slice(0, 2), `${key}.fingerprint.json`);
+  }
+
+  readFingerprint(key: string): Promise<Fingerprint | undefined> {
+    return readJson<Fingerprint>(this.fingerprintPath(key));
+  }
+
+  /** The commit marker: written last, after every output (and the fingerprint) is stored. */
+  async writeRun(record: RunRecord & { fingerprint?: Fingerprint }): Promise<string> {
+    const { fingerprint, ...rest } = record;
+    if (fingerprint) await writeFileAtomic(this.fingerprintPath(record.key), JSON.stringify(fingerprint));
     const p = this.runPath(record.key);
-    await writeFileAtomic(p, JSON.stringify(record, null, 1));
+    await writeFileAtomic(p, JSON.stringify(rest, null, 1));
     await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
     await fs.rm(this.failurePath(record.stageId), { force: true });
     return p;
@@ -223,6 +235,7 @@ export class Store {
   /** Remove a run record (verify does this when an output it names is corrupt). */
   async forgetRun(key: string): Promise<void> {
     await fs.rm(this.runPath(key), { force: true });
+    await fs.rm(this.fingerprintPath(key), { force: true });
   }
 
   private stagePointer(stageId: string): string {
