@@ -36,9 +36,29 @@ stages, each a \`run:\` stage with a trivial body (\`cat\`/\`echo\` into a file)
 
 ${table}
 
-Targets from the issue: a no-op re-run under 150 ms (paper-sized) and 300 ms (10×); full-run
-overhead within 1.2× of spawning one process per stage. See the README's "Performance" section for
-what the numbers mean and where the remaining overhead is.
+Targets from the issue: a no-op re-run under 150 ms (paper-sized) and 300 ms (10×) — measured here
+doit 200 ms / 280 ms, Snakemake 610 ms / 1.67 s — and full-run overhead within 1.2× of spawning one
+process per stage.
+
+## Reading the numbers
+
+- **No-op.** About 60–70 ms of the paper-sized figure is Node starting and loading the CLI; the
+  rest reads one run record per stage and stats each materialised file (through the stat cache). A
+  pipeline file that validated before is not parsed again: its expansion is cached under
+  \`cache/compiled/\` keyed by the file's text, the \`--set\` values and the engine's code, so a no-op
+  never loads the YAML or JSON Schema libraries (nor, ever, the ML stack: stage kinds import it lazily).
+- **Full run.** This target is not met: the engine takes several times as long as bare spawning.
+  Per stage, besides spawning the command (through zx, about 1.8 ms of blocked main thread in a
+  process of the engine's size against well under 1 ms from a small one), the engine computes the
+  key, takes the stage lock, stages the outputs in \`cache/tmp/\`, hashes and renames them into
+  \`cache/objects/\`, writes the fingerprint, the run record and the stage pointer atomically, and
+  checks the materialised copy — about 4 ms of mostly file-system calls per stage on this machine.
+  With two jobs on two cores the main thread, not the commands, is the bottleneck. For stages that do
+  real work (a score stage runs for seconds to hours) this overhead is noise; for thousands of trivial
+  shell stages it is not, and the next steps would be spawning from a small helper process and
+  batching the store's metadata writes.
+- **Re-run after one change.** One input feeds a fetch stage, its 5 configs and 5 scores (10 at 10×),
+  all 6 (60) aggregates — each reads every score — and the plot.
 `,
     );
   }
