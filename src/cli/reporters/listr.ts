@@ -13,6 +13,8 @@ interface Group {
   skipped: number;
   resolve?: () => void;
   update?: () => void;
+  /** Set once the group's task settled: listr2 must not be touched after that. */
+  closed?: boolean;
 }
 
 export async function listrReporter(kindOf: Map<string, string>, out: (l: string) => void): Promise<{ reporter: Reporter; done: Promise<void> }> {
@@ -38,9 +40,15 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
       task: (_ctx: unknown, task: { title: string; output: string }) =>
         new Promise<void>((resolve, reject) => {
           g.update = () => {
+            if (g.closed) return;
             task.title = title(g);
+            if (settled(g)) {
+              g.closed = true;
+              if (g.failed.length) reject(new Error(g.failed.join('\n')));
+              else resolve();
+              return;
+            }
             task.output = [...g.running].map(([id, line]) => `${id}${line ? `: ${line.slice(0, 100)}` : ''}`).join('\n');
-            if (settled(g)) (g.failed.length ? reject(new Error(g.failed.join('\n'))) : resolve());
           };
           g.resolve = resolve;
           g.update();
@@ -48,7 +56,10 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
     })),
     { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false, outputBar: 4 } as never },
   );
-  const done = list.run().catch(() => undefined).then(() => {
+  let summarized!: () => void;
+  const gotSummary = new Promise<void>((r) => (summarized = r));
+  // The summary prints after both the task list has finished rendering and the run has ended.
+  const done = Promise.all([list.run().catch(() => undefined), gotSummary]).then(() => {
     if (summary) {
       for (const r of summary.restored) out(`restored ${r}`);
       out(summaryLine(summary, dry));
@@ -86,6 +97,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         break;
       case 'run-done':
         summary = e.summary;
+        summarized();
         // Anything not settled (an interrupted run) is closed now so the renderer ends.
         for (const x of groups.values()) {
           x.skipped = x.ids.size - x.ran - x.cached - x.failed.length;
