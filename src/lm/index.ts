@@ -121,24 +121,16 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       this.checkLength('conditional request', i, plan.ids);
       return plan;
     });
-    let scores: number[][];
-    if (this.plain) {
-      scores = [];
-      for (const p of plans) scores.push(await scoreItemPlain(this.runner, p));
-    } else {
-      const items: FastItem[] = plans.map((p) => ({
+    const scores = await this.scoreItems(
+      plans.map((p) => ({
         ids: p.ids,
         start: p.start,
         // The prefix's next-token logits are the joined tokens' row at len(prefix)-1 only when the
         // prefix tokens agree with the joined tokens (not so for digit_mat's "[" + "]" merge).
         capture: p.agree && p.prefixIds.length > 0 ? p.prefixIds.length - 1 : undefined,
-      }));
-      const res = await scoreItemsFast(this.runner, items, this.limits);
-      res.forEach((r, i) => {
-        if (r.captured) this.cache.set(idsKey(plans[i]!.prefixIds), r.captured);
-      });
-      scores = res.map((r) => r.tokenLogprobs);
-    }
+      })),
+      (i, captured) => this.cache.set(idsKey(plans[i]!.prefixIds), captured),
+    );
     return plans.map((p, i) => {
       if (p.zeroToken) this.stats.zeroTokenContinuations++;
       const tokenLogprobs = scores[i]!;
@@ -157,17 +149,24 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       this.checkLength('sequence text', i, plan.ids);
       return plan;
     });
-    let scores: number[][];
-    if (this.plain) {
-      scores = [];
-      for (const p of plans) scores.push(await scoreItemPlain(this.runner, p));
-    } else {
-      scores = (await scoreItemsFast(this.runner, plans, this.limits)).map((r) => r.tokenLogprobs);
-    }
+    const scores = await this.scoreItems(plans);
     return plans.map((p, i) => {
       const tokenLogprobs = scores[i]!;
       return { logprob: reduce(tokenLogprobs, 'sum'), tokenIds: p.ids.slice(1), tokenLogprobs, inputIds: p.ids };
     });
+  }
+
+  /** Token log-probabilities of each item from `start` on: one at a time (plain) or batched with
+   * shared prefixes (fast); `onCapture` receives the logits rows the fast path kept. */
+  private async scoreItems(items: FastItem[], onCapture?: (i: number, captured: Float32Array) => void): Promise<number[][]> {
+    if (this.plain) {
+      const scores: number[][] = [];
+      for (const it of items) scores.push(await scoreItemPlain(this.runner, it));
+      return scores;
+    }
+    const res = await scoreItemsFast(this.runner, items, this.limits);
+    if (onCapture) res.forEach((r, i) => r.captured && onCapture(i, r.captured));
+    return res.map((r) => r.tokenLogprobs);
   }
 
   async nextTokenLogits(texts: string[]): Promise<Float32Array[]> {

@@ -94,7 +94,7 @@ export function demoLambadaJsonl(): string {
 }
 
 /** A small deterministic generator (mulberry32) so the demo problems never change. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

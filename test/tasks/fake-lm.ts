@@ -3,6 +3,7 @@
 // merge into one token "[]", as with the real tokenizer), token ids are hashes, and logits are
 // pseudo-random functions of the context, so every number is reproducible and request-order free.
 
+import { rng } from '../../src/tasks/demo-stimuli.js';
 import type {
   ConditionalRequest, ConditionalResult, GenerateResult, LanguageModel, ModelInfo, Reduction, ScoringStats, SequenceResult,
 } from '../../src/lm/types.js';
@@ -18,16 +19,6 @@ function fnv(text: string): number {
   return h >>> 0;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function fakeTokenize(text: string): string[] {
   return text.match(/ ?[A-Za-z0-9_$]+| ?[^\sA-Za-z0-9_$]+|\s+/g) ?? [];
