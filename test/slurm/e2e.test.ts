@@ -67,7 +67,7 @@ function files(dir: string, sub: string): Map<string, string> {
 function runRecords(dir: string): Map<string, { key: string; executor: string }> {
   const records = new Map<string, { key: string; executor: string }>();
   for (const [path, text] of files(dir, 'cache/runs')) {
-    if (!path.endsWith('.json')) continue;
+    if (!path.endsWith('.json') || path.endsWith('.fingerprint.json')) continue; // fingerprints live beside the records
     const rec = JSON.parse(text) as { stageId: string; key: string; executor: string };
     records.set(rec.stageId, { key: rec.key, executor: rec.executor });
   }
