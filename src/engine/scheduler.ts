@@ -335,6 +335,10 @@ export class Scheduler {
         this.records.set(id, rec);
         this.summary.ran++;
         this.o.emit({ type: 'stage-done', id, kind: r.p.kind.name, durationMs: Date.now() - t0, key: r.key });
+        // What a stage warned about (zero-token continuations, items over the context, …) is said
+        // now, not only kept in its run record.
+        const warnings = rec.info['warnings'];
+        if (Array.isArray(warnings)) for (const w of warnings) this.o.emit({ type: 'warning', id, message: String(w) });
         this.settle(id, 'done');
       })
       .catch((e: unknown) => {

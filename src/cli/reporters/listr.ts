@@ -59,7 +59,9 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
   let summarized!: () => void;
   const gotSummary = new Promise<void>((r) => (summarized = r));
   // The summary prints after both the task list has finished rendering and the run has ended.
+  const warnings: string[] = [];
   const done = Promise.all([list.run().catch(() => undefined), gotSummary]).then(() => {
+    for (const w of warnings) out(w);
     if (summary) {
       for (const r of summary.restored) out(`restored ${r}`);
       out(summaryLine(summary, dry));
@@ -105,6 +107,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         }
         break;
       case 'warning':
+        warnings.push(`warning${e.id ? ` [${e.id}]` : ''}: ${e.message}`);
         break;
     }
     g?.update?.();
