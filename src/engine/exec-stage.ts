@@ -65,7 +65,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   const flushLog = async (): Promise<void> => {
     if (log.closed) return;
     log.closed = true;
-    await fs.writeFile(logPath, lines.join(''));
+    if (lines.length) await fs.writeFile(logPath, lines.join(''));
   };
   const info: Record<string, unknown> = {};
   const warnings: string[] = [];

@@ -12,6 +12,8 @@ import { copyFileFast, ensureDir, exists, hashFile, listFiles, pidAlive, readJso
 import { StatCache } from './stat-cache.js';
 import type { Fingerprint, RunRecord } from './run-record.js';
 
+const SMALL_FILE = 4 * 1024 * 1024;
+
 export interface ManifestEntry {
   path: string;
   size: number;
@@ -71,8 +73,11 @@ export class Store {
     return exists(this.objectPath(digest));
   }
 
-  /** Store a file: hash while copying into staging, then rename into objects/ (read-only). */
+  /** Store a file: hash while copying into staging, then rename into objects/ (read-only). Small
+   * files are read whole: a stream pipeline costs more than the copy for a 1 KB config. */
   async putFile(src: string): Promise<string> {
+    const st = await fs.stat(src);
+    if (st.size <= SMALL_FILE) return this.putBytes(await fs.readFile(src));
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
     await ensureDir(this.dir('tmp'));
     const h = createHash('sha256');
