@@ -1,6 +1,6 @@
 // `run:` stages — the escape hatch (like a DVC cmd stage): a shell command run through zx in the
 // project folder, its declared deps hashed into the key and its declared outs captured into the store.
-import { statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { OutputDecl, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
@@ -55,7 +55,7 @@ const kind: StageKind = {
     const { cmd } = params(ctx);
     const outs = outputDecls(ctx);
     // Forget before running: stale outputs must not be mistaken for this run's.
-    for (const o of outs) await fs.rm(abs(ctx, o.name), { recursive: true, force: true });
+    for (const o of outs) rmSync(abs(ctx, o.name), { recursive: true, force: true });
     const { $ } = await import('zx');
     const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_STAGE_ID: ctx.instance.id };
     if (ctx.gpus.length) env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
@@ -74,12 +74,12 @@ const kind: StageKind = {
       const src = abs(ctx, o.name);
       const dst = join(ctx.outDir, o.name);
       try {
-        await fs.stat(src);
+        statSync(src);
       } catch {
         throw new Error(`the command finished but did not write its declared output ${o.name}`);
       }
-      if (o.name.includes('/')) await fs.mkdir(dirname(dst), { recursive: true });
-      if (o.type === 'file') await fs.copyFile(src, dst);
+      if (o.name.includes('/')) mkdirSync(dirname(dst), { recursive: true });
+      if (o.type === 'file') copyFileSync(src, dst);
       else await fs.cp(src, dst, { recursive: true });
     }
   },

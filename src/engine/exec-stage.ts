@@ -1,6 +1,7 @@
 // Execute one invocation wherever it runs (the engine process, a model worker, a Slurm job):
 // run the kind into a staging folder, store every declared output, then write the run record —
 // last, as the commit marker. A stage killed half-way leaves only staging, which is discarded.
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -53,10 +54,10 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   if (inv.plugins.length) await env.registry.addPlugins(inv.plugins.filter((p) => !env.registry.names().some((n) => env.registry.modulePath(n) === p)));
   const kind = await env.registry.get(inv.instance.kind);
   const tmp = await store.makeTmp(inv.key.slice(0, 12));
-  const outDir = join(tmp, 'out');
-  const scratch = join(tmp, 'scratch');
-  await fs.mkdir(outDir);
-  await fs.mkdir(scratch);
+  // The staging folder is the output folder; scratch space is made only for a kind that asks
+  // (every folder created costs a metadata write, and most stages need none).
+  const outDir = tmp;
+  const scratch = `${tmp}.scratch`;
   const logPath = store.logPath(inv.key);
   await ensureDir(dirname(logPath));
   // The log is kept in memory and written once: most stages log a few lines.
@@ -65,7 +66,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   const flushLog = async (): Promise<void> => {
     if (log.closed) return;
     log.closed = true;
-    if (lines.length) await fs.writeFile(logPath, lines.join(''));
+    if (lines.length) writeFileSync(logPath, lines.join(''));
   };
   const info: Record<string, unknown> = {};
   const warnings: string[] = [];
@@ -80,7 +81,10 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     inputs: inv.inputs,
     planned: inv.planned,
     outDir,
-    tmpDir: scratch,
+    get tmpDir(): string {
+      mkdirSync(scratch, { recursive: true });
+      return scratch;
+    },
     gpus: env.gpus,
     cpus: env.cpus,
     log: write,
@@ -111,7 +115,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       const p = join(outDir, decl.name);
       let st;
       try {
-        st = await fs.stat(p);
+        st = statSync(p);
       } catch {
         throw new StageFailure(`stage ${inv.instance.id} (${kind.name}) did not write its output "${decl.name}"`, 'missing-output');
       }
@@ -152,7 +156,8 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, msg).catch(() => undefined);
     throw e;
   } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
     await store.stat.flush().catch(() => undefined);
   }
 }

@@ -107,7 +107,7 @@ export interface StageContext extends PlanContext {
   planned: Record<string, unknown>;
   /** Staging folder: write each declared output to join(outDir, output.name). */
   outDir: string;
-  /** A scratch folder removed after the stage. */
+  /** A scratch folder (created when first asked for) removed after the stage. */
   tmpDir: string;
   /** Device ids granted from the gpu pool ([] on cpu). */
   gpus: string[];

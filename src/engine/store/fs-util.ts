@@ -1,6 +1,6 @@
 // Small filesystem helpers shared by the store: atomic writes, hashing while copying, pid checks.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, constants as fsc } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -14,11 +14,14 @@ export function uniqueSuffix(): string {
   return `${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+// The store's metadata (run records, pointers, locks, small objects) is written with synchronous
+// calls: each is a few microseconds on a local disk, against a thread-pool round trip per call for
+// the promise API, and a run of thousands of small stages is bound by them.
 const made = new Set<string>();
 /** mkdir -p, remembered: the store creates the same few folders thousands of times in a run. */
 export async function ensureDir(dir: string): Promise<void> {
   if (made.has(dir)) return;
-  await fs.mkdir(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   made.add(dir);
 }
 
@@ -26,8 +29,8 @@ export async function ensureDir(dir: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await ensureDir(dirname(path));
   const tmp = `${path}.tmp-${uniqueSuffix()}`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, path);
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
 }
 
 /** Copy with a reflink where the filesystem supports it, a plain copy elsewhere. */

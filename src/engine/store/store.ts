@@ -2,7 +2,7 @@
 // checked-out trees, run records by key, a stat cache, staging space and locks (DESIGN.md
 // "Content addressing"). Every write is staged in tmp/ and renamed into place.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -61,7 +61,7 @@ export class Store {
   async makeTmp(label: string): Promise<string> {
     const p = join(this.dir('tmp'), `${uniqueSuffix()}-${label.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60)}`);
     await ensureDir(this.dir('tmp'));
-    await fs.mkdir(p);
+    mkdirSync(p);
     return p;
   }
 
@@ -76,8 +76,8 @@ export class Store {
   /** Store a file: hash while copying into staging, then rename into objects/ (read-only). Small
    * files are read whole: a stream pipeline costs more than the copy for a 1 KB config. */
   async putFile(src: string): Promise<string> {
-    const st = await fs.stat(src);
-    if (st.size <= SMALL_FILE) return this.putBytes(await fs.readFile(src));
+    const st = statSync(src);
+    if (st.size <= SMALL_FILE) return this.putBytes(readFileSync(src));
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
     await ensureDir(this.dir('tmp'));
     const h = createHash('sha256');
@@ -101,20 +101,20 @@ export class Store {
     if (await this.hasObject(digest)) return digest;
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
     await ensureDir(this.dir('tmp'));
-    await fs.writeFile(tmp, data);
+    writeFileSync(tmp, data);
     await this.adopt(tmp, digest);
     return digest;
   }
 
   private async adopt(tmp: string, digest: string): Promise<void> {
     const dst = this.objectPath(digest);
-    if (await exists(dst)) {
-      await fs.rm(tmp, { force: true });
+    if (existsSync(dst)) {
+      rmSync(tmp, { force: true });
       return;
     }
-    await fs.chmod(tmp, 0o444);
+    chmodSync(tmp, 0o444);
     await ensureDir(dirname(dst));
-    await fs.rename(tmp, dst);
+    renameSync(tmp, dst);
   }
 
   /** Store a folder: every file as an object, then its manifest, whose digest is the folder's digest. */
@@ -223,17 +223,23 @@ export class Store {
   }
 
   readFingerprint(key: string): Promise<Fingerprint | undefined> {
-    return readJson<Fingerprint>(this.fingerprintPath(key));
+    return readJson<Fingerprint>(this.fingerprintPath(key)).catch(() => undefined);
   }
 
   /** The commit marker: written last, after every output (and the fingerprint) is stored. */
   async writeRun(record: RunRecord & { fingerprint?: Fingerprint }): Promise<string> {
     const { fingerprint, ...rest } = record;
-    if (fingerprint) await writeFileAtomic(this.fingerprintPath(record.key), JSON.stringify(fingerprint));
+    // The fingerprint and the stage pointer only explain staleness; they are read tolerantly, so they
+    // are written in place. The record is the commit marker: staged and renamed.
+    if (fingerprint) {
+      await ensureDir(dirname(this.fingerprintPath(record.key)));
+      writeFileSync(this.fingerprintPath(record.key), JSON.stringify(fingerprint));
+    }
     const p = this.runPath(record.key);
     await writeFileAtomic(p, JSON.stringify(rest, null, 1));
-    await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
-    await fs.rm(this.failurePath(record.stageId), { force: true });
+    await ensureDir(this.dir('stages'));
+    writeFileSync(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
+    rmSync(this.failurePath(record.stageId), { force: true });
     return p;
   }
 
@@ -249,7 +255,7 @@ export class Store {
 
   /** The key of the last successful run of a stage id, for "why is this stale". */
   async lastKey(stageId: string): Promise<string | undefined> {
-    return (await readJson<{ key: string }>(this.stagePointer(stageId)))?.key;
+    return (await readJson<{ key: string }>(this.stagePointer(stageId)).catch(() => undefined))?.key;
   }
 
   failurePath(stageId: string): string {
@@ -276,11 +282,11 @@ export class Store {
     await ensureDir(this.dir('locks'));
     for (;;) {
       try {
-        const fh = await fs.open(p, 'wx');
-        await fh.writeFile(JSON.stringify({ pid: process.pid, at: Date.now() }));
-        await fh.close();
+        const fd = openSync(p, 'wx');
+        writeSync(fd, JSON.stringify({ pid: process.pid, at: Date.now() }));
+        closeSync(fd);
         return async () => {
-          await fs.rm(p, { force: true });
+          rmSync(p, { force: true });
         };
       } catch (e: unknown) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
