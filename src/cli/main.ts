@@ -154,7 +154,7 @@ export function program(): Command {
     .option('--revision <revision>', 'a branch, tag, commit or step name (default: final weights)')
     .option('--limit <n>', 'score only the first n items')
     .option('--dtype <dtype>', 'fp32 (default), fp16, q8, …')
-    .option('--param <name=value>', 'a score param, e.g. force_greedy=true (repeatable)', collect, [])
+    .option('--param <name=value>', 'a score param, e.g. force_greedy=true (repeatable; the global --set does the same here)', collect, [])
     .option('--json', 'print one JSON object: csv, requests, stage, key')
     .action(wrap(async () => (await import('./score.js')).scoreCommand));
 

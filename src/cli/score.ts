@@ -1,7 +1,7 @@
 // `pipeline score`: the researcher's quick path, as the paper's own command line was. It builds a
 // one-model, one-task pipeline in memory (fetch-model, fetch-stimuli, build-config, score) and runs
 // it through the same engine and cache, then prints where the CSV and requests.jsonl are.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { Engine } from '../engine/engine.js';
@@ -57,8 +57,13 @@ export function scorePipeline(f: ScoreFlags, cwd: string): string {
 
 export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const flags = f as unknown as ScoreFlags;
+  // Without a pipeline file there are no vars: `--set k=v` sets a score param, as `--param` does.
+  flags.param = [...g.set, ...(flags.param ?? [])];
   const text = scorePipeline(flags, process.cwd());
-  const spec = parseSpec(text, resolve(process.cwd(), '.pipeline-score.yaml'), { kinds: new KindRegistry().names() });
+  // Kept on disk so that `pipeline -f .pipeline-score.yaml inspect|status …` can look at this run.
+  const file = resolve(process.cwd(), '.pipeline-score.yaml');
+  writeFileSync(file, `# written by \`pipeline score\` (the last call); inspect with: npx pipeline -f .pipeline-score.yaml inspect <stage>\n${text}`);
+  const spec = parseSpec(text, file, { kinds: new KindRegistry().names() });
   const opts = engineOptions({ ...g, set: [] });
   opts.spec = spec;
   const json = !!(flags.json || g.json);
