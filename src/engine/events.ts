@@ -14,6 +14,8 @@ export interface RunSummary {
   /** Materialised files that had been edited by hand and were restored (the edit kept beside). */
   restored: string[];
   failures: { id: string; message: string }[];
+  /** Where the selected stages' results are: the project folder and the top-level folders written. */
+  results: { projectDir: string; folders: string[] };
   /** Peak concurrent use of each pool. */
   peak: { cpu: number; gpu: number; memory: number; stages: number };
 }

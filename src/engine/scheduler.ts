@@ -52,7 +52,7 @@ export class Scheduler {
     private readonly engine: Engine,
     private readonly o: SchedulerOptions,
   ) {
-    this.summary = { selected: 0, ran: 0, cached: 0, failed: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], failures: [], peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
+    this.summary = { selected: 0, ran: 0, cached: 0, failed: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], failures: [], results: { projectDir: engine.spec.projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
     this.mat = new Materializer(engine.store, engine.spec.projectDir);
   }
 
@@ -105,6 +105,9 @@ export class Scheduler {
     this.summary.durationMs = Date.now() - t0;
     this.summary.modelLoads = this.o.executors.local.stats();
     this.summary.peak = { ...this.o.pools.peak, stages: this.peakStages };
+    const folders = new Set<string>();
+    for (const r of this.records.values()) for (const o of Object.values(r.outputs)) if (o.materialize) folders.add(o.materialize.split('/')[0]!);
+    this.summary.results.folders = [...folders].sort();
     for (const s of this.status.values()) if (s === 'skipped' || (this.stopping && (s === 'waiting' || s === 'queued'))) this.summary.skipped++;
     if (!opts.dryRun) await this.writeHistory();
     await this.mat.flush();

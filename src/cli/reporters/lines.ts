@@ -1,4 +1,5 @@
 // Plain line logs for CI and pipes: one line per event that matters.
+import { relative } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
 
 export function secs(ms: number): string {
@@ -8,6 +9,14 @@ export function secs(ms: number): string {
 /** At most three reasons, then a count: a stage whose upstream changed can list dozens of inputs. */
 export function reasonText(reasons: string[]): string {
   return reasons.length <= 3 ? reasons.join('; ') : `${reasons.slice(0, 3).join('; ')}; and ${reasons.length - 3} more`;
+}
+
+/** Where to look: `results in examples/: output/, processed_data/, figures/`. */
+export function resultsLine(s: RunSummary): string | undefined {
+  const folders = s.results.folders.filter((f) => ['output', 'processed_data', 'figures'].includes(f) || s.results.folders.length <= 4);
+  if (folders.length === 0) return undefined;
+  const rel = relative(process.cwd(), s.results.projectDir);
+  return `results in ${rel === '' ? './' : `${rel}/`}: ${folders.map((f) => `${f}/`).join(', ')}`;
 }
 
 export function summaryLine(s: RunSummary, dryRun = false): string {
@@ -57,6 +66,10 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
       case 'run-done':
         for (const r of e.summary.restored) out(`restored ${r}`);
         out(summaryLine(e.summary, dry));
+        if (!dry && e.summary.ran > 0) {
+          const where = resultsLine(e.summary);
+          if (where) out(where);
+        }
         break;
       default: {
         const never: never = e;

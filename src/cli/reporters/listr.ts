@@ -1,7 +1,7 @@
 // listr2 in a terminal: one task per stage kind ("score  12/109 ran"), showing the stages running
 // now and their last log line; failures are listed under their kind.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
-import { secs, summaryLine } from './lines.js';
+import { resultsLine, secs, summaryLine } from './lines.js';
 
 interface Group {
   kind: string;
@@ -65,6 +65,8 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
     if (summary) {
       for (const r of summary.restored) out(`restored ${r}`);
       out(summaryLine(summary, dry));
+      const where = !dry && summary.ran > 0 ? resultsLine(summary) : undefined;
+      if (where) out(where);
     }
   });
   const reporter: Reporter = (e: EngineEvent) => {
