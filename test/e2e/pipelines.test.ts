@@ -1,0 +1,60 @@
+// The shipped pipeline files: the paper's pipeline.yaml declares what the paper ran, and
+// examples/reanalyse.yaml turns the paper's own score CSVs into tables and figures.
+import assert from 'node:assert/strict';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { Engine } from '../../src/engine/engine.js';
+import { REPO, Rig } from '../engine/rig.js';
+
+test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B sweep, aggregates and figures', async () => {
+  const rig = new Rig();
+  copyFileSync(join(REPO, 'pipeline.yaml'), join(rig.dir, 'pipeline.yaml'));
+  const engine = await Engine.open({ file: join(rig.dir, 'pipeline.yaml') });
+  const ids = engine.graph.order.map((i) => i.id);
+  const count = (prefix: string): number => ids.filter((id) => id.startsWith(prefix)).length;
+  assert.equal(engine.spec.models.length, 13);
+  assert.equal(count('fetch-model/'), 13 + 9);
+  assert.equal(count('fetch-stimuli/'), 5);
+  assert.equal(count('build-config/'), 13 * 7);
+  // 13 models × 7 task/condition pairs, plus 9 revisions × lambada and digit_mat: the paper's 109 files.
+  assert.equal(count('score/'), 13 * 7 + 9 * 2);
+  assert.ok(ids.includes('score/crt/crt2/pythia-1b-deduped'));
+  assert.ok(ids.includes('score/lambada/OLMo-7B@step10000-tokens44B'));
+  assert.ok(ids.includes('aggregate/syntax') && ids.includes('plot-data/digit_mat'));
+  const big = engine.graph.byId.get('score/blimp/Llama-2-70b-hf')!;
+  assert.deepEqual(big.resources, { gpu: 4 });
+  assert.equal(big.model?.dtype, 'fp16');
+  const pythia = engine.spec.models.find((m) => m.name === 'pythia-1.4b-deduped')!;
+  assert.deepEqual(pythia.display, { name: 'Pythia 1.4B', family: 'Pythia', params_b: 1.4 });
+  // Every score needs its model, its stimuli and its config.
+  const sweep = engine.graph.byId.get('score/digit_mat/OLMo-7B@step541000-tokens2393B')!;
+  assert.deepEqual(sweep.needs.sort(), ['build-config/digit_mat/OLMo-7B', 'fetch-model/OLMo-7B@step541000-tokens2393B', 'fetch-stimuli/digit_mat']);
+  // --only selects the way the README says.
+  assert.equal(engine.selection({ only: ['OLMo-7B'] }).filter((i) => i.kind === 'score').length, 7 + 18);
+  assert.ok(engine.selection({ only: ['lambada'] }).every((i) => i.kind !== 'score' || i.vars['task'] === 'lambada'));
+});
+
+test('examples/reanalyse.yaml on the paper outputs: every table, with the row counts the specification implies', { timeout: 300_000 }, () => {
+  const rig = new Rig();
+  copyFileSync(join(REPO, 'examples', 'reanalyse.yaml'), join(rig.dir, 'pipeline.yaml'));
+  const r = rig.cli(['run', '--set', `import_dir=${join(REPO, '..', 'shared', 'data', 'paper-outputs')}`]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const rows = (f: string): number => (parse(readFileSync(join(rig.dir, 'processed_data', f)), { columns: true }) as unknown[]).length;
+  // 13 models × 1,216 digit-matrix rows; 10 OLMo-7B checkpoints (9 + final) × 1,216; two methods in long form.
+  assert.equal(rows('digit_mat_wide_size.csv'), 13 * 1216);
+  assert.equal(rows('digit_mat_long_size.csv'), 2 * 13 * 1216);
+  assert.equal(rows('digit_mat_wide_training_time.csv'), 10 * 1216);
+  assert.equal(rows('crt_wide_size.csv'), 13 * 150);
+  assert.equal(rows('lambada_wide_size.csv'), 13 * 5153);
+  // syntax: (650 blimp + 75 dgl after dropping 5 duplicates) × 13; four long rows per pair.
+  assert.equal(rows('syntax_wide_size.csv'), 13 * (650 + 75));
+  assert.equal(rows('syntax_long_size.csv'), 4 * 13 * (650 + 75));
+  assert.equal(rows('digit_mat_log_odds_diff.csv'), 13);
+  const reg = parse(readFileSync(join(rig.dir, 'processed_data', 'digit_mat_regression_training_time.csv')), { columns: true }) as { term: string }[];
+  assert.deepEqual(reg.map((x) => x.term), ['(Intercept)', 'training_step_log', 'eval_methodmc', 'training_step_log:eval_methodmc']);
+  const svgs = readdirSync(join(rig.dir, 'figures')).filter((f) => f.endsWith('.svg'));
+  assert.ok(svgs.length >= 10, svgs.join(','));
+  assert.match(rig.cli(['run', '--set', `import_dir=${join(REPO, '..', 'shared', 'data', 'paper-outputs')}`]).stdout, /Nothing to do/);
+});
