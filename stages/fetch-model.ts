@@ -67,7 +67,9 @@ export const fetchModelKind: StageKind = {
       const listing = await commitListing(client, model.id, src.commit);
       selectModelFiles(listing.siblings.map((f) => f.rfilename), dtype, `${describeRevision(model.id, revision)} on ${client.config.endpoint}`);
     }
-    return { source: 'hub', endpoint: client.config.endpoint, id: model.id, revision: src.revision, commit: src.commit, dtype };
+    // The commit names the content wherever it is served from, so the endpoint (a hub mirror, a
+    // proxy) is recorded when the stage runs but is not part of the key.
+    return { source: 'hub', id: model.id, revision: src.revision, commit: src.commit, dtype };
   },
 
   async execute(ctx: StageContext) {

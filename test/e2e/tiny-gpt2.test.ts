@@ -139,3 +139,35 @@ test('fetch-model from a hub (a fake one on 127.0.0.1): revision resolved to a c
     await gated.close();
   }
 });
+
+test('a revision sweep selected from the hub refs by glob: expanded at plan time, remembered offline', { timeout: 120_000 }, async () => {
+  const hub = await startFakeHub({});
+  const rig = new Rig(`version: 1
+models:
+  - id: test-org/tiny-gpt2
+    revisions: { glob: "step0*", every: 2 }
+stages:
+  fetch-model:
+    uses: fetch-model
+    matrix: { model: $models, revision: $revisions }
+`);
+  try {
+    const env = { HF_ENDPOINT: hub.url, HF_HOME: join(rig.dir, 'hf') };
+    const dag = await rig.cliAsync(['dag'], env);
+    assert.equal(dag.code, 0, dag.stderr);
+    // step0030, step0120, step0300 sorted by step; every 2nd from the first: 0030 and 0300.
+    assert.deepEqual(dag.stdout.trim().split('\n').map((l) => l.split(' ')[0]), [
+      'fetch-model/tiny-gpt2', 'fetch-model/tiny-gpt2@step0030-tokens0.06M', 'fetch-model/tiny-gpt2@step0300-tokens0.61M',
+    ]);
+    const run = await rig.cliAsync(['run', '--json'], env);
+    assert.equal(run.code, 0, run.stderr + run.stdout.slice(-1500));
+    assert.equal(Rig.ran(run).length, 3);
+  } finally {
+    await hub.close();
+  }
+  // The hub is gone: offline, the remembered selection and the cached downloads plan the same stages.
+  // (Another endpoint on purpose: the commit, not where it was served from, is in the key.)
+  const offline = await rig.cliAsync(['--offline', 'run'], { HF_HOME: join(rig.dir, 'hf'), HF_ENDPOINT: 'http://127.0.0.1:9' });
+  assert.equal(offline.code, 0, offline.stderr + offline.stdout);
+  assert.match(offline.stdout, /Nothing to do: all 3 stages are up to date/);
+});

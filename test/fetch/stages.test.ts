@@ -69,7 +69,7 @@ test('fetch-model from the hub: plan resolves the commit, execute downloads; the
   const model = tinyModelSpec();
   const ctx = planContext({ projectDir, kind: 'fetch-model', vars: { model: 'tiny-gpt2', revision: '' }, model });
   const planned = await fetchModelKind.plan!(ctx);
-  assert.deepEqual(planned, { source: 'hub', endpoint: hub.url, id: 'test-org/tiny-gpt2', revision: 'main',
+  assert.deepEqual(planned, { source: 'hub', id: 'test-org/tiny-gpt2', revision: 'main',
     commit: hub.commit('test-org/tiny-gpt2', 'main'), dtype: 'fp32' });
   const step = await fetchModelKind.plan!(planContext({ projectDir, kind: 'fetch-model', vars: { revision: 'step0300-tokens0.61M' }, model }));
   assert.equal(step.commit, hub.commit('test-org/tiny-gpt2', 'step0300-tokens0.61M'));
