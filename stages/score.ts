@@ -71,7 +71,11 @@ async function modelFor(ctx: StageContext, folder: string, opts: LoadOptions): P
   try {
     lm = await loadLanguageModel(folder, opts);
   } catch (e) {
-    throw new Error(`cannot load model from ${folder}: ${e instanceof Error ? e.message : String(e)}`);
+    // Name the model and the stage that provided it: the folder itself is a store checkout.
+    const from = ctx.inputs.find((i) => i.outputs['model']);
+    const what = `model ${ctx.model?.id ?? '?'}${ctx.instance.vars['revision'] ? ` revision ${String(ctx.instance.vars['revision'])}` : ''}`;
+    const raw = e instanceof Error ? e.message : String(e);
+    throw new Error(`cannot load ${what} (from ${from?.stageId ?? 'its fetch stage'}; is it a transformers.js ONNX export for ${opts.dtype ?? 'fp32'}?): ${raw.replace(/^cannot load language model from folder "[^"]*" /, '')}`);
   }
   ctx.processCache.set(CACHE_SLOT, { key, lm } satisfies CachedModel);
   ctx.processCache.set(LOADS_SLOT, ((ctx.processCache.get(LOADS_SLOT) as number | undefined) ?? 0) + 1);
