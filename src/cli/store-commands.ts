@@ -120,7 +120,7 @@ export async function verifyCommand(g: GlobalOpts, f: Record<string, unknown>): 
   }
   // Stages whose outputs were quarantined are stale now; say which.
   const affected: string[] = [];
-  if (corrupt.length) for (const [id, s] of await engine.status()) if (s.state !== 'fresh' && s.state !== 'waiting') affected.push(id);
+  if (corrupt.length) for (const [id, s] of await engine.status()) if (s.state !== 'fresh' && s.state !== 'waiting' && s.state !== 'blocked') affected.push(id);
   if (f['json'] || g.json) process.stdout.write(JSON.stringify({ objects: n, corrupt, affected }) + '\n');
   else {
     process.stdout.write(`${n} objects checked, ${corrupt.length} corrupt\n`);

@@ -53,6 +53,8 @@ export type StageState =
   | { state: 'fresh'; key: string; record: RunRecord; edited: string[] }
   | { state: 'stale'; key: string; reasons: string[] }
   | { state: 'waiting'; reasons: string[] }
+  /** Its plan cannot be made now (a model unreachable offline, a missing dependency). */
+  | { state: 'blocked'; reasons: string[] }
   | { state: 'failed'; key: string; reasons: string[] };
 
 export interface Planned {
@@ -218,7 +220,7 @@ export class Engine {
       try {
         fp = await this.fingerprint(p, records);
       } catch (e: unknown) {
-        states.set(inst.id, { state: 'waiting', reasons: [(e as Error).message] });
+        states.set(inst.id, { state: 'blocked', reasons: [(e as Error).message] });
         continue;
       }
       const key = keyOf(fp);

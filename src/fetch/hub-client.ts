@@ -124,6 +124,12 @@ export class HubClient {
         return await res.json();
       } catch (err) {
         last = err;
+        const unreachable = unreachableCode(err);
+        if (unreachable) {
+          // No route to the hub at all (no network, a wrong HF_ENDPOINT): retrying with backoff
+          // would only make every stage's plan wait; say what to do instead.
+          throw new FetchError('http', `${what}: cannot reach ${this.config.endpoint} (${unreachable}). Without network, run with --offline and provide models with --models-dir <dir> (or PIPELINE_MODELS_DIR) or a path:; or set HF_ENDPOINT to a reachable hub mirror`, { cause: err });
+        }
         if (!isTransient(err)) throw err;
         if (attempt + 1 < attempts) await sleep(backoffDelay(this.config.retry, attempt));
       }
@@ -139,4 +145,10 @@ export function errorText(err: unknown): string {
     return cause instanceof Error && cause.message !== err.message ? `${err.message} (${cause.message})` : err.message;
   }
   return String(err);
+}
+
+/** The error code when the host cannot be reached at all (DNS failure, no route), else undefined. */
+export function unreachableCode(err: unknown): string | undefined {
+  const code = (err as { cause?: { code?: string } } | undefined)?.cause?.code ?? (err as { code?: string } | undefined)?.code;
+  return code && ['ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'].includes(code) ? code : undefined;
 }
