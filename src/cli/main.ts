@@ -110,7 +110,7 @@ export function program(): Command {
     .action(wrap(async () => (await import('./run.js')).runCommand));
 
   p.command('status')
-    .description('every stage: fresh / stale (with the reason) / failed / waiting; edited materialised files')
+    .description('every stage: fresh / stale (with the reason) / failed / waiting (on an upstream) / blocked (cannot be planned); edited materialised files')
     .argument('[targets...]')
     .option('--only <selector>', 'restrict as in run', collect, [])
     .option('--json', 'machine-readable output')
