@@ -58,7 +58,8 @@ test('kill -9 in the middle of a run with several stages in flight, then resume'
     outs: ["slow-\${n}.txt"]
 `);
   const { proc, done } = r.spawn(['run', '--jobs', '2']);
-  await new Promise((res) => setTimeout(res, 900));
+  // Kill once a few stages have started (polling, so a slow machine does not change the test).
+  for (let i = 0; i < 200 && r.calls().length < 3; i++) await new Promise((res) => setTimeout(res, 25));
   proc.kill('SIGKILL');
   await done;
   const before = r.calls().length;
@@ -80,7 +81,7 @@ test('Ctrl-C (SIGINT) stops running stages cleanly and the next run resumes', as
     outs: ["s-\${n}.txt"]
 `);
   const { proc, done } = r.spawn(['run', '--jobs', '2']);
-  await new Promise((res) => setTimeout(res, 500));
+  for (let i = 0; i < 200 && r.calls().length < 1; i++) await new Promise((res) => setTimeout(res, 25));
   proc.kill('SIGINT');
   const res = await done;
   assert.equal(res.code, 130, res.stdout + res.stderr);
