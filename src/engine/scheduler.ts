@@ -106,7 +106,7 @@ export class Scheduler {
     this.summary.modelLoads = this.o.executors.local.stats();
     this.summary.peak = { ...this.o.pools.peak, stages: this.peakStages };
     const folders = new Set<string>();
-    for (const r of this.records.values()) for (const o of Object.values(r.outputs)) if (o.materialize) folders.add(o.materialize.split('/')[0]!);
+    for (const r of this.records.values()) for (const o of Object.values(r.outputs)) if (o.materialize?.includes('/')) folders.add(o.materialize.split('/')[0]!);
     this.summary.results.folders = [...folders].sort();
     for (const s of this.status.values()) if (s === 'skipped' || (this.stopping && (s === 'waiting' || s === 'queued'))) this.summary.skipped++;
     if (!opts.dryRun) await this.writeHistory();

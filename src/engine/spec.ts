@@ -170,7 +170,7 @@ function explainAjv(errors: ErrorObject[], data: unknown, src: SourceMap): Diagn
     }
     const types = errs.filter((e) => e.keyword === 'type');
     const enums = errs.filter((e) => e.keyword === 'enum' || e.keyword === 'const');
-    const isMatrixVar = path[0] === 'stages' && path[2] === 'matrix' && path.length === 4;
+    const isMatrixVar = path[0] === 'stages' && (path[2] === 'matrix' || path[2] === 'foreach') && path.length === 4;
     if (isMatrixVar) {
       out.push(src.at(path, `matrix variable "${String(path[3])}" must be a list of values or one of ${MATRIX_REFS.join(', ')} (got ${JSON.stringify(value)})${typeof value === 'string' ? didYouMean(value, MATRIX_REFS) : ''}`));
       continue;
@@ -313,7 +313,8 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     if (decl.run && decl.outs.length === 0) diags.push(src.at(['stages', name, 'run'], `run stage "${name}" declares no \`outs:\`; list the files it writes so they can be cached (or it would re-run every time)`, { key: true }));
     if (typeof st['id'] === 'string') decl.idTemplate = st['id'];
     if (st['resources']) decl.resources = resourceRequest(st['resources'] as Record<string, unknown>, ['stages', name, 'resources'], src, diags);
-    const matrix = st['matrix'] as Record<string, unknown> | undefined;
+    if (st['matrix'] !== undefined && st['foreach'] !== undefined) diags.push(src.at(['stages', name, 'foreach'], `stage "${name}" has both \`matrix:\` and \`foreach:\` (the same thing); keep one`, { key: true }));
+    const matrix = (st['matrix'] ?? st['foreach']) as Record<string, unknown> | undefined;
     if (matrix) {
       const { include, exclude, ...rest } = matrix;
       decl.matrix = { vars: rest as Record<string, MatrixValue>, include: (include as Record<string, unknown>[] | undefined) ?? [], exclude: (exclude as Record<string, unknown>[] | undefined) ?? [] };
