@@ -36,7 +36,7 @@ function outputDecls(ctx: PlanContext): OutputDecl[] {
 const kind: StageKind = {
   name: 'run',
   description: 'a shell command with declared deps and outs (run through zx in the project folder)',
-  code: [import.meta.url],
+  code: [import.meta.url, new URL('../src/run/spawner.js', import.meta.url).href, new URL('../src/run/spawner-main.js', import.meta.url).href],
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
   outputs: outputDecls,
@@ -56,19 +56,15 @@ const kind: StageKind = {
     const outs = outputDecls(ctx);
     // Forget before running: stale outputs must not be mistaken for this run's.
     for (const o of outs) rmSync(abs(ctx, o.name), { recursive: true, force: true });
-    const { $ } = await import('zx');
     const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_STAGE_ID: ctx.instance.id };
     if (ctx.gpus.length) env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
-    // The command is passed as the raw template (no quoting) so that zx's own shell runs it: one bash,
-    // not bash inside bash; without zx's `set -euo pipefail` prefix, it means what it does in a terminal.
-    const raw = Object.assign([cmd], { raw: [cmd] }) as unknown as TemplateStringsArray;
-    const proc = $({ cwd: ctx.spec.projectDir, env, signal: ctx.signal, nothrow: true, quiet: true, verbose: false, shell: 'bash', prefix: '', postfix: '' })(raw);
-    proc.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => ctx.log(l)));
-    proc.stderr.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => ctx.log(l)));
-    const out = await proc;
-    if (out.exitCode !== 0) {
-      const tail = out.stderr.trim().split('\n').slice(-5).join('\n');
-      throw new Error(`command exited with code ${out.exitCode ?? out.signal}: ${cmd}${tail ? `\n${tail}` : ''}`);
+    // Run through zx in a small helper process (src/run/spawner.ts): spawning from the engine's
+    // own, much larger process blocks its main thread for each command.
+    const { spawnerFor } = await import('../src/run/spawner.js');
+    const out = await spawnerFor(ctx.processCache).run(cmd, ctx.spec.projectDir, env, ctx.signal, (l) => ctx.log(l));
+    if (ctx.signal.aborted) throw new Error('interrupted');
+    if (out.code !== 0) {
+      throw new Error(`command exited with code ${out.code ?? out.signal}: ${cmd}${out.stderr ? `\n${out.stderr}` : ''}`);
     }
     for (const o of outs) {
       const src = abs(ctx, o.name);
