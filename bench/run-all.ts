@@ -47,20 +47,15 @@ process per stage.
   pipeline file that validated before is not parsed again: its expansion is cached under
   \`cache/compiled/\` keyed by the file's text, the \`--set\` values and the engine's code, so a no-op
   never loads the YAML or JSON Schema libraries (nor, ever, the ML stack: stage kinds import it lazily).
-- **Full run.** This target is not met: the engine takes several times as long as bare spawning.
-  Per stage, besides spawning the command (through zx, about 1.8 ms of blocked main thread in a
-  process of the engine's size against well under 1 ms from a small one), the engine computes the
-  key, takes the stage lock, stages the outputs in \`cache/tmp/\`, hashes and renames them into
-  \`cache/objects/\`, writes the fingerprint, the run record and the stage pointer atomically, and
-  checks the materialised copy — about 4 ms of mostly file-system calls per stage on this machine.
-  With two jobs on two cores the main thread, not the commands, is the bottleneck. On this machine
-  the file system makes it worse: each metadata operation (create, mkdir, rename) on its ext4 disk
-  takes 1–4 ms. Measured by hand on the paper-sized DAG: 2.2–3.3 s on that disk against 1.2–1.4 s
-  with the project on tmpfs (/dev/shm), with bare spawning at 0.28–0.31 s in both — so about 4× of
-  the gap is spawning plus bookkeeping and the rest is the disk. For stages that do
-  real work (a score stage runs for seconds to hours) this overhead is noise; for thousands of trivial
-  shell stages it is not, and the next steps would be spawning from a small helper process and
-  batching the store's metadata writes.
+- **Full run.** This target is not met: the engine takes about 3× as long as bare spawning (it was
+  6–11× before commands were spawned from a small helper process). Per stage, besides spawning the
+  command (through zx in \`src/run/spawner.ts\`, about 2 ms each), the engine computes the key, takes
+  the stage lock, stages the outputs, hashes and renames them into \`cache/objects/\`, writes the
+  fingerprint, the run record and the stage pointer, and checks the materialised copy. On this
+  machine each file-system metadata operation on its ext4 disk takes 1–4 ms; with the project on
+  tmpfs (/dev/shm) the same run takes 1.2 s against 0.28 s of bare spawning. For stages that do real
+  work (a score stage runs for seconds to hours) this overhead is noise; for thousands of trivial
+  shell stages the next step would be batching the store's metadata writes.
 - **Re-run after one change.** One input feeds a fetch stage, its 5 configs and 5 scores (10 at 10×),
   all 6 (60) aggregates — each reads every score — and the plot.
 `,
