@@ -74,6 +74,11 @@ const kind: StageKind = {
       } catch {
         throw new Error(`the command finished but did not write its declared output ${o.name}`);
       }
+      // The engine stores it straight from the working tree (the copy there is the materialised one).
+      if (ctx.provide) {
+        ctx.provide(o.name, src);
+        continue;
+      }
       if (o.name.includes('/')) mkdirSync(dirname(dst), { recursive: true });
       if (o.type === 'file') copyFileSync(src, dst);
       else await fs.cp(src, dst, { recursive: true });

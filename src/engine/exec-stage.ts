@@ -76,11 +76,13 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     env.onLog(line);
   };
   const pctx = planContext(inv, store);
+  const provided = new Map<string, string>();
   const ctx: StageContext = {
     ...pctx,
     inputs: inv.inputs,
     planned: inv.planned,
     outDir,
+    provide: (name, path) => void provided.set(name, path),
     get tmpDir(): string {
       mkdirSync(scratch, { recursive: true });
       return scratch;
@@ -112,7 +114,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
     const outputs: Record<string, StoredOutput> = {};
     for (const decl of kind.outputs(pctx)) {
-      const p = join(outDir, decl.name);
+      const p = provided.get(decl.name) ?? join(outDir, decl.name);
       let st;
       try {
         st = statSync(p);

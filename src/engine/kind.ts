@@ -107,6 +107,8 @@ export interface StageContext extends PlanContext {
   planned: Record<string, unknown>;
   /** Staging folder: write each declared output to join(outDir, output.name). */
   outDir: string;
+  /** Or name a file or folder that already holds an output (it is stored from there, not copied first). */
+  provide?(name: string, path: string): void;
   /** A scratch folder (created when first asked for) removed after the stage. */
   tmpDir: string;
   /** Device ids granted from the gpu pool ([] on cpu). */
