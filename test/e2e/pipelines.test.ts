@@ -58,3 +58,14 @@ test('examples/reanalyse.yaml on the paper outputs: every table, with the row co
   assert.ok(svgs.length >= 10, svgs.join(','));
   assert.match(rig.cli(['run', '--set', `import_dir=${join(REPO, '..', 'shared', 'data', 'paper-outputs')}`]).stdout, /Nothing to do/);
 });
+
+test('the README\'s pipeline.yaml example is valid and links the R stage to the crt aggregate', async () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const start = readme.indexOf('```yaml\n# yaml-language-server');
+  assert.ok(start >= 0, 'the README has its pipeline.yaml example');
+  const text = readme.slice(start + 8, readme.indexOf('```', start + 8)).replace('https://…/stimuli.csv', 'https://example.org/stimuli.csv').replace(/sha256: 23f6…/, `sha256: ${'a'.repeat(64)}`);
+  const rig = new Rig(text);
+  const engine = await Engine.open({ file: join(rig.dir, 'pipeline.yaml') });
+  assert.deepEqual(engine.graph.byId.get('my-r-analysis')?.needs, ['aggregate/crt']);
+  assert.ok(engine.graph.byId.has('score/crt/crt1/OLMo-7B'));
+});

@@ -89,6 +89,10 @@ test('quickstart: the whole pipeline offline, a no-op second run, and the everyd
   assert.match(ins.stdout, /score\/crt\/crt2\/demo-gpt-small {2}\(score\)/);
   assert.match(ins.stdout, /requests \(first 5 rows\)/);
   assert.match(ins.stdout, /"tokenLogprobs"|token_logprobs|logprobs/i);
+  // …by a digest prefix of one of its outputs, too.
+  const rec = JSON.parse(rig.cli(['inspect', 'score/blimp/demo-gpt-small', '--json', '--set', 'limit=3']).stdout) as { outputs: Record<string, { digest: string }> };
+  const byDigest = rig.cli(['inspect', rec.outputs['csv']!.digest.slice(0, 12), '--set', 'limit=3']);
+  assert.match(byDigest.stdout, /^score\/blimp\/demo-gpt-small {2}\(score\)/);
   const fig = rig.cli(['inspect', `figures/${svgs[0]}`, '--set', 'limit=3']);
   assert.equal(fig.code, 0, fig.stderr);
   assert.match(fig.stdout, /\(plot-data\)/);
