@@ -1,6 +1,6 @@
 // Errors that point at the line: `pipeline.yaml:12:5 unknown stage kind "socre" (did you mean
 // "score"?)`, then the source line underlined. Positions come from the yaml Document's node ranges.
-import { closest, distance } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
 
 export interface Diagnostic {
   file: string;
@@ -31,6 +31,8 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 export function didYouMean(word: string, candidates: readonly string[]): string {
   if (candidates.length === 0) return '';
+  // Only error paths need it: loaded on first use.
+  const { closest, distance } = createRequire(import.meta.url)('fastest-levenshtein') as typeof import('fastest-levenshtein');
   const best = closest(word, candidates as string[]);
   if (distance(word, best) <= Math.max(2, Math.floor(best.length / 3))) return ` (did you mean "${best}"?)`;
   // A prefix or part of a longer name (pythia-1b → pythia-1b-deduped) is a likely slip too.

@@ -1,9 +1,17 @@
 // The stage graph as plain data: topological order, cycle detection (with the cycle printed),
 // selection of targets (`--only`, ids, globs) plus the upstream stages they need, and renderers.
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+import type PicomatchFn from 'picomatch';
 import { PipelineError } from './diagnostics.js';
 import type { Instance } from './expand.js';
 import type { Spec } from './spec-types.js';
+
+// Loaded only when a selector is a glob: a no-op run should not pay for it.
+let pm: typeof PicomatchFn | undefined;
+function picomatch(glob: string): (s: string) => boolean {
+  pm ??= createRequire(import.meta.url)('picomatch') as typeof PicomatchFn;
+  return pm(glob);
+}
 
 export interface Graph {
   order: Instance[];
