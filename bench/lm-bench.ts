@@ -3,6 +3,7 @@
 // process: wall time, forward tokens per item, throughput, and whether the numbers are equal.
 // Writes docs/bench-lm.md. Run: node dist/bench/lm-bench.js [--sample N] [--reps R] [--model DIR] [--out FILE]
 
+import { digitMatPrompt as digitPrompt } from '../src/tasks/digit-mat.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,17 +66,6 @@ const condNumbers = async (lm: LoadedLanguageModel, reqs: ConditionalRequest[], 
   (await lm.conditional(reqs, red)).map((r) => r.logprob),
 ];
 
-function digitPrompt(grid: number[][][]): string {
-  let s = '';
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) {
-      s += '[';
-      if (r === 2 && c === 2) return s;
-      s += grid[r]![c]!.map((d) => (d === -1 ? ' ' : String(d))).join(' ') + ']' + (c < 2 ? ' ' : '\n');
-    }
-  }
-  return s;
-}
 
 /** crt1 money text (`$1,000.00`); good enough for request shapes in a benchmark. */
 function money(v: string): string {

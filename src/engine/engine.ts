@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary } from './events.js';
-import type { Executor, Grant, Invocation } from './executor.js';
-import type { PlanContext, SpecView, StageInput, StageKind } from './kind.js';
+import type { Executor, Invocation } from './executor.js';
+import type { PlanContext, ResourceRequest, SpecView, StageInput, StageKind } from './kind.js';
 import { buildGraph, select, type Graph } from './graph.js';
 import { expand, normal, type Instance } from './expand.js';
 import { explain, keyOf } from './fingerprint.js';
@@ -257,24 +257,19 @@ export class Engine {
     }
   }
 
-  invocation(p: Planned, key: string, fp: Fingerprint, inputs: StageInput[], planned: Record<string, unknown>, grant: Grant): Invocation {
+  invocation(p: Planned, key: string, fp: Fingerprint, inputs: StageInput[], resources: ResourceRequest): Invocation {
     const inv: Invocation = {
       key,
       instance: p.ctx.instance,
       projectDir: this.spec.projectDir,
       storeDir: this.store.root,
-      pipelineFile: this.opts.spec ? null : this.spec.file,
-      overrides: this.opts.overrides ?? {},
-      offline: this.specView.offline,
       spec: this.specView,
       plugins: this.spec.plugins,
       inputs,
-      planned,
+      planned: fp.plan,
       fingerprint: fp as unknown as Record<string, unknown>,
-      resources: { cpu: grant.cpus, gpu: grant.gpus.length, memory: grant.memory },
+      resources,
     };
-    if (this.specView.modelsDir) inv.modelsDir = this.specView.modelsDir;
-    if (this.specView.stimuliDir) inv.stimuliDir = this.specView.stimuliDir;
     if (p.affinity) inv.affinity = p.affinity;
     return inv;
   }

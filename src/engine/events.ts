@@ -21,7 +21,7 @@ export interface RunSummary {
 }
 
 export type EngineEvent =
-  | { type: 'plan'; selected: number; toCheck: number; dryRun: boolean }
+  | { type: 'plan'; selected: number; dryRun: boolean }
   | { type: 'stage-start'; id: string; kind: string; reasons: string[]; gpus: string[] }
   | { type: 'stage-cached'; id: string }
   | { type: 'stage-done'; id: string; kind: string; durationMs: number; key: string }

@@ -12,14 +12,7 @@ export interface Invocation {
   /** Project directory (the store is `<projectDir>/cache` unless storeDir says otherwise). */
   projectDir: string;
   storeDir: string;
-  /** Path of the pipeline file, so the executing process can rebuild the SpecView. */
-  pipelineFile: string | null;
-  /** --set overrides and mirrors, so the executing process sees the same spec. */
-  overrides: Record<string, string>;
-  modelsDir?: string;
-  stimuliDir?: string;
-  offline: boolean;
-  /** The project-level declarations the kind may read (models, tasks, vars, mirrors). */
+  /** The project-level declarations the kind may read (models, tasks, vars, mirrors, offline). */
   spec: SpecView;
   /** Plugin kind modules (absolute paths) the executing process must register. */
   plugins: string[];

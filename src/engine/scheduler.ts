@@ -83,7 +83,7 @@ export class Scheduler {
       this.pendingNeeds.set(i.id, n);
       if (n === 0) this.ready.push(i);
     }
-    this.o.emit({ type: 'plan', selected: selected.length, toCheck: selected.length, dryRun: !!opts.dryRun });
+    this.o.emit({ type: 'plan', selected: selected.length, dryRun: !!opts.dryRun });
     const onAbort = (): void => {
       this.summary.interrupted = true;
       this.stopping = true;
@@ -155,14 +155,7 @@ export class Scheduler {
     return this.remainingByAffinity.get(affinity) ?? 0;
   }
 
-  private engineAffinity(i: Instance): string | undefined {
-    return this.plannedOf(i)?.affinity;
-  }
-
   private plannedCache = new Map<string, Planned>();
-  private plannedOf(i: Instance): Planned | undefined {
-    return this.plannedCache.get(i.id);
-  }
 
   /** Record a stage's end state; release its dependents (done) or skip them (failed, skipped). */
   private settle(id: string, state: 'done' | 'failed' | 'skipped', because?: string): void {
@@ -239,8 +232,7 @@ export class Scheduler {
         return this.fail(inst, `stage ${inst.id} ${impossible}`, 'resources');
       }
       const inputs = await this.engine.inputsFor(inst, this.records);
-      const inv = this.engine.invocation(p, key, fp, inputs, fp.plan, { cpus: request.cpu ?? 1, gpus: [], memory: request.memory ?? 0 });
-      inv.resources = request;
+      const inv = this.engine.invocation(p, key, fp, inputs, request);
       this.queue.push({ p, key, inv, reasons, request, release, remote });
       this.status.set(inst.id, 'queued');
     } catch (e: unknown) {

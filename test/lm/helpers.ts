@@ -26,16 +26,5 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** A digit_mat prompt as TASKS.md writes it (last cell missing, ends with "["). */
-export function digitPrompt(grid: number[][][]): string {
-  let s = '';
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) {
-      s += '[';
-      if (r === 2 && c === 2) break;
-      s += grid[r]![c]!.map((d) => (d === -1 ? ' ' : String(d))).join(' ') + ']';
-      s += c < 2 ? ' ' : '\n';
-    }
-  }
-  return s;
-}
+/** A digit_mat prompt, built by the task's own code (TASKS.md). */
+export { digitMatPrompt as digitPrompt } from '../../src/tasks/digit-mat.js';

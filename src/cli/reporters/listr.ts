@@ -1,7 +1,7 @@
 // listr2 in a terminal: one task per stage kind ("score  12/109 ran"), showing the stages running
 // now and their last log line; failures are listed under their kind.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
-import { resultsLine, secs, summaryLine } from './lines.js';
+import { resultsLine, summaryLine } from './lines.js';
 
 interface Group {
   kind: string;
@@ -114,6 +114,5 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
     }
     g?.update?.();
   };
-  void secs;
   return { reporter, done };
 }

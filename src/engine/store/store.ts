@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
-import { copyFileFast, ensureDir, exists, hashFile, listFiles, pidAlive, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
+import { copyFileFast, ensureDir, exists, listFiles, pidAlive, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { Fingerprint, RunRecord } from './run-record.js';
 
@@ -311,4 +311,3 @@ export function manifestBytes(entries: ManifestEntry[]): string {
   return canonicalJson([...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
 }
 
-export { hashFile };
