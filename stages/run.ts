@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { OutputDecl, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+import { describePathProblem, lexicalProblem, symlinkProblem } from '../src/engine/project-paths.js';
 
 interface RunParams {
   cmd: string;
@@ -43,6 +44,8 @@ const kind: StageKind = {
   async plan(ctx) {
     const deps: Record<string, string> = {};
     for (const d of params(ctx).deps) {
+      const problem = lexicalProblem(d, ctx.spec.projectDir, 'dep') ?? symlinkProblem(d, ctx.spec.projectDir);
+      if (problem) throw new Error(`stage ${ctx.instance.id}: ${describePathProblem(problem, 'dep', d)}`);
       try {
         deps[d] = (await ctx.digest(abs(ctx, d))).digest;
       } catch {
@@ -54,6 +57,12 @@ const kind: StageKind = {
   async execute(ctx: StageContext) {
     const { cmd } = params(ctx);
     const outs = outputDecls(ctx);
+    // Expansion already refused these; the file system may have changed since (a new symlink), and
+    // nothing outside the project is ever deleted.
+    for (const o of outs) {
+      const problem = lexicalProblem(o.name, ctx.spec.projectDir, 'out') ?? symlinkProblem(o.name, ctx.spec.projectDir);
+      if (problem) throw new Error(`stage ${ctx.instance.id}: ${describePathProblem(problem, 'out', o.name)}; nothing was deleted`);
+    }
     // Forget before running: stale outputs must not be mistaken for this run's.
     for (const o of outs) rmSync(abs(ctx, o.name), { recursive: true, force: true });
     const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_STAGE_ID: ctx.instance.id };

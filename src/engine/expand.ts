@@ -4,6 +4,8 @@
 import { didYouMean, PipelineError, type Diagnostic } from './diagnostics.js';
 import { interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec, Vars } from './kind.js';
+import { runPathProblems } from './project-paths.js';
+import { join } from 'node:path';
 
 export interface Instance {
   id: string;
@@ -85,6 +87,8 @@ export function expand(spec: Spec): Instance[] {
         };
         // The command and its files are the run kind's params: they enter the key like any param.
         inst.params = { ...inst.params, ...inst.run };
+        const where = { projectDir: spec.projectDir, pipelineFile: spec.file, storeDir: join(spec.projectDir, 'cache'), checkSymlinks: true };
+        for (const p of runPathProblems(inst.run, where)) diags.push(src.at([...path, p.field, p.index], `stage "${id}": ${p.message}`));
       }
       list.push(inst);
     }
