@@ -97,7 +97,7 @@ function combine(
   }
   const get = (name: string): [TensorSource, TensorInfo] => {
     const s = owner.get(name);
-    if (!s) throw new CheckpointError('missing-tensor', `checkpoint ${dir} has no tensor "${name}"`, { file: files[0], tensor: name });
+    if (!s) throw new CheckpointError('missing-tensor', `${files.join(', ')} (in ${dir}) hold no tensor "${name}"`, { file: files[0], tensor: name });
     return [s, s.tensors.get(name)!];
   };
   return {
@@ -107,7 +107,7 @@ function combine(
     list: () => [...owner.keys()].sort().map((n) => get(n)[1]),
     has: (name) => owner.has(name),
     info: (name) => get(name)[1],
-    readBytes: (name) => get(name)[0].readBytes(name),
+    readBytes: async (name) => get(name)[0].readBytes(name),
     async readF32(name) {
       const [s, info] = get(name);
       return bytesToF32(await s.readBytes(name), info.dtype);
