@@ -3,7 +3,7 @@
 
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { selectModelFiles } from './dtype.js';
+import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
 import { downloadFile, type DownloadResult } from './download.js';
 import { FetchError, HttpStatusError } from './errors.js';
 import { HubClient, hubRevision, type RevisionInfo } from './hub-client.js';
@@ -110,9 +110,14 @@ export async function resolveModelSource(model: ModelRef, revision: string, opts
   return { source: 'hub', id: model.id, revision: hubRevision(revision), commit: info.sha };
 }
 
+/** What to take from a local folder: its ONNX export's dtype files, or its PyTorch checkpoint. */
+export async function localFetchSelection(folder: string, dtype: string, what: string): Promise<FetchSelection> {
+  return selectFetchFiles(await listModelFiles(folder), dtype, `${what} (folder ${folder})`);
+}
+
 /** The files a dtype needs from a local folder (repo-relative paths). */
 export async function localModelFiles(folder: string, dtype: string, what: string): Promise<string[]> {
-  return selectModelFiles(await listModelFiles(folder), dtype, `${what} (folder ${folder})`);
+  return (await localFetchSelection(folder, dtype, what)).files;
 }
 
 /** Copy the listed files from a local folder into destDir, keeping their relative paths. */
@@ -131,6 +136,7 @@ export interface HubDownloadOptions {
 }
 
 export interface HubDownloadResult {
+  layout: ModelLayout;
   files: string[];
   /** Where the verified files are kept between runs. */
   snapshotDir: string;
@@ -140,14 +146,14 @@ export interface HubDownloadResult {
   cached: number;
 }
 
-/** Download the dtype's files of one commit into the hub cache (resuming, verified), then copy them to destDir. */
+/** Download the dtype's files (or the PyTorch checkpoint) of one commit into the hub cache (resuming, verified), then copy them to destDir. */
 export async function downloadHubModel(client: HubClient, id: string, commit: string, dtype: string, destDir: string,
   opts: HubDownloadOptions = {}): Promise<HubDownloadResult> {
   const info = await commitListing(client, id, commit);
   const bySibling = new Map(info.siblings.map((s) => [s.rfilename, s]));
-  const files = selectModelFiles([...bySibling.keys()], dtype, `${describeRevision(id, commit)} on ${client.config.endpoint}`);
+  const { layout, files } = selectFetchFiles([...bySibling.keys()], dtype, `${describeRevision(id, commit)} on ${client.config.endpoint}`);
   const snapshotDir = join(repoCacheDir(client.config.cacheDir, id), 'snapshots', commit);
-  const total: HubDownloadResult = { files, snapshotDir, bytes: 0, requests: 0, resumed: 0, cached: 0 };
+  const total: HubDownloadResult = { layout, files, snapshotDir, bytes: 0, requests: 0, resumed: 0, cached: 0 };
   for (const file of files) {
     const s = bySibling.get(file);
     const cachePath = join(snapshotDir, ...file.split('/'));
