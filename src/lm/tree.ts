@@ -8,11 +8,7 @@ import type { LmStats } from './forward.js';
 import { batchRows, batchTensors, packRows, type PackLimits } from './packing.js';
 import type { GraphOutput, ScoreGraph } from './score-graph.js';
 
-/** Counters of the scoring-graph path (forwardTokens etc. are shared with the other paths). */
-export interface TreeStats extends LmStats {
-  /** Rows that went through the output layer (K + L per batch row here; B × S for plain/fast). */
-  outputRows: number;
-}
+export type TreeStats = LmStats;
 
 export interface GraphRunner {
   run(batch: import('./packing.js').PackedBatch): Promise<GraphOutput>;
