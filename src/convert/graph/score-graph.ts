@@ -7,8 +7,10 @@
 //   outputs logprobs float32 [B, K] = log_softmax(float32 logits at score_positions)[target_ids]
 //           logits   float32 [B, L, vocab] at logits_positions
 // No key/value cache. The final norm and the output layer run only on the K + L gathered rows.
-// Parts: part 0 maps ids → `hidden` [B, T, hidden] (graph dtype), middle parts hidden → hidden,
-// the last hidden → logprobs/logits; each part also takes position_ids and attention_mask.
+// Parts: part 0 maps ids → `hidden` [B, T, hidden] (graph dtype); every later part takes the
+// previous part's `hidden` as its input `hidden_in` (ONNX forbids an input and an output of the
+// same name), middle parts output `hidden`, the last logprobs/logits; each part also takes
+// position_ids and attention_mask.
 
 import type { ModelSpec } from '../arch/spec.js';
 import { DT, GraphBuilder, intAttr, type ElemType } from './onnx-builder.js';
@@ -25,7 +27,7 @@ export interface ScorePart {
 export function buildScoreGraph(spec: ModelSpec, T: ElemType, part: ScorePart = { from: 0, to: spec.layers, first: true, last: true }): GraphBuilder {
   const g = new GraphBuilder(`${spec.architecture}_score_${part.from}_${part.to}`);
   if (part.first) g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
-  else g.input('hidden', T, ['batch_size', 'sequence_length', spec.hidden]);
+  else g.input('hidden_in', T, ['batch_size', 'sequence_length', spec.hidden]);
   g.input('position_ids', DT.INT64, ['batch_size', 'sequence_length']);
   g.input('attention_mask', DT.BOOL, ['batch_size', 'sequence_length', 'sequence_length']);
   if (part.last) {
@@ -38,7 +40,7 @@ export function buildScoreGraph(spec: ModelSpec, T: ElemType, part: ScorePart = 
   const mask = g.op('Unsqueeze', ['attention_mask', g.i64([1, 2])]); // [B, 1, 1, T, T]
   const b: Body = { g, spec, T, shapeBT, mask, rope: null, kv: (_i, k, v) => ({ k, v }) };
   b.rope = ropeTables(b, 'position_ids');
-  let h = part.first ? embed(b, 'input_ids', 'position_ids') : g.op('Reshape', ['hidden', g.i64([-1, spec.hidden])]);
+  let h = part.first ? embed(b, 'input_ids', 'position_ids') : g.op('Reshape', ['hidden_in', g.i64([-1, spec.hidden])]);
   for (let i = part.from; i < part.to; i++) h = block(b, i, h);
 
   if (!part.last) {
