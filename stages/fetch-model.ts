@@ -14,7 +14,7 @@ import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import {
-  commitListing, copyModelFiles, describeRevision, downloadHubModel, localFetchSelection, resolveModelSource,
+  cacheHubFileForPlan, commitListing, copyModelFiles, describeRevision, downloadHubModel, localFetchSelection, resolveModelSource,
 } from '../src/fetch/model-fetch.js';
 
 function modelOf(ctx: PlanContext): ModelSpec {
@@ -74,6 +74,9 @@ export const fetchModelKind: StageKind = {
     const layout = listing
       ? selectFetchFiles(listing.siblings.map((f) => f.rfilename), dtype, `${describeRevision(model.id, revision)} on ${client.config.endpoint}`).layout
       : 'onnx';
+    // A checkpoint's config.json comes first (a few hundred bytes, the same download execute
+    // would make), so convert-model can refuse an unsupported architecture before the weights.
+    if (layout === 'pytorch' && !client.config.offline) await cacheHubFileForPlan(client, model.id, src.commit, 'config.json');
     // The commit names the content wherever it is served from, so the endpoint (a hub mirror, a
     // proxy) is recorded when the stage runs but is not part of the key.
     return { source: 'hub', id: model.id, revision: src.revision, commit: src.commit, layout, ...(layout === 'onnx' ? { dtype } : {}) };
