@@ -12,7 +12,7 @@
 // cache that fetch-model's plan fills), must name a supported architecture; an unknown model_type
 // or a remote-code model fails here, naming the type and the supported list.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import { hasOnnxExport } from '../src/fetch/dtype.js';
@@ -176,15 +176,5 @@ export const convertModelKind: StageKind = {
     });
   },
 };
-
-/** Whether a folder holds weights convert-model converts (for `pipeline score --model`). */
-export function isCheckpointFolder(dir: string): boolean {
-  try {
-    const names = readdirSync(dir);
-    return !existsSync(join(dir, 'onnx')) && names.some((n) => /^(model.*\.safetensors|pytorch_model.*\.bin)$/.test(n));
-  } catch {
-    return false;
-  }
-}
 
 export default convertModelKind;
