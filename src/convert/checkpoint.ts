@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openSafetensors, type TensorSource } from './readers/safetensors.js';
 import { openTorchZip } from './readers/torch-zip.js';
 import { bytesToF32 } from './readers/to-f32.js';
-import { CheckpointError, type CheckpointReader, type TensorInfo } from './readers/types.js';
+import { CheckpointError, numel, type CheckpointReader, type TensorInfo } from './readers/types.js';
 
 export { CheckpointError, DTYPE_BYTES, numel } from './readers/types.js';
 export type { CheckpointFailure, CheckpointReader, TensorDtype, TensorInfo } from './readers/types.js';
@@ -110,6 +110,12 @@ function combine(
     readBytes: async (name) => get(name)[0].readBytes(name),
     async readF32(name) {
       const [s, info] = get(name);
+      if (info.dtype === 'F32') {
+        // Straight into the result's memory: no second copy of the largest tensors.
+        const out = new Float32Array(numel(info.shape));
+        await s.readBytes(name, new Uint8Array(out.buffer));
+        return out;
+      }
       return bytesToF32(await s.readBytes(name), info.dtype);
     },
     async close() {

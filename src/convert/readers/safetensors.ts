@@ -10,7 +10,8 @@ import { CheckpointError, DTYPE_BYTES, numel, type TensorDtype, type TensorInfo 
 export interface TensorSource {
   readonly file: string;
   readonly tensors: ReadonlyMap<string, TensorInfo>;
-  readBytes(name: string): Promise<Uint8Array>;
+  /** The tensor's bytes; into `into` (exactly its size) when given, saving a copy. */
+  readBytes(name: string, into?: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -55,11 +56,11 @@ export async function openSafetensors(path: string, file: string): Promise<Tenso
     return {
       file,
       tensors,
-      async readBytes(name) {
+      async readBytes(name, into) {
         const e = entries.get(name);
         if (!e) throw new CheckpointError('missing-tensor', `${file}: no tensor "${name}"`, { file, tensor: name });
         try {
-          return await readExact(fh, e.begin, e.end - e.begin);
+          return await readExact(fh, e.begin, e.end - e.begin, into);
         } catch (err) {
           throw new CheckpointError('truncated', `${file}: tensor "${name}" could not be read (${(err as Error).message})`, { file, tensor: name });
         }

@@ -33,11 +33,14 @@ export async function openTorchZip(path: string, file: string): Promise<TensorSo
     return {
       file,
       tensors: new Map([...tensors].map(([n, t]) => [n, t.info])),
-      async readBytes(name) {
+      async readBytes(name, into) {
         const t = tensors.get(name);
         if (!t) throw new CheckpointError('missing-tensor', `${file}: no tensor "${name}"`, { file, tensor: name });
-        const raw = await readExact(fh, t.start, t.span);
-        return t.contiguous ? raw : gather(raw, t.ref, DTYPE_BYTES[t.info.dtype]);
+        if (t.contiguous) return readExact(fh, t.start, t.span, into);
+        const rows = gather(await readExact(fh, t.start, t.span), t.ref, DTYPE_BYTES[t.info.dtype]);
+        if (!into) return rows;
+        into.set(rows);
+        return into;
       },
       close: () => fh.close(),
     };
