@@ -121,3 +121,33 @@ test('revision sweep from a PyTorch hub repo: fetch → convert → score → ag
   assert.equal(rig.read('output/lambada/pythia-tiny.csv'), before);
   assert.ok(readFileSync(join(rig.dir, 'output/lambada', `pythia-tiny_${REVISIONS[1]}.csv`), 'utf8').includes(REVISIONS[1]!));
 });
+
+test('pipeline score --model <checkpoint folder | hub id>: converts on the way, once', { timeout: 300_000 }, async () => {
+  const rig = new Rig();
+  // A torch.save .bin folder in the hub's layout (llama-tiny), scored straight from the folder.
+  const args = ['--stimuli-dir', STIMULI, 'score', '--model', join(SHARED, 'models', 'hf-tiny', 'llama-tiny'), '--task', 'blimp', '--limit', '2', '--json'];
+  const first = await rig.cliAsync(args);
+  assert.equal(first.code, 0, first.stderr + first.stdout.slice(-2000));
+  const out = JSON.parse(first.stdout.trim().split('\n').pop()!) as { csv: string; cached: boolean };
+  assert.equal(out.cached, false);
+  assert.equal((parse(readFileSync(out.csv, 'utf8'), { columns: true }) as unknown[]).length, 2);
+  const ins = await rig.cliAsync(['-f', '.pipeline-score.yaml', '--stimuli-dir', STIMULI, 'inspect', 'convert-model/llama-tiny']);
+  assert.match(ins.stdout, /architecture\s+llama/);
+  assert.match(ins.stdout, /pytorch_model\.bin/);
+  const again = JSON.parse((await rig.cliAsync(args)).stdout.trim().split('\n').pop()!) as { cached: boolean };
+  assert.equal(again.cached, true);
+
+  // A hub id of a PyTorch repo: fetched (only what conversion needs), converted, scored.
+  const repoDir = join(rig.dir, 'fake-repo');
+  await writePytorchRepo(repoDir, PYTHIA, [], { decoys: true });
+  const hub = await startFakeHub({ repos: [{ id: 'test-org/pythia-tiny', dir: repoDir }] });
+  try {
+    const env = { HF_ENDPOINT: hub.url, HF_HOME: join(rig.dir, 'hf') };
+    const r = await rig.cliAsync(['--stimuli-dir', STIMULI, 'score', '--model', 'test-org/pythia-tiny', '--task', 'dgl', '--limit', '2', '--json'], env);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
+    const got = hub.requests.filter((q) => q.file !== undefined).map((q) => q.file!).sort();
+    assert.deepEqual(got, [...NEEDED].sort());
+  } finally {
+    await hub.close();
+  }
+});
