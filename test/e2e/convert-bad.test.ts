@@ -113,3 +113,39 @@ stages:
   const failedAgain = Rig.events(again).filter((e) => e['type'] === 'stage-failed').map((e) => String(e['id'])).sort();
   assert.deepEqual(failedAgain, [...failed.keys()].sort());
 });
+
+test('an unknown model_type or a remote-code model fails convert-model at plan time, naming the type and the supported list', { timeout: 120_000 }, async () => {
+  const rig = new Rig();
+  const m = join(rig.dir, 'models');
+  copyTiny(join(m, 'bloomish'));
+  copyTiny(join(m, 'remote'));
+  const edit = (dir: string, patch: Record<string, unknown>): void => {
+    const path = join(m, dir, 'config.json');
+    writeFileSync(path, JSON.stringify({ ...(JSON.parse(readFileSync(path, 'utf8')) as object), ...patch }));
+  };
+  edit('bloomish', { model_type: 'bloom', architectures: ['BloomForCausalLM'] });
+  edit('remote', { model_type: 'mpt', auto_map: { AutoModelForCausalLM: 'modeling_mpt.MPTForCausalLM' } });
+  rig.write('pipeline.yaml', `version: 1
+models:
+  - { id: test/bloomish, path: ${join(m, 'bloomish')} }
+  - { id: test/remote, path: ${join(m, 'remote')} }
+stages:
+  fetch-model:
+    uses: fetch-model
+    matrix: { model: $models }
+  convert-model:
+    uses: convert-model
+    matrix: { model: $models }
+    needs: [fetch-model]
+`);
+  const run = await rig.cliAsync(['run', '--keep-going', '--json']);
+  assert.notEqual(run.code, 0);
+  const failed = Rig.events(run).filter((e) => e['type'] === 'stage-failed');
+  assert.deepEqual(failed.map((e) => e['id']).sort(), ['convert-model/bloomish', 'convert-model/remote']);
+  for (const e of failed) {
+    assert.equal(e['reason'], 'plan-failed', String(e['message']));
+    assert.match(String(e['message']), /supported: gpt2, gpt_neox, llama, mistral, gemma, olmo, hf_olmo/);
+  }
+  assert.match(String(failed.find((e) => e['id'] === 'convert-model/bloomish')!['message']), /model_type "bloom"/);
+  assert.match(String(failed.find((e) => e['id'] === 'convert-model/remote')!['message']), /model_type "mpt" \(a remote-code model/);
+});
