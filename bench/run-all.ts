@@ -1,5 +1,6 @@
-// `npm run bench`: the engine benchmark (written to docs/bench.md) and the scoring-library benchmark
-// (docs/bench-lm.md). Both compare side by side in one run and report ratios: the machine is shared.
+// `npm run bench`: the engine benchmark (written to docs/bench.md), the scoring-library benchmark
+// (docs/bench-lm.md) and the conversion benchmark (docs/convert.md; `npm run bench -- convert`). The first
+// two compare side by side in one run and report ratios: the machine is shared.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -65,6 +66,14 @@ process per stage.
     console.log('scoring-library benchmark (plain vs fast path on tiny-gpt2) …');
     const { runLmBench } = await import('./lm-bench.js');
     await runLmBench({ out: join(REPO, 'docs', 'bench-lm.md') });
+  }
+  if (only.length === 0 || only.includes('convert')) {
+    // Sizes from the environment (CONVERT_BENCH_GB, default 4; CONVERT_BENCH_DTYPES; CONVERT_BENCH_DIR).
+    console.log('conversion benchmark (synthetic llama-shaped fp32 safetensors → ONNX) …');
+    const { convertBench, convertTable, writeConvertResults } = await import('./convert-bench.js');
+    const rows = await convertBench();
+    console.log(convertTable(rows));
+    if (process.env.CONVERT_BENCH_WRITE === '1') writeConvertResults(join(REPO, 'docs', 'convert.md'), rows);
   }
 }
 

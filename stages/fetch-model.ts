@@ -1,5 +1,7 @@
-// fetch-model: one model revision as a folder in the transformers.js layout (config, tokenizer,
-// the dtype's ONNX weights). Source order: the model's path:, the models mirror, the hub.
+// fetch-model: one model revision as a folder: its transformers.js ONNX export (config, tokenizer,
+// the dtype's ONNX weights) where it has one, else its PyTorch checkpoint (config, tokenizer,
+// safetensors or .bin weights, for convert-model). Source order: the model's path:, the models
+// mirror, the hub.
 // plan() puts what identifies the weights into the key: a local folder's digest (stat-cached), or
 // the hub commit a moving revision like `main` resolves to right now.
 
@@ -7,12 +9,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ModelSpec, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { fetchCodeUrls } from '../src/fetch/code.js';
-import { DEFAULT_DTYPE, dtypeSuffix, selectModelFiles } from '../src/fetch/dtype.js';
+import { DEFAULT_DTYPE, dtypeSuffix, selectFetchFiles } from '../src/fetch/dtype.js';
 import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import {
-  commitListing, copyModelFiles, describeRevision, downloadHubModel, localModelFiles, resolveModelSource,
+  cacheHubFileForPlan, commitListing, copyModelFiles, describeRevision, downloadHubModel, localFetchSelection, resolveModelSource,
 } from '../src/fetch/model-fetch.js';
 
 function modelOf(ctx: PlanContext): ModelSpec {
@@ -46,7 +48,7 @@ async function localDigest(ctx: PlanContext, folder: string, files: string[]): P
 
 export const fetchModelKind: StageKind = {
   name: 'fetch-model',
-  description: 'one model revision (path, models mirror or hub) as a transformers.js folder, with its resolved commit',
+  description: 'one model revision (path, models mirror or hub): its ONNX export or PyTorch checkpoint, with its resolved commit',
   code: [import.meta.url, ...fetchCodeUrls()],
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
@@ -59,17 +61,25 @@ export const fetchModelKind: StageKind = {
     const client = clientFor(ctx);
     const src = await resolveModelSource(model, revision, { modelsDir: ctx.spec.modelsDir, offline: ctx.spec.offline, client });
     if (src.source === 'local') {
-      const files = await localModelFiles(src.folder, dtype, describeRevision(model.id, revision));
-      return { source: 'local', path: src.folder, dtype, digest: await localDigest(ctx, src.folder, files) };
+      const { layout, files } = await localFetchSelection(src.folder, dtype, describeRevision(model.id, revision));
+      // A PyTorch checkpoint is the same files whatever dtype it is converted to later.
+      return { source: 'local', path: src.folder, layout, ...(layout === 'onnx' ? { dtype } : {}), digest: await localDigest(ctx, src.folder, files) };
     }
-    // The listing was cached by the resolution: check now (no network) that the dtype's files exist.
-    if (!client.config.offline) {
-      const listing = await commitListing(client, model.id, src.commit);
-      selectModelFiles(listing.siblings.map((f) => f.rfilename), dtype, `${describeRevision(model.id, revision)} on ${client.config.endpoint}`);
-    }
+    // The listing was cached by the resolution (commits never change, so offline reads it too):
+    // check now, without downloading, that the needed files exist and which layout they are.
+    const listing = await commitListing(client, model.id, src.commit).catch((err: unknown) => {
+      if (client.config.offline) return null; // an old cache without listings: decided at execute
+      throw err;
+    });
+    const layout = listing
+      ? selectFetchFiles(listing.siblings.map((f) => f.rfilename), dtype, `${describeRevision(model.id, revision)} on ${client.config.endpoint}`).layout
+      : 'onnx';
+    // A checkpoint's config.json comes first (a few hundred bytes, the same download execute
+    // would make), so convert-model can refuse an unsupported architecture before the weights.
+    if (layout === 'pytorch' && !client.config.offline) await cacheHubFileForPlan(client, model.id, src.commit, 'config.json');
     // The commit names the content wherever it is served from, so the endpoint (a hub mirror, a
     // proxy) is recorded when the stage runs but is not part of the key.
-    return { source: 'hub', id: model.id, revision: src.revision, commit: src.commit, dtype };
+    return { source: 'hub', id: model.id, revision: src.revision, commit: src.commit, layout, ...(layout === 'onnx' ? { dtype } : {}) };
   },
 
   async execute(ctx: StageContext) {
@@ -79,10 +89,10 @@ export const fetchModelKind: StageKind = {
     const dest = join(ctx.outDir, 'model');
     const planned = ctx.planned;
     if (planned.source === 'local' && typeof planned.path === 'string') {
-      const files = await localModelFiles(planned.path, dtype, describeRevision(model.id, revision));
+      const { layout, files } = await localFetchSelection(planned.path, dtype, describeRevision(model.id, revision));
       await copyModelFiles(planned.path, files, dest);
-      ctx.log(`copied ${files.length} files of ${describeRevision(model.id, revision)} from ${planned.path}`);
-      ctx.record('resolved', { source: 'local', path: planned.path, commit: null, files });
+      ctx.log(`copied ${files.length} files (${layout} layout) of ${describeRevision(model.id, revision)} from ${planned.path}`);
+      ctx.record('resolved', { source: 'local', path: planned.path, commit: null, layout, files });
       return;
     }
     if (planned.source !== 'hub' || typeof planned.commit !== 'string' || typeof planned.id !== 'string') {
@@ -93,10 +103,10 @@ export const fetchModelKind: StageKind = {
       signal: ctx.signal,
       log: (m) => ctx.log(m),
     });
-    ctx.log(`${describeRevision(model.id, revision)} → ${planned.commit}: ${res.files.length} files, `
+    ctx.log(`${describeRevision(model.id, revision)} → ${planned.commit}: ${res.files.length} files (${res.layout} layout), `
       + `${res.bytes} bytes downloaded, ${res.cached} from the cache ${res.snapshotDir}`);
     ctx.record('resolved', {
-      source: 'hub', endpoint: client.config.endpoint, revision: planned.revision, commit: planned.commit, files: res.files,
+      source: 'hub', endpoint: client.config.endpoint, revision: planned.revision, commit: planned.commit, layout: res.layout, files: res.files,
     });
     ctx.record('download', { bytes: res.bytes, requests: res.requests, resumed: res.resumed, cached: res.cached });
   },

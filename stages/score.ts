@@ -7,7 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
-import type { LanguageModel, LoadOptions } from '../src/lm/types.js';
+import { cudaProviderProblem, deviceOrdinals, gpuStageProblem } from '../src/engine/gpus.js';
+import type { ExtraLoadOptions } from '../src/lm/index.js';
+import type { LanguageModel } from '../src/lm/types.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
 
 function one(ctx: PlanContext, name: string): string {
@@ -40,7 +42,9 @@ function optionalInt(v: unknown, name: string): number | undefined {
 
 /** The upstream output with this name (model, stimuli, config), whichever stage produced it. */
 function inputNamed(ctx: StageContext, output: string): { input: StageInput; path: string } {
-  const hits = ctx.inputs.filter((i) => output in i.outputs);
+  let hits = ctx.inputs.filter((i) => output in i.outputs);
+  // A converted checkpoint is the model to load when the fetched one is an input as well.
+  if (output === 'model' && hits.length > 1) hits = hits.filter((i) => i.kind === 'convert-model');
   if (hits.length !== 1) {
     const seen = ctx.inputs.map((i) => `${i.stageId} (${Object.keys(i.outputs).join(', ')})`).join('; ') || 'none';
     throw new Error(`stage ${ctx.instance.id}: needs exactly one input with output "${output}", found ${hits.length} (inputs: ${seen})`);
@@ -57,7 +61,7 @@ const CACHE_SLOT = 'score:lm';
 const LOADS_SLOT = 'score:model_loads';
 
 /** The worker's loaded model for this folder and options, loading (and replacing) it when needed. */
-async function modelFor(ctx: StageContext, folder: string, opts: LoadOptions): Promise<{ lm: LanguageModel; loaded: boolean }> {
+async function modelFor(ctx: StageContext, folder: string, opts: ExtraLoadOptions): Promise<{ lm: LanguageModel; loaded: boolean }> {
   const key = `${folder}|${JSON.stringify(opts)}`;
   const cached = ctx.processCache.get(CACHE_SLOT) as CachedModel | undefined;
   if (cached && cached.key === key) return { lm: cached.lm, loaded: false };
@@ -75,7 +79,7 @@ async function modelFor(ctx: StageContext, folder: string, opts: LoadOptions): P
     const from = ctx.inputs.find((i) => i.outputs['model']);
     const what = `model ${ctx.model?.id ?? '?'}${ctx.instance.vars['revision'] ? ` revision ${String(ctx.instance.vars['revision'])}` : ''}`;
     const raw = e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot load ${what} (from ${from?.stageId ?? 'its fetch stage'}; is it a transformers.js ONNX export for ${opts.dtype ?? 'fp32'}?): ${raw.replace(/^cannot load language model from folder "[^"]*" /, '')}`);
+    throw new Error(`cannot load ${what} (from ${from?.stageId ?? 'its fetch stage'}; is it a converted model or a transformers.js ONNX export for ${opts.dtype ?? 'fp32'}?): ${raw.replace(/^cannot load language model from folder "[^"]*" /, '')}`);
   }
   ctx.processCache.set(CACHE_SLOT, { key, lm } satisfies CachedModel);
   ctx.processCache.set(LOADS_SLOT, ((ctx.processCache.get(LOADS_SLOT) as number | undefined) ?? 0) + 1);
@@ -103,7 +107,10 @@ export const scoreKind: StageKind = {
       { name: 'requests', type: 'file' },
     ];
   },
-  plan(ctx) {
+  async plan(ctx) {
+    // A stage given GPUs on a host without the CUDA provider would only fail once loaded: say so now.
+    const problem = await gpuStageProblem(ctx.model?.resources?.gpu ?? 0);
+    if (problem) throw new Error(`stage ${ctx.instance.id} asks for GPUs: ${problem}`);
     // The model, stimuli and config arrive as inputs (their digests are in the key already); the
     // display id written into the `model` column is not, so it is named here.
     return { model_id: ctx.model?.id ?? names(ctx).model };
@@ -119,19 +126,28 @@ export const scoreKind: StageKind = {
     // limit 0 (the pipelines' default var value) means every item, as no limit does.
     const rawLimit = optionalInt(params.limit, 'limit');
     const limit = rawLimit !== undefined && rawLimit > 0 ? rawLimit : undefined;
-    const opts: LoadOptions = {
+    // Several GPUs: the scoring graph runs as that many consecutive layer parts, part i on GPU i
+    // (what accelerate's device_map="auto" did in the paper); the param `parts` overrides.
+    const parts = optionalInt(params.parts, 'parts') ?? (ctx.gpus.length > 1 ? ctx.gpus.length : 1);
+    const opts: ExtraLoadOptions = {
       device: ctx.gpus.length > 0 ? 'cuda' : 'cpu',
+      ...(ctx.gpus.length > 0 ? { deviceIds: deviceOrdinals(ctx.gpus) } : {}),
+      ...(parts > 1 ? { parts } : {}),
       dtype: (typeof config.dtype === 'string' && config.dtype) || ctx.model?.dtype || 'fp32',
       plain: bool(params.plain),
       forceGreedy: bool(params.force_greedy),
       ...(optionalInt(params.batch_tokens, 'batch_tokens') !== undefined ? { batchTokens: optionalInt(params.batch_tokens, 'batch_tokens') } : {}),
     };
 
+    if (opts.device === 'cuda') {
+      const problem = cudaProviderProblem();
+      if (problem) throw new Error(`stage ${ctx.instance.id} was given GPUs ${ctx.gpus.join(',')}: ${problem}`);
+    }
     const t0 = Date.now();
     const { lm, loaded } = await modelFor(ctx, modelDir, opts);
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
-    ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}${opts.plain ? ', plain path' : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);
+    ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}, ${lm.info.scoringPath ?? 'fast'} path${opts.parts ? `, ${opts.parts} parts` : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);
 
     let lastLog = 0;
     const t1 = Date.now();
@@ -162,7 +178,7 @@ export const scoreKind: StageKind = {
 
     for (const w of result.warnings) ctx.warn(w);
     ctx.record('generation', { ...lm.info.generation, max_new_tokens: maxNewTokens });
-    ctx.record('model_info', { modelType: lm.info.modelType, vocabSize: lm.info.vocabSize, contextLength: lm.info.contextLength, device: lm.info.device, dtype: lm.info.dtype });
+    ctx.record('model_info', { modelType: lm.info.modelType, vocabSize: lm.info.vocabSize, contextLength: lm.info.contextLength, device: lm.info.device, dtype: lm.info.dtype, scoringPath: lm.info.scoringPath ?? null, parts: lm.info.parts ?? 1 });
     ctx.record('counters', {
       ...result.counters,
       forward_tokens: lm.stats.forwardTokens - statsBefore.forwardTokens,

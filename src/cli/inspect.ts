@@ -69,9 +69,12 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
   out.push('  outputs');
   const paths = await outputPaths(engine, rec);
   for (const [n, o] of Object.entries(rec.outputs)) out.push(`    ${n}  ${o.digest.slice(0, 16)}  ${o.type}  ${o.size} bytes${o.materialize ? `  → ${o.materialize}` : ''}\n      stored at ${paths[n]}`);
-  if (Object.keys(rec.info).length) {
+  const conversion = rec.kind === 'convert-model' ? convertLines(rec.info['convert']) : [];
+  out.push(...conversion);
+  const recorded = Object.entries(rec.info).filter(([k]) => !(conversion.length && k === 'convert'));
+  if (recorded.length) {
     out.push('  recorded');
-    for (const [k, v] of Object.entries(rec.info)) out.push(`    ${k}: ${JSON.stringify(v).slice(0, 300)}`);
+    for (const [k, v] of recorded) out.push(`    ${k}: ${JSON.stringify(v).slice(0, 300)}`);
   }
   for (const [n, o] of Object.entries(rec.outputs)) {
     if (o.type !== 'file') continue;
@@ -89,6 +92,30 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
   }
   process.stdout.write(out.join('\n') + '\n');
   return EXIT.ok;
+}
+
+function bytesText(n: unknown): string {
+  const b = typeof n === 'number' ? n : 0;
+  return b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`;
+}
+
+/** A convert-model stage's conversion: architecture, dtypes, the files read and written, with sizes. */
+function convertLines(info: unknown): string[] {
+  if (typeof info !== 'object' || info === null) return [];
+  const c = info as Record<string, unknown>;
+  if (c['passthrough'] === true) return ['  conversion', `    passthrough  ${String(c['source'])} is already a transformers.js ONNX export`];
+  const files = (v: unknown): { path: string; bytes: number }[] => (Array.isArray(v) ? (v as { path: string; bytes: number }[]) : []);
+  const out = ['  conversion',
+    `    architecture  ${String(c['architecture'])} (model_type ${String(c['model_type'])})`,
+    `    dtype         ${String(c['dtype'])} (checkpoint ${Array.isArray(c['source_dtypes']) ? c['source_dtypes'].join(', ') : '?'})`
+      + `${Number(c['scoring_parts']) > 1 ? `, scoring graph in ${String(c['scoring_parts'])} parts` : ''}`,
+    `    tensors       ${String(c['tensors'])} (${String(c['parameters'])} parameters)`,
+    `    time          ${Number(c['seconds']).toFixed(1)} s${c['mb_per_s'] ? ` (${String(c['mb_per_s'])} MB/s)` : ''}`,
+    `    source        ${String(c['source'])}${c['source_commit'] ? ` @ ${String(c['source_commit'])}` : ''}, ${bytesText(c['source_bytes'])}`];
+  for (const f of files(c['source_files'])) out.push(`      ${f.path}  ${bytesText(f.bytes)}`);
+  out.push(`    written       ${bytesText(c['output_bytes'])}`);
+  for (const f of files(c['files'])) out.push(`      ${f.path}  ${bytesText(f.bytes)}`);
+  return out;
 }
 
 async function outputPaths(engine: Engine, rec: RunRecord): Promise<Record<string, string>> {

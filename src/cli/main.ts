@@ -158,6 +158,11 @@ export function program(): Command {
     .option('--json', 'print one JSON object: csv, requests, stage, key')
     .action(wrap(async () => (await import('./score.js')).scoreCommand));
 
+  p.command('doctor')
+    .description('GPUs (nvidia-smi) with free memory, the CUDA provider of onnxruntime-node and its CUDA 12 / cuDNN 9 libraries, and the fix for what is missing')
+    .option('--json', 'machine-readable output')
+    .action(wrap(async () => (await import('./doctor.js')).doctorCommand));
+
   p.command('exec-stage', { hidden: true })
     .description('execute invocation files (used by workers and Slurm jobs)')
     .argument('<invocation...>')

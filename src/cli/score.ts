@@ -1,6 +1,8 @@
 // `pipeline score`: the researcher's quick path, as the paper's own command line was. It builds a
-// one-model, one-task pipeline in memory (fetch-model, fetch-stimuli, build-config, score) and runs
-// it through the same engine and cache, then prints where the CSV and requests.jsonl are.
+// one-model, one-task pipeline in memory (fetch-model, convert-model, fetch-stimuli, build-config,
+// score) and runs it through the same engine and cache, then prints where the CSV and
+// requests.jsonl are. `--model` is a hub id or a folder (an ONNX export, or a PyTorch checkpoint
+// in the hub's layout): a checkpoint is converted on the way, once; an export passes through.
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -47,9 +49,10 @@ export function scorePipeline(f: ScoreFlags, cwd: string): string {
     tasks: { [f.task]: task },
     stages: {
       'fetch-model': { uses: 'fetch-model', matrix: { model: '$models', revision: rev } },
+      'convert-model': { uses: 'convert-model', matrix: { model: '$models', revision: rev }, needs: ['fetch-model'] },
       'fetch-stimuli': { uses: 'fetch-stimuli', matrix: { task: '$tasks' } },
       'build-config': { uses: 'build-config', matrix: { task: '$tasks', condition: '$conditions', model: '$models' }, needs: ['fetch-model'] },
-      score: { uses: 'score', matrix: { task: '$tasks', condition: '$conditions', model: '$models', revision: rev }, needs: ['fetch-model', 'fetch-stimuli', 'build-config'], params },
+      score: { uses: 'score', matrix: { task: '$tasks', condition: '$conditions', model: '$models', revision: rev }, needs: ['convert-model', 'fetch-stimuli', 'build-config'], params },
     },
   };
   return stringify(doc);

@@ -56,3 +56,62 @@ export function selectModelFiles(files: readonly string[], dtype: string, what: 
   const external = files.filter((f) => f.startsWith(`${onnx}_data`)).sort();
   return [...REQUIRED, ...OPTIONAL.filter((f) => set.has(f)), onnx, ...external];
 }
+
+export type ModelLayout = 'onnx' | 'pytorch';
+
+export interface FetchSelection {
+  layout: ModelLayout;
+  files: string[];
+}
+
+/** Tokenizer and generation files copied beside PyTorch weights when present. */
+const CHECKPOINT_OPTIONAL = ['generation_config.json', 'special_tokens_map.json', 'added_tokens.json'];
+const SAFETENSORS_SHARD = /^model-\d+-of-\d+\.safetensors$/;
+const BIN_SHARD = /^pytorch_model-\d+-of-\d+\.bin$/;
+
+/** True when the listing holds a transformers.js export (`onnx/model<suffix>.onnx`, any dtype). */
+export function hasOnnxExport(files: readonly string[]): boolean {
+  return availableDtypes(files).length > 0;
+}
+
+/**
+ * The PyTorch weights conversion needs, in transformers' order of preference: sharded
+ * safetensors (index + shards), `model.safetensors`, sharded `.bin` (index + shards),
+ * `pytorch_model.bin`. Never flax/tf/gguf/ONNX files. Null when there are none.
+ */
+export function selectCheckpointWeights(files: readonly string[]): string[] | null {
+  const set = new Set(files);
+  const shards = (re: RegExp): string[] => files.filter((f) => re.test(f)).sort();
+  if (set.has('model.safetensors.index.json') && shards(SAFETENSORS_SHARD).length > 0) {
+    return ['model.safetensors.index.json', ...shards(SAFETENSORS_SHARD)];
+  }
+  if (set.has('model.safetensors')) return ['model.safetensors'];
+  if (set.has('pytorch_model.bin.index.json') && shards(BIN_SHARD).length > 0) {
+    return ['pytorch_model.bin.index.json', ...shards(BIN_SHARD)];
+  }
+  if (set.has('pytorch_model.bin')) return ['pytorch_model.bin'];
+  return null;
+}
+
+/**
+ * What to fetch of a model revision: its transformers.js ONNX export when it has one (the dtype's
+ * files, as selectModelFiles), else the PyTorch checkpoint conversion reads (config, tokenizer,
+ * weights). A listing with neither fails naming what was looked for.
+ */
+export function selectFetchFiles(files: readonly string[], dtype: string, what: string): FetchSelection {
+  if (hasOnnxExport(files)) return { layout: 'onnx', files: selectModelFiles(files, dtype, what) };
+  dtypeSuffix(dtype);
+  const weights = selectCheckpointWeights(files);
+  if (!weights) {
+    throw new FetchError('file-not-found',
+      `${what} has neither a transformers.js ONNX export (onnx/model${DTYPE_SUFFIX[dtype]}.onnx) nor PyTorch weights `
+      + '(model.safetensors, model-0000N-of-0000M.safetensors + model.safetensors.index.json, pytorch_model.bin, '
+      + 'pytorch_model-0000N-of-0000M.bin + pytorch_model.bin.index.json)');
+  }
+  const set = new Set(files);
+  const missing = REQUIRED.filter((f) => !set.has(f));
+  if (missing.length > 0) {
+    throw new FetchError('file-not-found', `${what} has PyTorch weights but lacks ${missing.join(', ')} needed to load the converted model`);
+  }
+  return { layout: 'pytorch', files: [...REQUIRED, ...CHECKPOINT_OPTIONAL.filter((f) => set.has(f)), ...weights] };
+}

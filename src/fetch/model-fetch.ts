@@ -3,10 +3,10 @@
 
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { selectModelFiles } from './dtype.js';
+import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
 import { downloadFile, type DownloadResult } from './download.js';
 import { FetchError, HttpStatusError } from './errors.js';
-import { HubClient, hubRevision, type RevisionInfo } from './hub-client.js';
+import { HubClient, hubRevision, type RevisionInfo, type Sibling } from './hub-client.js';
 import { repoCacheDir } from './hub-config.js';
 import { findLocalRevision, findMirrorRevision, listModelFiles, localRevisions } from './mirror.js';
 import { closeRefs } from './revisions.js';
@@ -110,9 +110,14 @@ export async function resolveModelSource(model: ModelRef, revision: string, opts
   return { source: 'hub', id: model.id, revision: hubRevision(revision), commit: info.sha };
 }
 
+/** What to take from a local folder: its ONNX export's dtype files, or its PyTorch checkpoint. */
+export async function localFetchSelection(folder: string, dtype: string, what: string): Promise<FetchSelection> {
+  return selectFetchFiles(await listModelFiles(folder), dtype, `${what} (folder ${folder})`);
+}
+
 /** The files a dtype needs from a local folder (repo-relative paths). */
 export async function localModelFiles(folder: string, dtype: string, what: string): Promise<string[]> {
-  return selectModelFiles(await listModelFiles(folder), dtype, `${what} (folder ${folder})`);
+  return (await localFetchSelection(folder, dtype, what)).files;
 }
 
 /** Copy the listed files from a local folder into destDir, keeping their relative paths. */
@@ -131,6 +136,7 @@ export interface HubDownloadOptions {
 }
 
 export interface HubDownloadResult {
+  layout: ModelLayout;
   files: string[];
   /** Where the verified files are kept between runs. */
   snapshotDir: string;
@@ -140,45 +146,79 @@ export interface HubDownloadResult {
   cached: number;
 }
 
-/** Download the dtype's files of one commit into the hub cache (resuming, verified), then copy them to destDir. */
+/** One file of a commit into the hub cache (verified, resumed); offline: only what is there already. */
+async function cacheHubFile(client: HubClient, id: string, commit: string, file: string, s: Sibling | undefined,
+  snapshotDir: string, opts: HubDownloadOptions): Promise<DownloadResult> {
+  const cachePath = join(snapshotDir, ...file.split('/'));
+  if (client.config.offline) {
+    const want = s?.lfs?.size ?? s?.size;
+    const have = await stat(cachePath).then((st) => st.size, () => null);
+    if (have === null || (want !== undefined && have !== want)) {
+      throw new FetchError('offline-missing',
+        `${describeRevision(id, commit)}: ${file} is not in the hub cache (${cachePath}) and offline mode forbids downloading it`);
+    }
+    return { bytes: have, requests: 0, resumed: 0, cached: true };
+  }
+  return downloadFile({
+    url: client.fileUrl(id, commit, file),
+    dest: cachePath,
+    what: `${id}@${commit.slice(0, 12)} ${file}`,
+    headers: client.headers(),
+    expected: s?.lfs ? { size: s.lfs.size, sha256: s.lfs.sha256 } : { size: s?.size, gitSha1: s?.blobId },
+    retry: client.config.retry,
+    idleTimeoutMs: client.config.idleTimeoutMs,
+    signal: opts.signal,
+    mapError: (err: HttpStatusError) => client.toFetchError(err, id, file),
+    fetchImpl: opts.fetchImpl,
+  });
+}
+
+/** The hub cache folder of one commit. */
+export function snapshotDirOf(client: HubClient, id: string, commit: string): string {
+  return join(repoCacheDir(client.config.cacheDir, id), 'snapshots', commit);
+}
+
+/**
+ * Put one small file of a commit (config.json) into the hub cache at plan time, so later stages
+ * can check it before gigabytes of weights are downloaded. Returns its path, or null when the
+ * commit has no such file. The download is the one execute would do: it is not repeated.
+ */
+export async function cacheHubFileForPlan(client: HubClient, id: string, commit: string, file: string): Promise<string | null> {
+  const info = await commitListing(client, id, commit);
+  const s = info.siblings.find((x) => x.rfilename === file);
+  if (!s) return null;
+  await cacheHubFile(client, id, commit, file, s, snapshotDirOf(client, id, commit), {});
+  return join(snapshotDirOf(client, id, commit), ...file.split('/'));
+}
+
+/**
+ * Where a model revision's folder already is without any network: its path:, the mirror, or the
+ * hub cache's snapshot of the commit an earlier resolution remembered. Null when unknown.
+ */
+export async function knownRevisionFolder(model: ModelRef, revision: string, opts: { modelsDir?: string; client: HubClient }): Promise<string | null> {
+  try {
+    const src = await resolveModelSource(model, revision, { modelsDir: opts.modelsDir, offline: true, client: opts.client });
+    return src.source === 'local' ? src.folder : snapshotDirOf(opts.client, model.id, src.commit);
+  } catch {
+    return null;
+  }
+}
+
+/** Download the dtype's files (or the PyTorch checkpoint) of one commit into the hub cache (resuming, verified), then copy them to destDir. */
 export async function downloadHubModel(client: HubClient, id: string, commit: string, dtype: string, destDir: string,
   opts: HubDownloadOptions = {}): Promise<HubDownloadResult> {
   const info = await commitListing(client, id, commit);
   const bySibling = new Map(info.siblings.map((s) => [s.rfilename, s]));
-  const files = selectModelFiles([...bySibling.keys()], dtype, `${describeRevision(id, commit)} on ${client.config.endpoint}`);
-  const snapshotDir = join(repoCacheDir(client.config.cacheDir, id), 'snapshots', commit);
-  const total: HubDownloadResult = { files, snapshotDir, bytes: 0, requests: 0, resumed: 0, cached: 0 };
+  const { layout, files } = selectFetchFiles([...bySibling.keys()], dtype, `${describeRevision(id, commit)} on ${client.config.endpoint}`);
+  const snapshotDir = snapshotDirOf(client, id, commit);
+  const total: HubDownloadResult = { layout, files, snapshotDir, bytes: 0, requests: 0, resumed: 0, cached: 0 };
   for (const file of files) {
-    const s = bySibling.get(file);
-    const cachePath = join(snapshotDir, ...file.split('/'));
-    if (client.config.offline) {
-      // Offline: only what an earlier online run left in the cache.
-      const want = s?.lfs?.size ?? s?.size;
-      const have = await stat(cachePath).then((st) => st.size, () => null);
-      if (have === null || (want !== undefined && have !== want)) {
-        throw new FetchError('offline-missing',
-          `${describeRevision(id, commit)}: ${file} is not in the hub cache (${cachePath}) and offline mode forbids downloading it`);
-      }
-      total.cached += 1;
-    } else {
-      const res: DownloadResult = await downloadFile({
-        url: client.fileUrl(id, commit, file),
-        dest: cachePath,
-        what: `${id}@${commit.slice(0, 12)} ${file}`,
-        headers: client.headers(),
-        expected: s?.lfs ? { size: s.lfs.size, sha256: s.lfs.sha256 } : { size: s?.size, gitSha1: s?.blobId },
-        retry: client.config.retry,
-        idleTimeoutMs: client.config.idleTimeoutMs,
-        signal: opts.signal,
-        mapError: (err: HttpStatusError) => client.toFetchError(err, id, file),
-        fetchImpl: opts.fetchImpl,
-      });
-      total.bytes += res.cached ? 0 : res.bytes;
-      total.requests += res.requests;
-      total.resumed += res.resumed;
-      total.cached += res.cached ? 1 : 0;
-      if (!res.cached) opts.log?.(`downloaded ${file} (${res.bytes} bytes, ${res.requests} request(s), ${res.resumed} resumed)`);
-    }
+    const res = await cacheHubFile(client, id, commit, file, bySibling.get(file), snapshotDir, opts);
+    total.bytes += res.cached ? 0 : res.bytes;
+    total.requests += res.requests;
+    total.resumed += res.resumed;
+    total.cached += res.cached ? 1 : 0;
+    if (!res.cached) opts.log?.(`downloaded ${file} (${res.bytes} bytes, ${res.requests} request(s), ${res.resumed} resumed)`);
   }
   await copyModelFiles(snapshotDir, files, destDir);
   return total;

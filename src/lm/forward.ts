@@ -15,6 +15,8 @@ export interface LmStats {
   zeroTokenContinuations: number;
   /** Tokens including padding (B × S per call): what the hardware computed. */
   paddedForwardTokens: number;
+  /** Rows through the output layer: B × S per call here; K + L per row with the scoring graph. */
+  outputRows: number;
 }
 
 // Typed arrays of any element type (float32 pasts, or uint16-stored float16 pasts).
@@ -152,6 +154,7 @@ export class ForwardRunner {
     this.stats.forwardCalls += 1;
     this.stats.forwardTokens += real;
     this.stats.paddedForwardTokens += B * S;
+    this.stats.outputRows += B * S;
 
     let logits = out['logits'];
     if (!logits) throw new Error('the model returned no "logits" output');

@@ -1,16 +1,21 @@
 // loadLanguageModel: the LanguageModel contract of types.ts over transformers.js + onnxruntime-node.
-// `plain: true` gives the reference path (one sequence per pass, no cache); the default fast path
-// returns the same numbers (see fast.ts). Import this module lazily from stage kinds: it pulls in
-// transformers.js when a model is loaded.
+// Three scoring paths, one set of numbers: `plain: true` is the reference (one sequence per pass,
+// no cache); a converted model's scoring graph (onnx/score.onnx: token trees, log-probabilities
+// gathered in the graph; tree.ts) is the default where the folder has one; the transformers.js
+// fast path (fast.ts) otherwise. Generation always uses the transformers.js decoder graph. Import
+// this module lazily from stage kinds: it pulls in transformers.js when a model is loaded.
 
 import type { BatchLimits } from './batching.js';
 import { ForwardRunner, type LmStats } from './forward.js';
-import { scoreItemsFast, type FastItem } from './fast.js';
+import { scoreItemsFast, type FastItem, type FastResult } from './fast.js';
 import { generateTexts, generationSettings } from './generate.js';
 import { loadRuntime, type LoadedRuntime } from './load.js';
 import { LogitsCache } from './logits-cache.js';
 import { reduce } from './logsoftmax.js';
+import type { PackLimits } from './packing.js';
 import { lastLogitsPlain, scoreItemPlain } from './plain.js';
+import { hasScoreGraph, ScoreGraph } from './score-graph.js';
+import { scoreItemsTree } from './tree.js';
 import { idsKey, planConditional, planSequence, type Encode } from './tokenize.js';
 import type {
   ConditionalRequest,
@@ -31,7 +36,15 @@ export interface ExtraLoadOptions extends LoadOptions {
   maxBatchRows?: number;
   /** Bytes of last-position logits kept for nextTokenLogits reuse (fast path). Default 256 MiB. */
   logitsCacheBytes?: number;
+  /** Scoring graph: budget on B × T × T (mask and attention scores) per batch. Default 2^20. */
+  maskElements?: number;
+  /** Scoring graph: a token tree larger than this is split into rows repeating its prefix. Default 1024. */
+  rowTokens?: number;
+  /** CUDA device of the decoder (generation) and of scoring-graph part i (default: i). */
+  deviceIds?: number[];
 }
+
+export type ScoringPath = 'plain' | 'fast' | 'graph';
 
 /** The LanguageModel plus what benchmarks and tests look at. */
 export interface LoadedLanguageModel extends LanguageModel {
@@ -39,17 +52,33 @@ export interface LoadedLanguageModel extends LanguageModel {
   readonly folder: string;
   readonly loadSeconds: number;
   readonly plain: boolean;
+  readonly path: ScoringPath;
 }
 
 export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions = {}): Promise<LoadedLanguageModel> {
-  const rt = await loadRuntime(folder, { device: opts.device ?? 'cpu', dtype: opts.dtype ?? 'fp32' });
-  return new TransformersLanguageModel(rt, opts);
+  const device = opts.device ?? 'cpu';
+  const dtype = opts.dtype ?? 'fp32';
+  const parts = opts.parts ?? 1;
+  const useGraph = opts.plain !== true && (opts.scoringGraph ?? (parts > 1 || hasScoreGraph(folder, dtype)));
+  const rt = await loadRuntime(folder, { device, dtype, deviceId: opts.deviceIds?.[0] ?? 0 });
+  let graph: ScoreGraph | null = null;
+  if (useGraph) {
+    try {
+      graph = await ScoreGraph.load(rt.folder, { device, dtype, parts, ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}) });
+    } catch (e) {
+      await rt.model.dispose().catch(() => undefined);
+      throw new Error(`cannot load language model from folder "${rt.folder}" (device ${device}, dtype ${dtype}): ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return new TransformersLanguageModel(rt, opts, graph);
 }
 
 class TransformersLanguageModel implements LoadedLanguageModel {
   readonly info: ModelInfo;
-  readonly stats: LmStats = { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0 };
+  readonly stats: LmStats = { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0, outputRows: 0 };
   readonly plain: boolean;
+  readonly path: ScoringPath;
+  private readonly packLimits: PackLimits;
   private readonly runner: ForwardRunner;
   private readonly encode: Encode;
   private readonly limits: BatchLimits;
@@ -59,8 +88,10 @@ class TransformersLanguageModel implements LoadedLanguageModel {
   constructor(
     private readonly rt: LoadedRuntime,
     opts: ExtraLoadOptions,
+    private readonly graph: ScoreGraph | null = null,
   ) {
     this.plain = opts.plain === true;
+    this.path = this.plain ? 'plain' : graph ? 'graph' : 'fast';
     this.forceGreedy = opts.forceGreedy === true;
     this.runner = new ForwardRunner(rt, this.stats);
     this.encode = (text: string) => rt.tokenizer.encode(text);
@@ -70,6 +101,18 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       maxTotal: rt.contextLength,
     };
     if (!(this.limits.batchTokens >= 1)) throw new Error(`batchTokens must be >= 1, got ${opts.batchTokens}`);
+    const window = rt.model.config['sliding_window'];
+    this.packLimits = {
+      batchTokens: opts.batchTokens ?? 1024,
+      maskElements: opts.maskElements ?? 1 << 20,
+      maxRows: opts.maxBatchRows ?? 64,
+      rowTokens: opts.rowTokens ?? 1024,
+      // Mistral hides keys more than sliding_window positions behind the query (config.json).
+      slidingWindow: typeof window === 'number' && window > 0 && rt.modelType === 'mistral' ? window : null,
+    };
+    if (!(this.packLimits.maskElements >= 1 && this.packLimits.rowTokens >= 1)) {
+      throw new Error(`maskElements and rowTokens must be >= 1, got ${opts.maskElements} and ${opts.rowTokens}`);
+    }
     this.cache = new LogitsCache(opts.logitsCacheBytes ?? 256 * 1024 * 1024);
     this.info = {
       modelType: rt.modelType,
@@ -78,6 +121,8 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       device: rt.device,
       dtype: rt.dtype,
       generation: generationSettings(rt, this.forceGreedy),
+      scoringPath: this.path,
+      ...(graph ? { parts: graph.parts } : {}),
     };
   }
 
@@ -164,9 +209,14 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       for (const it of items) scores.push(await scoreItemPlain(this.runner, it));
       return scores;
     }
-    const res = await scoreItemsFast(this.runner, items, this.limits);
+    const res = await this.scoreFastOrGraph(items);
     if (onCapture) res.forEach((r, i) => r.captured && onCapture(i, r.captured));
     return res.map((r) => r.tokenLogprobs);
+  }
+
+  private scoreFastOrGraph(items: FastItem[]): Promise<FastResult[]> {
+    if (this.graph) return scoreItemsTree(this.graph, items, this.packLimits, this.rt.padId, this.stats);
+    return scoreItemsFast(this.runner, items, this.limits);
   }
 
   async nextTokenLogits(texts: string[]): Promise<Float32Array[]> {
@@ -197,7 +247,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       const ids = idsList[missing.get(key)![0]!]!;
       return { ids: [...ids, 0], start: ids.length, capture: ids.length - 1 };
     });
-    const res = await scoreItemsFast(this.runner, items, this.limits);
+    const res = await this.scoreFastOrGraph(items);
     keys.forEach((key, k) => {
       const row = res[k]!.captured;
       if (!row) throw new Error(`internal: no logits captured for text ${missing.get(key)![0]}`);
@@ -221,6 +271,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
 
   async dispose(): Promise<void> {
     this.cache.clear();
+    await this.graph?.dispose();
     await this.rt.model.dispose();
   }
 }

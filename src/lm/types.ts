@@ -59,6 +59,10 @@ export interface ModelInfo {
   device: string;
   dtype: string;
   generation: GenerationSettings;
+  /** Which scoring path answers (plain reference, transformers.js fast path, or the scoring graph). */
+  scoringPath?: 'plain' | 'fast' | 'graph';
+  /** Scoring-graph parts (one per device). */
+  parts?: number;
 }
 
 /** Counters a benchmark or run record reads. */
@@ -92,6 +96,13 @@ export interface LoadOptions {
   plain?: boolean;
   /** Force greedy decoding even when generation_config.json turns sampling on. */
   forceGreedy?: boolean;
-  /** Token budget per forward batch for the fast path. */
+  /** Token budget per forward batch (fast path: B × longest row; scoring graph: B × T). */
   batchTokens?: number;
+  /**
+   * Score with the project's scoring graph (onnx/score{suffix}.onnx). Default: when the folder has
+   * one (a converted model); false forces the transformers.js fast path, true requires the graph.
+   */
+  scoringGraph?: boolean;
+  /** Run the scoring graph as this many consecutive layer parts, part i on CUDA device i (default 1). */
+  parts?: number;
 }

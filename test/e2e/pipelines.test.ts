@@ -16,6 +16,8 @@ test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B swe
   const count = (prefix: string): number => ids.filter((id) => id.startsWith(prefix)).length;
   assert.equal(engine.spec.models.length, 13);
   assert.equal(count('fetch-model/'), 13 + 9);
+  // Every model and revision is converted from its PyTorch checkpoint.
+  assert.equal(count('convert-model/'), 13 + 9);
   assert.equal(count('fetch-stimuli/'), 5);
   assert.equal(count('build-config/'), 13 * 7);
   // 13 models × 7 task/condition pairs, plus 9 revisions × lambada and digit_mat: the paper's 109 files.
@@ -28,9 +30,10 @@ test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B swe
   assert.equal(big.model?.dtype, 'fp16');
   const pythia = engine.spec.models.find((m) => m.name === 'pythia-1.4b-deduped')!;
   assert.deepEqual(pythia.display, { name: 'Pythia 1.4B', family: 'Pythia', params_b: 1.4 });
-  // Every score needs its model, its stimuli and its config.
+  // Every score needs its converted model, its stimuli and its config.
   const sweep = engine.graph.byId.get('score/digit_mat/OLMo-7B@step541000-tokens2393B')!;
-  assert.deepEqual(sweep.needs.sort(), ['build-config/digit_mat/OLMo-7B', 'fetch-model/OLMo-7B@step541000-tokens2393B', 'fetch-stimuli/digit_mat']);
+  assert.deepEqual(sweep.needs.sort(), ['build-config/digit_mat/OLMo-7B', 'convert-model/OLMo-7B@step541000-tokens2393B', 'fetch-stimuli/digit_mat']);
+  assert.deepEqual(engine.graph.byId.get('convert-model/OLMo-7B@step541000-tokens2393B')!.needs, ['fetch-model/OLMo-7B@step541000-tokens2393B']);
   // --only selects the way the README says.
   assert.equal(engine.selection({ only: ['OLMo-7B'] }).filter((i) => i.kind === 'score').length, 7 + 18);
   assert.ok(engine.selection({ only: ['lambada'] }).every((i) => i.kind !== 'score' || i.vars['task'] === 'lambada'));

@@ -39,7 +39,7 @@ test('fetch-model, explicit path: plan digests only the needed files; execute co
   const sctx = stageContext(ctx, planned, out, tempDir(t));
   await fetchModelKind.execute(sctx);
   assert.deepEqual(treeHashes(join(out, 'model')), treeHashes(folder));
-  assert.deepEqual(sctx.records.resolved, { source: 'local', path: folder, commit: null, files: ['config.json', 'tokenizer.json',
+  assert.deepEqual(sctx.records.resolved, { source: 'local', path: folder, commit: null, layout: 'onnx', files: ['config.json', 'tokenizer.json',
     'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'onnx/model.onnx'] });
 });
 
@@ -70,7 +70,7 @@ test('fetch-model from the hub: plan resolves the commit, execute downloads; the
   const ctx = planContext({ projectDir, kind: 'fetch-model', vars: { model: 'tiny-gpt2', revision: '' }, model });
   const planned = await fetchModelKind.plan!(ctx);
   assert.deepEqual(planned, { source: 'hub', id: 'test-org/tiny-gpt2', revision: 'main',
-    commit: hub.commit('test-org/tiny-gpt2', 'main'), dtype: 'fp32' });
+    commit: hub.commit('test-org/tiny-gpt2', 'main'), layout: 'onnx', dtype: 'fp32' });
   const step = await fetchModelKind.plan!(planContext({ projectDir, kind: 'fetch-model', vars: { revision: 'step0300-tokens0.61M' }, model }));
   assert.equal(step.commit, hub.commit('test-org/tiny-gpt2', 'step0300-tokens0.61M'));
   const apiCalls = hub.requests.length;
@@ -82,7 +82,7 @@ test('fetch-model from the hub: plan resolves the commit, execute downloads; the
   const sctx = stageContext(ctx, planned, out, tempDir(t));
   await fetchModelKind.execute(sctx);
   assert.deepEqual(treeHashes(join(out, 'model')), treeHashes(TINY));
-  assert.deepEqual(sctx.records.resolved, { source: 'hub', endpoint: hub.url, revision: 'main', commit: planned.commit,
+  assert.deepEqual(sctx.records.resolved, { source: 'hub', endpoint: hub.url, revision: 'main', commit: planned.commit, layout: 'onnx',
     files: ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'onnx/model.onnx'] });
   const totalBytes = Object.keys(treeHashes(TINY)).reduce((a, f) => a + statSync(join(TINY, f)).size, 0);
   assert.deepEqual(sctx.records.download, { bytes: totalBytes, requests: 6, resumed: 0, cached: 0 });

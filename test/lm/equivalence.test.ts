@@ -156,7 +156,7 @@ test('without a usable key/value cache input the fast path still batches and sti
   const { planConditional } = await import('../../src/lm/tokenize.js');
   const { tinyGpt2 } = await import('./helpers.js');
   const rt = await loadRuntime(tinyGpt2);
-  const stats = { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0 };
+  const stats = { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0, outputRows: 0 };
   const runner = new ForwardRunner(rt, stats);
   Object.defineProperty(runner, 'supportsPast', { value: false });
   const reqs = REQUESTS.slice(0, 18);

@@ -32,7 +32,7 @@ function argmax(row: Float32Array): number {
 }
 
 test('greedy generation equals step-by-step argmax of full forward passes, and stops at EOS', async () => {
-  const runner = new ForwardRunner(rt, { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0 });
+  const runner = new ForwardRunner(rt, { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0, outputRows: 0 });
   const n = 8;
   const out = await plain.generate(PROMPTS.slice(0, 3), n);
   for (const [i, g] of out.entries()) {

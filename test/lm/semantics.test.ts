@@ -16,7 +16,7 @@ let fast: LoadedLanguageModel;
 
 before(async () => {
   rt = await loadRuntime(tinyGpt2);
-  runner = new ForwardRunner(rt, { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0 });
+  runner = new ForwardRunner(rt, { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0, outputRows: 0 });
   plain = await loadLanguageModel(tinyGpt2, { plain: true });
   fast = await loadLanguageModel(tinyGpt2);
 });

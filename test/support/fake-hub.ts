@@ -301,3 +301,50 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     }),
   };
 }
+
+/** Files a PyTorch-layout repo on the real hub often holds beside what conversion needs. */
+export const CHECKPOINT_DECOYS: Readonly<Record<string, string>> = {
+  'flax_model.msgpack': 'flax weights (decoy)',
+  'tf_model.h5': 'tensorflow weights (decoy)',
+  'model.gguf': 'gguf weights (decoy)',
+  'model.onnx': 'an optimum export at the top level (decoy)',
+  'onnx/decoder_model_merged.onnx': 'a non-transformers.js ONNX variant (decoy)',
+  'pytorch_model.bin': 'a .bin beside safetensors (decoy: safetensors win)',
+  'README.md': '# model card (decoy)',
+};
+
+/**
+ * A hub-layout PyTorch repo under `dir`: `base` (an hf-tiny folder with model.safetensors) as
+ * `main`, plus `revisions/<name>` copies whose float weights are perturbed by `scale` × a seeded
+ * pseudo-random draw (so each revision scores differently), and optional decoy files everywhere.
+ */
+export async function writePytorchRepo(dir: string, base: string, revisions: readonly string[], opts: { scale?: number; decoys?: boolean } = {}): Promise<void> {
+  const { mkdirSync, copyFileSync, writeFileSync } = await import('node:fs');
+  const { openCheckpoint } = await import('../../src/convert/checkpoint.js');
+  const { writeSafetensors } = await import('../../src/convert/readers/safetensors-write.js');
+  const folders = [{ folder: dir, seed: 0 }, ...revisions.map((r, i) => ({ folder: join(dir, 'revisions', r), seed: i + 1 }))];
+  for (const { folder, seed } of folders) {
+    mkdirSync(folder, { recursive: true });
+    for (const f of readdirSync(base)) if (f !== 'model.safetensors') copyFileSync(join(base, f), join(folder, f));
+    const r = await openCheckpoint(base);
+    const tensors = [];
+    let state = seed * 2654435761 + 1;
+    const rand = (): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648 - 0.5;
+    };
+    for (const t of r.list()) {
+      const data = await r.readF32(t.name);
+      if (seed > 0) for (let i = 0; i < data.length; i++) data[i]! += (opts.scale ?? 0.05) * rand();
+      tensors.push({ name: t.name, dtype: 'F32' as const, shape: t.shape, data });
+    }
+    await r.close();
+    await writeSafetensors(join(folder, 'model.safetensors'), tensors);
+    if (opts.decoys) {
+      for (const [f, text] of Object.entries(CHECKPOINT_DECOYS)) {
+        mkdirSync(dirname(join(folder, f)), { recursive: true });
+        writeFileSync(join(folder, f), text);
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// Checkpoint folder (hub layout: config.json, tokenizer files, safetensors or torch .bin) → a model
+// folder transformers.js loads like any export, plus the project's scoring graph:
+//   config.json (what transformers.js needs; the original is kept as source_config.json),
+//   generation_config.json and tokenizer files (copied),
+//   onnx/model{_fp16}.onnx          the transformers.js decoder (past key/values)
+//   onnx/model{_fp16}.onnx_data     every weight, once, streamed tensor by tensor
+//   onnx/score{_fp16}.onnx          the scoring graph (same data file, no second copy)
+//   onnx/score{_fp16}.part{i}of{N}.onnx   with scoringParts: N consecutive layer ranges
+// See src/convert/README.md for the scoring graph's contract.
+
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectArchitecture, planArchitecture } from './arch/detect.js';
+import { ConvertError, type Architecture } from './arch/spec.js';
+import { openCheckpoint } from './checkpoint.js';
+import { buildDecoderGraph } from './graph/decoder-graph.js';
+import { writeExternalData } from './graph/external-data.js';
+import { DT } from './graph/onnx-builder.js';
+import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
+import type { CheckpointReader } from './readers/types.js';
+
+export { detectArchitecture, type Detection } from './arch/detect.js';
+export { ConvertError, ARCHITECTURES, type Architecture, type ConvertFailure } from './arch/spec.js';
+
+export interface ConvertOptions {
+  dtype: 'fp32' | 'fp16';
+  scoringParts?: number;
+  log?(msg: string): void;
+  /** An already opened checkpoint (tests); default: openCheckpoint(srcDir). Closed by the caller. */
+  reader?: CheckpointReader;
+}
+
+export interface ConvertReport {
+  architecture: Architecture;
+  modelType: string;
+  /** Distinct dtypes of the checkpoint tensors read (F32, F16, BF16, …). */
+  sourceDtypes: string[];
+  dtype: 'fp32' | 'fp16';
+  /** Checkpoint tensors read. */
+  tensors: number;
+  parameters: number;
+  /** Files written, relative to outDir, with their sizes. */
+  files: { path: string; bytes: number }[];
+}
+
+/** Tokenizer and generation files copied as they are when present. */
+export const COPIED_FILES = [
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'vocab.json',
+  'merges.txt',
+  'tokenizer.model',
+] as const;
+
+async function readConfig(srcDir: string): Promise<Record<string, unknown>> {
+  const file = join(srcDir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ConvertError({ kind: 'bad-config', file, detail: 'missing' }, `${file} is missing: a checkpoint folder needs its config.json`);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (e) {
+    throw new ConvertError({ kind: 'bad-config', file, detail: (e as Error).message }, `${file} is not a JSON object: ${(e as Error).message}`);
+  }
+}
+
+export async function convertCheckpoint(srcDir: string, outDir: string, opts: ConvertOptions): Promise<ConvertReport> {
+  const log = opts.log ?? (() => undefined);
+  if (opts.dtype !== 'fp32' && opts.dtype !== 'fp16') throw new Error(`convert: dtype must be fp32 or fp16, got ${String(opts.dtype)}`);
+  const config = await readConfig(srcDir);
+  const det = detectArchitecture(config);
+  if (!det.ok) throw new ConvertError(det.failure, `${join(srcDir, 'config.json')}: ${det.message}`);
+  const reader = opts.reader ?? (await openCheckpoint(srcDir));
+  try {
+    const plan = planArchitecture(det.architecture, config, reader);
+    const parts = opts.scoringParts !== undefined && opts.scoringParts > 1 ? splitLayers(plan.spec, opts.scoringParts) : null;
+    const T = opts.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT;
+    const suffix = opts.dtype === 'fp16' ? '_fp16' : '';
+    const sources = [...new Set(plan.weights.flatMap((w) => w.sources))];
+    const sourceDtypes = [...new Set(sources.map((s) => reader.info(s).dtype))].sort();
+    log(`convert: ${det.architecture} (model_type ${det.modelType}), ${plan.weights.length} weights from ${sources.length} tensors (${sourceDtypes.join(', ')}) → ${opts.dtype}`);
+
+    await mkdir(join(outDir, 'onnx'), { recursive: true });
+    const written: string[] = [];
+    const dataName = `onnx/model${suffix}.onnx_data`;
+    const weights = await writeExternalData(plan.weights, reader, join(outDir, dataName), T, log);
+    written.push(dataName);
+
+    const graphs: [string, Uint8Array][] = [
+      [`onnx/model${suffix}.onnx`, buildDecoderGraph(plan.spec, T).encode(weights.initializers)],
+      [`onnx/score${suffix}.onnx`, buildScoreGraph(plan.spec, T).encode(weights.initializers)],
+    ];
+    if (parts) {
+      parts.forEach((p, i) => graphs.push([`onnx/score${suffix}.part${i}of${parts.length}.onnx`, buildScoreGraph(plan.spec, T, p).encode(weights.initializers)]));
+    }
+    for (const [path, bytes] of graphs) {
+      await writeFile(join(outDir, path), bytes);
+      written.push(path);
+    }
+
+    const jsConfig: Record<string, unknown> = { ...plan.jsConfig };
+    const prior = (typeof jsConfig['transformers.js_config'] === 'object' && jsConfig['transformers.js_config']) || {};
+    jsConfig['transformers.js_config'] = { ...prior, use_external_data_format: { [`model${suffix}.onnx`]: 1 } };
+    await writeFile(join(outDir, 'config.json'), JSON.stringify(jsConfig, null, 2) + '\n');
+    await writeFile(join(outDir, 'source_config.json'), JSON.stringify(config, null, 2) + '\n');
+    written.push('config.json', 'source_config.json');
+    for (const f of COPIED_FILES) {
+      if (existsSync(join(srcDir, f))) {
+        await copyFile(join(srcDir, f), join(outDir, f));
+        written.push(f);
+      }
+    }
+    const files = await Promise.all(written.map(async (path) => ({ path, bytes: (await stat(join(outDir, path))).size })));
+    return {
+      architecture: det.architecture,
+      modelType: det.modelType,
+      sourceDtypes,
+      dtype: opts.dtype,
+      tensors: sources.length,
+      parameters: weights.parameters,
+      files,
+    };
+  } finally {
+    if (!opts.reader) await reader.close();
+  }
+}

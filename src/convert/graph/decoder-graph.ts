@@ -1,0 +1,73 @@
+// The transformers.js decoder graph (onnx/model.onnx, model_fp16.onnx), with the inputs and
+// outputs transformers.js feeds decoder-only models (@huggingface/transformers
+// src/models/modeling_utils.js, addPastKeyValues / getPastKeyValues):
+//   input_ids, position_ids int64 [batch_size, sequence_length]
+//   attention_mask          int64 [batch_size, total_sequence_length] (1 = real token)
+//   past_key_values.{i}.key/.value [batch_size, kvHeads, past_sequence_length, headDim] (graph dtype)
+//   → logits float32 [batch_size, sequence_length, vocab]
+//     present.{i}.key/.value [batch_size, kvHeads, total_sequence_length, headDim]
+// transformers.js v4 makes the first step's empty cache from the session's input metadata: the dim
+// named `batch_size` gets the batch, every other named dim 0, numbers stay — so heads and head
+// size are fixed numbers and the dtype follows the graph. Logits are float32 even in an fp16 graph
+// (transformers.js would cast fp16 logits anyway; the scoring code reads float32).
+//
+// Attention follows Hugging Face: query at absolute index past+t sees key j iff j <= past+t, the
+// attention mask marks j real, and (Mistral) past+t − j <= sliding_window.
+
+import type { ModelSpec } from '../arch/spec.js';
+import { DT, GraphBuilder, intAttr, type ElemType } from './onnx-builder.js';
+import { block, embed, outputLayer, ropeTables, type Body } from './transformer.js';
+
+export function buildDecoderGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
+  const g = new GraphBuilder(`${spec.architecture}_decoder`);
+  const { kvHeads, headDim, layers } = spec;
+  g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
+  g.input('attention_mask', DT.INT64, ['batch_size', 'total_sequence_length']);
+  g.input('position_ids', DT.INT64, ['batch_size', 'sequence_length']);
+  for (let i = 0; i < layers; i++) {
+    for (const kv of ['key', 'value']) g.input(`past_key_values.${i}.${kv}`, T, ['batch_size', kvHeads, 'past_sequence_length', headDim]);
+  }
+
+  const shapeBT = g.op('Shape', ['input_ids']);
+  const one = g.i64([1], []);
+  const zero = g.i64([0], []);
+  const total = g.op('Gather', [g.op('Shape', ['attention_mask']), one], [intAttr('axis', 0)]);
+  const seq = g.op('Gather', [shapeBT, one], [intAttr('axis', 0)]);
+  const past = g.op('Sub', [total, seq]);
+  const qIdx = g.op('Unsqueeze', [g.op('Range', [past, total, one]), g.i64([1])]); // [T, 1]
+  const kIdx = g.op('Unsqueeze', [g.op('Range', [zero, total, one]), g.i64([0])]); // [1, S]
+  let visible = g.op('Not', [g.op('Greater', [kIdx, qIdx])]); // [T, S]
+  if (spec.slidingWindow !== null) {
+    const near = g.op('Not', [g.op('Greater', [g.op('Sub', [qIdx, kIdx]), g.i64([spec.slidingWindow], [])])]);
+    visible = g.op('And', [visible, near]);
+  }
+  const padding = g.op('Unsqueeze', [g.cast('attention_mask', DT.BOOL), g.i64([1, 2, 3])]); // [B, 1, 1, 1, S]
+  const mask = g.op('And', [padding, visible]); // [B, 1, 1, T, S]
+
+  const b: Body = {
+    g,
+    spec,
+    T,
+    shapeBT,
+    mask,
+    rope: null,
+    kv(i, k, v) {
+      return {
+        k: g.op('Concat', [`past_key_values.${i}.key`, k], [intAttr('axis', 2)], `present.${i}.key`),
+        v: g.op('Concat', [`past_key_values.${i}.value`, v], [intAttr('axis', 2)], `present.${i}.value`),
+      };
+    },
+  };
+  b.rope = ropeTables(b, 'position_ids');
+  let h = embed(b, 'input_ids', 'position_ids');
+  for (let i = 0; i < layers; i++) h = block(b, i, h);
+  const logits = outputLayer(b, h);
+  const shapeBTV = g.op('Concat', [shapeBT, g.i64([spec.vocab])], [intAttr('axis', 0)]);
+  g.op('Reshape', [logits, shapeBTV], [], 'logits');
+
+  g.output('logits', DT.FLOAT, ['batch_size', 'sequence_length', spec.vocab]);
+  for (let i = 0; i < layers; i++) {
+    for (const kv of ['key', 'value']) g.output(`present.${i}.${kv}`, T, ['batch_size', kvHeads, 'total_sequence_length', headDim]);
+  }
+  return g;
+}

@@ -1,0 +1,19 @@
+// Positioned reads from an open file, in chunks (one fs read is limited to 2 GiB), so a tensor is
+// read into its own buffer and the file is never loaded whole.
+
+import type { FileHandle } from 'node:fs/promises';
+
+const CHUNK = 256 * 1024 * 1024;
+
+/** Read exactly `length` bytes at `position` into `into` (or a new buffer). */
+export async function readExact(fh: FileHandle, position: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+  const out = into ?? new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const want = Math.min(CHUNK, length - done);
+    const { bytesRead } = await fh.read(out, done, want, position + done);
+    if (bytesRead === 0) throw new RangeError(`unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+// One `.safetensors` file: 8-byte little-endian header length, a JSON header
+// ({name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}), then raw little-endian
+// bytes, offsets relative to the end of the header. Every tensor's range is checked against the
+// file size when the file is opened, so a truncated download fails at once, naming the tensor.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { readExact } from './positioned.js';
+import { CheckpointError, DTYPE_BYTES, numel, type TensorDtype, type TensorInfo } from './types.js';
+
+export interface TensorSource {
+  readonly file: string;
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /** The tensor's bytes; into `into` (exactly its size) when given, saving a copy. */
+  readBytes(name: string, into?: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+const DTYPES = new Set<string>(Object.keys(DTYPE_BYTES));
+const MAX_HEADER = 100 * 1024 * 1024;
+
+interface Entry {
+  info: TensorInfo;
+  begin: number;
+  end: number;
+}
+
+/** Open `path` (shown as `file` in errors and TensorInfo). */
+export async function openSafetensors(path: string, file: string): Promise<TensorSource> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new CheckpointError('missing-shard', `${file}: cannot open (${(err as Error).message})`, { file });
+  }
+  try {
+    const size = (await fh.stat()).size;
+    if (size < 8) throw new CheckpointError('truncated', `${file}: ${size} bytes, too short for a safetensors header`, { file });
+    const lenBytes = await readExact(fh, 0, 8);
+    const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
+    if (headerLen > MAX_HEADER || 8 + headerLen > size) {
+      throw new CheckpointError('truncated', `${file}: header length ${headerLen} exceeds the file (${size} bytes); the file is truncated or not safetensors`, { file });
+    }
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(Buffer.from(await readExact(fh, 8, headerLen)).toString('utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new CheckpointError('bad-header', `${file}: safetensors header is not JSON (${(err as Error).message})`, { file });
+    }
+    const base = 8 + headerLen;
+    const entries = new Map<string, Entry>();
+    for (const [name, raw] of Object.entries(header)) {
+      if (name === '__metadata__') continue;
+      entries.set(name, parseEntry(file, name, raw, base, size));
+    }
+    const tensors = new Map([...entries].map(([n, e]) => [n, e.info]));
+    return {
+      file,
+      tensors,
+      async readBytes(name, into) {
+        const e = entries.get(name);
+        if (!e) throw new CheckpointError('missing-tensor', `${file}: no tensor "${name}"`, { file, tensor: name });
+        try {
+          return await readExact(fh, e.begin, e.end - e.begin, into);
+        } catch (err) {
+          throw new CheckpointError('truncated', `${file}: tensor "${name}" could not be read (${(err as Error).message})`, { file, tensor: name });
+        }
+      },
+      close: () => fh.close(),
+    };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+function parseEntry(file: string, name: string, raw: unknown, base: number, size: number): Entry {
+  const where = { file, tensor: name };
+  const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" has no dtype/shape/data_offsets in the header`, where);
+  }
+  if (!DTYPES.has(e.dtype)) {
+    throw new CheckpointError('unsupported', `${file}: tensor "${name}" has dtype ${e.dtype}; supported: ${[...DTYPES].join(', ')}`, where);
+  }
+  const dtype = e.dtype as TensorDtype;
+  const shape = e.shape.map(Number);
+  const [b, en] = e.data_offsets.map(Number) as [number, number];
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0) || !Number.isInteger(b) || !Number.isInteger(en) || en < b) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" has a malformed shape or data_offsets`, where);
+  }
+  const want = numel(shape) * DTYPE_BYTES[dtype];
+  if (en - b !== want) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" spans ${en - b} bytes but ${dtype}[${shape.join(', ')}] needs ${want}`, where);
+  }
+  if (base + en > size) {
+    throw new CheckpointError('truncated', `${file}: tensor "${name}" ends at byte ${base + en} but the file has ${size} bytes; the file is truncated (download it again)`, where);
+  }
+  return { info: { name, dtype, shape, file }, begin: base + b, end: base + en };
+}

@@ -1,0 +1,151 @@
+// Bad checkpoints fail their convert-model stage with a message naming the file and the tensor,
+// and nothing else is lost: with --keep-going the good model is converted and scored, and a
+// second run re-runs only the failed stages (which fail the same way).
+
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openCheckpoint } from '../../src/convert/checkpoint.js';
+import { writeSafetensors } from '../../src/convert/readers/safetensors-write.js';
+import { REPO, Rig } from '../engine/rig.js';
+
+const SHARED = join(REPO, '..', 'shared');
+const PYTHIA = join(SHARED, 'models', 'hf-tiny', 'pythia-tiny');
+const STIMULI = join(SHARED, 'data', 'stimuli');
+
+function copyTiny(dest: string, skipWeights = false): void {
+  mkdirSync(dest, { recursive: true });
+  for (const f of readdirSync(PYTHIA)) if (!(skipWeights && f === 'model.safetensors')) copyFileSync(join(PYTHIA, f), join(dest, f));
+}
+
+/** pythia-tiny split over two shards with an index; returns the tensors of the second shard. */
+async function writeSharded(dest: string): Promise<string[]> {
+  copyTiny(dest, true);
+  const r = await openCheckpoint(PYTHIA);
+  const all = r.list();
+  const halves = [all.slice(0, all.length / 2), all.slice(all.length / 2)];
+  const map: Record<string, string> = {};
+  for (const [i, part] of halves.entries()) {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    const tensors = [];
+    for (const t of part) {
+      tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: await r.readBytes(t.name) });
+      map[t.name] = file;
+    }
+    await writeSafetensors(join(dest, file), tensors);
+  }
+  await r.close();
+  writeFileSync(join(dest, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: map }));
+  return halves[1]!.map((t) => t.name);
+}
+
+test('bad checkpoints fail their convert stage naming file and tensor; the good model is still scored', { timeout: 300_000 }, async () => {
+  const rig = new Rig();
+  const m = join(rig.dir, 'models');
+  copyTiny(join(m, 'good'));
+  copyTiny(join(m, 'truncated'));
+  const cut = join(m, 'truncated', 'model.safetensors');
+  truncateSync(cut, statSync(cut).size - 100);
+  // The tensor stored last is the one the cut reaches.
+  const bytes = readFileSync(join(PYTHIA, 'model.safetensors'));
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString()) as Record<string, { data_offsets?: number[] }>;
+  const lastTensor = Object.entries(header).filter(([k]) => k !== '__metadata__')
+    .sort((x, y) => y[1].data_offsets![1]! - x[1].data_offsets![1]!)[0]![0];
+  copyTiny(join(m, 'misshapen'));
+  const config = JSON.parse(readFileSync(join(m, 'misshapen', 'config.json'), 'utf8')) as Record<string, number>;
+  config['intermediate_size'] = config['intermediate_size']! * 2;
+  writeFileSync(join(m, 'misshapen', 'config.json'), JSON.stringify(config));
+  const second = await writeSharded(join(m, 'sharded'));
+  await writeSharded(join(m, 'unsharded'));
+  const gone = join(m, 'unsharded', 'model-00002-of-00002.safetensors');
+  // The missing shard: removed after the index was written.
+  rmSync(gone);
+
+  const models = ['good', 'truncated', 'misshapen', 'sharded', 'unsharded'];
+  rig.write('pipeline.yaml', `version: 1
+models:
+${models.map((n) => `  - id: test/${n}\n    path: ${join(m, n)}\n    display: { name: ${n}, family: T }`).join('\n')}
+tasks:
+  blimp: {}
+stages:
+  fetch-model:
+    uses: fetch-model
+    matrix: { model: $models }
+  convert-model:
+    uses: convert-model
+    matrix: { model: $models }
+    needs: [fetch-model]
+  fetch-stimuli:
+    uses: fetch-stimuli
+    matrix: { task: $tasks }
+  build-config:
+    uses: build-config
+    matrix: { task: $tasks, model: $models }
+  score:
+    uses: score
+    matrix: { task: $tasks, model: $models }
+    needs: [convert-model, fetch-stimuli, build-config]
+    params: { limit: 2 }
+`);
+  const env = { PIPELINE_STIMULI_DIR: STIMULI };
+  const run = await rig.cliAsync(['run', '--keep-going', '--json'], env);
+  assert.notEqual(run.code, 0);
+  const failed = new Map(Rig.events(run).filter((e) => e['type'] === 'stage-failed').map((e) => [String(e['id']), String(e['message'])]));
+  assert.deepEqual([...failed.keys()].sort(), ['convert-model/misshapen', 'convert-model/truncated', 'convert-model/unsharded']);
+  assert.match(failed.get('convert-model/truncated')!, new RegExp(`model\\.safetensors: tensor "${lastTensor.replace(/\./g, '\\.')}" ends at byte \\d+ but the file has \\d+ bytes`));
+  assert.match(failed.get('convert-model/misshapen')!, /gpt_neox\.layers\.0\.mlp\.dense_(h_to_4h|4h_to_h)\.(weight|bias)/);
+  assert.match(failed.get('convert-model/misshapen')!, /model\.safetensors/);
+  assert.match(failed.get('convert-model/unsharded')!, new RegExp(`model-00002-of-00002\\.safetensors .*"(${second.map((s) => s.replace(/\./g, '\\.')).join('|')})"`));
+  for (const msg of failed.values()) assert.match(msg, /stage convert-model\/\w+ \(convert-model, model test\/\w+\)/);
+  const ran = Rig.ran(run);
+  for (const ok of ['good', 'sharded']) {
+    assert.ok(ran.includes(`convert-model/${ok}`), ran.join(', '));
+    assert.ok(ran.includes(`score/blimp/${ok}`), ran.join(', '));
+  }
+  assert.ok(rig.exists('output/blimp/good.csv') && rig.exists('output/blimp/sharded.csv'));
+  // The sharded copy holds the same weights: identical scores.
+  assert.equal(rig.read('output/blimp/sharded.csv').replace(/test\/sharded/g, 'M'), rig.read('output/blimp/good.csv').replace(/test\/good/g, 'M'));
+
+  // Again: what succeeded stays; only the failed conversions run (and fail) again.
+  const again = await rig.cliAsync(['run', '--keep-going', '--json'], env);
+  assert.deepEqual(Rig.ran(again), []);
+  const failedAgain = Rig.events(again).filter((e) => e['type'] === 'stage-failed').map((e) => String(e['id'])).sort();
+  assert.deepEqual(failedAgain, [...failed.keys()].sort());
+});
+
+test('an unknown model_type or a remote-code model fails convert-model at plan time, naming the type and the supported list', { timeout: 120_000 }, async () => {
+  const rig = new Rig();
+  const m = join(rig.dir, 'models');
+  copyTiny(join(m, 'bloomish'));
+  copyTiny(join(m, 'remote'));
+  const edit = (dir: string, patch: Record<string, unknown>): void => {
+    const path = join(m, dir, 'config.json');
+    writeFileSync(path, JSON.stringify({ ...(JSON.parse(readFileSync(path, 'utf8')) as object), ...patch }));
+  };
+  edit('bloomish', { model_type: 'bloom', architectures: ['BloomForCausalLM'] });
+  edit('remote', { model_type: 'mpt', auto_map: { AutoModelForCausalLM: 'modeling_mpt.MPTForCausalLM' } });
+  rig.write('pipeline.yaml', `version: 1
+models:
+  - { id: test/bloomish, path: ${join(m, 'bloomish')} }
+  - { id: test/remote, path: ${join(m, 'remote')} }
+stages:
+  fetch-model:
+    uses: fetch-model
+    matrix: { model: $models }
+  convert-model:
+    uses: convert-model
+    matrix: { model: $models }
+    needs: [fetch-model]
+`);
+  const run = await rig.cliAsync(['run', '--keep-going', '--json']);
+  assert.notEqual(run.code, 0);
+  const failed = Rig.events(run).filter((e) => e['type'] === 'stage-failed');
+  assert.deepEqual(failed.map((e) => e['id']).sort(), ['convert-model/bloomish', 'convert-model/remote']);
+  for (const e of failed) {
+    assert.equal(e['reason'], 'plan-failed', String(e['message']));
+    assert.match(String(e['message']), /supported: gpt2, gpt_neox, llama, mistral, gemma, olmo, hf_olmo/);
+  }
+  assert.match(String(failed.find((e) => e['id'] === 'convert-model/bloomish')!['message']), /model_type "bloom"/);
+  assert.match(String(failed.find((e) => e['id'] === 'convert-model/remote')!['message']), /model_type "mpt" \(a remote-code model/);
+});
