@@ -1,24 +1,40 @@
-// fetch-stimuli: a task's stimuli file, from its path:, the stimuli mirror, or a URL pinned by
-// sha256. plan() needs no network: a local file's digest (stat-cached) or the pin is the key.
+// fetch-stimuli: a task's stimuli file, from its path:, the stimuli mirror, a URL pinned by sha256,
+// or a file of a hub dataset repo at a revision. plan() keys a local file by its digest
+// (stat-cached), a URL by its pin, a dataset file by the commit its revision resolves to (asked of
+// the hub like a model revision, through the same client: HF_ENDPOINT, HF_TOKEN, --offline).
 
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind, TaskSpec } from '../src/engine/kind.js';
 import { fetchCodeUrls } from '../src/fetch/code.js';
 import { FetchError } from '../src/fetch/errors.js';
+import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
-import { fetchStimuli, resolveStimuliSource, stimuliFileName, type StimuliSource } from '../src/fetch/stimuli.js';
+import { fetchStimuli, resolveDatasetCommit, resolveStimuliSource, stimuliFileName, type StimuliDecl, type StimuliSource } from '../src/fetch/stimuli.js';
 
-/** The paper's file names: a built-in task without a `stimuli:` block is looked up in the mirror by these. */
-const DEFAULT_FILES: Record<string, string> = { blimp: 'stimuli.csv', crt: 'stimuli.csv', dgl: 'stimuli.csv', digit_mat: 'problems.json', lambada: 'stimuli.jsonl' };
+/**
+ * A built-in task without a `stimuli:` block: the paper's public sources (digit_mat: the paper
+ * repository's all_problems.npz, pinned; lambada: the hub dataset the paper loaded), the others by
+ * file name in the mirror. A mirror copy (--stimuli-dir) under the same file name still wins.
+ */
+export const DEFAULT_STIMULI: Record<string, StimuliDecl> = {
+  blimp: { file: 'stimuli.csv' },
+  crt: { file: 'stimuli.csv' },
+  dgl: { file: 'stimuli.csv' },
+  digit_mat: {
+    url: 'https://raw.githubusercontent.com/jennhu/lm-task-demands/726e068841c1305bd313ca25345aa1c08f9ec39d/external_stimuli/digit_mat/all_problems.npz',
+    sha256: '8ccef408112108fd5994d4cc131a498c68f1cc474be185376616ad3ee37f3362',
+  },
+  lambada: { dataset: { id: 'EleutherAI/lambada_openai', file: 'data/lambada_test_en.jsonl', revision: 'main' }, file: 'stimuli.jsonl' },
+};
 
 function taskOf(ctx: PlanContext): { name: string; task: TaskSpec } {
   const v = ctx.instance.vars.task;
   const name = Array.isArray(v) ? undefined : v ?? ctx.task?.name;
   if (!name || !ctx.task) throw new FetchError('bad-spec', `stage ${ctx.instance.id}: fetch-stimuli needs a task (vars.task)`);
   if (!ctx.task.stimuli) {
-    const file = DEFAULT_FILES[name];
-    if (!file) throw new FetchError('bad-spec', `task ${name}: no stimuli: declared (url + sha256, or path)`);
-    return { name, task: { ...ctx.task, stimuli: { file } } };
+    const stimuli = DEFAULT_STIMULI[name];
+    if (!stimuli) throw new FetchError('bad-spec', `task ${name}: no stimuli: declared (url + sha256, path, or dataset)`);
+    return { name, task: { ...ctx.task, stimuli } };
   }
   return { name, task: ctx.task };
 }
@@ -30,6 +46,11 @@ function resolve(ctx: PlanContext): Promise<StimuliSource> {
     stimuliDir: ctx.spec.stimuliDir,
     offline: ctx.spec.offline,
   });
+}
+
+function clientFor(ctx: PlanContext): HubClient {
+  const config = hubConfigFromEnv(process.env);
+  return new HubClient({ ...config, offline: config.offline || ctx.spec.offline });
 }
 
 export const fetchStimuliKind: StageKind = {
@@ -47,20 +68,28 @@ export const fetchStimuliKind: StageKind = {
   async plan(ctx) {
     const src = await resolve(ctx);
     if (src.source === 'url') return { source: 'url', url: src.url, sha256: src.sha256, file: src.file };
+    if (src.source === 'dataset') {
+      // The commit names the content wherever it is served from (the endpoint is recorded, not keyed).
+      const commit = await resolveDatasetCommit(taskOf(ctx).name, src, clientFor(ctx));
+      return { source: 'dataset', id: src.id, revision: src.revision, commit, repo_file: src.repoFile, sha256: src.sha256 ?? null, file: src.file };
+    }
     // A local copy is keyed by its content; a pin, when declared, is checked when the stage runs.
     return { source: src.source, file: src.file, digest: (await ctx.digest(src.path)).digest };
   },
 
   async execute(ctx: StageContext) {
     const { name } = taskOf(ctx);
-    const src = await resolve(ctx);
+    let src = await resolve(ctx);
+    const client = clientFor(ctx);
+    if (src.source === 'dataset' && typeof ctx.planned.commit === 'string') src = { ...src, commit: ctx.planned.commit };
     const res = await fetchStimuli(name, src, join(ctx.outDir, 'stimuli'), {
       signal: ctx.signal,
-      retry: hubConfigFromEnv(process.env).retry,
+      retry: client.config.retry,
+      client,
     });
-    const from = src.source === 'url' ? src.url : src.path;
-    ctx.log(`stimuli for ${name}: ${res.bytes} bytes from ${from} (sha256 ${res.sha256})`);
-    ctx.record('resolved', { source: src.source, from, file: src.file, sha256: res.sha256, bytes: res.bytes });
+    ctx.log(`stimuli for ${name}: ${res.bytes} bytes from ${res.from} (sha256 ${res.sha256})`);
+    const commit = src.source === 'dataset' ? { commit: src.commit ?? null, endpoint: client.config.endpoint } : {};
+    ctx.record('resolved', { source: src.source, from: res.from, file: src.file, sha256: res.sha256, bytes: res.bytes, ...commit });
   },
 };
 

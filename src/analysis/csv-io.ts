@@ -3,6 +3,8 @@
 // with a duplicated header), so reading is lenient about spelling but strict about shape.
 // Writing targets pandas `read_csv` and R `read.csv` unchanged: booleans `True`/`False`, missing
 // values empty, infinities `inf`/`-inf`, fields with commas, quotes or newlines quoted.
+// Headers are read as pandas reads them: a repeated name becomes `name.1`, `name.2`, …, because the
+// paper's analysis saw its files that way (docs/analysis.md, "Reading score files made elsewhere").
 
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
@@ -14,6 +16,8 @@ export type Row = Record<string, Cell>;
 export interface Table {
   columns: string[];
   rows: Row[];
+  /** Header names that were repeated in the file, as `name → name.1` (set by parseCsv only when some were). */
+  renamed?: string[];
 }
 
 /** Parse CSV text into a table of strings. `source` names the file in error messages. */
@@ -26,7 +30,8 @@ export function parseCsv(text: string, source: string): Table {
   }
   const header = records[0];
   if (!header) throw new Error(`${source}: empty CSV file (no header row)`);
-  const columns = dedupeHeader(header, source);
+  if (header.some((c) => c === '')) throw new Error(`${source}: the header has an empty column name`);
+  const columns = dedupHeader(header);
   const rows: Row[] = [];
   for (let i = 1; i < records.length; i++) {
     const rec = records[i]!;
@@ -37,7 +42,8 @@ export function parseCsv(text: string, source: string): Table {
     for (let j = 0; j < columns.length; j++) row[columns[j]!] = rec[j]!;
     rows.push(row);
   }
-  return { columns, rows };
+  const renamed = columns.flatMap((c, i) => (c === header[i] ? [] : [`${header[i]} → ${c}`]));
+  return renamed.length ? { columns, rows, renamed } : { columns, rows };
 }
 
 export function readCsvFile(path: string): Table {
@@ -45,21 +51,25 @@ export function readCsvFile(path: string): Table {
 }
 
 /**
- * Repeated header names get pandas' suffixes (`x`, `x.1`, ...), so nothing is silently overwritten.
- * One paper file (crt3/Llama-2-7b-hf) carries `generated_response_naive_label` twice and no
- * `generated_response_label`: its second copy is the hand label, so it is renamed to that.
+ * pandas' `dedup_names` (read_csv's duplicate-column handling): the k-th repeat of `x` becomes
+ * `x.k`; when that name is itself taken (`x, x, x.1`), the suffixing repeats on it (`x.1.1`).
+ * Nothing is renamed by meaning: the paper's crt3/Llama-2-7b-hf.csv, whose hand-label column is a
+ * second `generated_response_naive_label`, yields `generated_response_naive_label.1` as it did for
+ * the paper, and so has no `generated_response_label`.
  */
-function dedupeHeader(header: string[], source: string): string[] {
-  const seen = new Map<string, number>();
-  const out = header.map((name) => {
-    const n = seen.get(name) ?? 0;
-    seen.set(name, n + 1);
-    return n === 0 ? name : `${name}.${n}`;
+export function dedupHeader(header: string[]): string[] {
+  const counts = new Map<string, number>();
+  return header.map((name) => {
+    let col = name;
+    let cur = counts.get(col) ?? 0;
+    while (cur > 0) {
+      counts.set(col, cur + 1);
+      col = `${col}.${cur}`;
+      cur = counts.get(col) ?? 0;
+    }
+    counts.set(col, cur + 1);
+    return col;
   });
-  const dup = out.indexOf('generated_response_naive_label.1');
-  if (dup >= 0 && !out.includes('generated_response_label')) out[dup] = 'generated_response_label';
-  if (out.some((c) => c === '')) throw new Error(`${source}: the header has an empty column name`);
-  return out;
 }
 
 const TRUE_SPELLINGS = new Set(['True', 'TRUE', 'true']);

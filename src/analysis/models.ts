@@ -15,9 +15,11 @@ export interface ModelInfo {
   paramsB: number | null;
   /** Whether the model declares revisions other than the final weights. */
   hasRevisions: boolean;
+  /** Position among the declared models (pipeline.yaml order): the order of the tables' rows. */
+  order: number;
 }
 
-export function modelInfo(spec: ModelSpec): ModelInfo {
+export function modelInfo(spec: ModelSpec, order = 0): ModelInfo {
   const revs = spec.revisions ?? [];
   return {
     name: spec.name,
@@ -26,6 +28,7 @@ export function modelInfo(spec: ModelSpec): ModelInfo {
     family: spec.display?.family || spec.name,
     paramsB: spec.display?.params_b ?? null,
     hasRevisions: revs.some((r) => r !== '') || spec.revisionSelect !== undefined,
+    order,
   };
 }
 
@@ -41,7 +44,7 @@ export class ModelRegistry {
   private readonly byName = new Map<string, ModelInfo>();
 
   constructor(models: ModelSpec[]) {
-    for (const m of models) this.byName.set(m.name, modelInfo(m));
+    models.forEach((m, i) => this.byName.set(m.name, modelInfo(m, i)));
   }
 
   get(name: string): ModelInfo | undefined {

@@ -38,14 +38,18 @@ export function selectFiles(domain: Domain, files: ScoreFile[], scope: Scope): S
   return inDomain.filter((f) => withRevisions.has(f.model.name));
 }
 
+/**
+ * The documented, stable row order of every table: the domain's tasks in their order (syntax:
+ * blimp, dgl), condition, the models in pipeline.yaml order, training step; within a file its own
+ * row order. It does not depend on how the files arrived (import folder or score stages), so a
+ * glmer at a singular fit — whose standard errors move with the row order — sees the same data.
+ */
 function sortFiles(domain: Domain, files: ScoreFile[], finalStep: number): ScoreFile[] {
   const tasks = domainDef(domain).tasks;
-  const modelOrder = new Map<string, number>();
-  for (const f of files) if (!modelOrder.has(f.model.name)) modelOrder.set(f.model.name, modelOrder.size);
   return [...files].sort((a, b) =>
     tasks.indexOf(a.task) - tasks.indexOf(b.task) ||
-    a.condition.localeCompare(b.condition) ||
-    modelOrder.get(a.model.name)! - modelOrder.get(b.model.name)! ||
+    (a.condition < b.condition ? -1 : a.condition > b.condition ? 1 : 0) ||
+    a.model.order - b.model.order ||
     trainingStep(a.revision, finalStep) - trainingStep(b.revision, finalStep));
 }
 

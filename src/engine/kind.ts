@@ -18,7 +18,8 @@ export interface ModelSpec {
   /** Selection of revisions from the hub's refs, resolved at plan time. */
   revisionSelect?: { glob: string; every?: number; steps?: [number, number] };
   dtype?: string;
-  display: { name: string; family: string; params_b: number | null };
+  /** `final_step`: the training step of the final weights (training-time tables; docs/analysis.md). */
+  display: { name: string; family: string; params_b: number | null; final_step?: number };
   /** Resources a score stage of this model takes (e.g. { gpu: 4 }); merged over the stage's. */
   resources?: ResourceRequest;
   /** Extra per-model flags written into its configs (e.g. half precision, multi-GPU). */
@@ -33,7 +34,7 @@ export interface TaskSpec {
   /** crt: crt1, crt2, crt3; [] for tasks without conditions. */
   conditions: string[];
   /** Stimuli source: url + sha256, or a path; a mirror folder (--stimuli-dir) may stand in. */
-  stimuli?: { url?: string; sha256?: string; path?: string; file?: string };
+  stimuli?: { url?: string; sha256?: string; path?: string; file?: string; dataset?: { id: string; file: string; revision?: string } };
   params: Record<string, unknown>;
 }
 

@@ -10,7 +10,7 @@ import type { StageKind } from './kind.js';
 
 const STAGES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../stages');
 
-export const BUILTIN_KINDS = ['fetch-model', 'convert-model', 'build-model', 'fetch-stimuli', 'demo-stimuli', 'build-config', 'score', 'import', 'annotations', 'aggregate', 'plot-data', 'run'] as const;
+export const BUILTIN_KINDS = ['fetch-model', 'convert-model', 'build-model', 'fetch-stimuli', 'demo-stimuli', 'build-config', 'score', 'import', 'annotations', 'aggregate', 'plot-data', 'statistics', 'run'] as const;
 
 export class KindRegistry {
   private loaded = new Map<string, Promise<StageKind>>();

@@ -63,6 +63,37 @@ export class HubClient {
     }
   }
 
+  /** `{endpoint}/datasets/{id}/resolve/{commit}/{file}`: huggingface_hub's hf_hub_url for repo_type="dataset". */
+  datasetFileUrl(id: string, commit: string, file: string): string {
+    return `${this.config.endpoint}/datasets/${id}/resolve/${encodeURIComponent(commit)}/${encodePath(file)}`;
+  }
+
+  /** A dataset repo's revision → commit and file listing (`/api/datasets/{id}/revision/{rev}`); errors name the dataset. */
+  async datasetRevisionInfo(id: string, revision: string): Promise<RevisionInfo> {
+    const rev = hubRevision(revision);
+    const url = `${this.config.endpoint}/api/datasets/${id}/revision/${encodeURIComponent(rev)}?blobs=true`;
+    let info: Partial<RevisionInfo>;
+    try {
+      info = (await this.getJson(url, `dataset ${id} revision ${rev}`)) as Partial<RevisionInfo>;
+    } catch (err) {
+      if (!(err instanceof HttpStatusError)) throw err;
+      if (err.status === 404 && err.errorCode !== 'RepoNotFound') {
+        throw new FetchError('revision-not-found', `dataset ${id}: revision "${rev}" was not found on ${this.config.endpoint} (HTTP 404); give a branch, tag or commit of the dataset repo`);
+      }
+      if (err.errorCode === 'RepoNotFound' || err.status === 404) {
+        throw new FetchError('repo-not-found', `dataset ${id} was not found on ${this.config.endpoint} (HTTP ${err.status}); check the id, or if it is private set HF_TOKEN to a token that can read it`);
+      }
+      if (err.status === 401 || err.status === 403) {
+        throw new FetchError('auth', `dataset ${id}: the hub answered ${err.status}; ${this.config.token ? 'HF_TOKEN is set but the hub refused it' : 'HF_TOKEN is not set'}`);
+      }
+      throw new FetchError('http', `dataset ${id}: ${err.message}`, { cause: err });
+    }
+    if (typeof info.sha !== 'string' || !Array.isArray(info.siblings)) {
+      throw new FetchError('http', `dataset ${id} revision ${rev}: ${url} answered without sha/siblings`);
+    }
+    return { id, sha: info.sha, siblings: info.siblings };
+  }
+
   /** Branches and tags of a repo. */
   async refs(id: string): Promise<Refs> {
     const url = `${this.config.endpoint}/api/models/${id}/refs`;

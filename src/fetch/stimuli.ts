@@ -1,24 +1,37 @@
 // A task's stimuli file: an explicit path, a local mirror `<stimuliDir>/<task>/<file>` (the layout
-// of shared/data/stimuli), or a URL pinned by sha256. Resolution is a few stat() calls and no
-// network, so plan() stays cheap; the pin is the key of a URL source.
+// of shared/data/stimuli), a URL pinned by sha256, or a file of a Hugging Face dataset repo at a
+// revision. Choosing the source is a few stat() calls and no network; the pin is the key of a URL
+// source, the commit the revision resolves to (like a model revision) the key of a dataset file.
 
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { downloadFile } from './download.js';
 import { FetchError } from './errors.js';
 import { sha256File } from './hash.js';
+import type { HubClient } from './hub-client.js';
 import { DEFAULT_RETRY, type RetryOptions } from './hub-config.js';
+
+/** A file of a hub dataset repo (`EleutherAI/lambada_openai`, `data/lambada_test_en.jsonl`) at a revision. */
+export interface DatasetDecl {
+  id: string;
+  file: string;
+  /** Branch, tag or commit; default `main`. */
+  revision?: string;
+}
 
 export interface StimuliDecl {
   url?: string;
   sha256?: string;
   path?: string;
   file?: string;
+  dataset?: DatasetDecl;
 }
 
 export type StimuliSource =
   | { source: 'path' | 'mirror'; path: string; file: string; sha256?: string }
-  | { source: 'url'; url: string; sha256: string; file: string };
+  | { source: 'url'; url: string; sha256: string; file: string }
+  /** `commit` is set once the revision is resolved (resolveDatasetCommit). */
+  | { source: 'dataset'; id: string; revision: string; repoFile: string; file: string; sha256?: string; commit?: string };
 
 export interface StimuliResolveOptions {
   projectDir: string;
@@ -38,11 +51,12 @@ async function isFile(path: string): Promise<boolean> {
 export function stimuliFileName(task: string, decl: StimuliDecl): string {
   if (decl.file) return decl.file;
   if (decl.path) return basename(decl.path);
+  if (decl.dataset?.file) return basename(decl.dataset.file);
   if (decl.url) {
     const name = basename(new URL(decl.url).pathname);
     if (name) return name;
   }
-  throw new FetchError('bad-spec', `task ${task}: stimuli need a file:, path: or url: to name the file`);
+  throw new FetchError('bad-spec', `task ${task}: stimuli need a file:, path:, url: or dataset: to name the file`);
 }
 
 const SHA256_RE = /^[0-9a-f]{64}$/i;
@@ -69,6 +83,14 @@ export async function resolveStimuliSource(task: string, decl: StimuliDecl, opts
   }
   const where = tried.length > 0 ? `not found at ${tried.join(', ')}` : 'no stimuli mirror is set';
   const howTo = `put it at <dir>/${task}/${file} and pass --stimuli-dir <dir> (or set PIPELINE_STIMULI_DIR), or give the task stimuli.path:`;
+  if (decl.dataset) {
+    const d = decl.dataset;
+    if (decl.url) throw new FetchError('bad-spec', `task ${task}: stimuli declare both url: and dataset:; keep one`);
+    if (typeof d.id !== 'string' || !d.id.includes('/') || typeof d.file !== 'string' || d.file === '') {
+      throw new FetchError('bad-spec', `task ${task}: stimuli dataset: needs id: <org>/<name> and file: <path in the dataset repo>`);
+    }
+    return { source: 'dataset', id: d.id, revision: d.revision || 'main', repoFile: d.file, file, sha256: pin };
+  }
   if (!decl.url) {
     throw new FetchError('file-not-found', `task ${task}: stimuli ${file}: ${where} and no url: is declared; ${howTo}`);
   }
@@ -93,16 +115,100 @@ export async function verifyPinned(task: string, path: string, pin: string, from
   return got;
 }
 
+const COMMIT_RE = /^[0-9a-f]{40}$/;
+
+/** huggingface_hub's cache folder of a dataset repo: `<cacheDir>/datasets--<org>--<name>`. */
+export function datasetCacheDir(cacheDir: string, id: string): string {
+  return join(cacheDir, `datasets--${id.split('/').join('--')}`);
+}
+
+function describeDataset(src: { id: string; revision: string; repoFile: string }): string {
+  return `dataset ${src.id}@${src.revision} file ${src.repoFile}`;
+}
+
+/**
+ * The commit a dataset source's revision points at, as for a model revision: a commit is itself;
+ * otherwise the hub is asked (and the answer kept in the hub cache's `refs/<revision>`, as
+ * huggingface_hub keeps it), or, offline, that cached answer is used.
+ */
+export async function resolveDatasetCommit(task: string, src: Extract<StimuliSource, { source: 'dataset' }>, client: HubClient): Promise<string> {
+  if (COMMIT_RE.test(src.revision)) return src.revision;
+  const refFile = join(datasetCacheDir(client.config.cacheDir, src.id), 'refs', src.revision);
+  if (client.config.offline) {
+    try {
+      const commit = (await readFile(refFile, 'utf8')).trim();
+      if (COMMIT_RE.test(commit)) return commit;
+    } catch { /* not cached */ }
+    throw new FetchError('offline-missing',
+      `task ${task}: stimuli ${describeDataset(src)}: offline, and which commit "${src.revision}" is was never resolved here (${refFile}); `
+      + `run once with network, give dataset.revision as a commit, or put the file at <dir>/${task}/${src.file} and pass --stimuli-dir <dir>`);
+  }
+  const info = await client.datasetRevisionInfo(src.id, src.revision);
+  if (!info.siblings.some((f) => f.rfilename === src.repoFile)) {
+    const near = info.siblings.map((f) => f.rfilename).filter((f) => f.endsWith(basename(src.repoFile)) || dirname(f) === dirname(src.repoFile)).slice(0, 5);
+    throw new FetchError('file-not-found', `task ${task}: stimuli ${describeDataset(src)}: no such file at commit ${info.sha}`
+      + (near.length ? `; the repo has ${near.join(', ')}` : ''));
+  }
+  try {
+    await mkdir(dirname(refFile), { recursive: true });
+    await writeFile(refFile, info.sha);
+  } catch { /* a read-only cache only costs the offline resolution */ }
+  return info.sha;
+}
+
 export interface StimuliFetchOptions {
   retry?: RetryOptions;
   signal?: AbortSignal;
   fetchImpl?: typeof fetch;
+  /** The hub client (endpoint, token, cache, offline) for dataset sources. */
+  client?: HubClient;
+}
+
+/**
+ * A dataset file at its commit into `tmp`: from the hub cache's snapshot when there, else
+ * downloaded (verified against the listing's size and LFS sha256 or git blob id) and kept in
+ * the snapshot, laid out as huggingface_hub lays it out.
+ */
+async function fetchDatasetFile(task: string, src: Extract<StimuliSource, { source: 'dataset' }>, tmp: string, opts: StimuliFetchOptions): Promise<string> {
+  const client = opts.client;
+  if (!client) throw new FetchError('bad-spec', `task ${task}: stimuli ${describeDataset(src)}: no hub client was given`);
+  const commit = src.commit ?? await resolveDatasetCommit(task, src, client);
+  const snapshot = join(datasetCacheDir(client.config.cacheDir, src.id), 'snapshots', commit, ...src.repoFile.split('/'));
+  if (await isFile(snapshot)) {
+    await copyFile(snapshot, tmp);
+    return `${snapshot} (hub cache of ${src.id}@${commit})`;
+  }
+  if (client.config.offline) {
+    throw new FetchError('offline-missing', `task ${task}: stimuli ${describeDataset(src)}: offline and not in the hub cache (${snapshot}); `
+      + `run once with network, or put the file at <dir>/${task}/${src.file} and pass --stimuli-dir <dir>`);
+  }
+  const info = await client.datasetRevisionInfo(src.id, commit);
+  const sib = info.siblings.find((f) => f.rfilename === src.repoFile);
+  if (!sib) throw new FetchError('file-not-found', `task ${task}: stimuli ${describeDataset(src)}: no such file at commit ${commit}`);
+  const url = client.datasetFileUrl(src.id, commit, src.repoFile);
+  await downloadFile({
+    url,
+    dest: tmp,
+    what: `task ${task}: stimuli ${describeDataset(src)} (${commit})`,
+    headers: client.headers(),
+    expected: { size: sib.lfs?.size ?? sib.size, sha256: sib.lfs?.sha256, gitSha1: sib.lfs ? undefined : sib.blobId },
+    retry: opts.retry ?? client.config.retry,
+    idleTimeoutMs: client.config.idleTimeoutMs,
+    signal: opts.signal,
+    fetchImpl: opts.fetchImpl,
+  });
+  try {
+    await mkdir(dirname(snapshot), { recursive: true });
+    await copyFile(tmp, snapshot);
+  } catch { /* a read-only cache only costs a later download */ }
+  return url;
 }
 
 /** Put the stimuli at dest: copied from a local source or downloaded to a temp file, verified, renamed. */
-export async function fetchStimuli(task: string, src: StimuliSource, dest: string, opts: StimuliFetchOptions = {}): Promise<{ sha256: string; bytes: number }> {
+export async function fetchStimuli(task: string, src: StimuliSource, dest: string, opts: StimuliFetchOptions = {}): Promise<{ sha256: string; bytes: number; from: string }> {
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+  let from = src.source === 'url' ? src.url : src.source === 'dataset' ? describeDataset(src) : src.path;
   try {
     if (src.source === 'url') {
       await downloadFile({
@@ -113,13 +219,15 @@ export async function fetchStimuli(task: string, src: StimuliSource, dest: strin
         signal: opts.signal,
         fetchImpl: opts.fetchImpl,
       });
+    } else if (src.source === 'dataset') {
+      from = await fetchDatasetFile(task, src, tmp, opts);
     } else {
       await copyFile(src.path, tmp);
     }
-    const sha256 = src.sha256 ? await verifyPinned(task, tmp, src.sha256, src.source === 'url' ? src.url : src.path) : await sha256File(tmp);
+    const sha256 = src.sha256 ? await verifyPinned(task, tmp, src.sha256, from) : await sha256File(tmp);
     const { size } = await stat(tmp);
     await rename(tmp, dest);
-    return { sha256, bytes: size };
+    return { sha256, bytes: size, from };
   } finally {
     await rm(tmp, { force: true });
     await rm(`${tmp}.part`, { force: true });

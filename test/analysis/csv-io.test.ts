@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatCell, normaliseBooleans, parseBool, parseCsv, parseNum, toCsv } from '../../src/analysis/csv-io.js';
+import { dedupHeader, formatCell, normaliseBooleans, parseBool, parseCsv, parseNum, toCsv } from '../../src/analysis/csv-io.js';
 
 test('booleans: Python, spreadsheet and lower-case spellings; empty is null; anything else names the place', () => {
   assert.equal(parseBool('True', 'x'), true);
@@ -21,12 +21,16 @@ test('numbers: rounded spreadsheet values, exponents, inf and nan', () => {
   assert.throws(() => parseNum('abc', 'here'), /here: expected a number/);
 });
 
-test('a repeated header keeps both columns; the crt naive-label duplicate becomes the hand label', () => {
+test('repeated headers are renamed as pandas read_csv renames them, and reported', () => {
   const t = parseCsv('a,generated_response_naive_label,generated_response_naive_label\n1,x,y\n', 'f.csv');
-  assert.deepEqual(t.columns, ['a', 'generated_response_naive_label', 'generated_response_label']);
-  assert.equal(t.rows[0]!.generated_response_label, 'y');
-  const u = parseCsv('a,a\n1,2\n', 'g.csv');
-  assert.deepEqual(u.columns, ['a', 'a.1']);
+  assert.deepEqual(t.columns, ['a', 'generated_response_naive_label', 'generated_response_naive_label.1']);
+  assert.equal(t.rows[0]!['generated_response_naive_label.1'], 'y');
+  assert.deepEqual(t.renamed, ['generated_response_naive_label → generated_response_naive_label.1']);
+  // pandas' dedup_names: x, y, x, x → x, y, x.1, x.2; a taken suffix is suffixed again.
+  assert.deepEqual(parseCsv('x,y,x,x\n1,2,3,4\n', 'g.csv').columns, ['x', 'y', 'x.1', 'x.2']);
+  assert.deepEqual(dedupHeader(['a', 'a', 'a.1']), ['a', 'a.1', 'a.1.1']);
+  assert.deepEqual(dedupHeader(['a.1', 'a', 'a']), ['a.1', 'a', 'a.1.1']);
+  assert.equal(parseCsv('a,b\n1,2\n', 'h.csv').renamed, undefined);
 });
 
 test('a ragged row is an error that names the file and row', () => {

@@ -4,6 +4,7 @@
 // ones (its analysis notebook, to 6 decimals).
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { before, test } from 'node:test';
@@ -74,17 +75,47 @@ test('digit_mat log-odds differences equal the paper\'s', () => {
   for (const r of rows) assert.ok(Math.abs((r.log_odds_diff as number) - paper[String(r.model)]!) < 5e-7, `${r.model}: ${r.log_odds_diff}`);
 });
 
-test('crt: spreadsheet booleans come out as True/False; the file with a doubled header keeps its hand labels', () => {
+test('crt: spreadsheet booleans come out as True/False; the file with a doubled header is unlabelled, as pandas read it', () => {
   const crt = results.get('crt')!;
   const wide = crt.files.find((f) => f.name === 'crt_wide_size')!.content;
   assert.doesNotMatch(wide, /,TRUE,|,FALSE,/);
-  const llama3 = crt.tables.crt_wide_size!.rows.filter((r) => r.model === 'Llama-2 7B' && r.condition === 'crt3');
+  const wideTable = crt.tables.crt_wide_size!;
+  // pandas names the second generated_response_naive_label `….1`; the file has no hand labels.
+  assert.ok(wideTable.columns.includes('generated_response_naive_label.1'));
+  const llama3 = wideTable.rows.filter((r) => r.model === 'Llama-2 7B' && r.condition === 'crt3');
   assert.equal(llama3.length, 50);
-  assert.equal(llama3.filter((r) => r.generated_response_label === 'intuitive').length, 22);
+  assert.ok(llama3.every((r) => r.generated_response_label === null && r.generated_response_correct === false));
+  assert.equal(llama3.filter((r) => r.generated_response_naive_label === 'intuitive').length, 22);
+  assert.ok(crt.warnings.some((w) => w.includes('crt3/Llama-2-7b-hf.csv') && w.includes('generated_response_naive_label.1')), 'the renamed header is reported with its file');
+  assert.ok(crt.warnings.some((w) => w.includes('crt3/Llama-2-7b-hf.csv') && w.includes('unlabelled')));
   // Pythia 1B never produced a correct crt answer: its production log odds are −∞ and the gap +∞.
   const p1b = crt.tables.crt_log_odds_diff!.rows.find((r) => r.model === 'Pythia 1B')!;
   assert.equal(p1b.p_high, 0);
   assert.equal(p1b.log_odds_diff, Infinity);
+});
+
+test('crt tables equal the paper\'s row for row (its processed_data/crt_long_size.csv and its notebook\'s gaps)', () => {
+  const crt = results.get('crt')!;
+  const long = parseCsv(crt.files.find((f) => f.name === 'crt_long_size')!.content, 'crt_long_size.csv');
+  // sha256 of the paper's crt_long_size.csv (commit 726e068) reduced to these columns, one tab-separated
+  // line per row, lines sorted: the same rows with the same labels and verdicts, whatever the order.
+  const lines = long.rows.map((r) => ['condition', 'model', 'item_id', 'eval_method', 'response_label', 'response_correct'].map((c) => String(r[c] ?? '')).join('\t')).sort();
+  assert.equal(lines.length, 3900);
+  assert.equal(createHash('sha256').update(`${lines.join('\n')}\n`).digest('hex'), 'd8f8a75f47aab774c5d35633f2760a1cf21d72a842a6cc5514209d7720d1f3d4');
+  // 163 correct productions in all; none for Llama-2 7B in crt3.
+  const correct = long.rows.filter((r) => r.eval_method === 'generated' && r.response_correct === 'True');
+  assert.equal(correct.length, 163);
+  assert.equal(correct.filter((r) => r.model === 'Llama-2 7B' && r.condition === 'crt3').length, 0);
+  const paper: Record<string, number> = {
+    'Gemma 2B': 2.058388, 'Gemma 7B': 0.348307, 'Llama-2 13B': 0.297896, 'Llama-2 70B': 0.332706, 'Llama-2 7B': 0.626284,
+    'Mistral 7B': 1.540176, 'OLMo 1B': 3.393964, 'OLMo 7B': 2.358442, 'Pythia 1.4B': 2.831578, 'Pythia 12B': 2.514760,
+    'Pythia 1B': Infinity, 'Pythia 2.8B': 3.730844, 'Pythia 6.9B': 3.623981,
+  };
+  for (const r of crt.tables.crt_log_odds_diff!.rows) {
+    const want = paper[String(r.model)]!;
+    if (want === Infinity) assert.equal(r.log_odds_diff, Infinity);
+    else assert.ok(Math.abs((r.log_odds_diff as number) - want) < 5e-7, `${r.model}: ${r.log_odds_diff}, paper ${want}`);
+  }
 });
 
 test('training-time regressions have R\'s terms and the fits converge', () => {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { Engine } from '../../src/engine/engine.js';
 import { REPO, Rig } from '../engine/rig.js';
+import { PAPER_LMERS } from '../analysis/paper-lmers.js';
 
 test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B sweep, aggregates and figures', async () => {
   const rig = new Rig();
@@ -39,7 +40,9 @@ test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B swe
   assert.ok(engine.selection({ only: ['lambada'] }).every((i) => i.kind !== 'score' || i.vars['task'] === 'lambada'));
 });
 
-test('examples/reanalyse.yaml on the paper outputs: every table, with the row counts the specification implies', { timeout: 300_000 }, () => {
+// The four size mixed models run in R (lme4): digit_mat and syntax glmers take about a minute each
+// on an idle core, more on a loaded machine.
+test('examples/reanalyse.yaml on the paper outputs: every table, with the row counts the specification implies, and the paper\'s mixed models', { timeout: 1_800_000 }, () => {
   const rig = new Rig();
   copyFileSync(join(REPO, 'examples', 'reanalyse.yaml'), join(rig.dir, 'pipeline.yaml'));
   const r = rig.cli(['run', '--set', `import_dir=${join(REPO, '..', 'shared', 'data', 'paper-outputs')}`]);
@@ -57,6 +60,20 @@ test('examples/reanalyse.yaml on the paper outputs: every table, with the row co
   assert.equal(rows('digit_mat_log_odds_diff.csv'), 13);
   const reg = parse(readFileSync(join(rig.dir, 'processed_data', 'digit_mat_regression_training_time.csv')), { columns: true }) as { term: string }[];
   assert.deepEqual(reg.map((x) => x.term), ['(Intercept)', 'training_step_log', 'eval_methodmc', 'training_step_log:eval_methodmc']);
+  // The size mixed models: the paper's fixed-effect estimates (1e-3) and AIC / REML criterion (0.1).
+  for (const [domain, paper] of Object.entries(PAPER_LMERS)) {
+    const effects = parse(readFileSync(join(rig.dir, 'lmers', `${domain}_lmer_size.csv`)), { columns: true }) as Record<string, string>[];
+    const fixed = effects.filter((r) => r.effect === 'fixed');
+    assert.deepEqual(fixed.map((r) => r.term), Object.keys(paper.fixed), domain);
+    for (const r of fixed) {
+      assert.ok(Math.abs(Number(r.estimate) - paper.fixed[r.term!]!) < 1e-3, `${domain} ${r.term}: ${r.estimate}, paper ${paper.fixed[r.term!]}`);
+    }
+    const crit = effects.find((r) => r.effect === 'fit' && r.term === paper.criterion)!;
+    assert.ok(Math.abs(Number(crit.estimate) - paper.value) < 0.1, `${domain} ${paper.criterion}: ${crit.estimate}, paper ${paper.value}`);
+    assert.equal(Number(effects.find((r) => r.effect === 'fit' && r.term === 'nobs')!.estimate), paper.nobs);
+    const text = readFileSync(join(rig.dir, 'lmers', `${domain}_lmer_size.txt`), 'utf8');
+    assert.match(text, domain === 'lambada' ? /^Linear mixed model fit by REML\. t-tests use Satterthwaite's method/ : /^Generalized linear mixed model fit by maximum likelihood/);
+  }
   const svgs = readdirSync(join(rig.dir, 'figures')).filter((f) => f.endsWith('.svg'));
   assert.ok(svgs.length >= 10, svgs.join(','));
   assert.match(rig.cli(['run', '--set', `import_dir=${join(REPO, '..', 'shared', 'data', 'paper-outputs')}`]).stdout, /Nothing to do/);

@@ -49,7 +49,7 @@ test('a pinned URL downloads to a temp file, is verified, and lands whole', asyn
   const src = await resolveStimuliSource('dgl', { url: `${hub.url}/data/dgl.csv`, sha256: DGL_SHA }, { projectDir: out, offline: false });
   const dest = join(out, 'stage', 'stimuli');
   const res = await fetchStimuli('dgl', src, dest, { retry: FAST_RETRY });
-  assert.deepEqual(res, { sha256: DGL_SHA, bytes: readFileSync(DGL).length });
+  assert.deepEqual(res, { sha256: DGL_SHA, bytes: readFileSync(DGL).length, from: `${hub.url}/data/dgl.csv` });
   assert.deepEqual(readFileSync(dest), readFileSync(DGL));
   assert.deepEqual(readdirSync(join(out, 'stage')), ['stimuli'], 'no temp files left');
 });

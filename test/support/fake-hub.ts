@@ -1,7 +1,7 @@
 // A fake Hugging Face Hub on 127.0.0.1 for tests: serves model folders (by default
 // shared/models/tiny-gpt2 as `test-org/tiny-gpt2`) with each `revisions/<name>` as a branch and the
 // folder root as `main`, through the hub's API and resolve endpoints, with Range support and the
-// hub's headers. Faults on demand: dropped connections mid-file, HTTP errors, required auth.
+// hub's headers; a repo of type 'dataset' is served under the hub's dataset routes. Faults on demand: dropped connections mid-file, HTTP errors, required auth.
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -29,6 +29,8 @@ export interface FakeRepo {
   dir: string;
   /** Tags: tag name → branch name it points at. */
   tags?: Record<string, string>;
+  /** A dataset repo is served at /api/datasets/<id>/… and /datasets/<id>/resolve/… (default: a model repo). */
+  type?: 'model' | 'dataset';
 }
 
 export interface FakeHubOptions {
@@ -219,15 +221,16 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       return rec;
     }
     const path = decodeURIComponent(url.pathname);
-    const api = /^\/api\/models\/(.+?)(?:\/(revision|refs)(?:\/(.+))?)?$/.exec(url.pathname);
-    if (api?.[1]) {
-      const id = decodeURIComponent(api[1]);
-      const repo = repos.find((r) => r.id === id);
+    const api = /^\/api\/(models|datasets)\/(.+?)(?:\/(revision|refs)(?:\/(.+))?)?$/.exec(url.pathname);
+    if (api?.[2]) {
+      const id = decodeURIComponent(api[2]);
+      const type = api[1] === 'datasets' ? 'dataset' : 'model';
+      const repo = repos.find((r) => r.id === id && (r.type ?? 'model') === type);
       if (!repo) {
         rec.status = json(res, 401, { error: 'Repository not found' }, 'RepoNotFound');
         return rec;
       }
-      if (api[2] === 'refs') {
+      if (api[3] === 'refs') {
         const branches = branchesOf(repo);
         rec.status = json(res, 200, {
           branches: branches.map((b) => ({ name: b.name, ref: `refs/heads/${b.name}`, targetCommit: b.commit })),
@@ -238,16 +241,17 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
         });
         return rec;
       }
-      const rev = api[2] === 'revision' ? decodeURIComponent(api[3] ?? '') : 'main';
+      const rev = api[3] === 'revision' ? decodeURIComponent(api[4] ?? '') : 'main';
       const b = findRev(repo, rev);
       rec.status = b
         ? json(res, 200, info(repo, b, url.searchParams.get('blobs') === 'true'))
         : json(res, 404, { error: `Invalid rev id: ${rev}` }, 'RevisionNotFound');
       return rec;
     }
-    const repo = repos.find((r) => url.pathname.startsWith(`/${r.id}/resolve/`));
+    const prefixOf = (r: FakeRepo): string => `${r.type === 'dataset' ? '/datasets' : ''}/${r.id}/resolve/`;
+    const repo = repos.find((r) => url.pathname.startsWith(prefixOf(r)));
     if (repo) {
-      const rest = url.pathname.slice(`/${repo.id}/resolve/`.length);
+      const rest = url.pathname.slice(prefixOf(repo).length);
       const slash = rest.indexOf('/');
       const rev = decodeURIComponent(rest.slice(0, slash));
       const file = rest.slice(slash + 1).split('/').map(decodeURIComponent).join('/');

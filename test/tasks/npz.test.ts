@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -193,4 +194,16 @@ np.savez(sys.argv[2], all_problems=allp)
   assert.deepEqual(types, expected);
   // The reader picks the format by content too (stored artifacts have no extension).
   assert.deepEqual(readDigitMatProblems(out), expected);
+});
+
+test('the paper\'s all_problems.npz (commit 726e068, pinned by sha256) reads exactly as problems.json', () => {
+  const npzPath = path.join(path.dirname(stimulus('digit_mat')), 'all_problems.npz');
+  const bytes = readFileSync(npzPath);
+  assert.equal(bytes.length, 1_250_079);
+  assert.equal(createHash('sha256').update(bytes).digest('hex'), '8ccef408112108fd5994d4cc131a498c68f1cc474be185376616ad3ee37f3362');
+  const fromNpz = parseProblemsNpz(new Uint8Array(bytes), npzPath);
+  const fromJson = readDigitMatProblems(stimulus('digit_mat'));
+  assert.equal(fromNpz.length, 32);
+  assert.equal(fromNpz.reduce((n, t) => n + t.problems.length, 0), 3016);
+  assert.deepEqual(fromNpz, fromJson);
 });

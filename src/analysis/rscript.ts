@@ -1,0 +1,64 @@
+// Calling R: whether Rscript and the packages a program needs are there (checked at plan time, so a
+// missing R fails before anything runs, with the install command), and running a program.
+
+import { execFile } from 'node:child_process';
+
+export type RCheck =
+  | { ok: true; rscript: string; r: string; packages: Record<string, string> }
+  | { ok: false; rscript: string; reason: string };
+
+interface ExecResult { stdout: string; stderr: string }
+
+function exec(file: string, args: string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ExecResult> {
+  return new Promise((resolveP, reject) => {
+    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 0, signal: opts.signal, env: { ...process.env, LC_ALL: 'C.UTF-8' } },
+      (error, stdout, stderr) => {
+        if (error) reject(Object.assign(error, { stdout: String(stdout), stderr: String(stderr) }));
+        else resolveP({ stdout: String(stdout), stderr: String(stderr) });
+      });
+  });
+}
+
+const checks = new Map<string, Promise<RCheck>>();
+
+/** Rscript's R version and the versions of `packages`; cached per Rscript path and package list. */
+export function checkR(rscript: string, packages: readonly string[], program: string): Promise<RCheck> {
+  const key = `${rscript}\0${packages.join(',')}`;
+  let hit = checks.get(key);
+  if (!hit) {
+    hit = (async (): Promise<RCheck> => {
+      let out: ExecResult;
+      try {
+        out = await exec(rscript, ['--vanilla', '-e', program], { timeoutMs: 60_000 });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException & { stderr?: string };
+        const reason = err.code === 'ENOENT' ? `${rscript} was not found` : `${rscript} failed: ${(err.stderr || err.message).trim().split('\n').slice(-3).join(' ')}`;
+        return { ok: false, rscript, reason };
+      }
+      const found: Record<string, string> = {};
+      let r = '';
+      for (const line of out.stdout.split('\n')) {
+        const [name, version] = line.trim().split(/\s+/);
+        if (!name || !version) continue;
+        if (name === 'R') r = version;
+        else found[name] = version;
+      }
+      const missing = packages.filter((p) => !found[p] || found[p] === 'MISSING');
+      if (missing.length) return { ok: false, rscript, reason: `R package${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not installed` };
+      return { ok: true, rscript, r, packages: Object.fromEntries(packages.map((p) => [p, found[p]!])) };
+    })();
+    checks.set(key, hit);
+  }
+  return hit;
+}
+
+/** Run an R program file with arguments; a non-zero exit is an error carrying R's last lines. */
+export async function runRscript(rscript: string, file: string, args: string[], signal?: AbortSignal): Promise<ExecResult> {
+  try {
+    return await exec(rscript, ['--vanilla', file, ...args], { signal });
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    const tail = (err.stderr ?? '').trim().split('\n').slice(-8).join('\n');
+    throw new Error(`${rscript} ${file} failed: ${tail || err.message}`);
+  }
+}

@@ -1,0 +1,107 @@
+// The statistics stage kind (the paper's size mixed models through Rscript + lme4/lmerTest), driven
+// with hand-made contexts: plan() fails without R or a package, naming the install command; the
+// crt fit on the paper's own score files reproduces the paper's analysis/lmers/crt_lmer_size.txt.
+// (All four domains are fitted by the reanalyse pipeline in test/e2e/pipelines.test.ts.)
+
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { PlanContext, StageContext, StageInput } from '../../src/engine/kind.js';
+import { aggregateDomain } from '../../src/analysis/aggregate-domain.js';
+import { parseCsv } from '../../src/analysis/csv-io.js';
+import { ModelRegistry } from '../../src/analysis/models.js';
+import { loadScoreFile, scanOutputLayout } from '../../src/analysis/score-files.js';
+import statistics from '../../stages/statistics.js';
+import { paperModels } from './paper-models.js';
+import { PAPER_LMERS } from './paper-lmers.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const PAPER = resolve(repoRoot, '../shared/data/paper-outputs');
+const root = mkdtempSync(join(tmpdir(), 'statistics-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+function context(vars: Record<string, string>, params: Record<string, unknown> = {}, inputs: StageInput[] = []): StageContext & { warnings: string[]; records: Record<string, unknown> } {
+  const outDir = join(root, `out-${++n}`);
+  mkdirSync(outDir);
+  const plan: PlanContext = {
+    instance: { id: `statistics/${vars.domain}`, kind: 'statistics', name: 'statistics', vars, params },
+    spec: { projectDir: root, models: paperModels(), tasks: [], vars: {}, offline: true },
+    digest: async () => ({ digest: 'x', type: 'file' }),
+  };
+  const warnings: string[] = [];
+  const records: Record<string, unknown> = {};
+  return {
+    ...plan, inputs, planned: {}, outDir, tmpDir: join(root, `tmp-${n}`), gpus: [], cpus: 1,
+    log: () => undefined, warn: (m: string) => warnings.push(m), record: (k: string, v: unknown) => { records[k] = v; },
+    signal: new AbortController().signal, processCache: new Map(), warnings, records,
+  };
+}
+
+const INSTALL = 'apt-get install -y r-base-core r-cran-lme4 r-cran-lmertest';
+
+test('statistics: outputs are the summary text and the effects CSV, materialised under lmers/', () => {
+  assert.deepEqual(statistics.outputs(context({ domain: 'lambada' })), [
+    { name: 'lambada_lmer_size', type: 'file', materialize: 'lmers/lambada_lmer_size.txt' },
+    { name: 'lambada_lmer_size_effects', type: 'file', materialize: 'lmers/lambada_lmer_size.csv' },
+  ]);
+  assert.throws(() => statistics.outputs(context({ domain: 'blimp' })), /unknown analysis domain "blimp"/);
+});
+
+test('statistics: without Rscript, or without a package, plan() fails with the install command', async () => {
+  await assert.rejects(async () => statistics.plan!(context({ domain: 'crt' }, { rscript: join(root, 'no-such-Rscript') })),
+    (e: Error) => e.message.includes('no-such-Rscript was not found') && e.message.includes(INSTALL));
+  // An R that has lme4 but not lmerTest (what the check program prints, imitated).
+  const fake = join(root, 'fake-Rscript');
+  writeFileSync(fake, '#!/bin/sh\nprintf "lme4 1.1.31 \\nlmerTest MISSING \\nR 4.2.2 \\n"\n');
+  chmodSync(fake, 0o755);
+  await assert.rejects(async () => statistics.plan!(context({ domain: 'crt' }, { rscript: fake })),
+    (e: Error) => e.message.startsWith('stage statistics/crt (statistics): R package lmerTest is not installed;') && e.message.includes(INSTALL));
+});
+
+test('statistics: the crt glmer on the paper\'s score files gives the paper\'s fixed effects and AIC', { timeout: 300_000 }, async () => {
+  const planned = await Promise.resolve(statistics.plan!(context({ domain: 'crt' })))
+    .catch((e: Error) => assert.fail(`this test needs R with lme4 and lmerTest (${INSTALL}): ${e.message}`));
+  assert.equal(planned.formula, 'response_correct ~ model_n_params_log*eval_method + (model_n_params_log*eval_method | model_family)');
+  assert.match(String(planned.r), /^\d+\.\d+\.\d+$/);
+  assert.deepEqual(Object.keys(planned.packages as object), ['lme4', 'lmerTest']);
+
+  const scan = scanOutputLayout(PAPER, new ModelRegistry(paperModels()));
+  const crt = aggregateDomain('crt', scan.files.filter((f) => f.task === 'crt').map(loadScoreFile), {});
+  const longPath = join(root, 'crt_long_size.csv');
+  writeFileSync(longPath, crt.files.find((f) => f.name === 'crt_long_size')!.content);
+  const input: StageInput = { stageId: 'aggregate/crt', kind: 'aggregate', name: 'aggregate', vars: { domain: 'crt' }, info: {},
+    outputs: { crt_long_size: { digest: 'x', type: 'file', path: longPath } } };
+
+  const missing = context({ domain: 'crt' });
+  await assert.rejects(statistics.execute(missing), /no input has an output named crt_long_size/);
+
+  const ctx = context({ domain: 'crt' }, {}, [input]);
+  await statistics.execute(ctx);
+  const text = readFileSync(join(ctx.outDir, 'crt_lmer_size'), 'utf8');
+  assert.match(text, /^Generalized linear mixed model fit by maximum likelihood \(Laplace Approximation\)/);
+  assert.match(text, /Data: df\n/);
+  assert.match(text, /Number of obs: 3900, groups:  model_family, 5/);
+  const effects = parseCsv(readFileSync(join(ctx.outDir, 'crt_lmer_size_effects'), 'utf8'), 'crt_lmer_size.csv');
+  assert.deepEqual(effects.columns, ['effect', 'group', 'term', 'term2', 'estimate', 'std_error', 'statistic', 'df', 'p_value', 'variance', 'std_dev', 'correlation']);
+  const paper = PAPER_LMERS.crt;
+  const fixed = effects.rows.filter((r) => r.effect === 'fixed');
+  assert.deepEqual(fixed.map((r) => r.term), Object.keys(paper.fixed));
+  for (const r of fixed) {
+    const want = paper.fixed[String(r.term)]!;
+    assert.ok(Math.abs(Number(r.estimate) - want) < 1e-3, `${r.term}: ${r.estimate}, paper ${want}`);
+    assert.ok(Number(r.std_error) > 0 && Number.isFinite(Number(r.statistic)) && Number(r.p_value) >= 0 && Number(r.p_value) <= 1);
+  }
+  const fit = Object.fromEntries(effects.rows.filter((r) => r.effect === 'fit').map((r) => [r.term, r.estimate]));
+  assert.ok(Math.abs(Number(fit.AIC) - paper.value) < 0.1, `AIC ${fit.AIC}, paper ${paper.value}`);
+  assert.equal(Number(fit.nobs), paper.nobs);
+  // Random effects: a variance per term of model_family, and the six correlations between them.
+  const random = effects.rows.filter((r) => r.effect === 'random');
+  assert.deepEqual(random.filter((r) => r.term2 === '').map((r) => r.term), Object.keys(paper.fixed));
+  assert.ok(random.filter((r) => r.term2 === '').every((r) => r.group === 'model_family' && Number(r.variance) >= 0));
+  assert.equal(random.filter((r) => r.term2 !== '').length, 6);
+  assert.equal(typeof ctx.records.fit_seconds, 'number');
+});
