@@ -1,5 +1,5 @@
 // The shipped pipeline files: the paper's pipeline.yaml declares what the paper ran, and
-// examples/reanalyse.yaml turns the paper's own score CSVs into tables and figures.
+// examples/reanalyse/pipeline.yaml turns the paper's own score CSVs into tables and figures.
 import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,9 +36,9 @@ test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B swe
   assert.ok(engine.selection({ only: ['lambada'] }).every((i) => i.kind !== 'score' || i.vars['task'] === 'lambada'));
 });
 
-test('examples/reanalyse.yaml on the paper outputs: every table, with the row counts the specification implies', { timeout: 300_000 }, () => {
+test('examples/reanalyse/pipeline.yaml on the paper outputs: every table, with the row counts the specification implies', { timeout: 300_000 }, () => {
   const rig = new Rig();
-  copyFileSync(join(REPO, 'examples', 'reanalyse.yaml'), join(rig.dir, 'pipeline.yaml'));
+  copyFileSync(join(REPO, 'examples', 'reanalyse', 'pipeline.yaml'), join(rig.dir, 'pipeline.yaml'));
   const r = rig.cli(['run', '--set', `import_dir=${join(REPO, '..', 'shared', 'data', 'paper-outputs')}`]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const rows = (f: string): number => (parse(readFileSync(join(rig.dir, 'processed_data', f)), { columns: true }) as unknown[]).length;

@@ -18,7 +18,7 @@ function json(rig: Rig, args: string[]): { code: number; ran: string[]; summary:
 
 test('quickstart: the whole pipeline offline, a no-op second run, and the everyday changes', { timeout: 600_000 }, () => {
   const rig = new Rig();
-  copyFileSync(join(REPO, 'examples', 'quickstart.yaml'), join(rig.dir, 'pipeline.yaml'));
+  copyFileSync(join(REPO, 'examples', 'quickstart', 'pipeline.yaml'), join(rig.dir, 'pipeline.yaml'));
   const args = ['run', '--set', 'limit=3'];
 
   // First run: every stage, each model instance loaded once.
