@@ -19,16 +19,34 @@ export function resultsLine(s: RunSummary): string | undefined {
   return `results in ${rel === '' ? './' : `${rel}/`}: ${folders.map((f) => `${f}/`).join(', ')}`;
 }
 
+/** "2 edited outputs will be restored: a, b" (dry run: the paths) or "2 edited outputs restored". */
+export function editsText(restored: string[], dryRun: boolean): string {
+  if (restored.length === 0) return '';
+  const n = `${restored.length} edited output${restored.length === 1 ? '' : 's'}`;
+  if (!dryRun) return `${n} restored (your copies kept beside them, see above)`;
+  const shown = restored.length <= 3 ? restored.join(', ') : `${restored.slice(0, 3).join(', ')} and ${restored.length - 3} more`;
+  return `${n} will be restored: ${shown}`;
+}
+
 export function summaryLine(s: RunSummary, dryRun = false): string {
-  if (dryRun) return s.ran === 0 ? `Nothing to do: all ${s.selected} stages are up to date.` : `${s.ran} of ${s.selected} stages would run (${s.cached} up to date).`;
+  const edits = editsText(s.restored, dryRun);
+  if (dryRun) {
+    if (s.ran > 0) return `${s.ran} of ${s.selected} stages would run (${s.cached} up to date)${edits ? `; ${edits}` : ''}.`;
+    return edits ? `All ${s.selected} stages are up to date; ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date.`;
+  }
   if (s.interrupted) return `Interrupted: ${s.ran} stages ran, ${s.cached} up to date, ${s.selected - s.ran - s.cached - s.failed} not run; run again to resume.`;
-  if (s.ran === 0 && s.failed === 0 && s.skipped === 0) return `Nothing to do: all ${s.selected} stages are up to date (${secs(s.durationMs)}).`;
+  if (s.ran === 0 && s.failed === 0 && s.skipped === 0) return edits ? `All ${s.selected} stages are up to date (${secs(s.durationMs)}); ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date (${secs(s.durationMs)}).`;
   const parts = [`${s.ran} ran`, `${s.cached} up to date`];
   if (s.failed) parts.push(`${s.failed} failed`);
   if (s.skipped) parts.push(`${s.skipped} not run`);
   const loads = Object.entries(s.modelLoads);
   const tail = loads.length ? `; model loads: ${loads.map(([m, n]) => `${m}×${n}`).join(', ')}` : '';
-  return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${tail}.`;
+  return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${tail}${edits ? `; ${edits}` : ''}.`;
+}
+
+/** Lines before the summary: each restored file (a real run) or each file a run would restore. */
+export function restoredLines(s: RunSummary, dryRun: boolean): string[] {
+  return s.restored.map((r) => (dryRun ? `would restore ${r} (edited by hand; your copy will be kept beside it)` : `restored ${r}`));
 }
 
 export function lineReporter(out: (line: string) => void, opts: { verbose?: boolean } = {}): Reporter {
@@ -64,7 +82,7 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         out(`warning${e.id ? ` [${e.id}]` : ''}: ${e.message}`);
         break;
       case 'run-done':
-        for (const r of e.summary.restored) out(`restored ${r}`);
+        for (const l of restoredLines(e.summary, dry)) out(l);
         out(summaryLine(e.summary, dry));
         if (!dry && e.summary.ran > 0) {
           const where = resultsLine(e.summary);

@@ -1,7 +1,7 @@
 // listr2 in a terminal: one task per stage kind ("score  12/109 ran"), showing the stages running
 // now and their last log line; failures are listed under their kind.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
-import { resultsLine, summaryLine } from './lines.js';
+import { restoredLines, resultsLine, summaryLine } from './lines.js';
 
 interface Group {
   kind: string;
@@ -63,7 +63,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
   const done = Promise.all([list.run().catch(() => undefined), gotSummary]).then(() => {
     for (const w of warnings) out(w);
     if (summary) {
-      for (const r of summary.restored) out(`restored ${r}`);
+      for (const l of restoredLines(summary, dry)) out(l);
       out(summaryLine(summary, dry));
       const where = !dry && summary.ran > 0 ? resultsLine(summary) : undefined;
       if (where) out(where);
