@@ -1,6 +1,7 @@
 // Plain line logs for CI and pipes: one line per event that matters.
 import { relative } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
+import { noteLog, parseProgress, runningText, type Running } from './progress.js';
 
 export function secs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -49,15 +50,21 @@ export function restoredLines(s: RunSummary, dryRun: boolean): string[] {
   return s.restored.map((r) => (dryRun ? `would restore ${r} (edited by hand; your copy will be kept beside it)` : `restored ${r}`));
 }
 
+/** In line mode a running stage's progress is printed at most this often (and not in its first seconds). */
+export const LINE_PROGRESS_MS = 10_000;
+
 export function lineReporter(out: (line: string) => void, opts: { verbose?: boolean } = {}): Reporter {
   let dry = false;
+  const running = new Map<string, Running & { printedAt: number }>();
   return (e: EngineEvent) => {
+    if (e.type === 'stage-done' || e.type === 'stage-failed' || e.type === 'stage-skipped') running.delete(e.id);
     switch (e.type) {
       case 'plan':
         dry = e.dryRun;
         if (opts.verbose) out(`checking ${e.selected} stages`);
         break;
       case 'stage-start':
+        running.set(e.id, { startedAt: Date.now(), printedAt: Date.now(), line: '' });
         out(`▶ ${e.id}  (${reasonText(e.reasons)})${e.gpus.length ? ` on GPU ${e.gpus.join(',')}` : ''}`);
         break;
       case 'stage-done':
@@ -75,9 +82,21 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
       case 'stage-would-run':
         out(`would run ${e.id}  (${reasonText(e.reasons)})`);
         break;
-      case 'stage-log':
-        if (opts.verbose) out(`  [${e.id}] ${e.line}`);
+      case 'stage-log': {
+        if (opts.verbose) {
+          out(`  [${e.id}] ${e.line}`);
+          break;
+        }
+        const r = running.get(e.id);
+        if (!r || !parseProgress(e.line)) break;
+        noteLog(r, e.line);
+        const now = Date.now();
+        if (now - r.printedAt >= LINE_PROGRESS_MS && r.done !== r.total) {
+          r.printedAt = now;
+          out(`… ${e.id}  ${runningText(r, now)}`);
+        }
         break;
+      }
       case 'warning':
         out(`warning${e.id ? ` [${e.id}]` : ''}: ${e.message}`);
         break;
