@@ -12,7 +12,7 @@ export interface Tagged<T> {
 }
 
 export interface SessionOptions {
-  /** Requests per LM call (default: a twentieth of the task, 8 to 2048): large enough to share prefixes and sort by length, small enough to report progress. */
+  /** Requests per LM call (default: a twentieth of the task, 512 to 2048): large enough to share prefixes and sort by length, small enough to report progress. */
   chunkSize?: number;
   onProgress?(done: number, total: number): void;
 }
@@ -126,11 +126,11 @@ export class LmSession {
     return out;
   }
 
-  /** Requests per LM call: the configured size; by default about a twentieth of the task (8 to
+  /** Requests per LM call: the configured size; by default about a twentieth of the task (512 to
    * 2048), so that progress is reported as the task goes rather than once at its end. */
   private chunkFor(n: number): number {
     if (this.opts.chunkSize !== undefined) return this.chunkSize;
-    return Math.min(2048, Math.max(8, Math.ceil(Math.max(this.total, n) / 20)));
+    return Math.min(2048, Math.max(512, Math.ceil(Math.max(this.total, n) / 20)));
   }
 
   private progress(n: number): void {
