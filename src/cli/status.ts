@@ -20,7 +20,7 @@ export async function statusCommand(g: GlobalOpts, f: Record<string, unknown>, t
     process.stdout.write(`${s.state.padEnd(7)} ${id.padEnd(width)}  ${why}\n`.replace(/\s+\n$/, '\n'));
   }
   const edited = [...states.values()].flatMap((s) => (s.state === 'fresh' ? s.edited : []));
-  const edits = edited.length ? `; ${editsText(edited, true)} by the next run` : '';
+  const edits = edited.length ? `; ${editsText(edited, true, ' by the next run')}` : '';
   process.stdout.write(`${states.size} stages: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}${edits}\n`);
   return EXIT.ok;
 }

@@ -44,7 +44,7 @@ test('edited outputs have their own count in the summary and in a dry run', () =
   assert.equal(summaryLine(summary({}), true), 'Nothing to do: all 53 stages are up to date.');
   assert.equal(summaryLine(summary({ restored: ['output/a.csv', 'figures/b.svg'] }), true), 'All 53 stages are up to date; 2 edited outputs will be restored: output/a.csv, figures/b.svg.');
   assert.equal(summaryLine(summary({ ran: 7, cached: 46, restored: ['output/a.csv'] }), true), '7 of 53 stages would run (46 up to date); 1 edited output will be restored: output/a.csv.');
-  assert.equal(summaryLine(summary({ restored: ['output/a.csv (your edit kept as output/a.csv.edited-1)'] })), 'All 53 stages are up to date (120 ms); 1 edited output restored (your copies kept beside them, see above).');
+  assert.equal(summaryLine(summary({ restored: ['output/a.csv (your edit kept as output/a.csv.edited-1)'] })), 'All 53 stages are up to date (120 ms); 1 edited output restored (your copy kept beside it, see above).');
   assert.equal(summaryLine(summary({})), 'Nothing to do: all 53 stages are up to date (120 ms).');
 });
 

@@ -105,7 +105,7 @@ test('hand edits of materialised outputs are counted in --dry-run, status and th
   assert.doesNotMatch(dry.stdout, /Nothing to do/);
   assert.equal(r.read('keep.txt'), 'edited too\n', 'a dry run restores nothing');
   const st = r.cli(['status']);
-  assert.match(st.stdout, /3 stages: 3 fresh; 2 edited outputs will be restored: .* by the next run/);
+  assert.match(st.stdout, /3 stages: 3 fresh; 2 edited outputs will be restored by the next run: (res\/a\/out\.txt, keep\.txt|keep\.txt, res\/a\/out\.txt)$/m);
   const run = r.cli(['run']);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^restored keep\.txt \(your edit kept as keep\.txt\.edited-/m);

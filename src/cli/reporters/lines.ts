@@ -21,12 +21,13 @@ export function resultsLine(s: RunSummary): string | undefined {
 }
 
 /** "2 edited outputs will be restored: a, b" (dry run: the paths) or "2 edited outputs restored". */
-export function editsText(restored: string[], dryRun: boolean): string {
+export function editsText(restored: string[], dryRun: boolean, when = ''): string {
   if (restored.length === 0) return '';
-  const n = `${restored.length} edited output${restored.length === 1 ? '' : 's'}`;
-  if (!dryRun) return `${n} restored (your copies kept beside them, see above)`;
+  const one = restored.length === 1;
+  const n = `${restored.length} edited output${one ? '' : 's'}`;
+  if (!dryRun) return `${n} restored (${one ? 'your copy kept beside it' : 'your copies kept beside them'}, see above)`;
   const shown = restored.length <= 3 ? restored.join(', ') : `${restored.slice(0, 3).join(', ')} and ${restored.length - 3} more`;
-  return `${n} will be restored: ${shown}`;
+  return `${n} will be restored${when}: ${shown}`;
 }
 
 export function summaryLine(s: RunSummary, dryRun = false): string {
