@@ -96,7 +96,8 @@ function collectAnnotations(inputs: StageInput[], models: ModelRegistry): Annota
   const out: Annotations = new Map();
   for (const input of inputs) {
     const a = input.outputs['annotations'];
-    if (a) readAnnotations(a.path, models, out);
+    const shown = input.info['source'];
+    if (a) readAnnotations(a.path, models, out, typeof shown === 'string' ? shown : a.path);
   }
   return out;
 }

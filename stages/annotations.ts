@@ -4,7 +4,7 @@
 // docs/analysis.md has the format. A path that does not exist yet gives an empty folder: without
 // annotations, aggregate keeps the naive labels.
 import { copyFileSync, cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 
 function source(ctx: PlanContext): { abs: string; type: 'file' | 'dir' | 'missing' } {
@@ -27,6 +27,8 @@ export const annotationsKind: StageKind = {
   },
   async execute(ctx: StageContext) {
     const s = source(ctx);
+    // Aggregate reads the stored copy; errors about a label name the user's file, relative to the project.
+    ctx.record('source', relative(ctx.spec.projectDir, s.abs) || '.');
     const out = join(ctx.outDir, 'annotations');
     if (s.type === 'file') copyFileSync(s.abs, out);
     else if (s.type === 'dir') cpSync(s.abs, out, { recursive: true });

@@ -165,7 +165,7 @@ export const scoreKind: StageKind = {
         // Progress is reported between LM calls: the place to stop a cancelled run.
         if (ctx.signal.aborted) throw new Error('cancelled');
         const now = Date.now();
-        if (now - lastLog > 5000 || done === total) {
+        if (now - lastLog > 1000 || done === total) {
           lastLog = now;
           ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} requests`);
         }

@@ -7,9 +7,9 @@
 // - one file: columns `condition,model,item_id,label` (model = short name or hub id).
 // An empty label means "no label" (the response matched no option).
 
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCsvFile, type Row, type Table } from './csv-io.js';
+import { parseCsv, type Row, type Table } from './csv-io.js';
 import type { ModelRegistry } from './models.js';
 import { listCsvFiles } from './score-files.js';
 
@@ -38,25 +38,26 @@ function add(out: Annotations, key: string, label: string, source: string): void
   out.set(key, label);
 }
 
-/** Read annotations from a file or folder (see the formats above) into `out`. */
-export function readAnnotations(path: string, models: ModelRegistry, out: Annotations = new Map()): Annotations {
+/** Read annotations from a file or folder (see the formats above) into `out`. `shownAs` is how
+ * errors name `path` (the user's `annotations/` rather than the store copy aggregation reads). */
+export function readAnnotations(path: string, models: ModelRegistry, out: Annotations = new Map(), shownAs: string = path): Annotations {
   if (statSync(path).isDirectory()) {
     for (const rel of listCsvFiles(path)) {
       const parts = rel.split('/');
-      if (parts.length < 2) throw new Error(`${join(path, rel)}: annotation files go in <condition>/<model>.csv`);
+      const shown = join(shownAs, rel);
+      if (parts.length < 2) throw new Error(`${shown}: annotation files go in <condition>/<model>.csv`);
       const condition = parts[parts.length - 2]!;
-      const model = resolveModel(parts[parts.length - 1]!.replace(/\.csv$/, ''), models, join(path, rel));
-      const source = join(path, rel);
-      const t = readCsvFile(source);
-      requireColumns(t, ['item_id', 'label'], source);
-      for (const r of t.rows) add(out, annotationKey(condition, model, String(r.item_id)), String(r.label ?? ''), source);
+      const model = resolveModel(parts[parts.length - 1]!.replace(/\.csv$/, ''), models, shown);
+      const t = parseCsv(readFileSync(join(path, rel), 'utf8'), shown);
+      requireColumns(t, ['item_id', 'label'], shown);
+      for (const r of t.rows) add(out, annotationKey(condition, model, String(r.item_id)), String(r.label ?? ''), shown);
     }
   } else {
-    const t = readCsvFile(path);
-    requireColumns(t, ['condition', 'model', 'item_id', 'label'], path);
+    const t = parseCsv(readFileSync(path, 'utf8'), shownAs);
+    requireColumns(t, ['condition', 'model', 'item_id', 'label'], shownAs);
     for (const r of t.rows) {
-      const model = resolveModel(String(r.model), models, path);
-      add(out, annotationKey(String(r.condition), model, String(r.item_id)), String(r.label ?? ''), path);
+      const model = resolveModel(String(r.model), models, shownAs);
+      add(out, annotationKey(String(r.condition), model, String(r.item_id)), String(r.label ?? ''), shownAs);
     }
   }
   return out;

@@ -9,6 +9,7 @@ import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
 export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, args: string[]): Promise<number> {
   const what = args[0]!;
   const rows = Number(f['rows'] ?? 5);
+  if (!Number.isInteger(rows) || rows < 0) throw new UsageError(`--rows expects a whole number ≥ 0, got "${String(f['rows'])}"`);
   const engine = await Engine.open(engineOptions(g));
   const states = await engine.status();
   const json = !!(f['json'] || g.json);
@@ -17,9 +18,9 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
   let id = state ? what : undefined;
   // 2. a materialised path
   if (!id) {
-    const rel = relative(engine.spec.projectDir, resolve(what));
+    const rels = materializedCandidates(engine.spec.projectDir, what);
     for (const [sid, s] of states) {
-      if (s.state === 'fresh' && Object.values(s.record.outputs).some((o) => o.materialize === rel)) {
+      if (s.state === 'fresh' && Object.values(s.record.outputs).some((o) => o.materialize !== undefined && rels.includes(o.materialize))) {
         id = sid;
         state = s;
         break;
@@ -48,7 +49,10 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
       }
     }
   }
-  if (!id || !state) throw new UsageError(`nothing called "${what}": give a stage id (see \`pipeline status\`), an output digest, or a materialised path such as output/<task>/<model>.csv`);
+  if (!id || !state) {
+    const project = relative(process.cwd(), engine.spec.projectDir) || '.';
+    throw new UsageError(`nothing called "${what}": give a stage id (see \`pipeline status\`), an output digest, or a materialised path of a fresh stage such as output/<task>/<model>.csv (relative to the working directory or to the project folder ${project}/)`);
+  }
   if (state.state !== 'fresh') {
     process.stdout.write(`${id}: ${state.state}${'reasons' in state ? ` (${state.reasons.join('; ')})` : ''}; run it first to inspect its outputs\n`);
     return EXIT.ok;
@@ -78,12 +82,12 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
   }
   for (const [n, o] of Object.entries(rec.outputs)) {
     if (o.type !== 'file') continue;
-    const p = paths[n]!;
-    const head = await firstLines(p, rows + 1);
-    if (/\.(csv|tsv|jsonl|json|yaml|txt)$/.test(o.materialize ?? n) || n === 'requests' || n === 'csv') {
-      out.push(`  ${n} (first ${rows} rows)`);
-      for (const l of head) out.push(`    ${l.length > 200 ? l.slice(0, 197) + '…' : l}`);
-    }
+    if (!(/\.(csv|tsv|jsonl|json|yaml|txt)$/.test(o.materialize ?? n) || n === 'requests' || n === 'csv')) continue;
+    // A table's header is not a row: a CSV shows its header and then `rows` rows.
+    const table = /\.(csv|tsv)$/.test(o.materialize ?? '') || n === 'csv';
+    const head = await firstLines(paths[n]!, table ? rows + 1 : rows);
+    out.push(`  ${n} (${table ? 'header and ' : ''}first ${rows} rows)`);
+    for (const l of head) out.push(`    ${l.length > 200 ? l.slice(0, 197) + '…' : l}`);
   }
   const log = await fs.readFile(join(engine.store.root, rec.log), 'utf8').catch(() => '');
   if (log.trim()) {
@@ -116,6 +120,14 @@ function convertLines(info: unknown): string[] {
   out.push(`    written       ${bytesText(c['output_bytes'])}`);
   for (const f of files(c['files'])) out.push(`      ${f.path}  ${bytesText(f.bytes)}`);
   return out;
+}
+
+/** What `what` may mean as a materialised path: relative to the working directory (tab completion
+ * from anywhere) or to the project folder (`-f examples/quickstart/pipeline.yaml` + `output/…`). */
+export function materializedCandidates(projectDir: string, what: string): string[] {
+  const fromCwd = relative(projectDir, resolve(what));
+  const fromProject = relative(projectDir, resolve(projectDir, what));
+  return [...new Set([fromCwd, fromProject])].filter((r) => r !== '' && !r.startsWith('..'));
 }
 
 async function outputPaths(engine: Engine, rec: RunRecord): Promise<Record<string, string>> {

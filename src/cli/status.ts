@@ -2,6 +2,7 @@
 import { Engine } from '../engine/engine.js';
 import { renderGraph } from '../engine/graph.js';
 import { engineOptions, EXIT, type GlobalOpts } from './main.js';
+import { editsText } from './reporters/lines.js';
 
 export async function statusCommand(g: GlobalOpts, f: Record<string, unknown>, targets: string[]): Promise<number> {
   const engine = await Engine.open(engineOptions(g));
@@ -18,7 +19,9 @@ export async function statusCommand(g: GlobalOpts, f: Record<string, unknown>, t
     const why = 'reasons' in s ? s.reasons.join('; ') : s.edited.length ? `${s.edited.join(', ')} differs from the stored output (edited by hand, or written under other settings); a run restores it and keeps the other copy beside it` : '';
     process.stdout.write(`${s.state.padEnd(7)} ${id.padEnd(width)}  ${why}\n`.replace(/\s+\n$/, '\n'));
   }
-  process.stdout.write(`${states.size} stages: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
+  const edited = [...states.values()].flatMap((s) => (s.state === 'fresh' ? s.edited : []));
+  const edits = edited.length ? `; ${editsText(edited, true, ' by the next run')}` : '';
+  process.stdout.write(`${states.size} stages: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}${edits}\n`);
   return EXIT.ok;
 }
 

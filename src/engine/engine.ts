@@ -1,7 +1,7 @@
 // The engine: a pipeline file → stage instances → keys → a run that executes only stale stages,
 // under resource pools, with model affinity, and says why. One method per CLI verb; it never prints.
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary } from './events.js';
 import type { Executor, Invocation } from './executor.js';
 import type { PlanContext, ResourceRequest, SpecView, StageInput, StageKind } from './kind.js';
@@ -17,6 +17,7 @@ import { Store } from './store/store.js';
 import { planContext } from './exec-stage.js';
 import { ResourcePools } from './pools.js';
 import { Materializer } from './materialize.js';
+import { guardMaterialized } from './materialized-guard.js';
 import { LocalExecutor } from './executors/local.js';
 import { resolveRevisionSelections } from './revisions.js';
 
@@ -208,7 +209,7 @@ export class Engine {
     await this.store.init();
     const states = new Map<string, StageState>();
     const records = new Map<string, RunRecord>();
-    const mat = new Materializer(this.store, this.spec.projectDir);
+    const mat = this.materializer();
     for (const inst of this.selection(sel)) {
       const blocked = inst.needs.filter((n) => !records.has(n));
       if (blocked.length) {
@@ -241,6 +242,8 @@ export class Engine {
     const { Scheduler } = await import('./scheduler.js');
     await this.store.init();
     const pools = resolvePools(this.spec.pools, this.opts.pools ?? {}, await this.detectGpus());
+    const selected = this.selection(opts);
+    await guardMaterialized(this, this.materializer(), this.pipelineName, selected, !!opts.dryRun, (e) => this.emit(e));
     const executors = await this.makeExecutors();
     try {
       const scheduler = new Scheduler(this, {
@@ -250,11 +253,23 @@ export class Engine {
         executors,
         emit: (e) => this.emit(e),
       });
-      return await scheduler.run(this.selection(opts), opts);
+      return await scheduler.run(selected, opts);
     } finally {
       await Promise.all(Object.values(executors).map((x) => x?.close()));
       await this.store.close();
     }
+  }
+
+  /** The pipeline file as the materialisation record names it (relative to the project folder). */
+  get pipelineName(): string {
+    return relative(this.spec.projectDir, this.spec.file) || this.spec.file;
+  }
+
+  /** Materialises outputs on behalf of this pipeline file; a generated spec (`pipeline score`)
+   * writes scratch copies that any pipeline may take over, and prunes nothing. */
+  materializer(): Materializer {
+    const owner = this.opts.spec ? { pipeline: this.pipelineName, scratch: true } : { pipeline: this.pipelineName, stages: new Set(this.graph.byId.keys()) };
+    return new Materializer(this.store, this.spec.projectDir, owner);
   }
 
   invocation(p: Planned, key: string, fp: Fingerprint, inputs: StageInput[], resources: ResourceRequest): Invocation {

@@ -1,43 +1,118 @@
 // Materialisation: copies of stored outputs at their declared working-tree paths (output/…,
 // configs/…, processed_data/…). They are copies (reflinks where possible), so a user editing one
 // never alters the store; an edited copy is reported by `status`, and a run restores the stored
-// version after keeping the edit beside it (nothing the user wrote is lost). What was last written
-// at each path is remembered, so a copy the engine wrote itself is replaced without fuss.
+// version after keeping the edit beside it (nothing the user wrote is lost).
+//
+// What was last written at each path is remembered in `<store>/materialized.json`, with the
+// pipeline file and the stage that wrote it. That record is what lets the engine
+//  - replace a copy it wrote itself without fuss (it is not a hand edit),
+//  - refuse to write over a file another pipeline file in the same folder wrote,
+//  - remove the results of stages that are no longer in the pipeline (when unchanged since).
 import * as fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RunRecord, StoredOutput } from './store/run-record.js';
 import type { Store } from './store/store.js';
 import { copyFileFast, readJsonSync, writeFileAtomic } from './store/fs-util.js';
 
+/** What the engine wrote at one working-tree path. */
+export interface WrittenEntry {
+  digest: string;
+  /** The pipeline file that wrote it, relative to the project folder (absent in records before v2). */
+  pipeline?: string;
+  /** The stage whose output it is. */
+  stage?: string;
+  /** Written by a throw-away pipeline (`pipeline score`): any other pipeline may take it over. */
+  scratch?: boolean;
+}
+
+interface RecordFile {
+  version: 2;
+  files: Record<string, WrittenEntry>;
+}
+
+/** Who is materialising: the pipeline file, and (for pruning) the stage ids it has now. */
+export interface Owner {
+  /** The pipeline file relative to the project folder (`pipeline.yaml`). */
+  pipeline: string;
+  /** Every stage id of the pipeline as it is now; without it, nothing is pruned. */
+  stages?: ReadonlySet<string>;
+  scratch?: boolean;
+}
+
+/** A path this pipeline would write that another pipeline file wrote. */
+export interface Conflict {
+  path: string;
+  stage: string;
+  other: string;
+}
+
+/** The result of removing the materialised results of stages that no longer exist. */
+export interface Pruned {
+  /** Removed (or, in a dry run, to be removed): unchanged since the engine wrote them. */
+  removed: { path: string; stage: string }[];
+  /** Kept because they were edited since; the engine forgets them. */
+  kept: { path: string; stage: string }[];
+}
+
+function parseRecord(raw: unknown): Record<string, WrittenEntry> {
+  if (!raw || typeof raw !== 'object') return {};
+  const r = raw as Partial<RecordFile> & Record<string, unknown>;
+  if (r.version === 2 && r.files && typeof r.files === 'object') return { ...r.files };
+  // Before v2 the record was `{ path: digest }`: no pipeline, no stage (adopted by the next run).
+  const out: Record<string, WrittenEntry> = {};
+  for (const [k, v] of Object.entries(r)) if (typeof v === 'string') out[k] = { digest: v };
+  return out;
+}
+
 export class Materializer {
-  private written: Record<string, string> | undefined;
-  private dirty = false;
+  private written: Record<string, WrittenEntry> | undefined;
+  private readonly changed = new Set<string>();
+  private readonly dropped = new Set<string>();
 
   constructor(
     private readonly store: Store,
     private readonly projectDir: string,
+    private readonly owner?: Owner,
   ) {}
 
   private get file(): string {
     return join(this.store.root, 'materialized.json');
   }
 
+  private entries(): Record<string, WrittenEntry> {
+    this.written ??= parseRecord(readJsonSync<unknown>(this.file));
+    return this.written;
+  }
+
   private last(rel: string): string | undefined {
-    this.written ??= readJsonSync<Record<string, string>>(this.file) ?? {};
-    return this.written[rel];
+    return this.entries()[rel]?.digest;
   }
 
-  private remember(rel: string, digest: string): void {
-    this.last(rel);
-    this.written![rel] = digest;
-    this.dirty = true;
+  private remember(rel: string, digest: string, stage: string): void {
+    const e: WrittenEntry = { digest, stage };
+    if (this.owner) e.pipeline = this.owner.pipeline;
+    if (this.owner?.scratch) e.scratch = true;
+    this.entries()[rel] = e;
+    this.changed.add(rel);
+    this.dropped.delete(rel);
   }
 
+  private forget(rel: string): void {
+    delete this.entries()[rel];
+    this.dropped.add(rel);
+    this.changed.delete(rel);
+  }
+
+  /** Write the record, merged with what another run wrote meanwhile (two runs may share a store). */
   async flush(): Promise<void> {
-    if (!this.dirty || !this.written) return;
-    const onDisk = readJsonSync<Record<string, string>>(this.file) ?? {};
-    await writeFileAtomic(this.file, JSON.stringify({ ...onDisk, ...this.written }));
-    this.dirty = false;
+    if (!this.written || (this.changed.size === 0 && this.dropped.size === 0)) return;
+    const onDisk = parseRecord(readJsonSync<unknown>(this.file));
+    for (const rel of this.changed) onDisk[rel] = this.written[rel]!;
+    for (const rel of this.dropped) delete onDisk[rel];
+    await writeFileAtomic(this.file, JSON.stringify({ version: 2, files: onDisk } satisfies RecordFile));
+    this.changed.clear();
+    this.dropped.clear();
   }
 
   private async current(path: string): Promise<string | undefined> {
@@ -46,6 +121,27 @@ export class Materializer {
     } catch {
       return undefined;
     }
+  }
+
+  /** Another pipeline file wrote `rel`, that file still exists, and so does the copy it wrote. */
+  private otherWriter(rel: string): string | undefined {
+    const e = this.entries()[rel];
+    if (!e?.pipeline || !this.owner || e.pipeline === this.owner.pipeline || e.scratch) return undefined;
+    if (!existsSync(join(this.projectDir, e.pipeline))) return undefined; // renamed or deleted: adopt
+    if (!existsSync(join(this.projectDir, rel))) return undefined; // the user removed it: free to write
+    return e.pipeline;
+  }
+
+  /** Paths among `claims` that another pipeline file in this folder wrote (see `conflictMessage`). */
+  conflicts(claims: { stage: string; paths: string[] }[]): Conflict[] {
+    const out: Conflict[] = [];
+    for (const c of claims) {
+      for (const path of c.paths) {
+        const other = this.otherWriter(path);
+        if (other) out.push({ path, stage: c.stage, other });
+      }
+    }
+    return out;
   }
 
   /** Materialised paths of a record whose working copy exists but differs from the store. */
@@ -59,6 +155,14 @@ export class Materializer {
     return out;
   }
 
+  /** The working copies a run would restore over a hand edit, for records that stay as they are
+   * (fresh stages): what `--dry-run` and `status` count as "edited outputs will be restored". */
+  async pendingRestores(records: Iterable<RunRecord>): Promise<string[]> {
+    const out: string[] = [];
+    for (const r of records) out.push(...(await this.edited(r)));
+    return out;
+  }
+
   /** Make every materialised output of a record match the store. Returns the paths restored over an edit. */
   async ensure(record: RunRecord): Promise<string[]> {
     const restored: string[] = [];
@@ -66,8 +170,12 @@ export class Materializer {
       if (!o.materialize) continue;
       const path = join(this.projectDir, o.materialize);
       const d = await this.current(path);
+      // Checked before the run too (guardMaterialized); a run stage's command writes its outs itself.
+      const other = d !== undefined && d !== o.digest ? this.otherWriter(o.materialize) : undefined;
+      if (other) throw new Error(conflictMessage([{ path: o.materialize, stage: record.stageId, other }], this.owner!.pipeline));
       if (d === o.digest) {
-        if (this.last(o.materialize) !== d) this.remember(o.materialize, d);
+        const e = this.entries()[o.materialize];
+        if (e?.digest !== d || e.stage !== record.stageId || e.pipeline !== this.owner?.pipeline) this.remember(o.materialize, d, record.stageId);
         continue;
       }
       if (d !== undefined && d !== this.last(o.materialize)) {
@@ -76,9 +184,46 @@ export class Materializer {
         restored.push(`${o.materialize} (your edit kept as ${kept.slice(this.projectDir.length + 1)})`);
       }
       await this.write(o, path);
-      this.remember(o.materialize, o.digest);
+      this.remember(o.materialize, o.digest, record.stageId);
     }
     return restored;
+  }
+
+  /** Remove what this pipeline materialised for stages it no longer has, when unchanged since it
+   * was written; an edited one is kept (and forgotten: it is the user's file now). */
+  async prune(dryRun: boolean): Promise<Pruned> {
+    const res: Pruned = { removed: [], kept: [] };
+    const stages = this.owner?.stages;
+    if (!stages) return res;
+    for (const [rel, e] of Object.entries(this.entries()).sort(([a], [b]) => a.localeCompare(b))) {
+      if (!e.stage || e.pipeline !== this.owner!.pipeline || stages.has(e.stage)) continue;
+      const path = join(this.projectDir, rel);
+      const d = await this.current(path);
+      if (d === undefined) {
+        if (!dryRun) this.forget(rel);
+        continue;
+      }
+      if (d === e.digest) {
+        res.removed.push({ path: rel, stage: e.stage });
+        if (dryRun) continue;
+        await fs.rm(path, { recursive: true, force: true });
+        await this.removeEmptyParents(dirname(path));
+      } else res.kept.push({ path: rel, stage: e.stage });
+      if (!dryRun) this.forget(rel);
+    }
+    return res;
+  }
+
+  /** `output/lambada/` left empty by pruning goes too, up to (not including) the project folder. */
+  private async removeEmptyParents(dir: string): Promise<void> {
+    while (dir.startsWith(this.projectDir + '/') && dir !== this.projectDir) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        return; // not empty (or gone): stop
+      }
+      dir = dirname(dir);
+    }
   }
 
   private async write(o: StoredOutput, path: string): Promise<void> {
@@ -99,4 +244,29 @@ export class Materializer {
     await fs.rm(path, { recursive: true, force: true });
     await fs.rename(tmp, path);
   }
+}
+
+/** "output/x.csv was written by a.yaml; stage s of b.yaml would overwrite it. …what to do". */
+export function conflictMessage(conflicts: Conflict[], pipeline: string): string {
+  const first = conflicts[0]!;
+  const paths = conflicts.map((c) => c.path);
+  const shown = paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more`;
+  const others = [...new Set(conflicts.map((c) => c.other))].join(', ');
+  const what = conflicts.length === 1 ? `${first.path} was written by ${first.other}; stage ${first.stage} of ${pipeline} would overwrite it` : `${conflicts.length} files that ${others} wrote would be overwritten by stages of ${pipeline} (${shown}; first: stage ${first.stage})`;
+  return (
+    `${what}. Pipeline files in one folder share its output/, figures/, processed_data/ and cache/. ` +
+    `Give each pipeline file its own folder (results are written beside it), or, if ${others} no longer needs ${conflicts.length === 1 ? 'that file' : 'these files'}, delete ${conflicts.length === 1 ? 'it' : 'them'} and run again.`
+  );
+}
+
+/** Warning lines for a prune: one for the removed files (grouped), one per kept (edited) file. */
+export function prunedMessages(p: Pruned, pipeline: string, dryRun: boolean): string[] {
+  const out: string[] = [];
+  if (p.removed.length) {
+    const paths = p.removed.map((r) => r.path);
+    const shown = paths.length <= 4 ? paths.join(', ') : `${paths.slice(0, 4).join(', ')} and ${paths.length - 4} more`;
+    out.push(`${dryRun ? 'would remove' : 'removed'} ${paths.length} result file${paths.length === 1 ? '' : 's'} of stages no longer in ${pipeline} (unchanged since written): ${shown}`);
+  }
+  for (const k of p.kept) out.push(`${dryRun ? 'will keep' : 'kept'} ${k.path}: its stage ${k.stage} is no longer in ${pipeline}, but the file was edited since it was written; the engine leaves it to you (delete it if it is not wanted)`);
+  return out;
 }

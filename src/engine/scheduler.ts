@@ -9,7 +9,7 @@ import type { Instance } from './expand.js';
 import { keyOf } from './fingerprint.js';
 import { chosen } from './graph.js';
 import type { ResourceRequest } from './kind.js';
-import { Materializer } from './materialize.js';
+import type { Materializer } from './materialize.js';
 import type { ResourcePools } from './pools.js';
 import type { RunRecord } from './store/run-record.js';
 import { writeFileAtomic } from './store/fs-util.js';
@@ -53,7 +53,7 @@ export class Scheduler {
     private readonly o: SchedulerOptions,
   ) {
     this.summary = { selected: 0, ran: 0, cached: 0, failed: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], failures: [], results: { projectDir: engine.spec.projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
-    this.mat = new Materializer(engine.store, engine.spec.projectDir);
+    this.mat = engine.materializer();
   }
 
   private selected: Instance[] = [];
@@ -142,6 +142,7 @@ export class Scheduler {
       if (rec) {
         this.records.set(inst.id, rec);
         this.summary.cached++;
+        this.summary.restored.push(...(await this.mat.pendingRestores([rec]))); // a dry run: what the run would restore
         this.o.emit({ type: 'stage-cached', id: inst.id });
       } else {
         willRun.add(inst.id);

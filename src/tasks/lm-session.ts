@@ -12,7 +12,7 @@ export interface Tagged<T> {
 }
 
 export interface SessionOptions {
-  /** Requests per LM call (default 2048): large enough to share prefixes and sort by length, small enough to report progress. */
+  /** Requests per LM call (default: a twentieth of the task, 512 to 2048): large enough to share prefixes and sort by length, small enough to report progress. */
   chunkSize?: number;
   onProgress?(done: number, total: number): void;
 }
@@ -79,7 +79,7 @@ export class LmSession {
       if (this.failed(t.item) || !check(t)) this.progress(1);
       else live.push(i);
     });
-    for (const chunk of this.chunks(live, tagged)) {
+    for (const chunk of this.chunks(live, tagged, this.chunkFor(tagged.length))) {
       const idx = chunk.filter((i) => !this.failed(tagged[i]!.item));
       let results: R[] | null = null;
       try {
@@ -112,11 +112,11 @@ export class LmSession {
   }
 
   /** Consecutive runs of about chunkSize requests, never splitting one item's requests (they share prefixes). */
-  private chunks<Q>(live: number[], tagged: Tagged<Q>[]): number[][] {
+  private chunks<Q>(live: number[], tagged: Tagged<Q>[], size: number): number[][] {
     const out: number[][] = [];
     let cur: number[] = [];
     for (const i of live) {
-      if (cur.length >= this.chunkSize && tagged[cur[cur.length - 1]!]!.item !== tagged[i]!.item) {
+      if (cur.length >= size && tagged[cur[cur.length - 1]!]!.item !== tagged[i]!.item) {
         out.push(cur);
         cur = [];
       }
@@ -124,6 +124,13 @@ export class LmSession {
     }
     if (cur.length > 0) out.push(cur);
     return out;
+  }
+
+  /** Requests per LM call: the configured size; by default about a twentieth of the task (512 to
+   * 2048), so that progress is reported as the task goes rather than once at its end. */
+  private chunkFor(n: number): number {
+    if (this.opts.chunkSize !== undefined) return this.chunkSize;
+    return Math.min(2048, Math.max(512, Math.ceil(Math.max(this.total, n) / 20)));
   }
 
   private progress(n: number): void {

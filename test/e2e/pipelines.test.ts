@@ -1,5 +1,5 @@
 // The shipped pipeline files: the paper's pipeline.yaml declares what the paper ran, and
-// examples/reanalyse.yaml turns the paper's own score CSVs into tables and figures.
+// examples/reanalyse/pipeline.yaml turns the paper's own score CSVs into tables and figures.
 import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,9 +42,9 @@ test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B swe
 
 // The four size mixed models run in R (lme4): digit_mat and syntax glmers take about a minute each
 // on an idle core, more on a loaded machine.
-test('examples/reanalyse.yaml on the paper outputs: every table, with the row counts the specification implies, and the paper\'s mixed models', { timeout: 1_800_000 }, () => {
+test('examples/reanalyse/pipeline.yaml on the paper outputs: every table, with the row counts the specification implies, and the paper\'s mixed models', { timeout: 1_800_000 }, () => {
   const rig = new Rig();
-  copyFileSync(join(REPO, 'examples', 'reanalyse.yaml'), join(rig.dir, 'pipeline.yaml'));
+  copyFileSync(join(REPO, 'examples', 'reanalyse', 'pipeline.yaml'), join(rig.dir, 'pipeline.yaml'));
   const r = rig.cli(['run', '--set', `import_dir=${join(REPO, '..', 'shared', 'data', 'paper-outputs')}`]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const rows = (f: string): number => (parse(readFileSync(join(rig.dir, 'processed_data', f)), { columns: true }) as unknown[]).length;

@@ -1,7 +1,7 @@
 // The quickstart end to end, then the everyday changes a researcher makes to it, each checked by
 // exactly which stages ran (docs/everyday.md describes the same session).
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO, Rig } from '../engine/rig.js';
@@ -18,7 +18,7 @@ function json(rig: Rig, args: string[]): { code: number; ran: string[]; summary:
 
 test('quickstart: the whole pipeline offline, a no-op second run, and the everyday changes', { timeout: 600_000 }, () => {
   const rig = new Rig();
-  copyFileSync(join(REPO, 'examples', 'quickstart.yaml'), join(rig.dir, 'pipeline.yaml'));
+  copyFileSync(join(REPO, 'examples', 'quickstart', 'pipeline.yaml'), join(rig.dir, 'pipeline.yaml'));
   const args = ['run', '--set', 'limit=3'];
 
   // First run: every stage, each model instance loaded once.
@@ -79,6 +79,14 @@ test('quickstart: the whole pipeline offline, a no-op second run, and the everyd
   assert.ok(row, 'crt1 item 1 of the small model');
   assert.ok(row.split(',').length >= header.length);
 
+  // A label for a model the pipeline does not have: the error names the user's file, not the store copy.
+  rig.write('annotations/crt1/nobody.csv', 'item_id,label\n1,correct\n');
+  const badAnn = rig.cli([...args, '--only', 'crt']);
+  assert.equal(badAnn.code, 1);
+  assert.match(badAnn.stdout, /annotations\/crt1\/nobody\.csv: annotation for unknown model "nobody"/);
+  assert.doesNotMatch(badAnn.stdout, /cache\/trees/);
+  rmSync(join(rig.dir, 'annotations', 'crt1', 'nobody.csv'));
+
   // status after all of this: everything fresh.
   const st = JSON.parse(rig.cli(['status', '--json', '--set', 'limit=3']).stdout) as { state: string }[];
   assert.ok(st.every((s) => s.state === 'fresh'));
@@ -88,6 +96,10 @@ test('quickstart: the whole pipeline offline, a no-op second run, and the everyd
   assert.equal(ins.code, 0, ins.stderr);
   assert.match(ins.stdout, /score\/crt\/crt2\/demo-gpt-small {2}\(score\)/);
   assert.match(ins.stdout, /requests \(first 5 rows\)/);
+  const two = rig.cli(['inspect', 'output/crt/crt2/demo-gpt-small.csv', '--set', 'limit=3', '--rows', '2']).stdout.split('\n');
+  const at = two.indexOf('  requests (first 2 rows)');
+  assert.ok(at > 0, two.join('\n'));
+  assert.equal(two.slice(at + 1).findIndex((l) => !l.startsWith('    ')), 2, 'exactly 2 request lines');
   assert.match(ins.stdout, /"tokenLogprobs"|token_logprobs|logprobs/i);
   // …by a digest prefix of one of its outputs, too.
   const rec = JSON.parse(rig.cli(['inspect', 'score/blimp/demo-gpt-small', '--json', '--set', 'limit=3']).stdout) as { outputs: Record<string, { digest: string }> };
@@ -97,9 +109,20 @@ test('quickstart: the whole pipeline offline, a no-op second run, and the everyd
   assert.equal(fig.code, 0, fig.stderr);
   assert.match(fig.stdout, /\(plot-data\)/);
 
-  // Removing the added model, then gc: its objects go, everything current stays.
+  // Removing the added model: its CSVs go from output/ (an edited one stays, with a warning); then
+  // gc: its objects go, everything current stays.
+  const thirdFiles = (): string[] => (readdirSync(join(rig.dir, 'output'), { recursive: true }) as string[]).filter((f) => f.includes('demo-gpt-third')).sort();
+  assert.equal(thirdFiles().length, 7);
+  rig.write('output/lambada/demo-gpt-third.csv', 'my own notes\n');
   rig.write('pipeline.yaml', spec);
-  const back = json(rig, args);
+  const backRun = rig.cli([...args, '--json']);
+  assert.equal(backRun.code, 0, backRun.stderr);
+  const warnings = Rig.events(backRun).filter((e) => e['type'] === 'warning').map((e) => String(e['message']));
+  assert.ok(warnings.some((w) => /^removed \d+ result files of stages no longer in pipeline\.yaml/.test(w)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.startsWith('kept output/lambada/demo-gpt-third.csv: its stage score/lambada/demo-gpt-third is no longer in pipeline.yaml')), warnings.join('\n'));
+  assert.deepEqual(thirdFiles(), ['lambada/demo-gpt-third.csv']);
+  assert.ok(!rig.exists('configs/crt/crt1/demo-gpt-third.yaml'));
+  const back = { code: backRun.code, stderr: backRun.stderr };
   assert.equal(back.code, 0, back.stderr);
   const gc = rig.cli(['gc', '--keep-runs', '0', '--set', 'limit=3']);
   assert.match(gc.stdout, /removed [1-9]\d* objects/);

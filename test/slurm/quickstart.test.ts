@@ -23,7 +23,7 @@ describe('quickstart on Slurm', () => {
   it('gives the local executor’s results; a failed job is reported and a rerun resubmits only it', { timeout: 600_000 }, () => {
     const local = new Rig();
     const slurm = new Rig();
-    for (const r of [local, slurm]) copyFileSync(join(repoRoot, 'examples', 'quickstart.yaml'), join(r.dir, 'pipeline.yaml'));
+    for (const r of [local, slurm]) copyFileSync(join(repoRoot, 'examples', 'quickstart', 'pipeline.yaml'), join(r.dir, 'pipeline.yaml'));
     const args = ['run', '--set', 'limit=2', '--json'];
     const l = local.cli(args);
     assert.equal(l.code, 0, l.stderr);

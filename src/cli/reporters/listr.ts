@@ -1,24 +1,70 @@
-// listr2 in a terminal: one task per stage kind ("score  12/109 ran"), showing the stages running
-// now and their last log line; failures are listed under their kind.
+// listr2 in a terminal: one task per stage kind ("score  12/109 (10 ran, 2 up to date)"), under it
+// the stages running now, each with its item progress, elapsed time and an estimate; failures are
+// listed under their kind. Only kinds with a stage running show a spinner. The list is redrawn on
+// a calm clock (TICK_MS), not on every engine event, and the cursor is hidden while it is drawn.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
-import { resultsLine, summaryLine } from './lines.js';
+import { restoredLines, resultsLine, summaryLine } from './lines.js';
+import { noteLog, runningText, type Running } from './progress.js';
+
+/** Redraw period: four times a second is enough to see progress without flicker. */
+export const TICK_MS = 250;
+/** Running stages listed under a kind; the rest are counted. */
+const MAX_SHOWN = 6;
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+interface Wrapper {
+  title: string;
+  output: string;
+  task: { title?: string };
+}
 
 interface Group {
   kind: string;
   ids: Set<string>;
-  running: Map<string, string>;
+  running: Map<string, Running>;
   ran: number;
   cached: number;
   failed: string[];
   skipped: number;
+  wrapper?: Wrapper;
   resolve?: () => void;
-  update?: () => void;
+  reject?: (e: Error) => void;
+  shownTitle?: string;
+  shownOutput?: string;
   /** Set once the group's task settled: listr2 must not be touched after that. */
   closed?: boolean;
 }
 
+export interface GroupView {
+  kind: string;
+  size: number;
+  ran: number;
+  cached: number;
+  failed: number;
+  skipped: number;
+  running: Map<string, Running>;
+}
+
+/** The title of a kind's line; `frame` is the spinner frame when one of its stages runs. */
+export function groupTitle(g: GroupView, frame: string | undefined, dryRun = false): string {
+  const parts = [`${g.ran} ${dryRun ? 'would run' : 'ran'}`, `${g.cached} up to date`];
+  if (g.failed) parts.push(`${g.failed} failed`);
+  if (g.skipped) parts.push(`${g.skipped} not run`);
+  const settled = g.ran + g.cached + g.failed + g.skipped;
+  const marker = frame === undefined ? '' : `${frame} `;
+  const running = g.running.size ? `, ${g.running.size} running` : '';
+  return `${marker}${g.kind.padEnd(13)} ${settled}/${g.size}  (${parts.join(', ')}${running})`;
+}
+
+/** The lines under a kind: its running stages with their progress (the first MAX_SHOWN). */
+export function groupOutput(g: GroupView, now: number): string {
+  const lines = [...g.running].slice(0, MAX_SHOWN).map(([id, r]) => `${id}  ${runningText(r, now)}`.slice(0, 160));
+  if (g.running.size > MAX_SHOWN) lines.push(`… and ${g.running.size - MAX_SHOWN} more running`);
+  return lines.join('\n');
+}
+
 export async function listrReporter(kindOf: Map<string, string>, out: (l: string) => void): Promise<{ reporter: Reporter; done: Promise<void> }> {
-  const { Listr } = await import('listr2');
+  const { Listr, ListrDefaultRendererLogLevels, ListrEventType } = await import('listr2');
   const groups = new Map<string, Group>();
   for (const [id, kind] of kindOf) {
     const g = groups.get(kind) ?? { kind, ids: new Set(), running: new Map(), ran: 0, cached: 0, failed: [], skipped: 0 };
@@ -27,43 +73,97 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
   }
   let summary: RunSummary | undefined;
   let dry = false;
+  let frame = 0;
+  const view = (g: Group): GroupView => ({ kind: g.kind, size: g.ids.size, ran: g.ran, cached: g.cached, failed: g.failed.length, skipped: g.skipped, running: g.running });
   const settled = (g: Group): boolean => g.ran + g.cached + g.failed.length + g.skipped >= g.ids.size;
-  const title = (g: Group): string => {
-    const parts = [`${g.ran} ran`, `${g.cached} up to date`];
-    if (g.failed.length) parts.push(`${g.failed.length} failed`);
-    if (g.skipped) parts.push(`${g.skipped} not run`);
-    return `${g.kind.padEnd(13)} ${g.ran + g.cached + g.failed.length + g.skipped}/${g.ids.size}  (${parts.join(', ')})`;
-  };
+
   const list = new Listr(
     [...groups.values()].map((g) => ({
-      title: title(g),
-      task: (_ctx: unknown, task: { title: string; output: string }) =>
+      title: groupTitle(view(g), undefined),
+      task: (_ctx: unknown, task: Wrapper) =>
         new Promise<void>((resolve, reject) => {
-          g.update = () => {
-            if (g.closed) return;
-            task.title = title(g);
-            if (settled(g)) {
-              g.closed = true;
-              if (g.failed.length) reject(new Error(g.failed.join('\n')));
-              else resolve();
-              return;
-            }
-            task.output = [...g.running].map(([id, line]) => `${id}${line ? `: ${line.slice(0, 100)}` : ''}`).join('\n');
-          };
+          g.wrapper = task;
           g.resolve = resolve;
-          g.update();
+          g.reject = reject;
+          // A quick run may have ended before listr2 started this task.
+          if (summary) draw();
         }),
     })),
-    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false, outputBar: 4 } as never },
+    {
+      concurrent: true,
+      exitOnError: false,
+      // lazy: no renderer clock (it redraws ~10 times a second and spins every unfinished task);
+      // this reporter draws its own spinner on running kinds only, and redraws on its own clock.
+      rendererOptions: {
+        collapseErrors: false,
+        lazy: true,
+        formatOutput: 'truncate',
+        icon: { [ListrDefaultRendererLogLevels.PENDING]: '' },
+      },
+    },
   );
+
+  // Several titles and outputs change per tick; hold the renderer's refresh until all are set,
+  // so one tick is one redraw.
+  const events = list.events as unknown as { emit: (name: string, ...a: unknown[]) => void };
+  const emit = events.emit.bind(events);
+  let holding = false;
+  events.emit = (name: string, ...a: unknown[]) => {
+    if (holding && name === ListrEventType.SHOULD_REFRESH_RENDER) return;
+    emit(name, ...a);
+  };
+
+  const draw = (): void => {
+    const now = Date.now();
+    if ([...groups.values()].some((g) => g.running.size > 0)) frame = (frame + 1) % FRAMES.length;
+    let changed = false;
+    holding = true;
+    try {
+      for (const g of groups.values()) {
+        const w = g.wrapper;
+        if (!w || g.closed) continue;
+        if (settled(g)) {
+          g.closed = true;
+          w.title = groupTitle(view(g), undefined, dry);
+          if (g.failed.length) g.reject!(new Error(g.failed.join('\n')));
+          else g.resolve!();
+          changed = true;
+          continue;
+        }
+        const title = groupTitle(view(g), g.running.size ? FRAMES[frame] : '·', dry);
+        if (title !== g.shownTitle) {
+          w.title = g.shownTitle = title;
+          changed = true;
+        }
+        const output = groupOutput(view(g), now);
+        if (output !== g.shownOutput) {
+          w.output = g.shownOutput = output;
+          changed = true;
+        }
+      }
+    } finally {
+      holding = false;
+    }
+    if (changed) emit(ListrEventType.SHOULD_REFRESH_RENDER);
+  };
+  const clock = setInterval(draw, TICK_MS);
+
+  // log-update's own cursor hiding goes to stderr, which listr2 holds back while it draws.
+  const showCursor = (): void => void process.stdout.write('\x1b[?25h');
+  process.stdout.write('\x1b[?25l');
+  process.once('exit', showCursor);
+
   let summarized!: () => void;
   const gotSummary = new Promise<void>((r) => (summarized = r));
   // The summary prints after both the task list has finished rendering and the run has ended.
   const warnings: string[] = [];
   const done = Promise.all([list.run().catch(() => undefined), gotSummary]).then(() => {
+    clearInterval(clock);
+    showCursor();
+    process.off('exit', showCursor);
     for (const w of warnings) out(w);
     if (summary) {
-      for (const r of summary.restored) out(`restored ${r}`);
+      for (const l of restoredLines(summary, dry)) out(l);
       out(summaryLine(summary, dry));
       const where = !dry && summary.ran > 0 ? resultsLine(summary) : undefined;
       if (where) out(where);
@@ -76,11 +176,13 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         dry = e.dryRun;
         break;
       case 'stage-start':
-        g?.running.set(e.id, e.reasons.join('; '));
+        g?.running.set(e.id, { startedAt: Date.now(), line: '' });
         break;
-      case 'stage-log':
-        if (g?.running.has(e.id)) g.running.set(e.id, e.line);
+      case 'stage-log': {
+        const r = g?.running.get(e.id);
+        if (r) noteLog(r, e.line);
         break;
+      }
       case 'stage-done':
         g?.running.delete(e.id);
         if (g) g.ran++;
@@ -101,18 +203,18 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         break;
       case 'run-done':
         summary = e.summary;
-        summarized();
         // Anything not settled (an interrupted run) is closed now so the renderer ends.
         for (const x of groups.values()) {
+          x.running.clear();
           x.skipped = x.ids.size - x.ran - x.cached - x.failed.length;
-          x.update?.();
         }
+        draw();
+        summarized();
         break;
       case 'warning':
         warnings.push(`warning${e.id ? ` [${e.id}]` : ''}: ${e.message}`);
         break;
     }
-    g?.update?.();
   };
   return { reporter, done };
 }
