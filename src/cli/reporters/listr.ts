@@ -54,7 +54,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
           g.update();
         }),
     })),
-    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false, outputBar: 4 } as never },
+    { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: false, outputBar: 4 } as never },
   );
   let summarized!: () => void;
   const gotSummary = new Promise<void>((r) => (summarized = r));
