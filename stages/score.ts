@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import type { LanguageModel, LoadOptions } from '../src/lm/types.js';
+import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
 
 function one(ctx: PlanContext, name: string): string {
@@ -27,14 +28,18 @@ export function csvPath(task: string, condition: string, model: string, revision
   return `output/${task}${condition ? `/${condition}` : ''}/${model}${revision ? `_${revision}` : ''}.csv`;
 }
 
-function bool(v: unknown): boolean {
-  return v === true || v === 'true' || v === '1' || v === 1 || v === 'yes';
-}
+export const scoreParams = {
+  limit: { type: 'integer', min: 0, default: 0, doc: 'score only the first n items of the task (0: every item)' },
+  max_new_tokens: { type: 'integer', min: 1, doc: 'tokens to generate in free production (default: the config, else 10 for digit_mat and 100 otherwise)' },
+  plain: { type: 'boolean', default: false, doc: 'use the plain one-sequence-at-a-time reference path instead of the fast batched one' },
+  force_greedy: { type: 'boolean', default: false, doc: 'decode greedily even when generation_config.json turns sampling on' },
+  batch_tokens: { type: 'integer', min: 1, doc: 'token budget per forward batch of the fast path' },
+} as const;
 
 function optionalInt(v: unknown, name: string): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`param ${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} in the config must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -87,6 +92,7 @@ export const scoreKind: StageKind = {
   description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
   code: [import.meta.url, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
   libraries: ['@huggingface/transformers', 'onnxruntime-node'],
+  params: scoreParams,
   isolation: 'worker',
   affinity(ctx) {
     const { model, revision } = names(ctx);
@@ -111,20 +117,19 @@ export const scoreKind: StageKind = {
 
   async execute(ctx: StageContext) {
     const { task, condition, model, revision } = names(ctx);
-    const params = ctx.instance.params;
+    const params = readParams('score', scoreParams, ctx.instance.params, `stage ${ctx.instance.id}`);
     const modelDir = inputNamed(ctx, 'model').path;
     const stimuliPath = inputNamed(ctx, 'stimuli').path;
     const config = (parse(readFileSync(inputNamed(ctx, 'config').path, 'utf8')) ?? {}) as Record<string, unknown>;
-    const maxNewTokens = optionalInt(params.max_new_tokens, 'max_new_tokens') ?? optionalInt(config.max_new_tokens, 'max_new_tokens') ?? defaultMaxNewTokens(task);
+    const maxNewTokens = params.max_new_tokens ?? optionalInt(config.max_new_tokens, 'max_new_tokens') ?? defaultMaxNewTokens(task);
     // limit 0 (the pipelines' default var value) means every item, as no limit does.
-    const rawLimit = optionalInt(params.limit, 'limit');
-    const limit = rawLimit !== undefined && rawLimit > 0 ? rawLimit : undefined;
+    const limit = params.limit > 0 ? params.limit : undefined;
     const opts: LoadOptions = {
       device: ctx.gpus.length > 0 ? 'cuda' : 'cpu',
       dtype: (typeof config.dtype === 'string' && config.dtype) || ctx.model?.dtype || 'fp32',
-      plain: bool(params.plain),
-      forceGreedy: bool(params.force_greedy),
-      ...(optionalInt(params.batch_tokens, 'batch_tokens') !== undefined ? { batchTokens: optionalInt(params.batch_tokens, 'batch_tokens') } : {}),
+      plain: params.plain,
+      forceGreedy: params.force_greedy,
+      ...(params.batch_tokens !== undefined ? { batchTokens: params.batch_tokens } : {}),
     };
 
     const t0 = Date.now();
