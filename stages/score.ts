@@ -10,6 +10,7 @@ import type { PlanContext, StageContext, StageInput, StageKind } from '../src/en
 import type { LanguageModel, LoadOptions } from '../src/lm/types.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
+import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
 
 function one(ctx: PlanContext, name: string): string {
   const v = ctx.instance.vars[name];
@@ -34,6 +35,8 @@ export const scoreParams = {
   plain: { type: 'boolean', default: false, doc: 'use the plain one-sequence-at-a-time reference path instead of the fast batched one' },
   force_greedy: { type: 'boolean', default: false, doc: 'decode greedily even when generation_config.json turns sampling on' },
   batch_tokens: { type: 'integer', min: 1, doc: 'token budget per forward batch of the fast path' },
+  chunk_requests: { type: 'integer', min: 1, default: 2048, doc: 'requests per model call; each call\'s results are stored in the request cache as it completes' },
+  request_cache: { type: 'boolean', default: true, doc: 'answer requests already computed for this model, runtime and options from the store\'s request cache (src/tasks/request-cache.ts)' },
 } as const;
 
 function optionalInt(v: unknown, name: string): number | undefined {
@@ -133,7 +136,21 @@ export const scoreKind: StageKind = {
     };
 
     const t0 = Date.now();
-    const { lm, loaded } = await modelFor(ctx, modelDir, opts);
+    const { lm: loadedLm, loaded } = await modelFor(ctx, modelDir, opts);
+    // Per-request results, keyed by the model's content digest, runtime and options: a killed stage
+    // resumes where it stopped, a larger limit computes only the new items.
+    const storeRoot = params.request_cache ? storeRootOf(ctx.outDir) : undefined;
+    const modelDigest = inputNamed(ctx, 'model').input.outputs['model']!.digest;
+    const lm = storeRoot
+      ? new CachedLanguageModel(loadedLm, RequestCache.open(storeRoot, modelDigest, {
+          runtime: runtimeVersions(),
+          dtype: opts.dtype ?? 'fp32',
+          device: opts.device ?? 'cpu',
+          path: opts.plain ? 'plain' : 'fast',
+          batchTokens: opts.batchTokens ?? null,
+          forceGreedy: !!opts.forceGreedy,
+        }))
+      : loadedLm;
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
     ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}${opts.plain ? ', plain path' : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);
@@ -150,6 +167,7 @@ export const scoreKind: StageKind = {
       revision,
       limit,
       maxNewTokens,
+      chunkSize: params.chunk_requests,
       onProgress(done, total) {
         // Progress is reported between LM calls: the place to stop a cancelled run.
         if (ctx.signal.aborted) throw new Error('cancelled');
@@ -174,6 +192,10 @@ export const scoreKind: StageKind = {
       forward_calls: lm.stats.forwardCalls - statsBefore.forwardCalls,
       seconds: (Date.now() - t1) / 1000,
     });
+    if (lm instanceof CachedLanguageModel) {
+      ctx.record('request_cache', { ...lm.counters, folder: lm.cache.dir.slice(storeRoot!.length + 1), skipped_lines: lm.cache.skipped });
+      ctx.log(`request cache: ${lm.counters.hits} answered from the cache, ${lm.counters.misses} computed${lm.counters.uncached ? `, ${lm.counters.uncached} never cached` : ''}`);
+    }
     ctx.record('warnings', result.warnings);
     ctx.record('failures', result.failures);
     ctx.record('limit', limit ?? null);
