@@ -18,6 +18,13 @@ import { domainDef, type Domain } from '../src/analysis/domains.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { DEFAULT_FINAL_STEP } from '../src/analysis/training-step.js';
+import { readParams } from '../src/engine/params.js';
+
+export const aggregateParamDecls = {
+  domain: { type: 'string', choices: ['digit_mat', 'crt', 'lambada', 'syntax'], doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
+  finalStep: { type: 'integer', min: 1, default: DEFAULT_FINAL_STEP, doc: 'training step of the final weights (revision "")' },
+  trainingTime: { type: 'boolean', doc: 'write the training-time tables (default: when a declared model has revisions)' },
+} as const;
 
 const ANALYSIS = ['aggregate-domain', 'annotations', 'csv-io', 'domains', 'log-odds', 'long', 'models', 'regression',
   'score-files', 'training-regression', 'training-step', 'wide'].map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
@@ -31,7 +38,7 @@ function str(v: string | string[] | undefined): string {
 }
 
 export function aggregateDomainVar(ctx: PlanContext): Domain {
-  const d = str(ctx.instance.vars['domain']) || String(ctx.instance.params['domain'] ?? '');
+  const d = str(ctx.instance.vars['domain']) || (readParams('aggregate', aggregateParamDecls, ctx.instance.params, where(ctx)).domain ?? '');
   if (!d) throw new Error(`${where(ctx)}: var "domain" is required (digit_mat, crt, lambada or syntax)`);
   try {
     return domainDef(d).domain;
@@ -46,15 +53,9 @@ export interface AggregateParams {
 }
 
 export function aggregateParams(ctx: PlanContext): AggregateParams {
-  const p = ctx.instance.params;
-  const fs = p['finalStep'] ?? DEFAULT_FINAL_STEP;
-  const finalStep = typeof fs === 'string' ? Number(fs) : fs;
-  if (typeof finalStep !== 'number' || !Number.isInteger(finalStep) || finalStep <= 0) {
-    throw new Error(`${where(ctx)}: param "finalStep" must be a positive integer, got ${JSON.stringify(fs)}`);
-  }
-  const tt = p['trainingTime'];
-  if (tt !== undefined && typeof tt !== 'boolean') throw new Error(`${where(ctx)}: param "trainingTime" must be true or false`);
-  const trainingTime = tt ?? new ModelRegistry(ctx.spec.models).all().some((m) => m.hasRevisions);
+  const p = readParams('aggregate', aggregateParamDecls, ctx.instance.params, where(ctx));
+  const finalStep = p.finalStep;
+  const trainingTime = p.trainingTime ?? new ModelRegistry(ctx.spec.models).all().some((m) => m.hasRevisions);
   return { finalStep, trainingTime };
 }
 
@@ -107,6 +108,7 @@ export const aggregate: StageKind = {
   description: 'Wide and long tables, demand gaps (log odds) and training-time regressions of one analysis domain',
   code: [import.meta.url, ...ANALYSIS],
   libraries: ['csv-parse', 'csv-stringify', 'ml-matrix', 'jstat'],
+  params: aggregateParamDecls,
   isolation: 'inline',
   outputs(ctx) {
     const domain = aggregateDomainVar(ctx);

@@ -6,10 +6,15 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+import { readParams } from '../src/engine/params.js';
+
+export const annotationsParams = {
+  path: { type: 'string', doc: 'a folder of <condition>/<model>.csv files or one CSV, relative to the pipeline file (required)' },
+} as const;
 
 function source(ctx: PlanContext): { abs: string; type: 'file' | 'dir' | 'missing' } {
-  const p = ctx.instance.params['path'];
-  if (typeof p !== 'string' || p === '') throw new Error(`stage ${ctx.instance.id} (annotations): param "path" is required (a folder <condition>/<model>.csv, or one CSV)`);
+  const p = readParams('annotations', annotationsParams, ctx.instance.params, `stage ${ctx.instance.id} (annotations)`).path;
+  if (p === undefined) throw new Error(`stage ${ctx.instance.id} (annotations): param "path" is required (a folder <condition>/<model>.csv, or one CSV)`);
   const abs = resolve(ctx.spec.projectDir, p);
   if (!existsSync(abs)) return { abs, type: 'missing' };
   return { abs, type: statSync(abs).isDirectory() ? 'dir' : 'file' };
@@ -19,6 +24,7 @@ export const annotationsKind: StageKind = {
   name: 'annotations',
   description: 'crt hand labels (item_id → label per condition and model) for aggregation',
   code: [import.meta.url],
+  params: annotationsParams,
   isolation: 'inline',
   outputs: (ctx) => [{ name: 'annotations', type: source(ctx).type === 'file' ? 'file' : 'dir' }],
   async plan(ctx) {

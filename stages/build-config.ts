@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { defaultMaxNewTokens } from '../src/tasks/run-task.js';
+import { readParams } from '../src/engine/params.js';
+
+export const buildConfigParams = {
+  max_new_tokens: { type: 'integer', min: 1, doc: 'tokens to generate in free production (default 10 for digit_mat, 100 otherwise)' },
+} as const;
 
 function one(ctx: PlanContext, name: string): string {
   const v = ctx.instance.vars[name];
@@ -29,12 +34,9 @@ export function configPath(task: string, condition: string, model: string): stri
 /** The config document: what a score stage reads (and what a person reads to see how a run was set up). */
 export function buildConfig(ctx: PlanContext): Record<string, unknown> {
   const { task, condition, model } = names(ctx);
-  const params = { ...(ctx.task?.params ?? {}), ...ctx.instance.params };
-  const raw = params.max_new_tokens;
-  const maxNewTokens = raw === undefined || raw === null || raw === '' ? defaultMaxNewTokens(task) : Number(raw);
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
-    throw new Error(`stage ${ctx.instance.id}: max_new_tokens must be a positive integer, got ${JSON.stringify(raw)}`);
-  }
+  // Expansion offers the task's params too (a task-level max_new_tokens reaches its configs).
+  const params = readParams('build-config', buildConfigParams, { ...(ctx.task?.params ?? {}), ...ctx.instance.params }, `stage ${ctx.instance.id}`);
+  const maxNewTokens = params.max_new_tokens ?? defaultMaxNewTokens(task);
   const spec = ctx.model;
   return {
     task,
@@ -52,6 +54,7 @@ export const buildConfigKind: StageKind = {
   name: 'build-config',
   description: 'the per-run config (task, model, condition, max_new_tokens, model flags) as configs/<task>[/<condition>]/<model>.yaml',
   code: [import.meta.url, new URL('../src/tasks/run-task.js', import.meta.url).href],
+  params: buildConfigParams,
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
   outputs(ctx) {

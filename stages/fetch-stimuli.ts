@@ -57,6 +57,8 @@ export const fetchStimuliKind: StageKind = {
   name: 'fetch-stimuli',
   description: "a task's stimuli file from its path, the stimuli mirror or a URL pinned by sha256",
   code: [import.meta.url, ...fetchCodeUrls()],
+  // Takes no params: everything it needs comes from the model, task or stimuli declarations.
+  params: {},
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
   outputs(ctx) {

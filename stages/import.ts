@@ -11,10 +11,15 @@ import { dirname, join, resolve } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { ModelRegistry } from '../src/analysis/models.js';
 import { listCsvFiles, scanOutputLayout } from '../src/analysis/score-files.js';
+import { readParams } from '../src/engine/params.js';
+
+export const importParams = {
+  dir: { type: 'string', doc: 'a folder laid out like output/: <task>[/<condition>]/<model>[_<revision>].csv (required)' },
+} as const;
 
 function importDir(ctx: PlanContext): string {
-  const dir = ctx.instance.params['dir'];
-  if (typeof dir !== 'string' || dir === '') {
+  const { dir } = readParams('import', importParams, ctx.instance.params, `stage ${ctx.instance.id} (import)`);
+  if (dir === undefined) {
     throw new Error(`stage ${ctx.instance.id} (import): param "dir" is required: a folder laid out like output/ (<task>[/<condition>]/<model>[_<revision>].csv)`);
   }
   // Relative to the pipeline file's folder; a path typed on the command line (--set import_dir=…)
@@ -31,6 +36,7 @@ export const importKind: StageKind = {
   name: 'import',
   description: 'Import score CSVs from a folder laid out like output/ (e.g. the paper\'s outputs) for analysis',
   code: [import.meta.url, new URL('../src/analysis/score-files.js', import.meta.url).href, new URL('../src/analysis/models.js', import.meta.url).href],
+  params: importParams,
   isolation: 'inline',
   outputs: () => [{ name: 'scores', type: 'dir' }],
   async plan(ctx) {

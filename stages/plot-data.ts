@@ -15,6 +15,13 @@ import { readCsvFile, type Table } from '../src/analysis/csv-io.js';
 import { domainDef, DOMAINS, type Domain } from '../src/analysis/domains.js';
 import { DEFAULT_FAMILY_ORDER, ModelRegistry } from '../src/analysis/models.js';
 import { plotDomain, plotOutputFiles } from '../src/analysis/plot-domain.js';
+import { readParams } from '../src/engine/params.js';
+
+export const plotParamDecls = {
+  domains: { type: 'string-list', choices: DOMAINS, default: DOMAINS, doc: 'the domains to draw, when the stage has no `domain` matrix variable' },
+  familyOrder: { type: 'string-list', default: DEFAULT_FAMILY_ORDER, doc: 'model families in legend order (others follow alphabetically)' },
+  trainingTime: { type: 'boolean', doc: 'draw the training-time figures (default: when a declared model has revisions)' },
+} as const;
 
 const ANALYSIS = ['csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
   .map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
@@ -30,11 +37,9 @@ export interface PlotParams {
 }
 
 export function plotParams(ctx: PlanContext): PlotParams {
-  const p = ctx.instance.params;
+  const p = readParams('plot-data', plotParamDecls, ctx.instance.params, where(ctx));
   const v = ctx.instance.vars['domain'];
-  let raw: unknown = v !== undefined ? v : p['domains'] ?? DOMAINS;
-  if (typeof raw === 'string') raw = [raw];
-  if (!Array.isArray(raw) || raw.length === 0) throw new Error(`${where(ctx)}: param "domains" must be a list of domains (${DOMAINS.join(', ')})`);
+  const raw: string[] = v !== undefined ? (Array.isArray(v) ? v : [v]) : p.domains;
   const domains = raw.map((d) => {
     try {
       return domainDef(String(d)).domain;
@@ -42,12 +47,8 @@ export function plotParams(ctx: PlanContext): PlotParams {
       throw new Error(`${where(ctx)}: ${(e as Error).message}`);
     }
   });
-  const fo = p['familyOrder'] ?? DEFAULT_FAMILY_ORDER;
-  if (!Array.isArray(fo) || fo.some((f) => typeof f !== 'string')) throw new Error(`${where(ctx)}: param "familyOrder" must be a list of family names`);
-  const tt = p['trainingTime'];
-  if (tt !== undefined && typeof tt !== 'boolean') throw new Error(`${where(ctx)}: param "trainingTime" must be true or false`);
-  const trainingTime = tt ?? new ModelRegistry(ctx.spec.models).all().some((m) => m.hasRevisions);
-  return { domains, familyOrder: fo as string[], trainingTime };
+  const trainingTime = p.trainingTime ?? new ModelRegistry(ctx.spec.models).all().some((m) => m.hasRevisions);
+  return { domains, familyOrder: p.familyOrder, trainingTime };
 }
 
 /** The table aggregate wrote under `name`, from whichever input has it. */
@@ -65,6 +66,7 @@ export const plotData: StageKind = {
   description: 'Figure series (CSV, JSON) and SVG figures from the aggregate tables',
   code: [import.meta.url, ...ANALYSIS],
   libraries: ['vega', 'vega-lite', 'csv-parse', 'csv-stringify'],
+  params: plotParamDecls,
   isolation: 'inline',
   outputs(ctx) {
     const { domains, trainingTime } = plotParams(ctx);

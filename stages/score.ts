@@ -10,7 +10,9 @@ import type { PlanContext, StageContext, StageInput, StageKind } from '../src/en
 import { cudaProviderProblem, deviceOrdinals, gpuStageProblem } from '../src/engine/gpus.js';
 import type { ExtraLoadOptions } from '../src/lm/index.js';
 import type { LanguageModel } from '../src/lm/types.js';
+import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
+import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
 
 function one(ctx: PlanContext, name: string): string {
   const v = ctx.instance.vars[name];
@@ -29,14 +31,21 @@ export function csvPath(task: string, condition: string, model: string, revision
   return `output/${task}${condition ? `/${condition}` : ''}/${model}${revision ? `_${revision}` : ''}.csv`;
 }
 
-function bool(v: unknown): boolean {
-  return v === true || v === 'true' || v === '1' || v === 1 || v === 'yes';
-}
+export const scoreParams = {
+  limit: { type: 'integer', min: 0, default: 0, doc: 'score only the first n items of the task (0: every item)' },
+  max_new_tokens: { type: 'integer', min: 1, doc: 'tokens to generate in free production (default: the config, else 10 for digit_mat and 100 otherwise)' },
+  plain: { type: 'boolean', default: false, doc: 'use the plain one-sequence-at-a-time reference path instead of the fast batched one' },
+  force_greedy: { type: 'boolean', default: false, doc: 'decode greedily even when generation_config.json turns sampling on' },
+  batch_tokens: { type: 'integer', min: 1, doc: 'token budget per forward batch of the fast path' },
+  chunk_requests: { type: 'integer', min: 1, default: 2048, doc: 'requests per model call; each call\'s results are stored in the request cache as it completes' },
+  parts: { type: 'integer', min: 1, doc: 'run the scoring graph as this many consecutive layer parts, part i on GPU i (default: the number of GPUs given)' },
+  request_cache: { type: 'boolean', default: true, doc: 'answer requests already computed for this model, runtime and options from the store\'s request cache (src/tasks/request-cache.ts)' },
+} as const;
 
 function optionalInt(v: unknown, name: string): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`param ${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} in the config must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -91,6 +100,7 @@ export const scoreKind: StageKind = {
   description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
   code: [import.meta.url, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
   libraries: ['@huggingface/transformers', 'onnxruntime-node'],
+  params: scoreParams,
   isolation: 'worker',
   affinity(ctx) {
     const { model, revision } = names(ctx);
@@ -118,25 +128,24 @@ export const scoreKind: StageKind = {
 
   async execute(ctx: StageContext) {
     const { task, condition, model, revision } = names(ctx);
-    const params = ctx.instance.params;
+    const params = readParams('score', scoreParams, ctx.instance.params, `stage ${ctx.instance.id}`);
     const modelDir = inputNamed(ctx, 'model').path;
     const stimuliPath = inputNamed(ctx, 'stimuli').path;
     const config = (parse(readFileSync(inputNamed(ctx, 'config').path, 'utf8')) ?? {}) as Record<string, unknown>;
-    const maxNewTokens = optionalInt(params.max_new_tokens, 'max_new_tokens') ?? optionalInt(config.max_new_tokens, 'max_new_tokens') ?? defaultMaxNewTokens(task);
+    const maxNewTokens = params.max_new_tokens ?? optionalInt(config.max_new_tokens, 'max_new_tokens') ?? defaultMaxNewTokens(task);
     // limit 0 (the pipelines' default var value) means every item, as no limit does.
-    const rawLimit = optionalInt(params.limit, 'limit');
-    const limit = rawLimit !== undefined && rawLimit > 0 ? rawLimit : undefined;
+    const limit = params.limit > 0 ? params.limit : undefined;
     // Several GPUs: the scoring graph runs as that many consecutive layer parts, part i on GPU i
     // (what accelerate's device_map="auto" did in the paper); the param `parts` overrides.
-    const parts = optionalInt(params.parts, 'parts') ?? (ctx.gpus.length > 1 ? ctx.gpus.length : 1);
+    const parts = params.parts ?? (ctx.gpus.length > 1 ? ctx.gpus.length : 1);
     const opts: ExtraLoadOptions = {
       device: ctx.gpus.length > 0 ? 'cuda' : 'cpu',
       ...(ctx.gpus.length > 0 ? { deviceIds: deviceOrdinals(ctx.gpus) } : {}),
       ...(parts > 1 ? { parts } : {}),
       dtype: (typeof config.dtype === 'string' && config.dtype) || ctx.model?.dtype || 'fp32',
-      plain: bool(params.plain),
-      forceGreedy: bool(params.force_greedy),
-      ...(optionalInt(params.batch_tokens, 'batch_tokens') !== undefined ? { batchTokens: optionalInt(params.batch_tokens, 'batch_tokens') } : {}),
+      plain: params.plain,
+      forceGreedy: params.force_greedy,
+      ...(params.batch_tokens !== undefined ? { batchTokens: params.batch_tokens } : {}),
     };
 
     if (opts.device === 'cuda') {
@@ -144,7 +153,22 @@ export const scoreKind: StageKind = {
       if (problem) throw new Error(`stage ${ctx.instance.id} was given GPUs ${ctx.gpus.join(',')}: ${problem}`);
     }
     const t0 = Date.now();
-    const { lm, loaded } = await modelFor(ctx, modelDir, opts);
+    const { lm: loadedLm, loaded } = await modelFor(ctx, modelDir, opts);
+    // Per-request results, keyed by the model's content digest, runtime and options: a killed stage
+    // resumes where it stopped, a larger limit computes only the new items.
+    const storeRoot = params.request_cache ? storeRootOf(ctx.outDir) : undefined;
+    const modelDigest = inputNamed(ctx, 'model').input.outputs['model']!.digest;
+    const lm = storeRoot
+      ? new CachedLanguageModel(loadedLm, RequestCache.open(storeRoot, modelDigest, {
+          runtime: runtimeVersions(),
+          dtype: opts.dtype ?? 'fp32',
+          device: opts.device ?? 'cpu',
+          path: loadedLm.info.scoringPath ?? (opts.plain ? 'plain' : 'fast'),
+          parts: opts.parts ?? 1,
+          batchTokens: opts.batchTokens ?? null,
+          forceGreedy: !!opts.forceGreedy,
+        }))
+      : loadedLm;
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
     ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}, ${lm.info.scoringPath ?? 'fast'} path${opts.parts ? `, ${opts.parts} parts` : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);
@@ -161,6 +185,7 @@ export const scoreKind: StageKind = {
       revision,
       limit,
       maxNewTokens,
+      chunkSize: params.chunk_requests,
       onProgress(done, total) {
         // Progress is reported between LM calls: the place to stop a cancelled run.
         if (ctx.signal.aborted) throw new Error('cancelled');
@@ -185,6 +210,10 @@ export const scoreKind: StageKind = {
       forward_calls: lm.stats.forwardCalls - statsBefore.forwardCalls,
       seconds: (Date.now() - t1) / 1000,
     });
+    if (lm instanceof CachedLanguageModel) {
+      ctx.record('request_cache', { ...lm.counters, folder: lm.cache.dir.slice(storeRoot!.length + 1), skipped_lines: lm.cache.skipped });
+      ctx.log(`request cache: ${lm.counters.hits} answered from the cache, ${lm.counters.misses} computed${lm.counters.uncached ? `, ${lm.counters.uncached} never cached` : ''}`);
+    }
     ctx.record('warnings', result.warnings);
     ctx.record('failures', result.failures);
     ctx.record('limit', limit ?? null);

@@ -1,5 +1,5 @@
 // The `pipeline` command: options → an engine call → an exit code. It prints; the engine does not.
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { PipelineError } from '../engine/diagnostics.js';
 import { parseSize } from '../engine/spec-types.js';
@@ -68,7 +68,7 @@ function wrap(load: () => Promise<Action>) {
       if (e instanceof PipelineError) {
         process.stderr.write(`${e.message}\n`);
         process.exitCode = EXIT.usage;
-      } else if (e instanceof UsageError) {
+      } else if (e instanceof UsageError || (e instanceof Error && e.name === 'SelectionError')) {
         process.stderr.write(`error: ${e.message}\n`);
         process.exitCode = EXIT.usage;
       } else {
@@ -93,12 +93,15 @@ export function program(): Command {
     .option('--gpus <ids>', 'gpu pool as device ids, e.g. 0,1 (default: detected, or pools.gpu); "none" for no GPUs')
     .option('--memory <size>', 'size of the memory pool, e.g. 16GiB')
     .showHelpAfterError()
+    // Commander exits 1 on its own errors; ours are usage errors (exit 2), thrown and mapped in main().
+    // Set before the subcommands are added: they inherit it.
+    .exitOverride()
     .addHelpText('after', '\nExit codes: 0 ok · 1 a stage failed · 2 bad pipeline file or usage · 3 verify found corrupt objects · 130 interrupted');
 
   p.command('run')
     .description('run the pipeline: only stale stages execute, and each says why')
-    .argument('[targets...]', 'stage ids or id globs (default: all)')
-    .option('--only <selector>', 'restrict to a task, model, stage kind, declaration or id glob (repeatable), plus what it needs', collect, [])
+    .argument('[targets...]', 'stage ids, id prefixes (score/crt) or id globs (default: all)')
+    .option('--only <selector>', 'restrict to a task, condition, model (name or hub id), revision (step100 or model@step100), stage kind, declaration or a glob over these (repeatable), plus what it needs', collect, [])
     .option('--dry-run', 'print what would run and why, run nothing')
     .option('--force', 're-run the selected stages even when fresh')
     .option('--jobs <n>', 'most stages running at once (default: the cpu pool)')
@@ -107,6 +110,11 @@ export function program(): Command {
     .option('--retries <n>', 'resubmit failed Slurm jobs up to n times')
     .option('--json', 'JSON lines events on stdout')
     .option('-v, --verbose', 'also print up-to-date stages and stage logs')
+    .addHelpText('after', `
+Globs (picomatch): * and ? never match "/" and ** does: score/* is one level (score/lambada),
+score/** everything under score/; a glob in --only also matches tasks, models (hub ids contain a
+"/": allenai/*), revisions (step10000*) and model@revision. A selector that matches nothing is an
+error (exit 2) naming the closest stages, tasks, models, revisions and kinds.`)
     .action(wrap(async () => (await import('./run.js')).runCommand));
 
   p.command('status')
@@ -156,6 +164,7 @@ export function program(): Command {
     .option('--dtype <dtype>', 'fp32 (default), fp16, q8, …')
     .option('--param <name=value>', 'a score param, e.g. force_greedy=true (repeatable; the global --set does the same here)', collect, [])
     .option('--json', 'print one JSON object: csv, requests, stage, key')
+    .addHelpText('after', () => (help.scoreParams ? `\nParams of the score kind (--param name=value; --limit n is limit=n):\n${help.scoreParams}\n` : ''))
     .action(wrap(async () => (await import('./score.js')).scoreCommand));
 
   p.command('doctor')
@@ -170,11 +179,24 @@ export function program(): Command {
   return p;
 }
 
+/** Help text that needs a kind module: loaded by main() only when help is asked for. */
+const help: { scoreParams?: string } = {};
+
 export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('score') && argv.some((a) => a === '--help' || a === '-h' || a === 'help')) {
+    const [{ scoreParams }, { describeParams }] = await Promise.all([import('../../stages/score.js'), import('../engine/params.js')]);
+    help.scoreParams = describeParams(scoreParams).join('\n');
+  }
   // `pipeline status | head` closes the pipe early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  await program().parseAsync(argv);
+  try {
+    await program().parseAsync(argv);
+  } catch (e: unknown) {
+    if (!(e instanceof CommanderError)) throw e;
+    // Commander has printed its message. --help and --version are not errors.
+    process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
 }

@@ -9,6 +9,9 @@ import { stringify } from 'yaml';
 import { Engine } from '../engine/engine.js';
 import { parseSpec, BUILTIN_TASKS } from '../engine/spec.js';
 import { KindRegistry } from '../engine/registry.js';
+import { didYouMean } from '../engine/diagnostics.js';
+import { paramProblems, type ParamDecls } from '../engine/params.js';
+import { DEFAULT_CONDITIONS } from '../engine/spec-types.js';
 import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
 import { lineReporter } from './reporters/lines.js';
 
@@ -23,23 +26,40 @@ interface ScoreFlags {
   json?: boolean;
 }
 
+/**
+ * `--limit n` and each `--param k=v` (also `--set k=v`) as the score stage's params, checked against
+ * the score kind's declarations so that a typo or a bad value stops here, before anything loads.
+ */
+export function scoreStageParams(f: Pick<ScoreFlags, 'limit' | 'param'>, decls: ParamDecls): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  const flagOf = new Map<string, string>();
+  if (f.limit !== undefined) {
+    params['limit'] = f.limit;
+    flagOf.set('limit', `--limit ${f.limit}`);
+  }
+  for (const kv of f.param) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--param expects name=value, got "${kv}"`);
+    params[kv.slice(0, i)] = kv.slice(i + 1);
+    flagOf.set(kv.slice(0, i), `--param ${kv}`);
+  }
+  const problems = paramProblems('score', decls, params);
+  if (problems.length) throw new UsageError(problems.map((p) => `${flagOf.get(p.name)}: ${p.message}`).join('\n'));
+  return params;
+}
+
 /** The pipeline text `score` runs; exported so tests and docs can show it. */
-export function scorePipeline(f: ScoreFlags, cwd: string): string {
-  if (!(BUILTIN_TASKS as readonly string[]).includes(f.task)) throw new UsageError(`unknown task "${f.task}"; choose one of ${BUILTIN_TASKS.join(', ')}`);
+export function scorePipeline(f: ScoreFlags, cwd: string, decls: ParamDecls): string {
+  if (!(BUILTIN_TASKS as readonly string[]).includes(f.task)) throw new UsageError(`unknown task "${f.task}"${didYouMean(f.task, BUILTIN_TASKS)}; choose one of ${BUILTIN_TASKS.join(', ')}`);
   if (f.condition && f.task !== 'crt') throw new UsageError(`--condition applies to crt only (task ${f.task} has no conditions)`);
+  const known = DEFAULT_CONDITIONS['crt']!;
+  if (f.condition && !known.includes(f.condition)) throw new UsageError(`--condition ${f.condition}: unknown crt condition${didYouMean(f.condition, known)}; crt has conditions ${known.join(', ')}`);
   const folder = resolve(cwd, f.model);
   const isFolder = existsSync(folder) && statSync(folder).isDirectory();
   const model: Record<string, unknown> = isFolder ? { id: basename(folder), path: folder } : { id: f.model };
   if (f.revision) model['revisions'] = [f.revision];
   if (f.dtype) model['dtype'] = f.dtype;
-  const params: Record<string, unknown> = {};
-  if (f.limit) params['limit'] = Number(f.limit);
-  for (const kv of f.param) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UsageError(`--param expects name=value, got "${kv}"`);
-    const v = kv.slice(i + 1);
-    params[kv.slice(0, i)] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
-  }
+  const params = scoreStageParams(f, decls);
   const task: Record<string, unknown> = {};
   if (f.task === 'crt') task['conditions'] = [f.condition ?? 'crt1'];
   const rev = f.revision ? [f.revision] : [''];
@@ -62,7 +82,8 @@ export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): P
   const flags = f as unknown as ScoreFlags;
   // Without a pipeline file there are no vars: `--set k=v` sets a score param, as `--param` does.
   flags.param = [...g.set, ...(flags.param ?? [])];
-  const text = scorePipeline(flags, process.cwd());
+  const { scoreParams } = await import('../../stages/score.js');
+  const text = scorePipeline(flags, process.cwd(), scoreParams);
   // Kept on disk so that `pipeline -f .pipeline-score.yaml inspect|status …` can look at this run.
   const file = resolve(process.cwd(), '.pipeline-score.yaml');
   writeFileSync(file, `# written by \`pipeline score\` (the last call); inspect with: npx pipeline -f .pipeline-score.yaml inspect <stage>\n${text}`);

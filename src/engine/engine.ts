@@ -6,6 +6,7 @@ import type { EngineEvent, Reporter, RunSummary } from './events.js';
 import type { Executor, Invocation } from './executor.js';
 import type { PlanContext, ResourceRequest, SpecView, StageInput, StageKind } from './kind.js';
 import { buildGraph, select, type Graph } from './graph.js';
+import { kindParams } from './params.js';
 import { expand, normal, type Instance } from './expand.js';
 import { explain, keyOf } from './fingerprint.js';
 import { KindRegistry } from './registry.js';
@@ -93,10 +94,10 @@ export class Engine {
         ({ spec, instances } = hit);
         if (spec.plugins.length) await registry.addPlugins(spec.plugins);
       } else {
-        const { loadSpec, kindDiagnostics } = await import('./spec.js');
+        const { loadSpec, kindDiagnostics, registerPlugins } = await import('./spec.js');
         spec = loadSpec(file, { overrides: opts.overrides ?? {} });
         // Plugins must be registered before `uses:` names are checked.
-        if (spec.plugins.length) await registry.addPlugins(spec.plugins);
+        await registerPlugins(spec, registry);
         const bad = kindDiagnostics(spec.stages, spec.source, registry.names());
         if (bad.length) throw new PipelineError(bad);
         // A revision selection depends on the hub's refs, not only on the file: never cached.
@@ -118,7 +119,7 @@ export class Engine {
     const storeDir = opts.storeDir ?? join(spec.projectDir, 'cache');
     if (!instances) {
       await resolveRevisionSelections(spec, view, storeDir);
-      instances = expand(spec);
+      instances = expand(spec, await kindParams(registry, spec.stages.flatMap((d) => (d.uses ? [d.uses] : []))));
       await linkMaterializedDeps(instances, registry, view, new Store(storeDir));
     }
     const graph = buildGraph(instances, spec);

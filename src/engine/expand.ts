@@ -2,9 +2,10 @@
 // conditions (or any list); each instance gets a stable readable id; `needs` links an instance to
 // the upstream instances that agree with it on every variable they share.
 import { didYouMean, PipelineError, type Diagnostic } from './diagnostics.js';
-import { interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
+import { DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec, Vars } from './kind.js';
 import { runPathProblems } from './project-paths.js';
+import { normalizeParams, paramProblems, type KindParams } from './params.js';
 import { join } from 'node:path';
 
 export interface Instance {
@@ -30,8 +31,19 @@ type Binding = Record<string, string | string[]>;
 /** Variables whose values depend on another variable's value. */
 const DEPENDENT: Record<string, string> = { $revisions: 'model', $checkpoints: 'model', $conditions: 'task' };
 
-export function expand(spec: Spec): Instance[] {
+/**
+ * `kinds` gives each kind's declared params: with it, params are checked (located errors) and
+ * typed here, before anything runs. Params a task declares (`tasks: x: params:`) reach only the
+ * kinds that declare them.
+ */
+export function expand(spec: Spec, kinds?: KindParams): Instance[] {
   const diags: Diagnostic[] = [];
+  const reported = new Set<string>();
+  const once = (d: Diagnostic): void => {
+    const k = `${d.line}:${d.col}:${d.message}`;
+    if (!reported.has(k)) diags.push(d);
+    reported.add(k);
+  };
   const src = spec.source;
   const modelsByName = new Map(spec.models.map((m) => [m.name, m]));
   const modelsById = new Map(spec.models.map((m) => [m.id, m]));
@@ -72,7 +84,24 @@ export function expand(spec: Spec): Instance[] {
       if (model) Object.assign(scope, { 'model.id': model.id, 'model.name': model.name });
       const onUnknown = (field: string) => (name: string) =>
         diags.push(src.at([...path, field], `unknown var \${${name}} in stage "${decl.name}"${didYouMean(name, Object.keys(scope))}; use a var from vars: or a matrix variable`));
-      const params = interpolate({ ...(task?.params ?? {}), ...decl.params }, scope, onUnknown('params')) as Record<string, unknown>;
+      let params = interpolate({ ...(task?.params ?? {}), ...decl.params }, scope, onUnknown('params')) as Record<string, unknown>;
+      const decls = decl.uses ? kinds?.(decl.uses) : undefined;
+      if (decls) {
+        // A task's params are offered to every stage of the task; each kind takes the ones it declares.
+        const own = Object.keys(decl.params);
+        const offered = Object.fromEntries(Object.entries(params).filter(([k]) => own.includes(k) || k in decls));
+        for (const p of paramProblems(decl.uses!, decls, offered)) {
+          const at = own.includes(p.name) ? [...path, 'params', p.name] : ['tasks', task!.name, 'params', p.name];
+          once(src.at(at, `stage "${decl.name}": ${p.message}`, { key: p.problem === 'unknown' }));
+        }
+        params = normalizeParams(decls, offered);
+      }
+      const condVal = b['condition'];
+      const known = task ? DEFAULT_CONDITIONS[task.name] : undefined;
+      if (known && typeof condVal === 'string' && condVal !== '' && !known.includes(condVal)) {
+        once(src.at([...path, 'matrix', 'condition'], `stage "${decl.name}": unknown ${task!.name} condition "${condVal}"${didYouMean(condVal, known)}; ${task!.name} has conditions ${known.join(', ')}`));
+        continue;
+      }
       const id = instanceId(decl, b, scope, onUnknown('id'));
       const inst: Instance = { id, name: decl.name, kind: decl.uses ?? 'run', vars: b, params, needs: [], decl };
       if (model) inst.model = model;

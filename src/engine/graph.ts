@@ -1,17 +1,8 @@
 // The stage graph as plain data: topological order, cycle detection (with the cycle printed),
 // selection of targets (`--only`, ids, globs) plus the upstream stages they need, and renderers.
-import { createRequire } from 'node:module';
-import type PicomatchFn from 'picomatch';
 import { PipelineError } from './diagnostics.js';
 import type { Instance } from './expand.js';
 import type { Spec } from './spec-types.js';
-
-// Loaded only when a selector is a glob: a no-op run should not pay for it.
-let pm: typeof PicomatchFn | undefined;
-function picomatch(glob: string): (s: string) => boolean {
-  pm ??= createRequire(import.meta.url)('picomatch') as typeof PicomatchFn;
-  return pm(glob);
-}
 
 export interface Graph {
   order: Instance[];
@@ -47,39 +38,8 @@ export function buildGraph(instances: Instance[], spec: Spec): Graph {
   return { order, byId, dependents };
 }
 
-/** Does `--only x` name this instance: its task, model (name or hub id), stage kind, declaration or id glob. */
-export function matchesOnly(inst: Instance, pattern: string): boolean {
-  const has = (v: string | string[] | undefined): boolean => (Array.isArray(v) ? v.includes(pattern) : v === pattern);
-  if (has(inst.vars['task']) || has(inst.vars['domain']) || has(inst.vars['condition'])) return true;
-  if (inst.model && (inst.model.name === pattern || inst.model.id === pattern)) return true;
-  if (inst.kind === pattern || inst.name === pattern || inst.id === pattern) return true;
-  return /[*?[\]{}]/.test(pattern) && picomatch(pattern)(inst.id);
-}
-
-/** The instances a selection names directly (without what they need). */
-export function chosen(graph: Graph, targets: string[], only: string[]): Set<string> {
-  const out = new Set<string>();
-  for (const inst of graph.order) {
-    const t = targets.length === 0 || targets.some((p) => inst.id === p || inst.id.startsWith(p + '/') || (/[*?[\]{}]/.test(p) && picomatch(p)(inst.id)));
-    const o = only.length === 0 || only.some((p) => matchesOnly(inst, p));
-    if (t && o) out.add(inst.id);
-  }
-  return out;
-}
-
-/** Selected instances and everything upstream of them, in topological order. */
-export function select(graph: Graph, targets: string[], only: string[]): Instance[] {
-  if (targets.length === 0 && only.length === 0) return graph.order;
-  const chosenIds = chosen(graph, targets, only);
-  const closure = new Set<string>();
-  const add = (id: string): void => {
-    if (closure.has(id)) return;
-    closure.add(id);
-    for (const n of graph.byId.get(id)!.needs) add(n);
-  };
-  for (const id of chosenIds) add(id);
-  return graph.order.filter((i) => closure.has(i.id));
-}
+// Selection (targets, --only) lives in select.ts; re-exported for the engine and scheduler.
+export { chosen, matchesOnly, select, SelectionError } from './select.js';
 
 export function renderGraph(instances: Instance[], format: 'text' | 'dot' | 'mermaid'): string {
   const ids = new Set(instances.map((i) => i.id));

@@ -2,6 +2,9 @@
 // inputs and params to the libraries in src/ (tasks, lm, analysis, fetch) and writes its outputs
 // into a staging folder; the engine hashes, stores and materialises them.
 
+import type { ParamDecls } from './params.js';
+export type { ParamDecl, ParamDecls, ParamValues } from './params.js';
+
 export type Scalar = string | number | boolean | null;
 export type Vars = Record<string, string | string[]>;
 
@@ -132,6 +135,13 @@ export interface StageKind {
   code: string[];
   /** npm packages whose installed versions change this kind's numbers (enter the key). */
   libraries?: string[];
+  /**
+   * The params the kind takes (name → type, bounds, default, doc). Checked when the pipeline is
+   * expanded: an undeclared name or a refused value is a located error (exit 2) before anything
+   * runs. Read them typed with readParams() from src/engine/params.ts. A kind without it (an older
+   * plugin, `run:` stages) takes any params unchecked.
+   */
+  params?: ParamDecls;
   /** 'worker': run in a long-lived worker process (score); 'inline': in the engine process. */
   isolation: 'inline' | 'worker';
   /** Stages with the same affinity go to the same worker (score: the model instance). */

@@ -1,7 +1,7 @@
 // pipeline.yaml → a typed Spec. Parsed with `yaml` (keeping positions), validated with ajv against
 // schema/pipeline.schema.json, then checked for what a schema cannot say; every problem becomes a
 // Diagnostic that names the file, line, column and field in a researcher's words.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { sha256 } from './canonical.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -277,6 +277,11 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     if (!(BUILTIN_TASKS as readonly string[]).includes(name) && (raw.plugins ?? []).length === 0) {
       diags.push(src.at(['tasks', name], `unknown task "${name}"${didYouMean(name, BUILTIN_TASKS)}; the built-in tasks are ${BUILTIN_TASKS.join(', ')}`, { key: true }));
     }
+    const known = DEFAULT_CONDITIONS[name];
+    (t?.conditions ?? []).forEach((c, i) => {
+      if (known && !known.includes(c)) diags.push(src.at(['tasks', name, 'conditions', i], `unknown ${name} condition "${c}"${didYouMean(c, known)}; ${name} has conditions ${known.join(', ')}`));
+      else if (!known && (BUILTIN_TASKS as readonly string[]).includes(name)) diags.push(src.at(['tasks', name, 'conditions', i], `task ${name} has no conditions (only crt has: ${DEFAULT_CONDITIONS['crt']!.join(', ')}); remove \`conditions:\``));
+    });
     const task: TaskSpec = { name, conditions: t?.conditions ?? DEFAULT_CONDITIONS[name] ?? [], params: (interp(t?.params ?? {}, ['tasks', name, 'params']) as Record<string, unknown>) };
     if (t?.stimuli) {
       const s = interp(t.stimuli, ['tasks', name, 'stimuli']) as NonNullable<TaskSpec['stimuli']>;
@@ -322,8 +327,27 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     stages.push(decl);
   }
   const plugins = (raw.plugins ?? []).map((p, i) => abs(String(interp(p, ['plugins', i]))));
+  plugins.forEach((p, i) => {
+    if (!existsSync(p)) diags.push(src.at(['plugins', i], `plugin ${p} does not exist (plugin paths are relative to the pipeline file's folder)`));
+  });
   if (opts.kinds) diags.push(...kindDiagnostics(stages, src, opts.kinds));
   return { file: resolve(file), projectDir, vars, executor, pools, plugins, models, tasks, stages, source: src };
+}
+
+/**
+ * Register the pipeline's plugins; a module that cannot be imported (it throws, or exports no
+ * StageKind) is a located error at its `plugins:` entry.
+ */
+export async function registerPlugins(spec: Spec, registry: { addPlugins(paths: string[]): Promise<string[]> }): Promise<void> {
+  const diags: Diagnostic[] = [];
+  for (const [i, p] of spec.plugins.entries()) {
+    try {
+      await registry.addPlugins([p]);
+    } catch (e: unknown) {
+      diags.push(spec.source.at(['plugins', i], `plugin ${p}: ${(e as Error).message.replace(/^cannot load stage kind "[^"]*": /, 'cannot be loaded: ')}`));
+    }
+  }
+  if (diags.length) throw new PipelineError(diags);
 }
 
 /** `uses:` must name a known kind (built-in or plugin): checked once plugins are registered. */

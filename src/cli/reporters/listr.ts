@@ -92,6 +92,8 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
     {
       concurrent: true,
       exitOnError: false,
+      // The engine's own SIGINT handler stops cleanly (exit 130); listr2's would exit 127.
+      registerSignalListeners: false,
       // lazy: no renderer clock (it redraws ~10 times a second and spins every unfinished task);
       // this reporter draws its own spinner on running kinds only, and redraws on its own clock.
       rendererOptions: {
