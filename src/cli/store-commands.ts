@@ -1,9 +1,15 @@
 // `pipeline ls`, `gc` and `verify`: what is cached, dropping what nothing references, re-hashing.
+// gc and verify take the store's exclusive lease (store/lease.ts): while a run or status holds a
+// shared one they wait a few seconds, then refuse rather than delete what a run is still storing.
+import { readFileSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
-import type { RunRecord } from '../engine/store/run-record.js';
+import type { Fingerprint, RunRecord } from '../engine/store/run-record.js';
 import { hashFile } from '../engine/store/fs-util.js';
+import { acquireExclusive } from '../engine/store/lease.js';
+import { readMetaSync } from '../engine/store/damage.js';
+import type { ManifestEntry } from '../engine/store/store.js';
 import { engineOptions, EXIT, type GlobalOpts } from './main.js';
 
 function human(n: number): string {
@@ -51,8 +57,8 @@ async function referenced(engine: Engine, keepRuns: number): Promise<{ keys: Set
   for (const s of (await engine.status()).values()) if (s.state === 'fresh') keys.add(s.key);
   const hist = (await fs.readdir(engine.store.dir('history')).catch(() => [] as string[])).sort().slice(keepRuns > 0 ? -keepRuns : Infinity);
   for (const h of hist) {
-    const data = JSON.parse(await fs.readFile(join(engine.store.dir('history'), h), 'utf8')) as { keys: string[] };
-    data.keys.forEach((k) => keys.add(k));
+    const data = readMetaSync<{ keys: string[] }>(join(engine.store.dir('history'), h), (v) => Array.isArray((v as { keys?: unknown }).keys));
+    data?.keys.forEach((k) => keys.add(k));
   }
   const digests = new Set<string>();
   for (const k of keys) {
@@ -66,8 +72,22 @@ async function referenced(engine: Engine, keepRuns: number): Promise<{ keys: Set
   return { keys, digests };
 }
 
+/** Run `fn` with the store to itself; StoreBusy (a clear message, exit 1) when runs keep it. */
+async function exclusively<T>(engine: Engine, purpose: string, fn: () => Promise<T>): Promise<T> {
+  const release = await acquireExclusive(engine.store.root, { warn: (m) => void process.stderr.write(`${m}\n`), purpose });
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}
+
 export async function gcCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const engine = await Engine.open(engineOptions(g));
+  return exclusively(engine, 'pipeline gc', () => gc(engine, f, g));
+}
+
+async function gc(engine: Engine, f: Record<string, unknown>, _g: GlobalOpts): Promise<number> {
   const dry = !!f['dryRun'];
   const { keys, digests } = await referenced(engine, Number(f['keepRuns'] ?? 3));
   let objects = 0;
@@ -99,6 +119,10 @@ export async function gcCommand(g: GlobalOpts, f: Record<string, unknown>): Prom
 
 export async function verifyCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const engine = await Engine.open(engineOptions(g));
+  return exclusively(engine, 'pipeline verify', () => verify(engine, f, g));
+}
+
+async function verify(engine: Engine, f: Record<string, unknown>, g: GlobalOpts): Promise<number> {
   const corrupt: string[] = [];
   let n = 0;
   for (const p of await walk(engine.store.dir('objects'))) {
@@ -118,14 +142,58 @@ export async function verifyCommand(g: GlobalOpts, f: Record<string, unknown>): 
       if (!entries || bad.has(t) || entries.some((e) => bad.has(e.digest))) await fs.rm(join(engine.store.dir('trees'), t), { recursive: true, force: true });
     }
   }
-  // Stages whose outputs were quarantined are stale now; say which.
+  // What was computed from the bad bytes is wrong too, although the object itself will be
+  // recomputed to the same digest (so its consumers' keys would not change): forget every run whose
+  // inputs included a corrupt object (or a folder containing one), so it re-runs.
+  const recomputed = corrupt.length ? await forgetConsumers(engine, new Set(corrupt)) : [];
+  // Stages whose outputs were quarantined or whose records were forgotten are stale now; say which.
   const affected: string[] = [];
   if (corrupt.length) for (const [id, s] of await engine.status()) if (s.state !== 'fresh' && s.state !== 'waiting' && s.state !== 'blocked') affected.push(id);
-  if (f['json'] || g.json) process.stdout.write(JSON.stringify({ objects: n, corrupt, affected }) + '\n');
+  if (f['json'] || g.json) process.stdout.write(JSON.stringify({ objects: n, corrupt, affected, recomputed }) + '\n');
   else {
     process.stdout.write(`${n} objects checked, ${corrupt.length} corrupt\n`);
     for (const c of corrupt) process.stdout.write(`  quarantined ${c} → ${join(engine.store.dir('quarantine'), c)}\n`);
+    if (recomputed.length) process.stdout.write(`computed from corrupt inputs, so forgotten: ${recomputed.join(', ')}\n`);
     if (affected.length) process.stdout.write(`stages that will re-run: ${affected.join(', ')}\n`);
   }
   return corrupt.length ? EXIT.corrupt : EXIT.ok;
+}
+
+/** Forget every run record whose fingerprint names a bad digest as an input, directly or as a file
+ * of an input folder. Returns their stage ids. */
+async function forgetConsumers(engine: Engine, bad: Set<string>): Promise<string[]> {
+  const store = engine.store;
+  const memo = new Map<string, boolean>();
+  const tainted = (d: string): boolean => {
+    if (bad.has(d)) return true;
+    let hit = memo.get(d);
+    if (hit === undefined) {
+      hit = false;
+      try {
+        const p = store.objectPath(d);
+        // Only a folder manifest can contain other objects; it is canonical JSON starting so.
+        if (statSync(p).size < 64 * 1024 * 1024) {
+          const text = readFileSync(p, 'utf8');
+          if (text.startsWith('[{"digest":')) hit = (JSON.parse(text) as ManifestEntry[]).some((e) => bad.has(e.digest));
+        }
+      } catch {
+        hit = false;
+      }
+      memo.set(d, hit);
+    }
+    return hit;
+  };
+  const ids: string[] = [];
+  for (const p of await walk(store.dir('runs'))) {
+    if (!p.endsWith('.fingerprint.json')) continue;
+    const fp = readMetaSync<Fingerprint>(p, (v) => typeof v === 'object' && v !== null && typeof (v as Fingerprint).inputs === 'object');
+    if (!fp) continue;
+    const uses = Object.values(fp.inputs).some((outs) => Object.values(outs).some(tainted));
+    if (!uses) continue;
+    const key = p.split('/').pop()!.replace(/\.fingerprint\.json$/, '');
+    const rec = await store.readRun(key);
+    await store.forgetRun(key);
+    if (rec) ids.push(rec.stageId);
+  }
+  return ids.sort();
 }

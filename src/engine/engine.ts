@@ -77,6 +77,7 @@ export class Engine {
     readonly specView: SpecView,
   ) {
     this.store = new Store(opts.storeDir ?? join(spec.projectDir, 'cache'));
+    if (opts.reporter) this.store.warn = (message) => this.emit({ type: 'warning', message });
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {

@@ -103,6 +103,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   try {
     try {
       fault('before-execute', inv.instance.id);
+      await store.checkInputs(inv.inputs); // damaged input bytes fail here, not in a wrong result
       await kind.execute(ctx);
       fault('after-execute', inv.instance.id);
     } catch (e: unknown) {

@@ -1,57 +1,16 @@
-// A lock folder beside a download, so two processes never append to the same `.part` file.
-// mkdir is atomic on local and network filesystems; the owner (host + pid) lets a later run take
-// over a lock left by a process that died.
+// A lock file beside a download, so two processes never append to the same `.part` file. It is a
+// lock of the store's kind (src/engine/store/lock-file.ts): created atomically by hard link (safe
+// on NFS), naming host + pid, and its own heartbeat (its mtime, refreshed while held), so one
+// liveness check (src/engine/store/liveness.ts) decides when a lock left by a dead process — on
+// this host or another — may be taken over.
+import { dirname } from 'node:path';
+import { acquireLock } from '../engine/store/lock-file.js';
 
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { sleep } from './hub-config.js';
-
-/** A lock from another host is presumed dead when untouched this long. */
-const FOREIGN_STALE_MS = 30 * 60_000;
-
-function alive(pid: number): boolean {
+export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const release = await acquireLock(lockPath, signal ? { tmpDir: dirname(lockPath), beat: true, signal } : { tmpDir: dirname(lockPath), beat: true });
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function isStale(lockDir: string): Promise<boolean> {
-  try {
-    const owner = JSON.parse(await readFile(join(lockDir, 'owner.json'), 'utf8')) as { host: string; pid: number };
-    if (owner.host === hostname()) return !alive(owner.pid);
-    return Date.now() - (await stat(lockDir)).mtimeMs > FOREIGN_STALE_MS;
-  } catch {
-    // Owner file not written yet (the holder is between mkdir and writeFile) or lock just removed.
-    try {
-      return Date.now() - (await stat(lockDir)).mtimeMs > 10_000;
-    } catch {
-      return false;
-    }
-  }
-}
-
-export async function withFileLock<T>(lockDir: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let wait = 20; ; wait = Math.min(wait * 2, 1000)) {
-    try {
-      await mkdir(lockDir);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await isStale(lockDir)) {
-        await rm(lockDir, { recursive: true, force: true });
-        continue;
-      }
-      await sleep(wait, signal);
-    }
-  }
-  try {
-    await writeFile(join(lockDir, 'owner.json'), JSON.stringify({ host: hostname(), pid: process.pid }));
     return await fn();
   } finally {
-    await rm(lockDir, { recursive: true, force: true });
+    release();
   }
 }

@@ -1,8 +1,12 @@
 // Small filesystem helpers shared by the store: atomic writes, hashing while copying, pid checks.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, constants as fsc } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { readMetaSync } from './damage.js';
+import { selfOwner } from './liveness.js';
+
+export { pidAlive } from './liveness.js';
 
 export async function hashFile(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -10,8 +14,10 @@ export async function hashFile(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** `<owner token>-<random>`: staging names start with the token of the process that owns them
+ * (liveness.ts), so only a provably dead owner's staging is ever removed. */
 export function uniqueSuffix(): string {
-  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+  return `${selfOwner().token}-${randomBytes(4).toString('hex')}`;
 }
 
 // The store's metadata (run records, pointers, locks, small objects) is written with synchronous
@@ -29,8 +35,13 @@ export async function ensureDir(dir: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await ensureDir(dirname(path));
   const tmp = `${path}.tmp-${uniqueSuffix()}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e: unknown) {
+    rmSync(tmp, { force: true }); // a full disk leaves nothing half-written behind
+    throw e;
+  }
 }
 
 /** Copy with a reflink where the filesystem supports it, a plain copy elsewhere. */
@@ -48,22 +59,9 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   return readJsonSync<T>(path);
 }
 
+/** Undefined when absent; a damaged file is quarantined (damage.ts) and reads as absent. */
 export function readJsonSync<T>(path: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return readMetaSync<T>(path);
 }
 
 /** Every regular file under a folder, as sorted relative paths (symlinks are followed as files). */

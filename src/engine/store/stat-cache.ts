@@ -45,10 +45,22 @@ export class StatCache {
     return { digest, type: 'file' };
   }
 
+  /** Record a digest just computed for a file (a large object as it was stored). */
+  remember(path: string, digest: string): void {
+    const abs = resolve(path);
+    try {
+      const st = statSync(abs);
+      this.load().set(abs, [st.size, st.mtimeMs, st.ctimeMs, st.ino, digest]);
+      this.dirty = true;
+    } catch {
+      /* gone: nothing to remember */
+    }
+  }
+
   async flush(): Promise<void> {
     if (!this.dirty || !this.entries) return;
     // Merge with what another process may have written meanwhile: it is a cache, newest wins per path.
-    const onDisk = (await readJson<Record<string, Entry>>(this.file).catch(() => undefined)) ?? {};
+    const onDisk = (await readJson<Record<string, Entry>>(this.file)) ?? {};
     for (const [k, v] of this.entries) onDisk[k] = v;
     await writeFileAtomic(this.file, JSON.stringify(onDisk));
     this.dirty = false;

@@ -2,17 +2,24 @@
 // checked-out trees, run records by key, a stat cache, staging space and locks (DESIGN.md
 // "Content addressing"). Every write is staged in tmp/ and renamed into place.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
-import { copyFileFast, ensureDir, exists, listFiles, pidAlive, readJson, uniqueSuffix, writeFileAtomic } from './fs-util.js';
+import { copyFileFast, ensureDir, exists, listFiles, uniqueSuffix, writeFileAtomic } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { Fingerprint, RunRecord } from './run-record.js';
+import type { StageInput } from '../kind.js';
+import { readMetaSync, registerStoreRoot } from './damage.js';
+import { beat, describeOwner, selfOwner, STALE_MS, type Owner } from './liveness.js';
+import { acquireLock, breakLock, judge, readHolder } from './lock-file.js';
+import { acquireShared } from './lease.js';
 
 const SMALL_FILE = 4 * 1024 * 1024;
+/** Store roots this process has written its owner record into. */
+const ownersWritten = new Set<string>();
 
 export interface ManifestEntry {
   path: string;
@@ -26,39 +33,118 @@ export class Store {
   readonly root: string;
   readonly stat: StatCache;
   private checkedOut = new Map<string, Promise<string>>();
+  private releaseLease: (() => void) | undefined;
+  /** Where the store's warnings go (damaged metadata quarantined, waiting for a lock or a lease);
+   * the engine routes them to its reporter. */
+  warn: (message: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`);
 
   constructor(root: string) {
     this.root = root;
     this.stat = new StatCache(join(root, 'stat-cache.json'), (p) => this.digestTreeUncached(p));
+    registerStoreRoot(root, (m) => this.warn(m));
   }
 
-  dir(name: 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations'): string {
+  dir(name: 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations'): string {
     return join(this.root, name);
   }
 
-  async init(): Promise<void> {
+  /** Take a shared lease (run, status: gc and verify wait or refuse meanwhile) and clean up what
+   * dead processes left. Released by close(). */
+  async init(signal?: AbortSignal): Promise<void> {
     await fs.mkdir(this.dir('tmp'), { recursive: true });
+    this.releaseLease ??= await acquireShared(this.root, signal ? { warn: this.warn, signal } : { warn: this.warn });
     await this.cleanTmp();
   }
 
-  /** Remove staging left by processes that are gone (a kill -9 mid-stage leaves its staging here). */
-  async cleanTmp(): Promise<void> {
-    let entries: string[] = [];
+  // ---- owners and staging ------------------------------------------------------------------
+
+  /** owners/<token>.json: who this process is, with its heartbeat (mtime). Staging entries and
+   * stage locks name the token; written before the first of them (once per process and store),
+   * removed at exit. */
+  private ensureOwner(): void {
+    if (ownersWritten.has(this.root)) return;
+    ownersWritten.add(this.root);
+    const me = selfOwner();
+    const file = join(this.dir('owners'), `${me.token}.json`);
+    mkdirSync(this.dir('owners'), { recursive: true });
+    mkdirSync(this.dir('tmp'), { recursive: true });
+    const tmp = join(this.dir('tmp'), `${me.token}-owner.part`);
     try {
-      entries = await fs.readdir(this.dir('tmp'));
-    } catch {
-      return;
+      writeFileSync(tmp, JSON.stringify(me));
+      renameSync(tmp, file);
+    } catch (e: unknown) {
+      rmSync(tmp, { force: true });
+      ownersWritten.delete(this.root);
+      throw e;
     }
-    for (const e of entries) {
-      const pid = Number(e.split('-')[0]);
-      if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) {
-        await fs.rm(join(this.dir('tmp'), e), { recursive: true, force: true });
+    beat(file);
+    const tmpDir = this.dir('tmp');
+    process.on('exit', () => {
+      // A normal exit (also process.exit mid-stage) leaves none of this process's staging.
+      try {
+        for (const n of readdirSync(tmpDir)) if (n.startsWith(`${me.token}-`)) rmSync(join(tmpDir, n), { recursive: true, force: true });
+      } catch {
+        /* the store is gone */
       }
+      rmSync(file, { force: true });
+    });
+  }
+
+  /** Heartbeat of an owner: its owner record's mtime. */
+  private heartbeat(o: Owner): number | undefined {
+    try {
+      return statSync(join(this.dir('owners'), `${o.token}.json`)).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Remove staging, owner records and stage locks of provably dead processes only (liveness.ts):
+   * another host's work survives as long as its heartbeat is fresh. */
+  async cleanTmp(): Promise<void> {
+    const owners = new Map<string, { owner: Owner | undefined; dead: boolean }>();
+    const ownerOf = (token: string): { owner: Owner | undefined; dead: boolean } => {
+      let hit = owners.get(token);
+      if (!hit) {
+        const h = readHolder(join(this.dir('owners'), `${token}.json`));
+        hit = { owner: h?.owner, dead: h ? judge(h).dead : false };
+        owners.set(token, hit);
+      }
+      return hit;
+    };
+    const now = Date.now();
+    for (const e of readdirSafe(this.dir('tmp'))) {
+      const p = join(this.dir('tmp'), e);
+      const token = /^([0-9a-f]{12})-/.exec(e)?.[1];
+      let dead: boolean;
+      if (token && existsSync(join(this.dir('owners'), `${token}.json`))) dead = ownerOf(token).dead;
+      else {
+        // No owner record (an older version's `<pid>-…`, or an owner that exited): only once untouched for STALE_MS.
+        let m: number;
+        try {
+          m = statSync(p).mtimeMs;
+        } catch {
+          continue;
+        }
+        dead = now - m > STALE_MS;
+      }
+      if (dead) await fs.rm(p, { recursive: true, force: true });
+    }
+    for (const e of readdirSafe(this.dir('owners'))) {
+      const token = e.replace(/\.json$/, '');
+      if (token !== selfOwner().token && ownerOf(token).dead) rmSync(join(this.dir('owners'), e), { force: true });
+    }
+    for (const e of readdirSafe(this.dir('locks'))) {
+      if (!e.endsWith('.lock')) continue;
+      const p = join(this.dir('locks'), e);
+      const h = readHolder(p);
+      if (h && judge(h, (o) => this.heartbeat(o)).dead) breakLock(p, h, this.dir('tmp'));
     }
   }
 
   /** A fresh staging folder owned by this process. */
   async makeTmp(label: string): Promise<string> {
+    this.ensureOwner();
     const p = join(this.dir('tmp'), `${uniqueSuffix()}-${label.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60)}`);
     await ensureDir(this.dir('tmp'));
     mkdirSync(p);
@@ -78,30 +164,44 @@ export class Store {
   async putFile(src: string): Promise<string> {
     const st = statSync(src);
     if (st.size <= SMALL_FILE) return this.putBytes(readFileSync(src));
+    this.ensureOwner();
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
     await ensureDir(this.dir('tmp'));
     const h = createHash('sha256');
-    await pipeline(
-      createReadStream(src),
-      new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          h.update(chunk);
-          cb(null, chunk);
-        },
-      }),
-      createWriteStream(tmp),
-    );
+    try {
+      await pipeline(
+        createReadStream(src),
+        new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            h.update(chunk);
+            cb(null, chunk);
+          },
+        }),
+        createWriteStream(tmp),
+      );
+    } catch (e: unknown) {
+      rmSync(tmp, { force: true }); // ENOSPC: nothing partial stays behind
+      throw e;
+    }
     const digest = h.digest('hex');
     await this.adopt(tmp, digest);
+    // Large objects are checked on read through the stat cache (checkInputs): remember this one.
+    if (await this.hasObject(digest)) this.stat.remember(this.objectPath(digest), digest);
     return digest;
   }
 
   async putBytes(data: string | Uint8Array): Promise<string> {
     const digest = sha256(data);
     if (await this.hasObject(digest)) return digest;
+    this.ensureOwner();
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
     await ensureDir(this.dir('tmp'));
-    writeFileSync(tmp, data);
+    try {
+      writeFileSync(tmp, data);
+    } catch (e: unknown) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
     await this.adopt(tmp, digest);
     return digest;
   }
@@ -212,8 +312,9 @@ export class Store {
     return join(this.dir('runs'), key.slice(0, 2), `${key}.json`);
   }
 
-  readRun(key: string): Promise<RunRecord | undefined> {
-    return readJson<RunRecord>(this.runPath(key));
+  /** A damaged record is quarantined and reads as absent: the stage re-runs (damage.ts). */
+  async readRun(key: string): Promise<RunRecord | undefined> {
+    return readMetaSync<RunRecord>(this.runPath(key), isRunRecord);
   }
 
   /** The fingerprint is kept beside the record, not in it: a fan-in stage's fingerprint names
@@ -222,23 +323,20 @@ export class Store {
     return join(this.dir('runs'), key.slice(0, 2), `${key}.fingerprint.json`);
   }
 
-  readFingerprint(key: string): Promise<Fingerprint | undefined> {
-    return readJson<Fingerprint>(this.fingerprintPath(key)).catch(() => undefined);
+  async readFingerprint(key: string): Promise<Fingerprint | undefined> {
+    return readMetaSync<Fingerprint>(this.fingerprintPath(key), (v) => isObject(v) && isObject(v['inputs']));
   }
 
   /** The commit marker: written last, after every output (and the fingerprint) is stored. */
   async writeRun(record: RunRecord & { fingerprint?: Fingerprint }): Promise<string> {
     const { fingerprint, ...rest } = record;
-    // The fingerprint and the stage pointer only explain staleness; they are read tolerantly, so they
-    // are written in place. The record is the commit marker: staged and renamed.
-    if (fingerprint) {
-      await ensureDir(dirname(this.fingerprintPath(record.key)));
-      writeFileSync(this.fingerprintPath(record.key), JSON.stringify(fingerprint));
-    }
+    // Every file is staged and renamed: a reader that found a half-written one would quarantine it.
+    // The fingerprint goes first (it explains staleness and marks what verify must re-check), the
+    // record is the commit marker.
+    if (fingerprint) await writeFileAtomic(this.fingerprintPath(record.key), JSON.stringify(fingerprint));
     const p = this.runPath(record.key);
     await writeFileAtomic(p, JSON.stringify(rest, null, 1));
-    await ensureDir(this.dir('stages'));
-    writeFileSync(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
+    await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
     rmSync(this.failurePath(record.stageId), { force: true });
     return p;
   }
@@ -255,7 +353,7 @@ export class Store {
 
   /** The key of the last successful run of a stage id, for "why is this stale". */
   async lastKey(stageId: string): Promise<string | undefined> {
-    return (await readJson<{ key: string }>(this.stagePointer(stageId)).catch(() => undefined))?.key;
+    return readMetaSync<{ key: string }>(this.stagePointer(stageId), (v) => isObject(v) && typeof v['key'] === 'string')?.key;
   }
 
   failurePath(stageId: string): string {
@@ -266,8 +364,8 @@ export class Store {
     await writeFileAtomic(this.failurePath(stageId), JSON.stringify({ id: stageId, key, message, at: new Date().toISOString() }));
   }
 
-  readFailure(stageId: string): Promise<{ key: string; message: string; at: string } | undefined> {
-    return readJson(this.failurePath(stageId));
+  async readFailure(stageId: string): Promise<{ key: string; message: string; at: string } | undefined> {
+    return readMetaSync(this.failurePath(stageId), (v) => isObject(v) && typeof v['key'] === 'string' && typeof v['message'] === 'string');
   }
 
   logPath(key: string): string {
@@ -276,34 +374,80 @@ export class Store {
 
   // ---- locks -------------------------------------------------------------------------------
 
-  /** A per-stage lock so two `pipeline run`s never compute the same stage twice: the second waits. */
+  /** A per-stage lock so two `pipeline run`s (on any hosts) never compute the same stage twice:
+   * the second waits, and takes the lock over once its holder is provably dead (liveness.ts). The
+   * lock file is created atomically (lock-file.ts): no full disk or kill can leave an empty one. */
   async lock(key: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+    this.ensureOwner();
     const p = join(this.dir('locks'), `${key}.lock`);
     await ensureDir(this.dir('locks'));
-    for (;;) {
-      try {
-        const fd = openSync(p, 'wx');
-        writeSync(fd, JSON.stringify({ pid: process.pid, at: Date.now() }));
-        closeSync(fd);
-        return async () => {
-          rmSync(p, { force: true });
-        };
-      } catch (e: unknown) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const opts: Parameters<typeof acquireLock>[1] = {
+      tmpDir: this.dir('tmp'),
+      heartbeatOf: (o) => this.heartbeat(o),
+      onWait: (h) => this.warn(`stage ${key.slice(0, 12)} is being computed by ${describeOwner(h.owner)}; waiting for it (lock ${p})`),
+    };
+    if (signal) opts.signal = signal;
+    const release = await acquireLock(p, opts);
+    return async () => release();
+  }
+
+  // ---- checks on read ----------------------------------------------------------------------
+
+  /** Does a stored object still hold the bytes of its digest? Small ones are re-hashed; large
+   * ones go through the stat cache (unchanged size, mtime, ctime and inode since they were hashed). */
+  async objectIntact(digest: string): Promise<boolean> {
+    const p = this.objectPath(digest);
+    let size: number;
+    try {
+      size = statSync(p).size;
+    } catch {
+      return false;
+    }
+    if (size <= SMALL_FILE) return sha256(readFileSync(p)) === digest;
+    return (await this.stat.digest(p)).digest === digest;
+  }
+
+  /** Move a corrupt object to quarantine/ and drop checked-out trees that link it. */
+  quarantineObject(digest: string, trees: string[] = []): string {
+    const q = join(this.dir('quarantine'), digest);
+    mkdirSync(this.dir('quarantine'), { recursive: true });
+    try {
+      renameSync(this.objectPath(digest), q);
+    } catch {
+      /* moved by another process */
+    }
+    for (const t of trees) rmSync(join(this.dir('trees'), t), { recursive: true, force: true });
+    this.checkedOut.clear();
+    return q;
+  }
+
+  /** Check every input object of a stage before it runs: a corrupt one is quarantined and the
+   * stage fails with a message saying so (the next run recomputes the object first). */
+  async checkInputs(inputs: StageInput[]): Promise<void> {
+    for (const inp of inputs) {
+      for (const [name, o] of Object.entries(inp.outputs)) {
+        const bad: string[] = [];
+        if (!(await this.objectIntact(o.digest))) bad.push(o.digest);
+        else if (o.type === 'dir') {
+          for (const e of await this.readManifest(o.digest)) if (!(await this.objectIntact(e.digest))) bad.push(e.digest);
+        }
+        if (bad.length === 0) continue;
+        const q = bad.map((d) => this.quarantineObject(d, o.type === 'dir' ? [o.digest] : []));
+        throw new Error(
+          `input "${name}" of ${inp.stageId}: the stored object ${bad[0]!.slice(0, 12)}… no longer matches its digest (damaged on disk); ` +
+            `quarantined to ${q[0]}. Run again: ${inp.stageId} is recomputed first.`,
+        );
       }
-      const holder = await readJson<{ pid: number }>(p).catch(() => undefined);
-      if (holder && !pidAlive(holder.pid)) {
-        // The holder died (kill -9): its staging is discarded, so the lock can be taken over.
-        await fs.rm(p, { force: true });
-        continue;
-      }
-      if (signal?.aborted) throw new Error('interrupted while waiting for a stage lock');
-      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
   async close(): Promise<void> {
-    await this.stat.flush();
+    try {
+      await this.stat.flush();
+    } finally {
+      this.releaseLease?.();
+      this.releaseLease = undefined;
+    }
   }
 }
 
@@ -311,3 +455,19 @@ export function manifestBytes(entries: ManifestEntry[]): string {
   return canonicalJson([...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
 }
 
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isRunRecord(v: unknown): boolean {
+  return isObject(v) && typeof v['key'] === 'string' && typeof v['stageId'] === 'string' && isObject(v['outputs']) && isObject(v['info']);
+}

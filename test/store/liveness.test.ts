@@ -1,0 +1,84 @@
+// The one liveness check and the atomic lock file it guards: who is provably dead, and what a
+// lock looks like to others while it is being created, held, broken and released.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { liveness, processStart, selfOwner, STALE_MS, type Owner } from '../../src/engine/store/liveness.js';
+import { acquireLock, createExclusive, readHolder } from '../../src/engine/store/lock-file.js';
+import { age } from './helpers.js';
+
+const now = Date.now();
+const base: Owner = { token: 'aaaaaaaaaaaa', host: hostname(), pid: process.pid, argv: 'run', since: '' };
+
+test('this host: a live pid is alive whatever its heartbeat; a gone pid is dead at once', async () => {
+  const me = selfOwner();
+  assert.equal(liveness(me, now - 10 * STALE_MS, now).dead, false, 'pids are proof; a stopped run (Ctrl-Z) keeps its locks');
+  const child = spawn(process.execPath, ['-e', '0']);
+  const pid = child.pid!;
+  await new Promise((r) => child.on('exit', r));
+  const l = liveness({ ...base, pid }, now, now);
+  assert.equal(l.dead, true);
+  assert.match((l as { why: string }).why, new RegExp(`pid ${pid} is not running`));
+});
+
+test('this host: a reused pid (other start time) and another boot are dead', () => {
+  const start = processStart(process.pid);
+  assert.ok(start !== undefined, 'Linux /proc gives a start time');
+  assert.equal(liveness({ ...base, start: start + 1 }, now, now).dead, true);
+  assert.equal(liveness({ ...base, start }, now, now).dead, false);
+  assert.equal(liveness({ ...base, boot: 'another-boot-id' }, now, now).dead, selfOwner().boot !== undefined);
+});
+
+test('another host: alive while its heartbeat is fresh, dead once it is older than STALE_MS', () => {
+  const other = { ...base, host: 'elsewhere.example', pid: 1 };
+  assert.equal(liveness(other, now - STALE_MS / 2, now).dead, false);
+  assert.equal(liveness(other, now - STALE_MS - 1000, now).dead, true);
+});
+
+test('an unreadable owner is stale after the timeout, never a wait for ever', () => {
+  assert.equal(liveness(undefined, now - 1000, now).dead, false);
+  assert.equal(liveness(undefined, now - STALE_MS - 1, now).dead, true);
+});
+
+test('a lock is never seen empty: the file at its name always holds the whole owner', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ltd-lock-'));
+  const p = join(dir, 'x.lock');
+  assert.equal(createExclusive(p, JSON.stringify(selfOwner())), true);
+  assert.equal(createExclusive(p, 'other'), false, 'exclusive');
+  assert.equal(readHolder(p)!.owner!.token, selfOwner().token);
+  assert.deepEqual(readdirSync(dir).sort(), ['x.lock'], 'no temporary file left');
+});
+
+test('acquireLock takes over a dead holder, an old unreadable one, and waits for a live one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ltd-lock-'));
+  // Dead: a pid on this host that no longer runs.
+  const dead = join(dir, 'dead.lock');
+  writeFileSync(dead, JSON.stringify({ ...base, token: 'bbbbbbbbbbbb', pid: 4_000_000 }));
+  (await acquireLock(dead))();
+  assert.equal(existsSync(dead), false, 'released');
+  // Unreadable (an empty file from an older version after ENOSPC), untouched for longer than STALE_MS.
+  const empty = join(dir, 'empty.lock');
+  writeFileSync(empty, '');
+  age(empty, STALE_MS + 5000);
+  const rel = await acquireLock(empty);
+  assert.equal(readHolder(empty)!.owner!.token, selfOwner().token);
+  rel();
+  // Live: another host with a fresh heartbeat. The waiter is told once and keeps waiting.
+  const live = join(dir, 'live.lock');
+  writeFileSync(live, JSON.stringify({ ...base, token: 'cccccccccccc', host: 'elsewhere.example' }));
+  const ac = new AbortController();
+  let told = '';
+  const waiting = acquireLock(live, { signal: ac.signal, onWait: (h) => (told = h.owner!.host) });
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(told, 'elsewhere.example');
+  assert.match(readFileSync(live, 'utf8'), /cccccccccccc/, 'the live holder keeps its lock');
+  // Its heartbeat goes stale: taken over.
+  age(live, STALE_MS + 5000);
+  const rel2 = await waiting;
+  assert.equal(readHolder(live)!.owner!.token, selfOwner().token);
+  rel2();
+  ac.abort();
+});
