@@ -1,11 +1,11 @@
 // Stage kinds by name: the built-ins under stages/ and a pipeline's plugins. Kind modules are
 // imported on first use; they keep their heavy libraries behind dynamic imports, so planning a
 // no-op run never loads the ML stack.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { sha256 } from './canonical.js';
+import { kindCodeDigest } from './code-digest.js';
 import type { StageKind } from './kind.js';
 
 const STAGES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../stages');
@@ -46,20 +46,24 @@ export class KindRegistry {
     return k;
   }
 
-  /** Digest of a kind's implementation: its code files and the versions of the libraries it names. */
+  /** Digest of a kind's implementation: the project files its module reaches by imports (without
+   * comments; see code-digest.ts) and the installed versions of the libraries that change its
+   * numbers. `kind.code` is no longer read: a hand-kept list missed files and keyed whole folders. */
   async codeDigest(name: string): Promise<string> {
     const hit = this.codeDigests.get(name);
     if (hit) return hit;
     const kind = await this.get(name);
-    const parts: string[] = [];
-    const files = new Set<string>([this.modulePath(name)]);
-    for (const u of kind.code) collect(u.startsWith('file:') ? fileURLToPath(u) : u, files);
-    for (const f of [...files].sort()) parts.push(`${f.replace(/^.*\/(dist|stages|src)\//, '$1/')}:${sha256(readFileSync(f))}`);
     const req = createRequire(import.meta.url);
-    for (const lib of kind.libraries ?? []) parts.push(`lib:${lib}@${libraryVersion(req, lib)}`);
-    const d = sha256(parts.join('\n'));
+    const libs = Object.fromEntries((kind.libraries ?? []).map((lib) => [lib, libraryVersion(req, lib)]));
+    const d = kindCodeDigest(this.modulePath(name), libs).digest;
     this.codeDigests.set(name, d);
     return d;
+  }
+
+  /** The project files a kind's key covers (for `inspect` and tests). */
+  async codeFiles(name: string): Promise<string[]> {
+    await this.get(name);
+    return kindCodeDigest(this.modulePath(name), {}).files;
   }
 }
 
@@ -80,18 +84,6 @@ function libraryVersion(req: NodeJS.Require, lib: string): string {
     /* not installed */
   }
   return 'missing';
-}
-
-function collect(path: string, into: Set<string>): void {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return;
-  }
-  if (st.isDirectory()) {
-    for (const e of readdirSync(path)) if (!e.endsWith('.map')) collect(join(path, e), into);
-  } else if (!path.endsWith('.map')) into.add(path);
 }
 
 async function importKind(url: string, label: string): Promise<StageKind> {
