@@ -2,6 +2,38 @@
 // read), so a wrong checkpoint fails naming the file, the tensor and both shapes.
 
 import type { CheckpointReader } from '../readers/types.js';
+
+let halfTable: Float32Array | null = null;
+
+/**
+ * A tensor as float32, fast for the dtypes checkpoints use (F32 as a view, BF16 by a shift, F16 by
+ * a 65536-entry table); anything else through the reader's own conversion.
+ */
+export async function readF32(reader: CheckpointReader, name: string): Promise<Float32Array> {
+  const dtype = reader.info(name).dtype;
+  if (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F16') return reader.readF32(name);
+  let bytes = await reader.readBytes(name);
+  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
+  if (dtype === 'F32') return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const h = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  const out = new Float32Array(h.length);
+  if (dtype === 'BF16') {
+    const u = new Uint32Array(out.buffer);
+    for (let i = 0; i < h.length; i++) u[i] = h[i]! << 16;
+  } else {
+    if (!halfTable) {
+      halfTable = new Float32Array(65536);
+      for (let x = 0; x < 65536; x++) {
+        const e = (x >> 10) & 0x1f;
+        const m = x & 0x3ff;
+        const s = x & 0x8000 ? -1 : 1;
+        halfTable[x] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+      }
+    }
+    for (let i = 0; i < h.length; i++) out[i] = halfTable[h[i]!]!;
+  }
+  return out;
+}
 import { ConvertError, type WeightSpec } from './spec.js';
 
 /** Check that `name` exists with `dims`; returns nothing, throws a ConvertError naming the file. */
@@ -49,6 +81,12 @@ export function stackRows(reader: CheckpointReader, name: string, parts: RowPart
     keepFp32: opts.keepFp32,
     async produce(r) {
       const rs = rowSize(parts[0]!.dims);
+      const only = parts[0]!;
+      if (parts.length === 1 && (only.start ?? 0) === 0 && (only.count ?? only.dims[0]!) === only.dims[0]) {
+        // The whole tensor as it is: no second copy (the largest tensors are embeddings).
+        const data = await readF32(r, only.tensor);
+        return data.length === rows * rs ? data : data.slice(0, rows * rs);
+      }
       const out = new Float32Array(rows * rs);
       let at = 0;
       // Parts that share a tensor are read once, consecutively.
@@ -56,7 +94,7 @@ export function stackRows(reader: CheckpointReader, name: string, parts: RowPart
       let cached: Float32Array = new Float32Array(0);
       for (const p of parts) {
         if (cachedName !== p.tensor) {
-          cached = await r.readF32(p.tensor);
+          cached = await readF32(r, p.tensor);
           cachedName = p.tensor;
         }
         const start = (p.start ?? 0) * rs;
