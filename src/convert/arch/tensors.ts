@@ -2,38 +2,8 @@
 // read), so a wrong checkpoint fails naming the file, the tensor and both shapes.
 
 import type { CheckpointReader } from '../readers/types.js';
+import { chunksOf, holdTensor, type HeldTensor } from './tensor-bytes.js';
 
-let halfTable: Float32Array | null = null;
-
-/**
- * A tensor as float32, fast for the dtypes checkpoints use (F32 as a view, BF16 by a shift, F16 by
- * a 65536-entry table); anything else through the reader's own conversion.
- */
-export async function readF32(reader: CheckpointReader, name: string): Promise<Float32Array> {
-  const dtype = reader.info(name).dtype;
-  if (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F16') return reader.readF32(name);
-  let bytes = await reader.readBytes(name);
-  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
-  if (dtype === 'F32') return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  const h = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-  const out = new Float32Array(h.length);
-  if (dtype === 'BF16') {
-    const u = new Uint32Array(out.buffer);
-    for (let i = 0; i < h.length; i++) u[i] = h[i]! << 16;
-  } else {
-    if (!halfTable) {
-      halfTable = new Float32Array(65536);
-      for (let x = 0; x < 65536; x++) {
-        const e = (x >> 10) & 0x1f;
-        const m = x & 0x3ff;
-        const s = x & 0x8000 ? -1 : 1;
-        halfTable[x] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-      }
-    }
-    for (let i = 0; i < h.length; i++) out[i] = halfTable[h[i]!]!;
-  }
-  return out;
-}
 import { ConvertError, type WeightSpec } from './spec.js';
 
 /** Check that `name` exists with `dims`; returns nothing, throws a ConvertError naming the file. */
@@ -79,30 +49,20 @@ export function stackRows(reader: CheckpointReader, name: string, parts: RowPart
     dims: [rows, ...inner],
     sources,
     keepFp32: opts.keepFp32,
-    async produce(r) {
+    async *chunks(r) {
       const rs = rowSize(parts[0]!.dims);
-      const only = parts[0]!;
-      if (parts.length === 1 && (only.start ?? 0) === 0 && (only.count ?? only.dims[0]!) === only.dims[0]) {
-        // The whole tensor as it is: no second copy (the largest tensors are embeddings).
-        const data = await readF32(r, only.tensor);
-        return data.length === rows * rs ? data : data.slice(0, rows * rs);
-      }
-      const out = new Float32Array(rows * rs);
-      let at = 0;
-      // Parts that share a tensor are read once, consecutively.
-      let cachedName = '';
-      let cached: Float32Array = new Float32Array(0);
+      // Parts that share a tensor are served from one read, consecutively; the next tensor is read
+      // only after the previous one is released.
+      let heldName = '';
+      let held: HeldTensor | null = null;
       for (const p of parts) {
-        if (cachedName !== p.tensor) {
-          cached = await readF32(r, p.tensor);
-          cachedName = p.tensor;
+        if (heldName !== p.tensor) {
+          held = null;
+          held = await holdTensor(r, p.tensor);
+          heldName = p.tensor;
         }
-        const start = (p.start ?? 0) * rs;
-        const n = (p.count ?? p.dims[0]!) * rs;
-        out.set(cached.subarray(start, start + n), at);
-        at += n;
+        yield* chunksOf(held!, (p.start ?? 0) * rs, (p.count ?? p.dims[0]!) * rs);
       }
-      return out;
     },
   };
 }
@@ -117,12 +77,21 @@ export function mapped(reader: CheckpointReader, name: string, tensor: string, d
   const base = direct(reader, name, tensor, dims, { keepFp32: true });
   return {
     ...base,
-    async produce(r) {
-      const data = await base.produce(r);
-      for (let i = 0; i < data.length; i++) data[i] = fn(data[i]!);
-      return data;
+    async *chunks(r) {
+      for await (const chunk of base.chunks(r)) yield Float32Array.from(chunk, fn);
     },
   };
+}
+
+/** All values of a weight in one array (tests and small weights). */
+export async function collect(w: WeightSpec, reader: CheckpointReader): Promise<Float32Array> {
+  const out = new Float32Array(w.dims.reduce((a, b) => a * b, 1));
+  let at = 0;
+  for await (const chunk of w.chunks(reader)) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /** Read config fields with types checked; missing required fields fail naming the field. */
