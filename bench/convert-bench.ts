@@ -10,7 +10,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SafetensorsWriter, type TensorDecl } from '../src/convert/readers/safetensors-write.js';
@@ -93,6 +93,8 @@ export interface ConvertBenchRow {
   checkpointBytes: number;
   largestTensorBytes: number;
   seconds: number;
+  /** User + system CPU time of the converting process. */
+  cpuSeconds: number;
   mbPerS: number;
   peakRssBytes: number;
   outputBytes: number;
@@ -105,8 +107,10 @@ async function child(src: string, out: string, dtype: 'fp32' | 'fp16'): Promise<
   const report = await convertCheckpoint(src, out, { dtype });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const outputBytes = report.files.reduce((a, f) => a + f.bytes, 0);
-  // maxRSS is in kilobytes: the peak resident set of this process over its whole life.
-  process.stdout.write(JSON.stringify({ seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, outputBytes }) + '\n');
+  // maxRSS is in kilobytes: the peak resident set of this process over its whole life. CPU time
+  // (microseconds) tells a loaded machine's waiting apart from the conversion's own work.
+  const u = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ seconds, peakRssBytes: u.maxRSS * 1024, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6, outputBytes }) + '\n');
 }
 
 export async function convertBench(opts: { gb?: number; dtypes?: string[]; dir?: string } = {}): Promise<ConvertBenchRow[]> {
@@ -129,12 +133,13 @@ export async function convertBench(opts: { gb?: number; dtypes?: string[]; dir?:
       const out = join(dir, `out-${dtype}`);
       const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', src, out, dtype], { encoding: 'utf8', maxBuffer: 1 << 26 });
       if (r.status !== 0) throw new Error(`convert bench child (${dtype}) failed: ${r.stderr.slice(-2000)}`);
-      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; peakRssBytes: number; outputBytes: number };
+      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; cpuSeconds: number; peakRssBytes: number; outputBytes: number };
       rows.push({
         dtype,
         checkpointBytes: bytes,
         largestTensorBytes: shape.vocab * shape.hidden * 4,
         seconds: res.seconds,
+        cpuSeconds: res.cpuSeconds,
         mbPerS: bytes / 1e6 / res.seconds,
         peakRssBytes: res.peakRssBytes,
         outputBytes: res.outputBytes,
@@ -150,9 +155,10 @@ export async function convertBench(opts: { gb?: number; dtypes?: string[]; dir?:
 export function convertTable(rows: readonly ConvertBenchRow[]): string {
   const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const lines = [
-    '| checkpoint | largest tensor | graph dtype | time | throughput | peak RSS (child) | written |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${(r.checkpointBytes / 1e9).toFixed(2)} GB fp32 | ${(r.largestTensorBytes / 1e6).toFixed(0)} MB | ${r.dtype} | ${r.seconds.toFixed(1)} s | ${r.mbPerS.toFixed(0)} MB/s | ${gib(r.peakRssBytes)} | ${(r.outputBytes / 1e9).toFixed(2)} GB |`),
+    '| checkpoint | largest tensor | graph dtype | wall time | CPU time | throughput (wall) | throughput (CPU) | peak RSS (child) | written |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${(r.checkpointBytes / 1e9).toFixed(2)} GB fp32 | ${(r.largestTensorBytes / 1e6).toFixed(0)} MB | ${r.dtype} | ${r.seconds.toFixed(1)} s | ${r.cpuSeconds.toFixed(1)} s `
+      + `| ${r.mbPerS.toFixed(0)} MB/s | ${(r.checkpointBytes / 1e6 / r.cpuSeconds).toFixed(0)} MB/s | ${gib(r.peakRssBytes)} | ${(r.outputBytes / 1e9).toFixed(2)} GB |`),
   ];
   return lines.join('\n');
 }
@@ -165,7 +171,8 @@ export function writeConvertResults(docPath: string, rows: readonly ConvertBench
   const a = text.indexOf(begin);
   const b = text.indexOf(end);
   if (a < 0 || b < a) throw new Error(`${docPath} lacks the ${begin} … ${end} markers`);
-  const body = `\nMeasured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, shared with other jobs:\n\n${convertTable(rows)}\n`;
+  const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
+  const body = `\nMeasured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, load average at the end ${load}:\n\n${convertTable(rows)}\n`;
   writeFileSync(docPath, text.slice(0, a + begin.length) + body + text.slice(b));
 }
 

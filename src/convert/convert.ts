@@ -82,7 +82,14 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
   const reader = opts.reader ?? (await openCheckpoint(srcDir));
   try {
     const plan = planArchitecture(det.architecture, config, reader);
-    const parts = opts.scoringParts !== undefined && opts.scoringParts > 1 ? splitLayers(plan.spec, opts.scoringParts) : null;
+    let parts: ReturnType<typeof splitLayers> | null = null;
+    if (opts.scoringParts !== undefined && opts.scoringParts !== 1) {
+      try {
+        parts = splitLayers(plan.spec, opts.scoringParts);
+      } catch (e) {
+        throw new ConvertError({ kind: 'unsupported-config', architecture: det.architecture, field: 'scoringParts', detail: (e as Error).message }, `convert: ${(e as Error).message}`);
+      }
+    }
     const T = opts.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT;
     const suffix = opts.dtype === 'fp16' ? '_fp16' : '';
     const sources = [...new Set(plan.weights.flatMap((w) => w.sources))];

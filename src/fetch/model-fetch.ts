@@ -1,7 +1,7 @@
 // Where a model revision comes from and how its files get into a folder: an explicit path, a local
 // mirror, or the hub (through a download cache). Used by stages/fetch-model.ts for plan and execute.
 
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
 import { downloadFile, type DownloadResult } from './download.js';
@@ -120,12 +120,26 @@ export async function localModelFiles(folder: string, dtype: string, what: strin
   return (await localFetchSelection(folder, dtype, what)).files;
 }
 
-/** Copy the listed files from a local folder into destDir, keeping their relative paths. */
-export async function copyModelFiles(folder: string, files: readonly string[], destDir: string): Promise<void> {
+/**
+ * Copy the listed files from a local folder into destDir, keeping their relative paths. With
+ * `link`, hard-link them instead where the file system allows (the hub cache's verified files
+ * are never written again in place — a new download replaces them by rename — so a staging
+ * folder may share them, and a multi-GB checkpoint is not copied one extra time).
+ */
+export async function copyModelFiles(folder: string, files: readonly string[], destDir: string, opts: { link?: boolean } = {}): Promise<void> {
   for (const f of files) {
+    const from = join(folder, ...f.split('/'));
     const to = join(destDir, ...f.split('/'));
     await mkdir(dirname(to), { recursive: true });
-    await copyFile(join(folder, ...f.split('/')), to);
+    if (opts.link) {
+      try {
+        await link(from, to);
+        continue;
+      } catch {
+        /* another device, or links not supported: copy */
+      }
+    }
+    await copyFile(from, to);
   }
 }
 
@@ -220,6 +234,6 @@ export async function downloadHubModel(client: HubClient, id: string, commit: st
     total.cached += res.cached ? 1 : 0;
     if (!res.cached) opts.log?.(`downloaded ${file} (${res.bytes} bytes, ${res.requests} request(s), ${res.resumed} resumed)`);
   }
-  await copyModelFiles(snapshotDir, files, destDir);
+  await copyModelFiles(snapshotDir, files, destDir, { link: true });
   return total;
 }

@@ -19,7 +19,9 @@ export function planGptNeox(raw: Record<string, unknown>, reader: CheckpointRead
   const inner = cfg.int('intermediate_size');
   if (hidden % heads !== 0) cfg.reject('num_attention_heads', `(${heads}) does not divide hidden_size (${hidden})`);
   const D = hidden / heads;
-  const rotaryDim = Math.floor(D * cfg.num('rotary_pct', 0.25));
+  // Later transformers versions spell these partial_rotary_factor and rope_theta.
+  const pct = cfg.has('rotary_pct') ? cfg.num('rotary_pct') : cfg.num('partial_rotary_factor', 0.25);
+  const rotaryDim = Math.floor(D * pct);
   if (rotaryDim % 2 !== 0 || rotaryDim === 0) cfg.reject('rotary_pct', `gives ${rotaryDim} rotary dims per head; the converter needs an even, positive number`);
   const bias = cfg.bool('attention_bias', true);
   const tied = cfg.bool('tie_word_embeddings', false);
@@ -36,7 +38,7 @@ export function planGptNeox(raw: Record<string, unknown>, reader: CheckpointRead
     embedRows: vocab,
     maxPositions: cfg.has('max_position_embeddings') ? cfg.int('max_position_embeddings') : null,
     norm: { kind: 'layer', eps: cfg.num('layer_norm_eps', 1e-5), affine: true, bias: true },
-    positions: { kind: 'rope', theta: cfg.num('rotary_emb_base', 10000), rotaryDim, positionDivisor: ropeDivisor(cfg), fullPrecision: false },
+    positions: { kind: 'rope', theta: cfg.has('rotary_emb_base') ? cfg.num('rotary_emb_base') : cfg.num('rope_theta', 10000), rotaryDim, positionDivisor: ropeDivisor(cfg), fullPrecision: false },
     parallelResidual: cfg.bool('use_parallel_residual', true),
     mlp: { gated: false, act: activation(cfg, 'hidden_act', 'gelu'), inner },
     linearLayout: 'out_in',

@@ -74,7 +74,8 @@ export interface WeightSpec {
   sources: string[];
   /** Stored in float32 whatever the graph dtype (norm gains). */
   keepFp32?: boolean;
-  produce(reader: CheckpointReader): Promise<Float32Array>;
+  /** Its values in row-major order, a chunk at a time (chunks are views: copy to keep). */
+  chunks(reader: CheckpointReader): AsyncIterable<Float32Array>;
 }
 
 export interface ArchPlan {

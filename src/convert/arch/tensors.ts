@@ -2,6 +2,8 @@
 // read), so a wrong checkpoint fails naming the file, the tensor and both shapes.
 
 import type { CheckpointReader } from '../readers/types.js';
+import { chunksOf, holdTensor, type HeldTensor } from './tensor-bytes.js';
+
 import { ConvertError, type WeightSpec } from './spec.js';
 
 /** Check that `name` exists with `dims`; returns nothing, throws a ConvertError naming the file. */
@@ -47,24 +49,20 @@ export function stackRows(reader: CheckpointReader, name: string, parts: RowPart
     dims: [rows, ...inner],
     sources,
     keepFp32: opts.keepFp32,
-    async produce(r) {
+    async *chunks(r) {
       const rs = rowSize(parts[0]!.dims);
-      const out = new Float32Array(rows * rs);
-      let at = 0;
-      // Parts that share a tensor are read once, consecutively.
-      let cachedName = '';
-      let cached: Float32Array = new Float32Array(0);
+      // Parts that share a tensor are served from one read, consecutively; the next tensor is read
+      // only after the previous one is released.
+      let heldName = '';
+      let held: HeldTensor | null = null;
       for (const p of parts) {
-        if (cachedName !== p.tensor) {
-          cached = await r.readF32(p.tensor);
-          cachedName = p.tensor;
+        if (heldName !== p.tensor) {
+          held = null;
+          held = await holdTensor(r, p.tensor);
+          heldName = p.tensor;
         }
-        const start = (p.start ?? 0) * rs;
-        const n = (p.count ?? p.dims[0]!) * rs;
-        out.set(cached.subarray(start, start + n), at);
-        at += n;
+        yield* chunksOf(held!, (p.start ?? 0) * rs, (p.count ?? p.dims[0]!) * rs);
       }
-      return out;
     },
   };
 }
@@ -79,12 +77,21 @@ export function mapped(reader: CheckpointReader, name: string, tensor: string, d
   const base = direct(reader, name, tensor, dims, { keepFp32: true });
   return {
     ...base,
-    async produce(r) {
-      const data = await base.produce(r);
-      for (let i = 0; i < data.length; i++) data[i] = fn(data[i]!);
-      return data;
+    async *chunks(r) {
+      for await (const chunk of base.chunks(r)) yield Float32Array.from(chunk, fn);
     },
   };
+}
+
+/** All values of a weight in one array (tests and small weights). */
+export async function collect(w: WeightSpec, reader: CheckpointReader): Promise<Float32Array> {
+  const out = new Float32Array(w.dims.reduce((a, b) => a * b, 1));
+  let at = 0;
+  for await (const chunk of w.chunks(reader)) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /** Read config fields with types checked; missing required fields fail naming the field. */

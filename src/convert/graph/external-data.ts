@@ -1,6 +1,6 @@
-// Stream weights into one external data file, tensor by tensor: produce (read + transform) one
-// weight, convert it to the stored dtype, append its bytes, drop it. Peak memory is about one
-// tensor (plus its float32 copy), never the checkpoint. The returned TensorProtos point into the
+// Stream weights into one external data file, tensor by tensor: read one checkpoint tensor's
+// bytes, widen/regroup/round it a chunk at a time, append, drop it. Peak memory is about one
+// stored tensor plus a chunk, never the checkpoint. The returned TensorProtos point into the
 // file by location/offset/length, so any number of graphs next to it can share the same bytes.
 
 import { open } from 'node:fs/promises';
@@ -38,21 +38,26 @@ export async function writeExternalData(
   let lastLog = started;
   try {
     for (const [k, w] of weights.entries()) {
-      const data = await w.produce(reader);
       const n = w.dims.reduce((a, b) => a * b, 1);
-      if (data.length !== n) throw new Error(`internal: weight ${w.name} (from ${w.sources.join(', ')}) produced ${data.length} values for [${w.dims.join(', ')}]`);
       const type = w.keepFp32 || T === DT.FLOAT ? DT.FLOAT : DT.FLOAT16;
-      const bytes = type === DT.FLOAT ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(f32ToF16Bits(data).buffer);
       const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
       if (pad) {
         await fh.write(new Uint8Array(pad), 0, pad, offset);
         offset += pad;
       }
-      let done = 0;
-      while (done < bytes.byteLength) {
-        const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, offset + done);
-        done += bytesWritten;
+      const begin = offset;
+      let values = 0;
+      for await (const chunk of w.chunks(reader)) {
+        const bytes = type === DT.FLOAT ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : new Uint8Array(f32ToF16Bits(chunk).buffer);
+        let done = 0;
+        while (done < bytes.byteLength) {
+          const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, offset + done);
+          done += bytesWritten;
+        }
+        offset += bytes.byteLength;
+        values += chunk.length;
       }
+      if (values !== n) throw new Error(`internal: weight ${w.name} (from ${w.sources.join(', ')}) produced ${values} values for [${w.dims.join(', ')}]`);
       initializers.set(w.name, {
         name: w.name,
         dims: w.dims,
@@ -60,11 +65,10 @@ export async function writeExternalData(
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: location },
-          { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(bytes.byteLength) },
+          { key: 'offset', value: String(begin) },
+          { key: 'length', value: String(offset - begin) },
         ],
       });
-      offset += bytes.byteLength;
       parameters += n;
       if (Date.now() - lastLog > 5000) {
         lastLog = Date.now();

@@ -43,41 +43,34 @@ export function valueInfo(name: string, elemType: number, dims: Dim[]): OnnxType
 
 /** Round float32 values to IEEE half bits (round to nearest even; overflow → ±Inf). */
 export function f32ToF16Bits(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < src.length; i++) {
-    f[0] = src[i]!;
-    const x = u[0]!;
+  // Integer ops on the float32 bit patterns; no per-element allocation (a 7B checkpoint has 7e9).
+  const u = src.byteOffset % 4 === 0 ? new Uint32Array(src.buffer, src.byteOffset, src.length) : new Uint32Array(Float32Array.from(src).buffer);
+  for (let i = 0; i < u.length; i++) {
+    const x = u[i]!;
     const sign = (x >>> 16) & 0x8000;
     const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) {
+    const mant = x & 0x7fffff;
+    const e = exp - 112; // rebias 127 → 15
+    if (e >= 1 && e < 31) {
+      let h = (e << 10) | (mant >>> 13);
+      const rem = mant & 0x1fff;
+      if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is still right
+      dst[i] = sign | h;
+    } else if (exp === 0xff) {
       dst[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    const e = exp - 127 + 15;
-    if (e >= 0x1f) {
+    } else if (e >= 31) {
       dst[i] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        dst[i] = sign;
-        continue;
-      }
-      mant |= 0x800000;
+    } else if (e < -10) {
+      dst[i] = sign;
+    } else {
+      const m = mant | 0x800000;
       const shift = 14 - e;
       const half = 1 << (shift - 1);
-      const rem = mant & ((1 << shift) - 1);
-      let h = mant >>> shift;
+      const rem = m & ((1 << shift) - 1);
+      let h = m >>> shift;
       if (rem > half || (rem === half && h & 1)) h++;
       dst[i] = sign | h;
-      continue;
     }
-    const rem = mant & 0x1fff;
-    let h = (e << 10) | (mant >>> 13);
-    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // may carry into the exponent: still right
-    dst[i] = sign | h;
   }
   return dst;
 }

@@ -48,6 +48,7 @@ interface Case {
   dtype?: StoreDtype;
   shards?: number;
   window?: number;
+  rename?: (name: string) => string;
 }
 
 const CASES: Case[] = [
@@ -64,6 +65,8 @@ const CASES: Case[] = [
     config: { model_type: 'olmo', architectures: ['OLMoForCausalLM'], d_model: 32, n_heads: 4, n_layers: 2, mlp_hidden_size: 80, activation_type: 'swiglu', block_type: 'sequential', rope: true, alibi: false, vocab_size: 90, embedding_size: V, weight_tying: false, include_bias: false, layer_norm_type: 'rms', layer_norm_with_affine: true, bias_for_layer_norm: false, clip_qkv: 1.5, max_sequence_length: 64 },
   },
   { name: 'gpt2 (n_inner unset), F32', arch: 'gpt2', config: { ...base, model_type: 'gpt2', n_embd: 32, n_head: 4, n_layer: 2, n_positions: 64, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' } },
+  // The hub's openai-community/gpt2 checkpoints name tensors without the `transformer.` prefix.
+  { name: 'gpt2 with unprefixed tensor names (wte.weight, h.0.…)', arch: 'gpt2', config: { ...base, model_type: 'gpt2', n_embd: 32, n_head: 2, n_layer: 1, n_positions: 64, activation_function: 'gelu_new' }, rename: (n) => n.replace(/^transformer\./, '') },
 ];
 
 for (const c of CASES) {
@@ -72,7 +75,7 @@ for (const c of CASES) {
     temps.push(t);
     const src = path.join(t.dir, 'src');
     const out = path.join(t.dir, 'out');
-    const tensors = await writeFixture(src, c.config, { seed: c.name, dtype: c.dtype, shards: c.shards });
+    const tensors = await writeFixture(src, c.config, { seed: c.name, dtype: c.dtype, shards: c.shards, rename: c.rename });
     const report = await convertCheckpoint(src, out, { dtype: 'fp32' });
     assert.equal(report.architecture, c.arch);
     assert.deepEqual(report.sourceDtypes, [c.dtype ?? 'F32']);

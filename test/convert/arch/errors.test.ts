@@ -89,3 +89,17 @@ test('a tensor shaped unlike the config, or missing, is named with its file', as
   await writeFile(path.join(t.dir, 'a', 'config.json'), JSON.stringify({ ...llama, tie_word_embeddings: true }));
   await convertCheckpoint(path.join(t.dir, 'a'), path.join(t.dir, 'out'), { dtype: 'fp32' });
 });
+
+test('a truncated safetensors file fails naming the file (the readers\' CheckpointError passes through)', async () => {
+  const t = await tempDir('err');
+  temps.push(t);
+  await writeFixture(path.join(t.dir, 'a'), llama, { seed: 'e' });
+  const file = path.join(t.dir, 'a', 'model.safetensors');
+  const { truncate, stat } = await import('node:fs/promises');
+  await truncate(file, (await stat(file)).size - 100);
+  const { CheckpointError } = await import('../../../src/convert/checkpoint.js');
+  await assert.rejects(
+    () => convertCheckpoint(path.join(t.dir, 'a'), path.join(t.dir, 'out'), { dtype: 'fp32' }),
+    (e: unknown) => e instanceof CheckpointError && e.reason === 'truncated' && e.file === 'model.safetensors' && /model\.safetensors/.test(e.message),
+  );
+});

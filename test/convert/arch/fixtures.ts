@@ -117,9 +117,10 @@ function f16(v: number): number {
 
 /**
  * Write config.json + model.safetensors (or shards) with seeded weights. Returns the float32 values
- * as stored (after rounding to the storage dtype), for the reference forward.
+ * as stored (after rounding to the storage dtype), under their HF names (before `rename`), for the
+ * reference forward.
  */
-export async function writeFixture(dir: string, cfg: Record<string, unknown>, opts: { seed: string; dtype?: StoreDtype; shards?: number }): Promise<Map<string, Float32Array>> {
+export async function writeFixture(dir: string, cfg: Record<string, unknown>, opts: { seed: string; dtype?: StoreDtype; shards?: number; rename?: (name: string) => string }): Promise<Map<string, Float32Array>> {
   const dtype = opts.dtype ?? 'F32';
   const rng = makeRng(`convert-fixture:${opts.seed}`);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -138,15 +139,16 @@ export async function writeFixture(dir: string, cfg: Record<string, unknown>, op
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
   const shards = opts.shards ?? 1;
+  const stored = opts.rename ?? ((n: string) => n);
   const groups = Array.from({ length: shards }, (_, s) => decls.filter((_, i) => i % shards === s));
   const names = groups.map((_, s) => (shards === 1 ? 'model.safetensors' : `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`));
   for (const [s, group] of groups.entries()) {
-    const w = await SafetensorsWriter.create(path.join(dir, names[s]!), group.map((d) => ({ name: d.name, dtype, shape: d.shape })));
+    const w = await SafetensorsWriter.create(path.join(dir, names[s]!), group.map((d) => ({ name: stored(d.name), dtype, shape: d.shape })));
     for (const d of group) await w.write(toBytes(values.get(d.name)!.slice(), dtype));
     await w.close();
   }
   if (shards > 1) {
-    const weightMap = Object.fromEntries(groups.flatMap((g, s) => g.map((d) => [d.name, names[s]!])));
+    const weightMap = Object.fromEntries(groups.flatMap((g, s) => g.map((d) => [stored(d.name), names[s]!])));
     await writeFile(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
   }
   return values;

@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { convertCheckpoint } from '../../../src/convert/convert.js';
@@ -39,6 +40,17 @@ for (const name of MODELS) {
       assert.ok(files.get('onnx/model.onnx_data')! >= 4 * report.parameters);
       assert.ok(files.get('onnx/model.onnx')! < 64 * 1024 && files.get('onnx/score.onnx')! < 64 * 1024);
       assert.deepEqual(report.sourceDtypes, ['F32']);
+      const original = JSON.parse(await readFile(path.join(hfTinyDir, name, 'config.json'), 'utf8')) as Record<string, unknown>;
+      assert.deepEqual(JSON.parse(await readFile(path.join(out, 'source_config.json'), 'utf8')), original);
+      const cfg = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+      if (name === 'hf_olmo-tiny') {
+        // Native OLMo keys so transformers.js knows the model; no remote code named.
+        assert.equal(cfg['model_type'], 'olmo');
+        assert.equal(cfg['auto_map'], undefined);
+        assert.deepEqual([cfg['hidden_size'], cfg['num_hidden_layers'], cfg['num_attention_heads'], cfg['vocab_size']], [64, 2, 4, 1024]);
+      } else {
+        for (const [k, v] of Object.entries(original)) assert.deepEqual(cfg[k], v, `config.json keeps ${k}`);
+      }
     });
 
     test('log-probabilities, top-20 ids and greedy tokens equal the references', async () => {

@@ -12,7 +12,7 @@ import { unzipSync } from 'fflate';
 import { CheckpointError, openCheckpoint } from '../../../src/convert/checkpoint.js';
 import { writeSafetensors } from '../../../src/convert/readers/safetensors-write.js';
 import { sharedDir } from '../../support/fake-hub.js';
-import { bf16Bytes, f16Bytes, f32Bytes, rowMajorStrides, writeTorchStateDict, writeTorchZip } from './torch-fixture.js';
+import { bf16Bytes, f16Bytes, f32Bytes, rowMajorStrides, statePickle, writeTorchStateDict, writeTorchZip, zip64Bytes } from './torch-fixture.js';
 
 const HF_TINY = join(sharedDir(), 'models', 'hf-tiny');
 
@@ -228,4 +228,30 @@ test('safetensors win over .bin when a folder holds both', async (t) => {
   const r = await openCheckpoint(dir);
   assert.equal(r.format, 'safetensors');
   await r.close();
+});
+
+test('torch zip in the zip64 layout (archives over 4 GiB): sizes and offsets from the zip64 extra fields', async (t) => {
+  const dir = temp(t);
+  const storages = [
+    { key: '0', dtype: 'F32' as const, bytes: f32Bytes([1, 2, 3, 4, 5, 6]) },
+    { key: '1', dtype: 'BF16' as const, bytes: bf16Bytes([0.5, -4]) },
+  ];
+  const tensors = [
+    { name: 'w', storage: '0', offset: 0, size: [2, 3], stride: [3, 1] },
+    { name: 'wt', storage: '0', offset: 0, size: [3, 2], stride: [1, 3] },
+    { name: 'b', storage: '1', offset: 0, size: [2], stride: [1] },
+  ];
+  writeFileSync(join(dir, 'pytorch_model.bin'), zip64Bytes([
+    { name: 'pytorch_model/data.pkl', data: statePickle(storages, tensors) },
+    { name: 'pytorch_model/byteorder', data: Buffer.from('little') },
+    ...storages.map((s) => ({ name: `pytorch_model/data/${s.key}`, data: s.bytes })),
+  ]));
+  const r = await openCheckpoint(dir);
+  try {
+    assert.deepEqual([...(await r.readF32('w'))], [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual([...(await r.readF32('wt'))], [1, 4, 2, 5, 3, 6]);
+    assert.deepEqual([...(await r.readF32('b'))], [0.5, -4]);
+  } finally {
+    await r.close();
+  }
 });

@@ -134,3 +134,77 @@ export function f16Bytes(values: readonly number[]): Uint8Array {
   });
   return out;
 }
+
+/**
+ * A zip in the zip64 layout (as torch.save writes archives over 4 GiB): sizes and offsets
+ * saturated in the headers and given in zip64 extra fields, a zip64 end record and locator.
+ * Entries are stored; CRCs are left 0 (the readers do not check them).
+ */
+export function zip64Bytes(entries: readonly { name: string; data: Uint8Array }[]): Uint8Array {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  const central: Buffer[] = [];
+  const push = (b: Buffer): void => { parts.push(b); offset += b.length; };
+  for (const e of entries) {
+    const name = Buffer.from(e.name);
+    const local = Buffer.alloc(30 + name.length + 20);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(45, 4);
+    local.writeUInt32LE(0xffffffff, 18);
+    local.writeUInt32LE(0xffffffff, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(20, 28);
+    name.copy(local, 30);
+    local.writeUInt16LE(1, 30 + name.length);
+    local.writeUInt16LE(16, 32 + name.length);
+    local.writeBigUInt64LE(BigInt(e.data.length), 34 + name.length);
+    local.writeBigUInt64LE(BigInt(e.data.length), 42 + name.length);
+    const at = offset;
+    push(local);
+    push(Buffer.from(e.data));
+    const cd = Buffer.alloc(46 + name.length + 28);
+    cd.writeUInt32LE(0x02014b50, 0);
+    cd.writeUInt16LE(45, 4);
+    cd.writeUInt16LE(45, 6);
+    cd.writeUInt32LE(0xffffffff, 20);
+    cd.writeUInt32LE(0xffffffff, 24);
+    cd.writeUInt16LE(name.length, 28);
+    cd.writeUInt16LE(28, 30);
+    cd.writeUInt32LE(0xffffffff, 42);
+    name.copy(cd, 46);
+    const x = 46 + name.length;
+    cd.writeUInt16LE(1, x);
+    cd.writeUInt16LE(24, x + 2);
+    cd.writeBigUInt64LE(BigInt(e.data.length), x + 4);
+    cd.writeBigUInt64LE(BigInt(e.data.length), x + 12);
+    cd.writeBigUInt64LE(BigInt(at), x + 20);
+    central.push(cd);
+  }
+  const cdStart = offset;
+  for (const c of central) push(c);
+  const cdSize = offset - cdStart;
+  const z64 = Buffer.alloc(56);
+  z64.writeUInt32LE(0x06064b50, 0);
+  z64.writeBigUInt64LE(44n, 4);
+  z64.writeUInt16LE(45, 12);
+  z64.writeUInt16LE(45, 14);
+  z64.writeBigUInt64LE(BigInt(entries.length), 24);
+  z64.writeBigUInt64LE(BigInt(entries.length), 32);
+  z64.writeBigUInt64LE(BigInt(cdSize), 40);
+  z64.writeBigUInt64LE(BigInt(cdStart), 48);
+  const z64At = offset;
+  push(z64);
+  const loc = Buffer.alloc(20);
+  loc.writeUInt32LE(0x07064b50, 0);
+  loc.writeBigUInt64LE(BigInt(z64At), 8);
+  loc.writeUInt32LE(1, 16);
+  push(loc);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(0xffff, 8);
+  eocd.writeUInt16LE(0xffff, 10);
+  eocd.writeUInt32LE(0xffffffff, 12);
+  eocd.writeUInt32LE(0xffffffff, 16);
+  push(eocd);
+  return Buffer.concat(parts);
+}
