@@ -16,7 +16,7 @@ import { domainDef, DOMAINS, type Domain } from '../src/analysis/domains.js';
 import { DEFAULT_FAMILY_ORDER, ModelRegistry } from '../src/analysis/models.js';
 import { plotDomain, plotOutputFiles } from '../src/analysis/plot-domain.js';
 
-const ANALYSIS = ['csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
+const ANALYSIS = ['bootstrap', 'csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
   .map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
 
 function where(ctx: PlanContext): string {
