@@ -4,8 +4,11 @@
 // upstream outputs named `annotations` (crt hand labels; docs/analysis.md). Each table is its own
 // file output, materialised at processed_data/<domain>_..., so one aggregate per domain never
 // collides with another.
-// Params: finalStep (training step of the final weights, default 557000), trainingTime (write the
-// training-time tables; default: when a declared model has revisions).
+// Params: finalStep (training step of the final weights of models that declare no
+// display.final_step; default: one sweep interval past the model's last revision step),
+// trainingTime (write the training-time tables; default: when a declared model has revisions),
+// leaveOut (short names of declared models whose scores are not analysed; the paper scored gpt2 on
+// crt1 but analysed only its 13 models).
 // plan() keys the stage on the declared models' display metadata, so renaming a model re-runs
 // aggregation but not scoring.
 
@@ -17,13 +20,13 @@ import { readAnnotations, type Annotations } from '../src/analysis/annotations.j
 import { domainDef, type Domain } from '../src/analysis/domains.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
-import { DEFAULT_FINAL_STEP } from '../src/analysis/training-step.js';
 import { readParams } from '../src/engine/params.js';
 
 export const aggregateParamDecls = {
   domain: { type: 'string', choices: ['digit_mat', 'crt', 'lambada', 'syntax'], doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
-  finalStep: { type: 'integer', min: 1, default: DEFAULT_FINAL_STEP, doc: 'training step of the final weights (revision "")' },
+  finalStep: { type: 'integer', min: 1, doc: 'training step of the final weights (revision "") of models that declare no display.final_step (default: one sweep interval past the last revision step)' },
   trainingTime: { type: 'boolean', doc: 'write the training-time tables (default: when a declared model has revisions)' },
+  leaveOut: { type: 'string-list', doc: 'short names of declared models whose scores are not analysed' },
 } as const;
 
 const ANALYSIS = ['aggregate-domain', 'annotations', 'csv-io', 'domains', 'log-odds', 'long', 'models', 'regression',
@@ -48,15 +51,23 @@ export function aggregateDomainVar(ctx: PlanContext): Domain {
 }
 
 export interface AggregateParams {
-  finalStep: number;
+  finalStep?: number;
   trainingTime: boolean;
+  leaveOut?: string[];
 }
 
 export function aggregateParams(ctx: PlanContext): AggregateParams {
   const p = readParams('aggregate', aggregateParamDecls, ctx.instance.params, where(ctx));
-  const finalStep = p.finalStep;
   const trainingTime = p.trainingTime ?? new ModelRegistry(ctx.spec.models).all().some((m) => m.hasRevisions);
-  return { finalStep, trainingTime };
+  const names = new Set(ctx.spec.models.map((m) => m.name));
+  for (const n of p.leaveOut ?? []) {
+    if (!names.has(n)) throw new Error(`${where(ctx)}: param "leaveOut" names ${JSON.stringify(n)}, which is not a declared model's short name`);
+  }
+  return {
+    trainingTime,
+    ...(p.finalStep === undefined ? {} : { finalStep: p.finalStep }),
+    ...(p.leaveOut === undefined || p.leaveOut.length === 0 ? {} : { leaveOut: p.leaveOut }),
+  };
 }
 
 /** The score files behind the inputs, attributed to declared models; duplicates are errors. */
@@ -123,12 +134,13 @@ export const aggregate: StageKind = {
     const domain = aggregateDomainVar(ctx);
     const params = aggregateParams(ctx);
     const models = new ModelRegistry(ctx.spec.models);
-    const refs = collectScoreFiles(ctx, models, domainDef(domain).tasks);
+    const leaveOut = new Set(params.leaveOut ?? []);
+    const refs = collectScoreFiles(ctx, models, domainDef(domain).tasks).filter((r) => !leaveOut.has(r.model.name));
     const files: ScoreFile[] = refs.map(loadScoreFile);
     const annotations = collectAnnotations(ctx.inputs, models);
-    const missing = models.all().filter((m) => !refs.some((r) => r.model.name === m.name && r.revision === ''));
+    const missing = models.all().filter((m) => !leaveOut.has(m.name) && !refs.some((r) => r.model.name === m.name && r.revision === ''));
     for (const m of missing) ctx.warn(`aggregate ${domain}: no scores for the final weights of ${m.name}; it is left out`);
-    const result = aggregateDomain(domain, files, { finalStep: params.finalStep, trainingTime: params.trainingTime, annotations });
+    const result = aggregateDomain(domain, files, { trainingTime: params.trainingTime, ...(params.finalStep === undefined ? {} : { finalStep: params.finalStep }), annotations });
     for (const w of result.warnings) ctx.warn(w);
     for (const f of result.files) writeFileSync(join(ctx.outDir, f.name), f.content);
     ctx.record('score_files', files.length);

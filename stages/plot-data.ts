@@ -23,7 +23,7 @@ export const plotParamDecls = {
   trainingTime: { type: 'boolean', doc: 'draw the training-time figures (default: when a declared model has revisions)' },
 } as const;
 
-const ANALYSIS = ['csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
+const ANALYSIS = ['bootstrap', 'csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
   .map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
 
 function where(ctx: PlanContext): string {

@@ -8,10 +8,10 @@ import { logOddsDiff, logprobDiff } from './log-odds.js';
 import { buildLong } from './long.js';
 import type { ScoreFile } from './score-files.js';
 import { regressTrainingTime } from './training-regression.js';
-import { DEFAULT_FINAL_STEP } from './training-step.js';
 import { buildWide } from './wide.js';
 
 export interface AggregateOptions {
+  /** Final-weights step for models that declare no `display.final_step` (default: see wide.ts finalSteps). */
   finalStep?: number;
   /** Produce the training-time tables (digit_mat, lambada); default: when any file has a revision. */
   trainingTime?: boolean;
@@ -35,7 +35,7 @@ export interface AggregateResult {
 
 export function aggregateDomain(domain: Domain, files: ScoreFile[], opts: AggregateOptions = {}): AggregateResult {
   const def = domainDef(domain);
-  const finalStep = opts.finalStep ?? DEFAULT_FINAL_STEP;
+  const finalStep = opts.finalStep;
   const inDomain = files.filter((f) => def.tasks.includes(f.task));
   const warnings: string[] = [];
   for (const f of inDomain) {

@@ -3,6 +3,7 @@
 // families keep the paper's hues (Pythia blue, OLMo red, Gemma green, Llama-2 purple, Mistral
 // orange).
 
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED } from './bootstrap.js';
 import { domainDef, PRETTY_METHOD, type Domain } from './domains.js';
 import { orderFamilies } from './models.js';
 import { methodLabel, OVERALL, type SeriesRow } from './series.js';
@@ -55,7 +56,7 @@ export function byMethodSpec(domain: Domain, rows: SeriesRow[], familyOrder: str
   const xOffset = { field: 'method_label', sort: methodScale(domain).domain };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: DOMAIN_TITLE[domain], subtitle: `${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} by evaluation method (error bars: 95% CI of the mean)` },
+    title: { text: DOMAIN_TITLE[domain], subtitle: `${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} by evaluation method (error bars: 95% bootstrap CI of the mean, ${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})` },
     data: { values: rows },
     facet: { column: { field: 'model_family', type: 'nominal', sort: families, title: 'Model size', header: { titleOrient: 'bottom', labelOrient: 'top' } } },
     spec: {
@@ -118,7 +119,7 @@ export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: st
     : [`Mean log-probability difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`];
   const { domain: xDomain, ticks } = logAxis(rows.filter((r) => r.kind === 'point').map((r) => Number(r.model_n_params)).filter((v) => v > 0));
   const x = { field: 'model_n_params', type: 'quantitative', scale: { type: 'log', domain: xDomain, nice: false }, title: '# parameters (billions, log scale)', axis: { values: ticks, format: '~g' } };
-  const subtitle = [`Lines: least squares on log10(parameters), per family (coloured) and over all models (black)`];
+  const subtitle = [`Lines: least squares on log10(parameters), per family (coloured) and over all models (black, with its 95% bootstrap band: ${BOOTSTRAP_RESAMPLES} resamples of the models, seed ${BOOTSTRAP_SEED})`];
   if (hidden.length) subtitle.push(`Not shown (infinite log odds: a method at 0% or 100%): ${hidden.join(', ')}`);
   if (unsized.length) subtitle.push(`Not shown (no parameter count declared): ${unsized.join(', ')}`);
   return {
@@ -128,6 +129,11 @@ export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: st
     width: 440,
     height: 280,
     layer: [
+      {
+        transform: [{ filter: `datum.kind === 'band'` }],
+        mark: { type: 'area', color: 'silver', opacity: 0.45 },
+        encoding: { x, y: { field: 'band_low', type: 'quantitative' }, y2: { field: 'band_high' } },
+      },
       {
         transform: [{ filter: `datum.kind === 'fit' && datum.group !== '${OVERALL}'` }],
         mark: { type: 'line', strokeWidth: 1.5, opacity: 0.8 },
@@ -160,7 +166,7 @@ export function trainingSpec(domain: Domain, rows: SeriesRow[]): Record<string, 
   const color = { field: 'method_label', type: 'nominal', scale: methodScale(domain), legend: { orient: 'top', title: null, direction: 'horizontal' } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: DOMAIN_TITLE[domain], subtitle: `${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} over training (error bars: 95% CI of the mean)` },
+    title: { text: DOMAIN_TITLE[domain], subtitle: `${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} over training (error bars: 95% bootstrap CI of the mean, ${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})` },
     data: { values: rows },
     facet: { column: { field: 'model', type: 'nominal', title: null } },
     spec: {

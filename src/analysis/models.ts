@@ -17,6 +17,8 @@ export interface ModelInfo {
   hasRevisions: boolean;
   /** Position among the declared models (pipeline.yaml order): the order of the tables' rows. */
   order: number;
+  /** Declared training step of the final weights (`display.final_step`), if any. */
+  finalStep: number | null;
 }
 
 export function modelInfo(spec: ModelSpec, order = 0): ModelInfo {
@@ -29,6 +31,7 @@ export function modelInfo(spec: ModelSpec, order = 0): ModelInfo {
     paramsB: spec.display?.params_b ?? null,
     hasRevisions: revs.some((r) => r !== '') || spec.revisionSelect !== undefined,
     order,
+    finalStep: spec.display?.final_step ?? null,
   };
 }
 
@@ -36,7 +39,7 @@ export function modelInfo(spec: ModelSpec, order = 0): ModelInfo {
 export function displayMetadata(models: ModelSpec[]): Array<Record<string, unknown>> {
   return models.map((m) => {
     const i = modelInfo(m);
-    return { name: i.name, id: i.id, display: i.display, family: i.family, params_b: i.paramsB, has_revisions: i.hasRevisions };
+    return { name: i.name, id: i.id, display: i.display, family: i.family, params_b: i.paramsB, has_revisions: i.hasRevisions, final_step: i.finalStep };
   });
 }
 

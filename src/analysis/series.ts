@@ -1,6 +1,7 @@
 // The data behind each figure, computed from aggregate's tables (pure). Each series is a list of
 // flat rows, so it is written as CSV and JSON alike and can be re-plotted elsewhere.
 
+import { bootstrapLineBand, bootstrapMeanCI, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED } from './bootstrap.js';
 import { parseBool, parseNum, type Row, type Table } from './csv-io.js';
 import { domainDef, PRETTY_METHOD, type Domain } from './domains.js';
 import { orderFamilies } from './models.js';
@@ -27,18 +28,28 @@ export function shortLabel(display: string, family: string): string {
   return display.startsWith(`${family} `) ? display.slice(family.length + 1) : display;
 }
 
-interface Acc { n: number; sum: number; sumSq: number }
+interface Acc { values: number[] }
 
-function summarise(acc: Acc, proportion: boolean): { n: number; mean: number; se: number; ci_low: number; ci_high: number } {
-  const mean = acc.sum / acc.n;
-  const variance = acc.n > 1 ? (acc.sumSq - acc.n * mean * mean) / (acc.n - 1) : 0;
-  const se = Math.sqrt(Math.max(variance, 0) / acc.n);
-  // Normal-approximation 95% interval of the mean (the paper's bars show a bootstrap 95% CI);
-  // a proportion's interval is clipped to [0, 1].
-  const lo = mean - 1.96 * se;
-  const hi = mean + 1.96 * se;
-  return { n: acc.n, mean, se, ci_low: proportion ? Math.max(0, lo) : lo, ci_high: proportion ? Math.min(1, hi) : hi };
+/**
+ * Mean, standard error and the 95% interval of the mean: a seeded percentile bootstrap
+ * (BOOTSTRAP_RESAMPLES resamples, seed BOOTSTRAP_SEED, the group's own stream from `key`), the
+ * interval seaborn drew on the paper's bars.
+ */
+function summarise(acc: Acc, key: string): { n: number; mean: number; se: number; ci_low: number; ci_high: number } {
+  const v = acc.values;
+  const n = v.length;
+  let sum = 0;
+  for (const x of v) sum += x;
+  const mean = sum / n;
+  let ss = 0;
+  for (const x of v) ss += (x - mean) ** 2;
+  const se = n > 1 ? Math.sqrt(ss / (n - 1) / n) : 0;
+  const [lo, hi] = bootstrapMeanCI(v, key);
+  return { n, mean, se, ci_low: lo, ci_high: hi };
 }
+
+/** How the intervals are made, for the figures' notes. */
+export const INTERVAL_NOTE = `Error bars and band: 95% bootstrap CI (${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})`;
 
 /** Mean metric per model and method (digit_mat, crt, syntax: proportion correct; lambada: mean logprob). */
 export function byMethodSeries(domain: Domain, long: Table, familyOrder: string[]): SeriesRow[] {
@@ -57,15 +68,13 @@ export function byMethodSeries(domain: Domain, long: Table, familyOrder: string[
           model_family: String(r.model_family), model_n_params: nParams, eval_method: method, pretty_eval_method: PRETTY_METHOD[method] ?? method,
           demand: demandOf(domain, method), method_label: methodLabel(domain, method),
         },
-        acc: { n: 0, sum: 0, sumSq: 0 },
+        acc: { values: [] },
       };
       groups.set(key, g);
     }
-    g.acc.n++;
-    g.acc.sum += v;
-    g.acc.sumSq += v * v;
+    g.acc.values.push(v);
   });
-  const rows: SeriesRow[] = [...groups.values()].map((g) => ({ ...g.base, ...summarise(g.acc, domainDef(domain).metric === 'correct') }));
+  const rows: SeriesRow[] = [...groups.entries()].map(([key, g]) => ({ ...g.base, ...summarise(g.acc, `by_method\u0000${domain}\u0000${key}`) }));
   const families = orderFamilies(rows.map((r) => String(r.model_family)), familyOrder);
   const low = domainDef(domain).methods[0];
   return rows.sort((a, b) =>
@@ -93,12 +102,15 @@ export function fitLine(points: Array<{ x: number; y: number }>): { intercept: n
 }
 
 export const OVERALL = 'All models';
+/** Grid points of the overall line's band (seaborn's regplot uses 100). */
+const BAND_POINTS = 100;
 
 /**
  * The demand gap (log-odds difference; lambada: mean logprob difference) against log10 of the
  * parameter count: one `point` row per model, and two `fit` rows (the ends) per regression line —
- * one per family with at least two models, one over all models. Models with an infinite gap or no
- * size are kept as points with `finite: false` and left out of the lines.
+ * one per family with at least two models, one over all models — and `band` rows: the overall
+ * line's 95% bootstrap band (`band_low`, `band_high`) at 100 points. Models with an infinite gap or
+ * no size are kept as points with `finite: false` and left out of the lines.
  */
 export function gapVsSizeSeries(domain: Domain, gap: Table, familyOrder: string[]): SeriesRow[] {
   const gapCol = domainDef(domain).metric === 'correct' ? 'log_odds_diff' : 'mean_logprob_diff';
@@ -122,6 +134,17 @@ export function gapVsSizeSeries(domain: Domain, gap: Table, familyOrder: string[
   };
   for (const f of families) addLine(f, points.filter((p) => p.model_family === f));
   addLine(OVERALL, points);
+  // The 95% band of the overall line (seaborn's regplot: bootstrap over the models), on 100 points.
+  const xy = points.filter((p) => p.finite).map((p) => ({ x: Number(p.log10_params), y: Number(p.gap) }));
+  if (fitLine(xy)) {
+    const xs = xy.map((p) => p.x);
+    const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+    const grid = Array.from({ length: BAND_POINTS }, (_, i) => x0 + ((x1 - x0) * i) / (BAND_POINTS - 1));
+    const band = bootstrapLineBand(xy, grid, `gap_vs_size\u0000${domain}`);
+    grid.forEach((x, i) => {
+      lines.push({ kind: 'band', group: OVERALL, model: null, model_family: null, model_n_params: 10 ** x, log10_params: x, gap: null, finite: true, band_low: band[i]![0], band_high: band[i]![1] });
+    });
+  }
   points.sort((a, b) => families.indexOf(String(a.model_family)) - families.indexOf(String(b.model_family)) || Number(a.model_n_params) - Number(b.model_n_params));
   return [...points, ...lines];
 }
@@ -142,15 +165,13 @@ export function trainingSeries(domain: Domain, longTT: Table): SeriesRow[] {
           eval_method: method, pretty_eval_method: PRETTY_METHOD[method] ?? method, demand: demandOf(domain, method),
           method_label: methodLabel(domain, method),
         },
-        acc: { n: 0, sum: 0, sumSq: 0 },
+        acc: { values: [] },
       };
       groups.set(key, g);
     }
-    g.acc.n++;
-    g.acc.sum += v;
-    g.acc.sumSq += v * v;
+    g.acc.values.push(v);
   });
-  return [...groups.values()].map((g): SeriesRow => ({ ...g.base, ...summarise(g.acc, domainDef(domain).metric === 'correct') }))
+  return [...groups.entries()].map(([key, g]): SeriesRow => ({ ...g.base, ...summarise(g.acc, `training_time\u0000${domain}\u0000${key}`) }))
     .sort((a, b) => String(a.model).localeCompare(String(b.model)) || Number(a.training_step) - Number(b.training_step) || String(a.eval_method).localeCompare(String(b.eval_method)));
 }
 

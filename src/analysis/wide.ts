@@ -4,14 +4,30 @@
 import { normaliseBooleans, parseNum, type Row, type Table } from './csv-io.js';
 import { domainDef, type Domain } from './domains.js';
 import type { ScoreFile } from './score-files.js';
-import { DEFAULT_FINAL_STEP, trainingStep } from './training-step.js';
+import { defaultFinalStep, trainingStep } from './training-step.js';
 
 export type Scope = 'size' | 'training_time';
 
 export interface WideOptions {
   scope: Scope;
-  /** Training step of the final weights (training-time tables). */
+  /**
+   * Training step of the final weights for models that declare none (`display.final_step` wins);
+   * default: defaultFinalStep of the model's revisions among the files.
+   */
   finalStep?: number;
+}
+
+/** Each model's final step: declared, else the option, else one sweep interval past its last revision. */
+export function finalSteps(files: ScoreFile[], fallback?: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const f of files) {
+    if (out.has(f.model.name)) continue;
+    const declared = f.model.finalStep ?? fallback;
+    const revisions = files.filter((g) => g.model.name === f.model.name).map((g) => g.revision);
+    if (declared !== undefined) out.set(f.model.name, declared);
+    else if (revisions.some((r) => r !== '')) out.set(f.model.name, defaultFinalStep(revisions));
+  }
+  return out;
 }
 
 export interface WideTable extends Table {
@@ -44,13 +60,14 @@ export function selectFiles(domain: Domain, files: ScoreFile[], scope: Scope): S
  * row order. It does not depend on how the files arrived (import folder or score stages), so a
  * glmer at a singular fit — whose standard errors move with the row order — sees the same data.
  */
-function sortFiles(domain: Domain, files: ScoreFile[], finalStep: number): ScoreFile[] {
+function sortFiles(domain: Domain, files: ScoreFile[], steps: Map<string, number>): ScoreFile[] {
   const tasks = domainDef(domain).tasks;
+  const step = (f: ScoreFile): number => (f.revision === '' ? steps.get(f.model.name) ?? Infinity : trainingStep(f.revision, 0));
   return [...files].sort((a, b) =>
     tasks.indexOf(a.task) - tasks.indexOf(b.task) ||
     (a.condition < b.condition ? -1 : a.condition > b.condition ? 1 : 0) ||
     a.model.order - b.model.order ||
-    trainingStep(a.revision, finalStep) - trainingStep(b.revision, finalStep));
+    step(a) - step(b));
 }
 
 function unionColumns(files: ScoreFile[]): string[] {
@@ -62,8 +79,9 @@ function unionColumns(files: ScoreFile[]): string[] {
 
 /** Build the wide table of a domain and scope from already-read (and annotated) score files. */
 export function buildWide(domain: Domain, allFiles: ScoreFile[], opts: WideOptions): WideTable {
-  const finalStep = opts.finalStep ?? DEFAULT_FINAL_STEP;
-  const files = sortFiles(domain, selectFiles(domain, allFiles, opts.scope), finalStep);
+  const selected = selectFiles(domain, allFiles, opts.scope);
+  const steps = finalSteps(selected, opts.finalStep);
+  const files = sortFiles(domain, selected, steps);
   const columns = unionColumns(files);
   if (!columns.includes('model')) columns.push('model');
   if (!columns.includes('revision')) columns.push('revision');
@@ -77,7 +95,7 @@ export function buildWide(domain: Domain, allFiles: ScoreFile[], opts: WideOptio
   const rows: Row[] = [];
   const sources: string[] = [];
   for (const f of files) {
-    const step = opts.scope === 'training_time' ? trainingStep(f.revision, finalStep) : null;
+    const step = opts.scope === 'training_time' ? trainingStep(f.revision, steps.get(f.model.name)!) : null;
     f.table.rows.forEach((src, i) => {
       if (domain === 'syntax' && f.task === 'dgl' && isDglDuplicate(src)) return;
       const where = `${f.path} row ${i + 2}`;

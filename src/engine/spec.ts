@@ -217,7 +217,7 @@ interface RawModel {
   path?: string;
   dtype?: string;
   revisions?: string[] | { glob: string; every?: number; steps?: [number, number] };
-  display?: { name?: string; family?: string; params_b?: number };
+  display?: { name?: string; family?: string; params_b?: number; final_step?: number };
   resources?: Record<string, unknown>;
   config?: Record<string, unknown>;
   build?: Record<string, unknown>;
@@ -263,6 +263,7 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
       revisions: Array.isArray(m.revisions) ? m.revisions : [],
       display: { name: dispName, family: m.display?.family ?? dispName.split(/\s+/)[0] ?? dispName, params_b },
     };
+    if (m.display?.final_step !== undefined) model.display.final_step = m.display.final_step;
     if (path !== undefined) model.path = path;
     if (m.dtype) model.dtype = m.dtype;
     if (m.revisions && !Array.isArray(m.revisions)) model.revisionSelect = m.revisions;

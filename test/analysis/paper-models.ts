@@ -25,7 +25,7 @@ export function paperModels(): ModelSpec[] {
       id,
       name: id.split('/')[1]!,
       revisions: id === 'allenai/OLMo-7B' ? ['', ...OLMO_REVISIONS] : [''],
-      display: { name: display, family, params_b: Number(size.replace(/B$/, '')) },
+      display: { name: display, family, params_b: Number(size.replace(/B$/, '')), ...(id === 'allenai/OLMo-7B' ? { final_step: 557000 } : {}) },
     };
   });
 }

@@ -79,7 +79,7 @@ test('import → aggregate → plot-data, each writing exactly its declared outp
   assert.equal(rowsOf(agg.outDir, 'digit_mat_wide_size'), 3 * 2, '3 models × 2 problems (revisions are not in the size table)');
   assert.equal(rowsOf(agg.outDir, 'digit_mat_long_training_time'), 3 * 2 * 2, 'beta-2b: 3 checkpoints × 2 problems × 2 methods');
   const tt = readFileSync(join(agg.outDir, 'digit_mat_long_training_time'), 'utf8');
-  assert.match(tt, /^Beta 2B,,Beta,557000,2,/m);
+  assert.match(tt, /^Beta 2B,,Beta,1900,2,/m, 'no final_step declared: one sweep interval past step 1000');
   assert.match(tt, /^Beta 2B,step100-tokens1B,Beta,100,2,/m);
 
   // aggregate crt from the same import: only the size tables; an `annotations` input relabels.
@@ -111,7 +111,9 @@ test('aggregate: the key follows display metadata; duplicate inputs and a missin
   const base = context(aggregate, { domain: 'digit_mat' }, {}, []);
   const renamed = context(aggregate, { domain: 'digit_mat' }, {}, [], MODELS.map((m) => ({ ...m, display: { ...m.display, name: `${m.display.name}!` } })));
   assert.notDeepEqual(await aggregate.plan!(base), await aggregate.plan!(renamed));
-  assert.equal((await aggregate.plan!(base) as { finalStep: number }).finalStep, 557000);
+  assert.equal((await aggregate.plan!(base) as { finalStep?: number }).finalStep, undefined);
+  const declared = context(aggregate, { domain: 'digit_mat' }, {}, [], MODELS.map((m) => (m.name === 'beta-2b' ? { ...m, display: { ...m.display, final_step: 557000 } } : m)));
+  assert.notDeepEqual(await aggregate.plan!(base), await aggregate.plan!(declared), 'declaring a final step re-keys the aggregate');
   assert.throws(() => aggregate.outputs(context(aggregate, {}, {}, [])), /var "domain" is required/);
   assert.throws(() => aggregate.outputs(context(aggregate, { domain: 'vision' }, {}, [])), /unknown analysis domain "vision"/);
 
@@ -126,4 +128,16 @@ test('aggregate: the key follows display metadata; duplicate inputs and a missin
   const one = context(aggregate, { domain: 'digit_mat' }, { trainingTime: false }, [scoreInput('score-a')]);
   await aggregate.execute(one);
   assert.equal(parseCsv(readFileSync(join(one.outDir, 'digit_mat_long_size'), 'utf8'), 'long').rows.length, 2 * 2);
+});
+
+test('aggregate: leaveOut keeps declared models\' scores out of the tables (the paper scored gpt2 on crt1 only)', async () => {
+  const imp = context(importKind, {}, { dir: 'paper' }, []);
+  await importKind.execute(imp);
+  const agg = context(aggregate, { domain: 'digit_mat' }, { trainingTime: false, leaveOut: ['alpha-1b'] }, [asInput(imp, importKind)]);
+  await aggregate.execute(agg);
+  const wide = parseCsv(readFileSync(join(agg.outDir, 'digit_mat_wide_size'), 'utf8'), 'wide').rows;
+  assert.deepEqual([...new Set(wide.map((r) => r.model))], ['Alpha 10B', 'Beta 2B']);
+  assert.ok(!(agg as unknown as { warnings: string[] }).warnings.some((w) => w.includes('alpha-1b')), 'a left-out model is not reported missing');
+  assert.deepEqual((await aggregate.plan!(agg) as { leaveOut?: string[] }).leaveOut, ['alpha-1b']);
+  assert.throws(() => aggregate.outputs(context(aggregate, { domain: 'digit_mat' }, { leaveOut: ['gpt2'] }, [])), /param "leaveOut" names "gpt2", which is not a declared model/);
 });

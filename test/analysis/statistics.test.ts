@@ -11,10 +11,12 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { PlanContext, StageContext, StageInput } from '../../src/engine/kind.js';
 import { aggregateDomain } from '../../src/analysis/aggregate-domain.js';
-import { parseCsv } from '../../src/analysis/csv-io.js';
+import { parseCsv, toCsv } from '../../src/analysis/csv-io.js';
 import { ModelRegistry } from '../../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout } from '../../src/analysis/score-files.js';
 import statistics from '../../stages/statistics.js';
+import { Rig } from '../engine/rig.js';
+import { digitMat } from './fixtures.js';
 import { paperModels } from './paper-models.js';
 import { PAPER_LMERS } from './paper-lmers.js';
 
@@ -104,4 +106,25 @@ test('statistics: the crt glmer on the paper\'s score files gives the paper\'s f
   assert.ok(random.filter((r) => r.term2 === '').every((r) => r.group === 'model_family' && Number(r.variance) >= 0));
   assert.equal(random.filter((r) => r.term2 !== '').length, 6);
   assert.equal(typeof ctx.records.fit_seconds, 'number');
+});
+
+test('statistics without R in a pipeline run: only the statistics stage fails, at plan time, with the install command', { timeout: 300_000 }, () => {
+  const rig = new Rig(`version: 1
+models:
+  - { id: org/alpha-1b, display: { name: Alpha 1B } }
+  - { id: org/alpha-10b, display: { name: Alpha 10B } }
+stages:
+  import: { uses: import, params: { dir: scores } }
+  aggregate: { uses: aggregate, id: "aggregate/\${domain}", matrix: { domain: [digit_mat] }, needs: [import] }
+  statistics: { uses: statistics, id: "statistics/\${domain}", matrix: { domain: [digit_mat] }, needs: [aggregate] }
+`);
+  rig.write('scores/digit_mat/alpha-1b.csv', toCsv(digitMat('alpha-1b', '', [[true, false], [false, true]]).table));
+  rig.write('scores/digit_mat/alpha-10b.csv', toCsv(digitMat('alpha-10b', '', [[true, true], [false, true]]).table));
+  const r = rig.cli(['run'], { RSCRIPT: join(root, 'no-such-Rscript') });
+  assert.notEqual(r.code, 0);
+  const out = r.stdout + r.stderr;
+  assert.match(out, /statistics\/digit_mat/);
+  assert.ok(out.includes(INSTALL), out);
+  assert.ok(rig.exists('processed_data/digit_mat_long_size.csv'), 'the aggregate ran and was materialised');
+  assert.ok(!rig.exists('lmers'));
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toCsv } from '../../src/analysis/csv-io.js';
 import { buildLong, longColumns } from '../../src/analysis/long.js';
-import { DEFAULT_FINAL_STEP, trainingStep } from '../../src/analysis/training-step.js';
+import { defaultFinalStep, OLMO_7B_FINAL_STEP, trainingStep } from '../../src/analysis/training-step.js';
 import { buildWide, isDglDuplicate } from '../../src/analysis/wide.js';
 import { blimp, crt2, dgl, digitMat, lambada } from './fixtures.js';
 
@@ -14,13 +14,19 @@ const dmFiles = () => [
   digitMat('beta-2b', 'step1000-tokens10B', [[true, true], [false, true], [false, false]]),
 ];
 
-test('training step: the number after "step"; the final weights get 557000 unless told otherwise', () => {
-  assert.equal(trainingStep('step31000-tokens137B'), 31000);
-  assert.equal(trainingStep('step0030-tokens0.06M'), 30);
-  assert.equal(trainingStep(''), 557000);
-  assert.equal(DEFAULT_FINAL_STEP, 557000);
+test('training step: the number after "step"; the final weights get the given step', () => {
+  assert.equal(trainingStep('step31000-tokens137B', 0), 31000);
+  assert.equal(trainingStep('step0030-tokens0.06M', 0), 30);
+  assert.equal(trainingStep('', OLMO_7B_FINAL_STEP), 557000);
   assert.equal(trainingStep('', 600), 600);
-  assert.throws(() => trainingStep('main'), /revision "main" has no training step/);
+  assert.throws(() => trainingStep('main', 0), /revision "main" has no training step/);
+});
+
+test('default final step: one sweep interval past the last revision step', () => {
+  assert.equal(defaultFinalStep(['', 'step100-demo', 'step1000-demo', 'step10000-demo']), 19000);
+  assert.equal(defaultFinalStep(['step10000-tokens44B', 'step541000-tokens2393B', 'step481000-tokens2128B']), 601000);
+  assert.equal(defaultFinalStep(['step0030-tokens0.06M']), 60);
+  assert.throws(() => defaultFinalStep(['']), /declare display.final_step/);
 });
 
 test('digit_mat size tables: final weights of every model, display metadata, two long rows per wide row', () => {
@@ -41,10 +47,14 @@ test('digit_mat size tables: final weights of every model, display metadata, two
 test('digit_mat training-time tables: every revision of the model with revisions plus its final weights', () => {
   const wide = buildWide('digit_mat', dmFiles(), { scope: 'training_time' });
   assert.equal(wide.rows.length, 3 * 3); // beta-2b: 2 revisions + final, 3 problems each
-  assert.deepEqual([...new Set(wide.rows.map((r) => r.training_step))], [100, 1000, 557000]);
+  // beta-2b declares no final step: one sweep interval (900) past its last checkpoint.
+  assert.deepEqual([...new Set(wide.rows.map((r) => r.training_step))], [100, 1000, 1900]);
   assert.deepEqual([...new Set(wide.rows.map((r) => r.revision))], ['step100-tokens1B', 'step1000-tokens10B', '']);
   const custom = buildWide('digit_mat', dmFiles(), { scope: 'training_time', finalStep: 5000 });
   assert.equal(custom.rows.at(-1)!.training_step, 5000);
+  // A declared display.final_step wins over the option and the default.
+  const declared = dmFiles().map((f) => ({ ...f, model: { ...f.model, finalStep: f.model.name === 'beta-2b' ? 557000 : null } }));
+  assert.deepEqual([...new Set(buildWide('digit_mat', declared, { scope: 'training_time', finalStep: 5000 }).rows.map((r) => r.training_step))], [100, 1000, 557000]);
   const long = buildLong('digit_mat', wide, 'training_time');
   assert.equal(long.rows.length, 18);
   assert.deepEqual(longColumns('digit_mat', 'training_time').slice(0, 5), ['model', 'revision', 'model_family', 'training_step', 'model_n_params']);

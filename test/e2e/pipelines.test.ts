@@ -9,21 +9,31 @@ import { Engine } from '../../src/engine/engine.js';
 import { REPO, Rig } from '../engine/rig.js';
 import { PAPER_LMERS } from '../analysis/paper-lmers.js';
 
-test('pipeline.yaml: the paper — 13 models, 5 tasks (crt ×3), the OLMo-7B sweep, aggregates and figures', async () => {
+test('pipeline.yaml: the paper — 13 models (and gpt2 on crt1), 5 tasks (crt ×3), the OLMo-7B sweep, aggregates, figures and mixed models', async () => {
   const rig = new Rig();
   copyFileSync(join(REPO, 'pipeline.yaml'), join(rig.dir, 'pipeline.yaml'));
   const engine = await Engine.open({ file: join(rig.dir, 'pipeline.yaml') });
   const ids = engine.graph.order.map((i) => i.id);
   const count = (prefix: string): number => ids.filter((id) => id.startsWith(prefix)).length;
-  assert.equal(engine.spec.models.length, 13);
-  assert.equal(count('fetch-model/'), 13 + 9);
+  assert.equal(engine.spec.models.length, 14);
+  assert.equal(count('fetch-model/'), 14 + 9);
   // Every model and revision is converted from its PyTorch checkpoint.
-  assert.equal(count('convert-model/'), 13 + 9);
+  assert.equal(count('convert-model/'), 14 + 9);
   assert.equal(count('fetch-stimuli/'), 5);
-  assert.equal(count('build-config/'), 13 * 7);
-  // 13 models × 7 task/condition pairs, plus 9 revisions × lambada and digit_mat: the paper's 109 files.
-  assert.equal(count('score/'), 13 * 7 + 9 * 2);
+  assert.equal(count('build-config/'), 13 * 7 + 1);
+  // 13 models × 7 task/condition pairs, plus 9 revisions × lambada and digit_mat: the paper's 109
+  // files; and gpt2 on crt1 only (configs/crt/crt1/gpt2.yaml), left out of the analysis.
+  assert.equal(count('score/'), 13 * 7 + 9 * 2 + 1);
   assert.ok(ids.includes('score/crt/crt2/pythia-1b-deduped'));
+  assert.ok(ids.includes('score/crt/crt1/gpt2') && !ids.some((id) => id.startsWith('score/') && id.includes('gpt2') && id !== 'score/crt/crt1/gpt2'));
+  assert.deepEqual(engine.graph.byId.get('aggregate/crt')!.params['leaveOut'], ['gpt2']);
+  const olmo = engine.spec.models.find((m) => m.name === 'OLMo-7B')!;
+  assert.equal(olmo.display.final_step, 557000);
+  assert.ok(engine.spec.models.filter((m) => m.name !== 'OLMo-7B').every((m) => m.display.final_step === undefined), 'only OLMo-7B declares a final step');
+  // The size mixed models, one per domain, each after its aggregate; stimuli from public sources.
+  assert.deepEqual(engine.graph.byId.get('statistics/syntax')?.needs, ['aggregate/syntax']);
+  assert.deepEqual(engine.spec.tasks.find((t) => t.name === 'lambada')!.stimuli, { dataset: { id: 'EleutherAI/lambada_openai', file: 'data/lambada_test_en.jsonl', revision: 'main' }, file: 'stimuli.jsonl' });
+  assert.match(String(engine.spec.tasks.find((t) => t.name === 'digit_mat')!.stimuli?.url), /726e068841c1305bd313ca25345aa1c08f9ec39d\/external_stimuli\/digit_mat\/all_problems\.npz$/);
   assert.ok(ids.includes('score/lambada/OLMo-7B@step10000-tokens44B'));
   assert.ok(ids.includes('aggregate/syntax') && ids.includes('plot-data/digit_mat'));
   const big = engine.graph.byId.get('score/blimp/Llama-2-70b-hf')!;
