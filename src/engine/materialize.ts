@@ -252,7 +252,7 @@ export function conflictMessage(conflicts: Conflict[], pipeline: string): string
   const paths = conflicts.map((c) => c.path);
   const shown = paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more`;
   const others = [...new Set(conflicts.map((c) => c.other))].join(', ');
-  const what = conflicts.length === 1 ? `${first.path} was written by ${first.other}; stage ${first.stage} of ${pipeline} would overwrite it` : `${conflicts.length} files that ${others} wrote would be overwritten by stages of ${pipeline} (${shown}; first: stage ${first.stage})`;
+  const what = conflicts.length === 1 ? `${first.path} was written by ${first.other}; stage ${first.stage} of ${pipeline} would overwrite it` : `stages of ${pipeline} would overwrite ${conflicts.length} files that ${others} wrote: ${shown} (the first by stage ${first.stage})`;
   return (
     `${what}. Pipeline files in one folder share its output/, figures/, processed_data/ and cache/. ` +
     `Give each pipeline file its own folder (results are written beside it), or, if ${others} no longer needs ${conflicts.length === 1 ? 'that file' : 'these files'}, delete ${conflicts.length === 1 ? 'it' : 'them'} and run again.`
@@ -265,7 +265,13 @@ export function prunedMessages(p: Pruned, pipeline: string, dryRun: boolean): st
   if (p.removed.length) {
     const paths = p.removed.map((r) => r.path);
     const shown = paths.length <= 4 ? paths.join(', ') : `${paths.slice(0, 4).join(', ')} and ${paths.length - 4} more`;
-    out.push(`${dryRun ? 'would remove' : 'removed'} ${paths.length} result file${paths.length === 1 ? '' : 's'} of stages no longer in ${pipeline} (unchanged since written): ${shown}`);
+    const byFolder = new Map<string, number>();
+    for (const path of paths) {
+      const top = path.includes('/') ? `${path.split('/')[0]}/` : './';
+      byFolder.set(top, (byFolder.get(top) ?? 0) + 1);
+    }
+    const folders = byFolder.size > 1 ? ` (${[...byFolder].map(([f, n]) => `${n} in ${f}`).join(', ')})` : '';
+    out.push(`${dryRun ? 'would remove' : 'removed'} ${paths.length} result file${paths.length === 1 ? '' : 's'}${folders} of stages no longer in ${pipeline}, unchanged since written: ${shown}`);
   }
   for (const k of p.kept) out.push(`${dryRun ? 'will keep' : 'kept'} ${k.path}: its stage ${k.stage} is no longer in ${pipeline}, but the file was edited since it was written; the engine leaves it to you (delete it if it is not wanted)`);
   return out;
