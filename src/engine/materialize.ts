@@ -24,6 +24,9 @@ export interface WrittenEntry {
   stage?: string;
   /** Written by a throw-away pipeline (`pipeline score`): any other pipeline may take it over. */
   scratch?: boolean;
+  /** The project folder it was written in: a store shared by several projects (`--store`) holds
+   * entries of each; only this project's are checked and pruned. */
+  project?: string;
 }
 
 interface RecordFile {
@@ -90,7 +93,7 @@ export class Materializer {
   }
 
   private remember(rel: string, digest: string, stage: string): void {
-    const e: WrittenEntry = { digest, stage };
+    const e: WrittenEntry = { digest, stage, project: this.projectDir };
     if (this.owner) e.pipeline = this.owner.pipeline;
     if (this.owner?.scratch) e.scratch = true;
     this.entries()[rel] = e;
@@ -126,7 +129,7 @@ export class Materializer {
   /** Another pipeline file wrote `rel`, that file still exists, and so does the copy it wrote. */
   private otherWriter(rel: string): string | undefined {
     const e = this.entries()[rel];
-    if (!e?.pipeline || !this.owner || e.pipeline === this.owner.pipeline || e.scratch) return undefined;
+    if (!e?.pipeline || !this.owner || e.pipeline === this.owner.pipeline || e.scratch || e.project !== this.projectDir) return undefined;
     if (!existsSync(join(this.projectDir, e.pipeline))) return undefined; // renamed or deleted: adopt
     if (!existsSync(join(this.projectDir, rel))) return undefined; // the user removed it: free to write
     return e.pipeline;
@@ -175,7 +178,7 @@ export class Materializer {
       if (other) throw new Error(conflictMessage([{ path: o.materialize, stage: record.stageId, other }], this.owner!.pipeline));
       if (d === o.digest) {
         const e = this.entries()[o.materialize];
-        if (e?.digest !== d || e.stage !== record.stageId || e.pipeline !== this.owner?.pipeline) this.remember(o.materialize, d, record.stageId);
+        if (e?.digest !== d || e.stage !== record.stageId || e.pipeline !== this.owner?.pipeline || e.project !== this.projectDir) this.remember(o.materialize, d, record.stageId);
         continue;
       }
       if (d !== undefined && d !== this.last(o.materialize)) {
@@ -196,7 +199,7 @@ export class Materializer {
     const stages = this.owner?.stages;
     if (!stages) return res;
     for (const [rel, e] of Object.entries(this.entries()).sort(([a], [b]) => a.localeCompare(b))) {
-      if (!e.stage || e.pipeline !== this.owner!.pipeline || stages.has(e.stage)) continue;
+      if (!e.stage || e.pipeline !== this.owner!.pipeline || e.project !== this.projectDir || stages.has(e.stage)) continue;
       const path = join(this.projectDir, rel);
       const d = await this.current(path);
       if (d === undefined) {
