@@ -245,9 +245,9 @@ export class Engine {
     await this.store.init();
     const pools = resolvePools(this.spec.pools, this.opts.pools ?? {}, await this.detectGpus());
     const selected = this.selection(opts);
-    await guardMaterialized(this, this.materializer(), this.pipelineName, selected, !!opts.dryRun, (e) => this.emit(e));
     const executors = await this.makeExecutors();
     try {
+      await guardMaterialized(this, this.materializer(), this.pipelineName, selected, !!opts.dryRun, (e) => this.emit(e));
       const scheduler = new Scheduler(this, {
         pools: new ResourcePools(pools),
         jobs: this.opts.jobs ?? pools.cpu,

@@ -24,6 +24,9 @@ export interface WrittenEntry {
   stage?: string;
   /** Written by a throw-away pipeline (`pipeline score`): any other pipeline may take it over. */
   scratch?: boolean;
+  /** The project folder it was written in: a store shared by several projects (`--store`) holds
+   * entries of each; only this project's are checked and pruned. */
+  project?: string;
 }
 
 interface RecordFile {
@@ -90,7 +93,7 @@ export class Materializer {
   }
 
   private remember(rel: string, digest: string, stage: string): void {
-    const e: WrittenEntry = { digest, stage };
+    const e: WrittenEntry = { digest, stage, project: this.projectDir };
     if (this.owner) e.pipeline = this.owner.pipeline;
     if (this.owner?.scratch) e.scratch = true;
     this.entries()[rel] = e;
@@ -126,7 +129,7 @@ export class Materializer {
   /** Another pipeline file wrote `rel`, that file still exists, and so does the copy it wrote. */
   private otherWriter(rel: string): string | undefined {
     const e = this.entries()[rel];
-    if (!e?.pipeline || !this.owner || e.pipeline === this.owner.pipeline || e.scratch) return undefined;
+    if (!e?.pipeline || !this.owner || e.pipeline === this.owner.pipeline || e.scratch || e.project !== this.projectDir) return undefined;
     if (!existsSync(join(this.projectDir, e.pipeline))) return undefined; // renamed or deleted: adopt
     if (!existsSync(join(this.projectDir, rel))) return undefined; // the user removed it: free to write
     return e.pipeline;
@@ -175,7 +178,7 @@ export class Materializer {
       if (other) throw new Error(conflictMessage([{ path: o.materialize, stage: record.stageId, other }], this.owner!.pipeline));
       if (d === o.digest) {
         const e = this.entries()[o.materialize];
-        if (e?.digest !== d || e.stage !== record.stageId || e.pipeline !== this.owner?.pipeline) this.remember(o.materialize, d, record.stageId);
+        if (e?.digest !== d || e.stage !== record.stageId || e.pipeline !== this.owner?.pipeline || e.project !== this.projectDir) this.remember(o.materialize, d, record.stageId);
         continue;
       }
       if (d !== undefined && d !== this.last(o.materialize)) {
@@ -196,7 +199,7 @@ export class Materializer {
     const stages = this.owner?.stages;
     if (!stages) return res;
     for (const [rel, e] of Object.entries(this.entries()).sort(([a], [b]) => a.localeCompare(b))) {
-      if (!e.stage || e.pipeline !== this.owner!.pipeline || stages.has(e.stage)) continue;
+      if (!e.stage || e.pipeline !== this.owner!.pipeline || e.project !== this.projectDir || stages.has(e.stage)) continue;
       const path = join(this.projectDir, rel);
       const d = await this.current(path);
       if (d === undefined) {
@@ -252,7 +255,7 @@ export function conflictMessage(conflicts: Conflict[], pipeline: string): string
   const paths = conflicts.map((c) => c.path);
   const shown = paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more`;
   const others = [...new Set(conflicts.map((c) => c.other))].join(', ');
-  const what = conflicts.length === 1 ? `${first.path} was written by ${first.other}; stage ${first.stage} of ${pipeline} would overwrite it` : `${conflicts.length} files that ${others} wrote would be overwritten by stages of ${pipeline} (${shown}; first: stage ${first.stage})`;
+  const what = conflicts.length === 1 ? `${first.path} was written by ${first.other}; stage ${first.stage} of ${pipeline} would overwrite it` : `stages of ${pipeline} would overwrite ${conflicts.length} files that ${others} wrote: ${shown} (the first by stage ${first.stage})`;
   return (
     `${what}. Pipeline files in one folder share its output/, figures/, processed_data/ and cache/. ` +
     `Give each pipeline file its own folder (results are written beside it), or, if ${others} no longer needs ${conflicts.length === 1 ? 'that file' : 'these files'}, delete ${conflicts.length === 1 ? 'it' : 'them'} and run again.`
@@ -265,7 +268,13 @@ export function prunedMessages(p: Pruned, pipeline: string, dryRun: boolean): st
   if (p.removed.length) {
     const paths = p.removed.map((r) => r.path);
     const shown = paths.length <= 4 ? paths.join(', ') : `${paths.slice(0, 4).join(', ')} and ${paths.length - 4} more`;
-    out.push(`${dryRun ? 'would remove' : 'removed'} ${paths.length} result file${paths.length === 1 ? '' : 's'} of stages no longer in ${pipeline} (unchanged since written): ${shown}`);
+    const byFolder = new Map<string, number>();
+    for (const path of paths) {
+      const top = path.includes('/') ? `${path.split('/')[0]}/` : './';
+      byFolder.set(top, (byFolder.get(top) ?? 0) + 1);
+    }
+    const folders = byFolder.size > 1 ? ` (${[...byFolder].map(([f, n]) => `${n} in ${f}`).join(', ')})` : '';
+    out.push(`${dryRun ? 'would remove' : 'removed'} ${paths.length} result file${paths.length === 1 ? '' : 's'}${folders} of stages no longer in ${pipeline}, unchanged since written: ${shown}`);
   }
   for (const k of p.kept) out.push(`${dryRun ? 'will keep' : 'kept'} ${k.path}: its stage ${k.stage} is no longer in ${pipeline}, but the file was edited since it was written; the engine leaves it to you (delete it if it is not wanted)`);
   return out;

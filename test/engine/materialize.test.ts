@@ -68,14 +68,14 @@ test('results of removed stages are removed when unchanged; an edited one is kep
   // The dry run says what would go and touches nothing.
   const dry = r.cli(['run', '--dry-run']);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.match(dry.stdout, /would remove 1 result file of stages no longer in pipeline\.yaml \(unchanged since written\): res\/b\/out\.txt/);
+  assert.match(dry.stdout, /would remove 1 result file of stages no longer in pipeline\.yaml, unchanged since written: res\/b\/out\.txt/);
   assert.match(dry.stdout, /will keep res\/c\/out\.txt: its stage make\/c is no longer in pipeline\.yaml, but the file was edited/);
   assert.ok(r.exists('res/b/out.txt'));
   r.resetCalls();
   const run = r.cli(['run']);
   assert.equal(run.code, 0, run.stderr + run.stdout);
   assert.deepEqual(r.calls(), [], 'removing results runs nothing');
-  assert.match(run.stdout, /warning: removed 1 result file of stages no longer in pipeline\.yaml \(unchanged since written\): res\/b\/out\.txt/);
+  assert.match(run.stdout, /warning: removed 1 result file of stages no longer in pipeline\.yaml, unchanged since written: res\/b\/out\.txt/);
   assert.match(run.stdout, /warning: kept res\/c\/out\.txt: its stage make\/c is no longer in pipeline\.yaml/);
   assert.ok(!r.exists('res/b'), 'the folder left empty goes too');
   assert.equal(r.read('res/c/out.txt'), 'my notes\n');
