@@ -2,7 +2,7 @@
 // Ctrl-C to a clean stop, and turn the summary into an exit code.
 import { Engine } from '../engine/engine.js';
 import type { Reporter } from '../engine/events.js';
-import { engineOptions, EXIT, positiveInt, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
 import { jsonReporter } from './reporters/json.js';
 import { lineReporter } from './reporters/lines.js';
 
@@ -27,7 +27,11 @@ export async function runCommand(g: GlobalOpts, f: Record<string, unknown>, targ
   let forward: Reporter = () => undefined;
   opts.reporter = (e) => forward(e);
   const engine = await Engine.open(opts);
-  if (flags.retries) engine.spec.executor.retries = Number(flags.retries);
+  if (flags.retries !== undefined) {
+    const n = Number(flags.retries);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--retries expects a whole number ≥ 0, got "${flags.retries}"`);
+    engine.spec.executor.retries = n;
+  }
   const selection = { targets, only: flags.only };
   let done: Promise<void> = Promise.resolve();
   if (flags.json || g.json) forward = jsonReporter(out);

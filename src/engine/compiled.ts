@@ -21,7 +21,7 @@ let codeDigest: string | undefined;
 /** The parser, the expansion and every built-in kind's outputs decide what is cached here. */
 function engineCode(plugins: string[]): string {
   if (!codeDigest) {
-    const files = ['spec.js', 'spec-types.js', 'expand.js', 'engine.js', 'compiled.js'].map((f) => join(HERE, f));
+    const files = ['spec.js', 'spec-types.js', 'expand.js', 'params.js', 'engine.js', 'compiled.js'].map((f) => join(HERE, f));
     const stages = join(HERE, '..', '..', 'stages');
     for (const f of readdirSync(stages).sort()) if (f.endsWith('.js')) files.push(join(stages, f));
     codeDigest = sha256(files.map((f) => sha256(readFileSync(f))).join('\n'));

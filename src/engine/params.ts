@@ -90,6 +90,8 @@ export interface ParamProblem {
   /** 'unknown': the kind declares no such param; 'value': the value is refused. */
   problem: 'unknown' | 'value';
   message: string;
+  /** For a refused value: what it must be and what it got ("must be true or false, got 2"). */
+  detail?: string;
 }
 
 /** Every problem of `params` against a kind's declarations (messages without the location). */
@@ -105,7 +107,7 @@ export function paramProblems(kind: string, decls: ParamDecls, params: Record<st
     }
     if (absent(raw)) continue;
     const c = coerceParam(d, raw);
-    if (!c.ok) out.push({ name, problem: 'value', message: `param ${name} of kind ${kind} ${c.message} (${d.doc})` });
+    if (!c.ok) out.push({ name, problem: 'value', message: `param ${name} of kind ${kind} ${c.message} (${d.doc})`, detail: c.message });
   }
   return out;
 }
@@ -132,7 +134,7 @@ export function normalizeParams(decls: ParamDecls, params: Record<string, unknow
  */
 export function readParams<D extends ParamDecls>(kind: string, decls: D, params: Record<string, unknown>, where = `kind ${kind}`): ParamValues<D> {
   const problems = paramProblems(kind, decls, params).filter((p) => p.problem === 'value');
-  if (problems.length) throw new Error(`${where}: ${problems.map((p) => p.message).join('; ')}`);
+  if (problems.length) throw new Error(`${where}: ${problems.map((p) => `param "${p.name}" ${p.detail}`).join('; ')}`);
   const out: Record<string, unknown> = {};
   for (const [name, d] of Object.entries(decls)) {
     const raw = params[name];
