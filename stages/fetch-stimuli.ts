@@ -59,6 +59,7 @@ export const fetchStimuliKind: StageKind = {
       retry: hubConfigFromEnv(process.env).retry,
     });
     const from = src.source === 'url' ? src.url : src.path;
+    if (res.bytes === 0) throw new Error(`${from}: empty stimuli file (task ${name}); expected the task's items`);
     ctx.log(`stimuli for ${name}: ${res.bytes} bytes from ${from} (sha256 ${res.sha256})`);
     ctx.record('resolved', { source: src.source, from, file: src.file, sha256: res.sha256, bytes: res.bytes });
   },
