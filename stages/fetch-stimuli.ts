@@ -89,6 +89,7 @@ export const fetchStimuliKind: StageKind = {
       retry: client.config.retry,
       client,
     });
+    if (res.bytes === 0) throw new Error(`${res.from}: empty stimuli file (task ${name}); expected the task's items`);
     ctx.log(`stimuli for ${name}: ${res.bytes} bytes from ${res.from} (sha256 ${res.sha256})`);
     const commit = src.source === 'dataset' ? { commit: src.commit ?? null, endpoint: client.config.endpoint } : {};
     ctx.record('resolved', { source: src.source, from: res.from, file: src.file, sha256: res.sha256, bytes: res.bytes, ...commit });

@@ -11,6 +11,7 @@ import { KindRegistry } from './registry.js';
 import type { Fingerprint, RunRecord, StoredOutput } from './store/run-record.js';
 import { Store } from './store/store.js';
 import { ensureDir } from './store/fs-util.js';
+import { userPaths } from './store/user-paths.js';
 
 export interface ExecEnv {
   registry: KindRegistry;
@@ -108,7 +109,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       fault('after-execute', inv.instance.id);
     } catch (e: unknown) {
       if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = userPaths(e instanceof Error ? e.message : String(e), inv.inputs); // the user's file, not the store object
       write(`error: ${msg}`);
       throw new StageFailure(msg, /load|loading/i.test(msg) && inv.instance.kind === 'score' ? 'model-load-failed' : 'stage-error');
     }

@@ -19,7 +19,9 @@ export function parseCsvText(text: string, source = 'stimuli.csv'): CsvTable {
     throw new Error(`${source}: not a readable CSV file (${(e as Error).message})`);
   }
   const [header, ...body] = records;
-  if (!header) throw new Error(`${source}: empty file (expected a header line)`);
+  if (!header) throw new Error(`${source}: empty file (expected a header line and at least one row)`);
+  // A header with no rows would score nothing and write a header-only table: refuse it here.
+  if (body.length === 0) throw new Error(`${source}: no rows under the header (${header.join(', ')}); the stimuli file has no items`);
   return {
     header,
     rows: body.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i] ?? '']))),
@@ -58,6 +60,7 @@ export function readLambada(path: string): LambadaItem[] {
     const id = rec.item_id === undefined ? String(items.length) : String(rec.item_id);
     items.push({ itemId: id, text: rec.text });
   });
+  if (items.length === 0) throw new Error(`${path}: empty file (expected one JSON object per line, with a "text" field)`);
   return items;
 }
 

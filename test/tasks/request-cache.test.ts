@@ -10,7 +10,7 @@ import { runTask } from '../../src/tasks/run-task.js';
 import { FakeLM } from './fake-lm.js';
 import { stimulus } from './helpers.js';
 
-const PROFILE: CacheProfile = { runtime: { 'onnxruntime-node': '1.0.0', '@huggingface/transformers': '4.0.0' }, dtype: 'fp32', device: 'cpu', path: 'fast', batchTokens: null, forceGreedy: false };
+const PROFILE: CacheProfile = { runtime: { 'onnxruntime-node': '1.0.0', '@huggingface/transformers': '4.0.0' }, dtype: 'fp32', device: 'cpu', path: 'fast', parts: 1, batchTokens: null, forceGreedy: false };
 const DIGEST = 'a'.repeat(64);
 const store = (): string => mkdtempSync(join(tmpdir(), 'ltd-reqcache-'));
 

@@ -8,9 +8,10 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 type Warn = (message: string) => void;
 const roots = new Map<string, Warn>();
 
-/** Where damage under a store root is quarantined and who hears about it (the latest Store wins). */
-export function registerStoreRoot(root: string, warn: Warn): void {
-  roots.set(resolve(root), warn);
+/** Where damage under a store root is quarantined and who hears about it: the first Store of a
+ * root, unless a later one routes its warnings somewhere on purpose (`override`, the engine's). */
+export function registerStoreRoot(root: string, warn: Warn, override = false): void {
+  if (override || !roots.has(resolve(root))) roots.set(resolve(root), warn);
 }
 
 function stamp(): string {

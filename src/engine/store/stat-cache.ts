@@ -45,6 +45,19 @@ export class StatCache {
     return { digest, type: 'file' };
   }
 
+  /** The cached digest of a file when its stat still matches, without hashing. */
+  current(path: string): string | undefined {
+    const abs = resolve(path);
+    const hit = this.load().get(abs);
+    if (!hit) return undefined;
+    try {
+      const st = statSync(abs);
+      return hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ctimeMs && hit[3] === st.ino ? hit[4] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Record a digest just computed for a file (a large object as it was stored). */
   remember(path: string, digest: string): void {
     const abs = resolve(path);

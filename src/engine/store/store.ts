@@ -36,12 +36,19 @@ export class Store {
   private releaseLease: (() => void) | undefined;
   /** Where the store's warnings go (damaged metadata quarantined, waiting for a lock or a lease);
    * the engine routes them to its reporter. */
-  warn: (message: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`);
+  private warnTo: (message: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`);
+  get warn(): (message: string) => void {
+    return this.warnTo;
+  }
+  set warn(fn: (message: string) => void) {
+    this.warnTo = fn;
+    registerStoreRoot(this.root, (m) => this.warnTo(m), true);
+  }
 
   constructor(root: string) {
     this.root = root;
     this.stat = new StatCache(join(root, 'stat-cache.json'), (p) => this.digestTreeUncached(p));
-    registerStoreRoot(root, (m) => this.warn(m));
+    registerStoreRoot(root, (m) => this.warnTo(m));
   }
 
   dir(name: 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations'): string {
@@ -52,7 +59,8 @@ export class Store {
    * dead processes left. Released by close(). */
   async init(signal?: AbortSignal): Promise<void> {
     await fs.mkdir(this.dir('tmp'), { recursive: true });
-    this.releaseLease ??= await acquireShared(this.root, signal ? { warn: this.warn, signal } : { warn: this.warn });
+    const warn = (m: string): void => this.warnTo(m);
+    this.releaseLease ??= await acquireShared(this.root, signal ? { warn, signal } : { warn });
     await this.cleanTmp();
   }
 
@@ -250,15 +258,25 @@ export class Store {
     if (await exists(join(dst, '.complete'))) return dst;
     const entries = await this.readManifest(digest);
     const tmp = await this.makeTmp('tree');
+    let relinked = false;
     for (const e of entries) {
       const to = join(tmp, e.path);
+      const obj = this.objectPath(e.digest);
       await fs.mkdir(dirname(to), { recursive: true });
+      // A new hard link changes the object's ctime: keep a stat-cache entry that was current just
+      // before, or the next check on read (checkInputs) would re-hash a model's weights.
+      const current = this.stat.current(obj) === e.digest;
       try {
-        await fs.link(this.objectPath(e.digest), to);
+        await fs.link(obj, to);
+        if (current) {
+          this.stat.remember(obj, e.digest);
+          relinked = true;
+        }
       } catch {
-        await copyFileFast(this.objectPath(e.digest), to);
+        await copyFileFast(obj, to);
       }
     }
+    if (relinked) await this.stat.flush(); // a worker process checks the inputs next
     await fs.writeFile(join(tmp, '.complete'), digest);
     await fs.mkdir(this.dir('trees'), { recursive: true });
     await fs.rm(dst, { recursive: true, force: true });
