@@ -1,7 +1,7 @@
 // listr2 in a terminal: one task per stage kind ("score  12/109 ran"), showing the stages running
 // now and their last log line; failures are listed under their kind.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
-import { resultsLine, summaryLine } from './lines.js';
+import { reasonText, summaryLines } from './lines.js';
 
 interface Group {
   kind: string;
@@ -62,12 +62,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
   const warnings: string[] = [];
   const done = Promise.all([list.run().catch(() => undefined), gotSummary]).then(() => {
     for (const w of warnings) out(w);
-    if (summary) {
-      for (const r of summary.restored) out(`restored ${r}`);
-      out(summaryLine(summary, dry));
-      const where = !dry && summary.ran > 0 ? resultsLine(summary) : undefined;
-      if (where) out(where);
-    }
+    if (summary) for (const l of summaryLines(summary, dry)) out(l);
   });
   const reporter: Reporter = (e: EngineEvent) => {
     const g = 'id' in e && e.id ? groups.get(kindOf.get(e.id) ?? '') : undefined;
@@ -76,7 +71,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         dry = e.dryRun;
         break;
       case 'stage-start':
-        g?.running.set(e.id, e.reasons.join('; '));
+        g?.running.set(e.id, reasonText(e.reasons));
         break;
       case 'stage-log':
         if (g?.running.has(e.id)) g.running.set(e.id, e.line);
@@ -95,6 +90,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         g?.running.delete(e.id);
         g?.failed.push(`${e.id}: ${e.message}`);
         break;
+      case 'stage-blocked':
       case 'stage-skipped':
         g?.running.delete(e.id);
         if (g) g.skipped++;
