@@ -216,3 +216,26 @@ stages:
   const json = Rig.events(r.cli(['run', '--dry-run', '--json'], env)).filter((e) => e['type'] === 'stage-blocked');
   assert.deepEqual(json.map((e) => (e['failure'] as { cause: string }).cause), ['network', 'network', 'network']);
 });
+
+test('an edited output is counted apart: status and --dry-run say a run restores it, the run says it did', () => {
+  const r = new Rig(`stages:
+  a:
+    run: echo a > a.txt
+    outs: [a.txt]
+  b:
+    run: echo b > b.txt
+    outs: [b.txt]
+`);
+  assert.equal(r.cli(['run']).code, 0);
+  r.write('a.txt', 'edited by hand\n');
+  assert.match(r.cli(['status']).stdout, /2 stages: 2 fresh; 1 edited output to restore/);
+  const dry = r.cli(['run', '--dry-run']);
+  assert.equal(dry.code, 0);
+  assert.match(dry.stdout, /^edited a\.txt/m);
+  assert.match(dry.stdout, /All 2 stages are up to date; 1 edited output would be restored\./);
+  assert.doesNotMatch(dry.stdout, /Nothing to do/);
+  assert.equal(r.read('a.txt'), 'edited by hand\n');
+  const run = r.cli(['run']);
+  assert.match(run.stdout, /Nothing to do: all 2 stages are up to date \(.*\); 1 edited output restored\./);
+  assert.equal(r.read('a.txt'), 'a\n');
+});
