@@ -15,6 +15,7 @@ import { PipelineError } from './diagnostics.js';
 import { Store } from './store/store.js';
 import { planContext } from './exec-stage.js';
 import { ResourcePools } from './pools.js';
+import { Materializer } from './materialize.js';
 import { LocalExecutor } from './executors/local.js';
 import { resolveRevisionSelections } from './revisions.js';
 
@@ -61,7 +62,7 @@ export class Engine {
     readonly specView: SpecView,
   ) {
     this.store = new Store(opts.storeDir ?? join(spec.projectDir, 'cache'));
-    this.planner = new Planner(graph, registry, this.store, specView, spec.plugins);
+    this.planner = new Planner(graph, registry, this.store, specView, spec.plugins, this.materializer());
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -146,6 +147,7 @@ export class Engine {
         jobs: this.opts.jobs ?? pools.cpu,
         maxWorkers: pools.workers,
         executors,
+        materializer: this.materializer(),
         // --force re-runs what the selection names, not the upstream stages it pulls in.
         forced: opts.force ? chosen(this.graph, opts.targets ?? [], opts.only ?? []) : new Set(),
         emit: (e) => this.emit(e),
@@ -159,6 +161,11 @@ export class Engine {
       await Promise.all(Object.values(executors).map((x) => x?.close()));
       await this.store.close();
     }
+  }
+
+  /** Materialises this pipeline's outputs into the project folder. */
+  materializer(): Materializer {
+    return new Materializer(this.store, this.spec.projectDir);
   }
 
   private async makeExecutors(): Promise<{ local: LocalExecutor; remote?: Executor }> {

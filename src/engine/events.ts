@@ -17,10 +17,9 @@ export interface RunSummary {
   durationMs: number;
   /** (model, revision) → number of times a worker loaded it in this run. */
   modelLoads: Record<string, number>;
-  /** Materialised files that had been edited by hand and were restored (the edit kept beside). */
+  /** Materialised files that had been edited by hand and were restored (the edit kept beside);
+   * in a dry run, those a run would restore. */
   restored: string[];
-  /** In a dry run: materialised files edited by hand that a run would restore. */
-  edited: string[];
   failures: { id: string; failure: Failure }[];
   /** Blocked stages: the failure, and the blocked upstream it comes from (`by`) when not their own. */
   blockages: { id: string; kind: string; failure: Failure; by?: string }[];
@@ -48,5 +47,5 @@ export type EngineEvent =
 export type Reporter = (e: EngineEvent) => void;
 
 export function emptySummary(projectDir: string): RunSummary {
-  return { selected: 0, ran: 0, cached: 0, failed: 0, blocked: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], edited: [], failures: [], blockages: [], results: { projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
+  return { selected: 0, ran: 0, cached: 0, failed: 0, blocked: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], failures: [], blockages: [], results: { projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
 }

@@ -56,7 +56,6 @@ export interface VerdictOptions {
 
 export class Planner {
   private planned = new Map<string, Planned>();
-  private mat: Materializer;
 
   constructor(
     readonly graph: Graph,
@@ -64,9 +63,9 @@ export class Planner {
     readonly store: Store,
     readonly spec: SpecView,
     readonly plugins: string[],
-  ) {
-    this.mat = new Materializer(store, spec.projectDir);
-  }
+    /** Checks materialised files for hand edits (the run's materialiser, so both see the same). */
+    private readonly mat: Materializer = new Materializer(store, spec.projectDir),
+  ) {}
 
   /** Kind, plan context and affinity of an instance (kinds are loaded once). */
   async prepare(inst: Instance): Promise<Planned> {

@@ -9,7 +9,7 @@ import type { Instance } from './expand.js';
 import { isFailure, type Failure } from './failure.js';
 import type { Graph } from './graph.js';
 import type { ResourceRequest } from './kind.js';
-import { Materializer } from './materialize.js';
+import type { Materializer } from './materialize.js';
 import type { Planned, Planner, StaleReason, Verdict } from './planner.js';
 import type { ResourcePools } from './pools.js';
 import type { RunRecord } from './store/run-record.js';
@@ -38,6 +38,8 @@ export interface SchedulerOptions {
   jobs: number;
   maxWorkers: number;
   executors: { local: LocalExecutor; remote?: Executor };
+  /** Restores and writes materialised outputs (the same one the planner checks edits with). */
+  materializer: Materializer;
   /** Stages --force re-runs (what the selection names, not the upstream stages it pulls in). */
   forced: ReadonlySet<string>;
   emit(e: EngineEvent): void;
@@ -65,7 +67,7 @@ export class Scheduler {
 
   constructor(private readonly o: SchedulerOptions) {
     this.summary = emptySummary(o.projectDir);
-    this.mat = new Materializer(o.store, o.projectDir);
+    this.mat = o.materializer;
   }
 
   private selected: Instance[] = [];
@@ -135,7 +137,8 @@ export class Scheduler {
       switch (v.state) {
         case 'fresh':
           this.summary.cached++;
-          if (v.edited?.length) this.summary.edited.push(...v.edited);
+          // A dry run: what the run would restore.
+          if (v.edited?.length) this.summary.restored.push(...v.edited);
           this.o.emit(v.edited?.length ? { type: 'stage-cached', id: inst.id, edited: v.edited } : { type: 'stage-cached', id: inst.id });
           break;
         case 'stale':

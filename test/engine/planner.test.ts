@@ -228,14 +228,14 @@ test('an edited output is counted apart: status and --dry-run say a run restores
 `);
   assert.equal(r.cli(['run']).code, 0);
   r.write('a.txt', 'edited by hand\n');
-  assert.match(r.cli(['status']).stdout, /2 stages: 2 fresh; 1 edited output to restore/);
+  assert.match(r.cli(['status']).stdout, /2 stages: 2 fresh; 1 edited output will be restored by the next run: a\.txt/);
   const dry = r.cli(['run', '--dry-run']);
   assert.equal(dry.code, 0);
-  assert.match(dry.stdout, /^edited a\.txt/m);
-  assert.match(dry.stdout, /All 2 stages are up to date; 1 edited output would be restored\./);
+  assert.match(dry.stdout, /^would restore a\.txt/m);
+  assert.match(dry.stdout, /All 2 stages are up to date; 1 edited output will be restored: a\.txt\./);
   assert.doesNotMatch(dry.stdout, /Nothing to do/);
   assert.equal(r.read('a.txt'), 'edited by hand\n');
   const run = r.cli(['run']);
-  assert.match(run.stdout, /Nothing to do: all 2 stages are up to date \(.*\); 1 edited output restored\./);
+  assert.match(run.stdout, /All 2 stages are up to date \(.*\); 1 edited output restored/);
   assert.equal(r.read('a.txt'), 'a\n');
 });

@@ -18,33 +18,45 @@ export function resultsLine(s: RunSummary): string | undefined {
   return `results in ${rel === '' ? './' : `${rel}/`}: ${folders.map((f) => `${f}/`).join(', ')}`;
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+/** "2 edited outputs will be restored: a, b" (dry run: the paths) or "2 edited outputs restored". */
+export function editsText(restored: string[], dryRun: boolean, when = ''): string {
+  if (restored.length === 0) return '';
+  const one = restored.length === 1;
+  const n = `${restored.length} edited output${one ? '' : 's'}`;
+  if (!dryRun) return `${n} restored (${one ? 'your copy kept beside it' : 'your copies kept beside them'}, see above)`;
+  const shown = restored.length <= 3 ? restored.join(', ') : `${restored.slice(0, 3).join(', ')} and ${restored.length - 3} more`;
+  return `${n} will be restored${when}: ${shown}`;
+}
 
+/** In a dry run `restored` lists what the run would restore; blocked stages are counted apart. */
 export function summaryLine(s: RunSummary, dryRun = false): string {
+  const edits = editsText(s.restored, dryRun);
+  const tailEdits = edits ? `; ${edits}` : '';
   if (dryRun) {
-    const edits = s.edited.length ? `; ${plural(s.edited.length, 'edited output')} would be restored` : '';
-    if (s.ran === 0 && s.blocked === 0) return s.edited.length ? `All ${s.selected} stages are up to date${edits}.` : `Nothing to do: all ${s.selected} stages are up to date.`;
     const blocked = s.blocked ? `, ${s.blocked} blocked` : '';
-    if (s.ran === 0) return `Nothing can run: ${s.blocked} of ${s.selected} stages are blocked (${s.cached} up to date)${edits}.`;
-    return `${s.ran} of ${s.selected} stages would run (${s.cached} up to date${blocked})${edits}.`;
+    if (s.ran > 0) return `${s.ran} of ${s.selected} stages would run (${s.cached} up to date${blocked})${tailEdits}.`;
+    if (s.blocked > 0) return `Nothing can run: ${s.blocked} of ${s.selected} stages are blocked (${s.cached} up to date)${tailEdits}.`;
+    return edits ? `All ${s.selected} stages are up to date; ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date.`;
   }
   if (s.interrupted) return `Interrupted: ${s.ran} stages ran, ${s.cached} up to date, ${s.selected - s.ran - s.cached - s.failed - s.blocked} not run; run again to resume.`;
-  const restored = s.restored.length ? `; ${plural(s.restored.length, 'edited output')} restored` : '';
-  if (s.ran === 0 && s.failed === 0 && s.skipped === 0 && s.blocked === 0) return `Nothing to do: all ${s.selected} stages are up to date (${secs(s.durationMs)})${restored}.`;
+  if (s.ran === 0 && s.failed === 0 && s.skipped === 0 && s.blocked === 0) return edits ? `All ${s.selected} stages are up to date (${secs(s.durationMs)}); ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date (${secs(s.durationMs)}).`;
   const parts = [`${s.ran} ran`, `${s.cached} up to date`];
   if (s.failed) parts.push(`${s.failed} failed`);
   if (s.blocked) parts.push(`${s.blocked} blocked`);
   if (s.skipped) parts.push(`${s.skipped} not run`);
   const loads = Object.entries(s.modelLoads);
   const tail = loads.length ? `; model loads: ${loads.map(([m, n]) => `${m}×${n}`).join(', ')}` : '';
-  return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${restored}${tail}.`;
+  return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${tail}${tailEdits}.`;
 }
 
-/** The lines after a run: restored/edited files, blocked stages grouped, the summary, the results. */
+/** Lines before the summary: each restored file (a real run) or each file a run would restore. */
+export function restoredLines(s: RunSummary, dryRun: boolean): string[] {
+  return s.restored.map((r) => (dryRun ? `would restore ${r} (edited by hand; your copy will be kept beside it)` : `restored ${r}`));
+}
+
+/** The lines after a run: restored files, blocked stages grouped, the summary, the results. */
 export function summaryLines(s: RunSummary, dryRun: boolean, verbose = false): string[] {
-  const out: string[] = [];
-  for (const r of s.restored) out.push(`restored ${r}`);
-  for (const r of s.edited) out.push(`edited ${r} (a run restores the stored version and keeps yours beside it)`);
+  const out = restoredLines(s, dryRun);
   out.push(...blockedLines(s.blockages, verbose));
   out.push(summaryLine(s, dryRun));
   if (!dryRun && s.ran > 0) {

@@ -1,6 +1,7 @@
 // `pipeline status` in words and as JSON, from the planner's verdicts (the same verdicts
 // `run --dry-run` reports). Blocked stages are grouped as at the end of a run.
 import type { Verdict } from '../../engine/planner.js';
+import { editsText } from './lines.js';
 import { blockedLines, verdictLabel, verdictReasons, type Blockage } from './reasons.js';
 
 /** One row per stage: the label, text reasons for people and scripts, and the verdict as data. */
@@ -36,9 +37,9 @@ export function statusLines(states: Map<string, Verdict>, kindOf: (id: string) =
     lines.push(`${label.padEnd(7)} ${id.padEnd(width)}  ${why}`.trimEnd());
   }
   lines.push(...blockedLines(blocked));
-  const edited = [...states.values()].reduce((n, v) => n + (v.state === 'fresh' ? v.edited?.length ?? 0 : 0), 0);
+  const edited = [...states.values()].flatMap((v) => (v.state === 'fresh' ? v.edited ?? [] : []));
   const order = ['fresh', 'stale', 'failed', 'waiting', 'blocked'];
   const parts = Object.entries(counts).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([k, n]) => `${n} ${k}`);
-  lines.push(`${states.size} stages: ${parts.join(', ')}${edited ? `; ${edited} edited output${edited === 1 ? '' : 's'} to restore` : ''}`);
+  lines.push(`${states.size} stages: ${parts.join(', ')}${edited.length ? `; ${editsText(edited, true, ' by the next run')}` : ''}`);
   return lines;
 }
