@@ -59,7 +59,9 @@ export async function runCommand(g: GlobalOpts, f: Record<string, unknown>, targ
     const summary = await engine.run(runOpts);
     await done;
     if (summary.interrupted) return EXIT.interrupted;
-    return summary.failed > 0 ? EXIT.failed : EXIT.ok;
+    // A blocked stage (a plan that cannot be made) fails a run and a dry run alike: what was asked
+    // cannot all be done. `status` only reports, and exits 0.
+    return summary.failed + summary.blocked > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);

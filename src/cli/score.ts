@@ -94,9 +94,9 @@ export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): P
   opts.reporter = json ? () => undefined : lineReporter((l) => void process.stderr.write(l + '\n'));
   const engine = await Engine.open(opts);
   const summary = await engine.run({});
-  if (summary.failed) {
-    if (json) process.stdout.write(JSON.stringify({ error: summary.failures }) + '\n');
-    else for (const x of summary.failures) process.stderr.write(`✗ ${x.id}: ${x.message}\n`);
+  if (summary.failed || summary.blocked) {
+    if (json) process.stdout.write(JSON.stringify({ error: [...summary.failures, ...summary.blockages] }) + '\n');
+    else if (summary.failed) for (const x of summary.failures) process.stderr.write(`✗ ${x.id}: ${x.failure.message}\n`);
     return EXIT.failed;
   }
   const scoreId = engine.graph.order.find((i) => i.kind === 'score')!.id;

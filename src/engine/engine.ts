@@ -3,22 +3,21 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary } from './events.js';
-import type { Executor, Invocation } from './executor.js';
-import type { PlanContext, ResourceRequest, SpecView, StageInput, StageKind } from './kind.js';
-import { buildGraph, select, type Graph } from './graph.js';
-import { kindParams } from './params.js';
+import type { Executor } from './executor.js';
+import type { SpecView } from './kind.js';
+import { buildGraph, chosen, select, type Graph } from './graph.js';
 import { expand, normal, type Instance } from './expand.js';
-import { explain, keyOf } from './fingerprint.js';
+import { Planner, type Verdict } from './planner.js';
 import { KindRegistry } from './registry.js';
 import { resolvePools, type Pools, type Spec } from './spec-types.js';
 import { compiledKey, loadCompiled, saveCompiled } from './compiled.js';
 import { PipelineError } from './diagnostics.js';
-import type { Fingerprint, RunRecord } from './store/run-record.js';
 import { Store } from './store/store.js';
 import { planContext } from './exec-stage.js';
 import { ResourcePools } from './pools.js';
 import { Materializer } from './materialize.js';
 import { guardMaterialized } from './materialized-guard.js';
+import { kindParams } from './params.js';
 import { LocalExecutor } from './executors/local.js';
 import { resolveRevisionSelections } from './revisions.js';
 
@@ -51,24 +50,12 @@ export interface RunOptions extends Selection {
   signal?: AbortSignal;
 }
 
-export type StageState =
-  | { state: 'fresh'; key: string; record: RunRecord; edited: string[] }
-  | { state: 'stale'; key: string; reasons: string[] }
-  | { state: 'waiting'; reasons: string[] }
-  /** Its plan cannot be made now (a model unreachable offline, a missing dependency). */
-  | { state: 'blocked'; reasons: string[] }
-  | { state: 'failed'; key: string; reasons: string[] };
-
-export interface Planned {
-  instance: Instance;
-  kind: StageKind;
-  ctx: PlanContext;
-  affinity?: string;
-}
+export type { Planned, Verdict } from './planner.js';
 
 export class Engine {
   readonly store: Store;
-  private planned = new Map<string, Planned>();
+  /** The one place verdicts come from (status, dry-run and run). */
+  readonly planner: Planner;
   private constructor(
     readonly spec: Spec,
     readonly graph: Graph,
@@ -78,6 +65,7 @@ export class Engine {
   ) {
     this.store = new Store(opts.storeDir ?? join(spec.projectDir, 'cache'));
     if (opts.reporter) this.store.warn = (message) => this.emit({ type: 'warning', message });
+    this.planner = new Planner(graph, registry, this.store, specView, spec.plugins, this.materializer());
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -132,112 +120,19 @@ export class Engine {
     this.opts.reporter?.(e);
   }
 
-  /** Kind, plan context and affinity of an instance (kinds are loaded once). */
-  async prepare(inst: Instance): Promise<Planned> {
-    const hit = this.planned.get(inst.id);
-    if (hit) return hit;
-    const kind = await this.registry.get(inst.kind);
-    const ctx = planContext({ instance: { id: inst.id, kind: inst.kind, name: inst.name, vars: inst.vars, params: inst.params }, spec: this.specView }, this.store);
-    const p: Planned = { instance: inst, kind, ctx };
-    const aff = kind.isolation === 'worker' ? kind.affinity?.(ctx) ?? inst.id : undefined;
-    if (aff) p.affinity = aff;
-    this.planned.set(inst.id, p);
-    return p;
-  }
-
   selection(sel: Selection): Instance[] {
     return select(this.graph, sel.targets ?? [], sel.only ?? []);
   }
 
-  /** The fingerprint of an instance whose upstream records are known. */
-  async fingerprint(p: Planned, upstream: Map<string, RunRecord>): Promise<Fingerprint> {
-    const inputs: Fingerprint['inputs'] = {};
-    for (const n of p.instance.needs) inputs[n] = outputDigests(upstream.get(n)!);
-    let plan: Record<string, unknown> = {};
-    if (p.kind.plan) {
-      try {
-        plan = await p.kind.plan(p.ctx);
-      } catch (e: unknown) {
-        throw new Error(`stage ${p.instance.id}: ${(e as Error).message.replace(`stage ${p.instance.id}: `, '')}`);
-      }
-    }
-    return {
-      kind: p.kind.name,
-      code: await this.registry.codeDigest(p.kind.name),
-      params: p.instance.params,
-      vars: p.instance.vars,
-      plan,
-      inputs,
-      outputs: Object.fromEntries(p.kind.outputs(p.ctx).map((o) => [o.name, o.materialize ?? ''])),
-    };
-  }
-
-  /** Fresh when a run record for the key exists and every output object it names is stored. */
-  async freshRecord(key: string): Promise<RunRecord | undefined> {
-    const r = await this.store.readRun(key);
-    if (!r) return undefined;
-    for (const o of Object.values(r.outputs)) if (!(await this.store.hasOutput(o.digest, o.type))) return undefined;
-    return r;
-  }
-
-  async whyStale(id: string, key: string, fp: Fingerprint): Promise<string[]> {
-    const failure = await this.store.readFailure(id);
-    if (failure && failure.key === key) return [`failed last time: ${failure.message.split('\n')[0]}`];
-    const last = await this.store.lastKey(id);
-    if (!last) return ['never run'];
-    if (last === key) return ['outputs missing from the store (removed by gc or quarantined by verify)'];
-    const prev = await this.store.readFingerprint(last);
-    if (!prev) return ['previous run record is gone'];
-    return explain(prev, fp);
-  }
-
-  inputsFor(inst: Instance, upstream: Map<string, RunRecord>): Promise<StageInput[]> {
-    return Promise.all(
-      inst.needs.map(async (n) => {
-        const r = upstream.get(n)!;
-        const up = this.graph.byId.get(n)!;
-        const outputs: StageInput['outputs'] = {};
-        for (const [name, o] of Object.entries(r.outputs)) {
-          outputs[name] = { digest: o.digest, type: o.type, path: await this.store.outputPath(o.digest, o.type) };
-          if (o.materialize) outputs[name].materialized = join(this.spec.projectDir, o.materialize);
-        }
-        return { stageId: n, kind: up.kind, name: up.name, vars: up.vars, outputs, info: r.info };
-      }),
-    );
-  }
-
-  /** Status of every selected stage, without running anything. */
-  async status(sel: Selection = {}): Promise<Map<string, StageState>> {
+  /** The verdict of every selected stage, without running anything (materialised files are
+   * checked for hand edits). */
+  async status(sel: Selection = {}): Promise<Map<string, Verdict>> {
     await this.store.init();
-    const states = new Map<string, StageState>();
-    const records = new Map<string, RunRecord>();
-    const mat = this.materializer();
-    for (const inst of this.selection(sel)) {
-      const blocked = inst.needs.filter((n) => !records.has(n));
-      if (blocked.length) {
-        states.set(inst.id, { state: 'waiting', reasons: [`upstream ${blocked[0]} will run first`] });
-        continue;
-      }
-      const p = await this.prepare(inst);
-      let fp: Fingerprint;
-      try {
-        fp = await this.fingerprint(p, records);
-      } catch (e: unknown) {
-        states.set(inst.id, { state: 'blocked', reasons: [(e as Error).message] });
-        continue;
-      }
-      const key = keyOf(fp);
-      const rec = await this.freshRecord(key);
-      if (rec) {
-        records.set(inst.id, rec);
-        states.set(inst.id, { state: 'fresh', key, record: rec, edited: await mat.edited(rec) });
-      } else {
-        const reasons = await this.whyStale(inst.id, key, fp);
-        states.set(inst.id, reasons[0]?.startsWith('failed last time') ? { state: 'failed', key, reasons } : { state: 'stale', key, reasons });
-      }
+    try {
+      return await this.planner.verdicts(this.selection(sel), { edits: true });
+    } finally {
+      await this.store.close();
     }
-    await this.store.close();
-    return states;
   }
 
   async run(opts: RunOptions = {}): Promise<RunSummary> {
@@ -248,14 +143,25 @@ export class Engine {
     const executors = await this.makeExecutors();
     try {
       await guardMaterialized(this, this.materializer(), this.pipelineName, selected, !!opts.dryRun, (e) => this.emit(e));
-      const scheduler = new Scheduler(this, {
+      const scheduler = new Scheduler({
+        planner: this.planner,
+        graph: this.graph,
+        store: this.store,
+        projectDir: this.spec.projectDir,
         pools: new ResourcePools(pools),
         jobs: this.opts.jobs ?? pools.cpu,
         maxWorkers: pools.workers,
         executors,
+        materializer: this.materializer(),
+        // --force re-runs what the selection names, not the upstream stages it pulls in.
+        forced: opts.force ? chosen(this.graph, opts.targets ?? [], opts.only ?? []) : new Set(),
         emit: (e) => this.emit(e),
       });
-      return await scheduler.run(selected, opts);
+      const sched: Parameters<typeof scheduler.run>[1] = {};
+      if (opts.dryRun) sched.dryRun = true;
+      if (opts.keepGoing) sched.keepGoing = true;
+      if (opts.signal) sched.signal = opts.signal;
+      return await scheduler.run(selected, sched);
     } finally {
       await Promise.all(Object.values(executors).map((x) => x?.close()));
       await this.store.close();
@@ -272,23 +178,6 @@ export class Engine {
   materializer(): Materializer {
     const owner = this.opts.spec ? { pipeline: this.pipelineName, scratch: true } : { pipeline: this.pipelineName, stages: new Set(this.graph.byId.keys()) };
     return new Materializer(this.store, this.spec.projectDir, owner);
-  }
-
-  invocation(p: Planned, key: string, fp: Fingerprint, inputs: StageInput[], resources: ResourceRequest): Invocation {
-    const inv: Invocation = {
-      key,
-      instance: p.ctx.instance,
-      projectDir: this.spec.projectDir,
-      storeDir: this.store.root,
-      spec: this.specView,
-      plugins: this.spec.plugins,
-      inputs,
-      planned: fp.plan,
-      fingerprint: fp as unknown as Record<string, unknown>,
-      resources,
-    };
-    if (p.affinity) inv.affinity = p.affinity;
-    return inv;
   }
 
   private async makeExecutors(): Promise<{ local: LocalExecutor; remote?: Executor }> {
@@ -338,15 +227,4 @@ function readTextOrUndefined(file: string): string | undefined {
   } catch {
     return undefined; // loadSpec reports the missing file properly
   }
-}
-
-const digestsOf = new WeakMap<RunRecord, Record<string, string>>();
-/** Output name → digest of a record, computed once per record (an aggregate reads hundreds). */
-function outputDigests(r: RunRecord): Record<string, string> {
-  let d = digestsOf.get(r);
-  if (!d) {
-    d = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.digest]));
-    digestsOf.set(r, d);
-  }
-  return d;
 }

@@ -1,19 +1,28 @@
 // What the engine tells the world. The engine never prints: reporters (listr2, plain lines, JSON
 // lines) turn these events into output (STYLE.md: a thin CLI over an engine that cannot print).
+// Reasons and failures travel as data (planner.ts, failure.ts); only reporters word them.
+import type { Failure } from './failure.js';
+import type { StaleReason } from './planner.js';
 
 export interface RunSummary {
   selected: number;
+  /** Stages that ran (in a dry run: that would run, stale or waiting on one that would). */
   ran: number;
   cached: number;
   failed: number;
+  /** Stages that cannot run: their plan failed, or an upstream's did (counted apart from failures). */
+  blocked: number;
   skipped: number;
   interrupted: boolean;
   durationMs: number;
   /** (model, revision) → number of times a worker loaded it in this run. */
   modelLoads: Record<string, number>;
-  /** Materialised files that had been edited by hand and were restored (the edit kept beside). */
+  /** Materialised files that had been edited by hand and were restored (the edit kept beside);
+   * in a dry run, those a run would restore. */
   restored: string[];
-  failures: { id: string; message: string }[];
+  failures: { id: string; failure: Failure }[];
+  /** Blocked stages: the failure, and the blocked upstream it comes from (`by`) when not their own. */
+  blockages: { id: string; kind: string; failure: Failure; by?: string }[];
   /** Where the selected stages' results are: the project folder and the top-level folders written. */
   results: { projectDir: string; folders: string[] };
   /** Peak concurrent use of each pool. */
@@ -22,14 +31,21 @@ export interface RunSummary {
 
 export type EngineEvent =
   | { type: 'plan'; selected: number; dryRun: boolean }
-  | { type: 'stage-start'; id: string; kind: string; reasons: string[]; gpus: string[] }
-  | { type: 'stage-cached'; id: string }
+  | { type: 'stage-start'; id: string; kind: string; reasons: StaleReason[]; gpus: string[] }
+  | { type: 'stage-cached'; id: string; edited?: string[] }
   | { type: 'stage-done'; id: string; kind: string; durationMs: number; key: string }
-  | { type: 'stage-failed'; id: string; message: string; reason: string }
+  | { type: 'stage-failed'; id: string; message: string; failure: Failure }
+  /** Cannot run now: its own plan failed, or (`by`) an upstream is blocked. */
+  | { type: 'stage-blocked'; id: string; kind: string; failure: Failure; by?: string }
   | { type: 'stage-skipped'; id: string; because: string }
-  | { type: 'stage-would-run'; id: string; reasons: string[] }
+  /** Dry run: stale (reasons), or waiting on an upstream that would run first (`waitingOn`). */
+  | { type: 'stage-would-run'; id: string; reasons: StaleReason[]; waitingOn?: string }
   | { type: 'stage-log'; id: string; line: string }
   | { type: 'warning'; id?: string; message: string }
   | { type: 'run-done'; summary: RunSummary };
 
 export type Reporter = (e: EngineEvent) => void;
+
+export function emptySummary(projectDir: string): RunSummary {
+  return { selected: 0, ran: 0, cached: 0, failed: 0, blocked: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], failures: [], blockages: [], results: { projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
+}

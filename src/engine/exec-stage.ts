@@ -6,6 +6,7 @@ import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { Invocation } from './executor.js';
+import { toFailure, type Failure } from './failure.js';
 import type { PlanContext, StageContext } from './kind.js';
 import { KindRegistry } from './registry.js';
 import type { Fingerprint, RunRecord, StoredOutput } from './store/run-record.js';
@@ -27,6 +28,8 @@ export class StageFailure extends Error {
   constructor(
     message: string,
     readonly reason: 'stage-error' | 'model-load-failed' | 'missing-output' | 'cancelled',
+    /** The kind's failure as data (a fetch's cause), when it is more than "the stage threw". */
+    readonly failure?: Failure,
   ) {
     super(message);
   }
@@ -111,7 +114,8 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
       const msg = userPaths(e instanceof Error ? e.message : String(e), inv.inputs); // the user's file, not the store object
       write(`error: ${msg}`);
-      throw new StageFailure(msg, /load|loading/i.test(msg) && inv.instance.kind === 'score' ? 'model-load-failed' : 'stage-error');
+      const load = /load|loading/i.test(msg) && inv.instance.kind === 'score';
+      throw new StageFailure(msg, load ? 'model-load-failed' : 'stage-error', load ? { reason: 'load', message: msg } : toFailure(e, 'execute'));
     }
     if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
     const outputs: Record<string, StoredOutput> = {};

@@ -3,7 +3,9 @@
 // that executes it (`pipeline exec-stage <invocation.json>`) runs the kind, stores the outputs and
 // writes the run record with the same atomic protocol wherever it runs.
 
+import type { Failure } from './failure.js';
 import type { ResourceRequest, SpecView, StageInput, StageInstanceView } from './kind.js';
+import type { RunRecord } from './store/run-record.js';
 
 export interface Invocation {
   /** Stage key (sha256 of the fingerprint). */
@@ -33,8 +35,33 @@ export interface Grant {
 }
 
 export type ExecOutcome =
-  | { ok: true; runRecordPath: string }
-  | { ok: false; reason: 'exit-non-zero' | 'killed' | 'cancelled' | 'timeout' | 'node-fail' | 'out-of-memory' | 'preempted' | 'worker-crashed' | 'model-load-failed' | 'stage-error'; message: string; logTail?: string; jobId?: string };
+  /** `record`: the run record, when the executor already holds it (saves reading it back). */
+  | { ok: true; runRecordPath: string; record?: RunRecord }
+  | {
+      ok: false;
+      reason: 'exit-non-zero' | 'killed' | 'cancelled' | 'timeout' | 'node-fail' | 'out-of-memory' | 'preempted' | 'worker-crashed' | 'model-load-failed' | 'stage-error' | 'missing-output';
+      message: string;
+      logTail?: string;
+      jobId?: string;
+      /** The failure as the stage saw it (a fetch that gave up), when the executor knows it. */
+      failure?: Failure;
+    };
+
+/** The Failure of a failed outcome: the stage's own when it was carried, else from the reason. */
+export function outcomeFailure(o: Extract<ExecOutcome, { ok: false }>): Failure {
+  if (o.failure) return o.failure;
+  switch (o.reason) {
+    case 'cancelled':
+      return { reason: 'cancelled', message: o.message };
+    case 'model-load-failed':
+      return { reason: 'load', message: o.message };
+    default: {
+      const f: Failure = { reason: 'execute', cause: o.reason, message: o.message };
+      if (o.jobId) f.jobId = o.jobId;
+      return f;
+    }
+  }
+}
 
 export interface Executor {
   readonly name: string;

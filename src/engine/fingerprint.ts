@@ -1,47 +1,46 @@
 // Stage keys and their explanation. The fingerprint is a plain object whose every field is named;
 // the key is sha256 of its canonical JSON; a miss is explained by diffing against the fingerprint
-// kept in the stage's last run record (STYLE.md 1–3).
-import { canonicalJson, digestOf, short } from './canonical.js';
+// kept in the stage's last run record (STYLE.md 1–3). The explanation is data (StaleReason);
+// reporters put it into words.
+import { canonicalJson, digestOf } from './canonical.js';
+import type { StaleReason } from './planner.js';
 import type { Fingerprint } from './store/run-record.js';
 
 export function keyOf(fp: Fingerprint): string {
   return digestOf(fp);
 }
 
-function show(v: unknown): string {
-  if (typeof v === 'string') return /^[0-9a-f]{64}$/.test(v) ? short(v) : JSON.stringify(v);
-  const s = canonicalJson(v);
-  return s === undefined ? 'unset' : s.length > 60 ? `${s.slice(0, 57)}…` : s;
-}
+type Named = 'param' | 'var' | 'output' | 'plan' | 'dependency';
 
-function diffRecord(label: string, before: Record<string, unknown>, after: Record<string, unknown>, out: string[]): void {
+function diffRecord(reason: Named, before: Record<string, unknown>, after: Record<string, unknown>, out: StaleReason[]): void {
   for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const a = before[k];
     const b = after[k];
     if (canonicalJson(a) === canonicalJson(b)) continue;
-    if (a === undefined) out.push(`${label} ${k} added (${show(b)})`);
-    else if (b === undefined) out.push(`${label} ${k} removed (was ${show(a)})`);
-    else out.push(`${label} ${k}: ${show(a)} → ${show(b)}`);
+    const r: StaleReason = reason === 'dependency' ? { reason, path: k } : { reason, name: k };
+    if (a !== undefined) r.from = a;
+    if (b !== undefined) r.to = b;
+    out.push(r);
   }
 }
 
-/** Why `next` differs from `prev`, field by field, in words. */
-export function explain(prev: Fingerprint, next: Fingerprint): string[] {
-  const out: string[] = [];
+/** Why `next` differs from `prev`, field by field. */
+export function explain(prev: Fingerprint, next: Fingerprint): StaleReason[] {
+  const out: StaleReason[] = [];
   const fields = Object.keys(next) as (keyof Fingerprint)[];
   for (const f of fields) {
     switch (f) {
       case 'kind':
-        if (prev.kind !== next.kind) out.push(`stage kind: ${prev.kind} → ${next.kind}`);
+        if (prev.kind !== next.kind) out.push({ reason: 'kind', from: prev.kind, to: next.kind });
         break;
       case 'code':
-        if (prev.code !== next.code) out.push(`code of kind ${next.kind} changed (${short(prev.code)} → ${short(next.code)})`);
+        if (prev.code !== next.code) out.push({ reason: 'code', kind: next.kind, from: prev.code, to: next.code });
         break;
       case 'params':
         diffRecord('param', prev.params ?? {}, next.params, out);
         break;
       case 'vars':
-        diffRecord('matrix var', prev.vars ?? {}, next.vars, out);
+        diffRecord('var', prev.vars ?? {}, next.vars, out);
         break;
       case 'plan':
         diffPlan(prev.plan ?? {}, next.plan, out);
@@ -49,9 +48,19 @@ export function explain(prev: Fingerprint, next: Fingerprint): string[] {
       case 'inputs': {
         const p = prev.inputs ?? {};
         for (const id of new Set([...Object.keys(p), ...Object.keys(next.inputs)])) {
-          if (!p[id]) out.push(`new input stage ${id}`);
-          else if (!next.inputs[id]) out.push(`input stage ${id} removed`);
-          else diffRecord(`input ${id}`, p[id], next.inputs[id], out);
+          const a = p[id];
+          const b = next.inputs[id];
+          if (!a) out.push({ reason: 'input', stage: id, change: 'added' });
+          else if (!b) out.push({ reason: 'input', stage: id, change: 'removed' });
+          else {
+            for (const o of new Set([...Object.keys(a), ...Object.keys(b)])) {
+              if (a[o] === b[o]) continue;
+              const r: StaleReason = { reason: 'input', stage: id, change: 'digest', output: o };
+              if (a[o] !== undefined) r.from = a[o];
+              if (b[o] !== undefined) r.to = b[o];
+              out.push(r);
+            }
+          }
         }
         break;
       }
@@ -60,25 +69,31 @@ export function explain(prev: Fingerprint, next: Fingerprint): string[] {
         break;
       default: {
         const never: never = f;
-        out.push(`${String(never)} changed`);
+        out.push({ reason: 'key', field: String(never) });
       }
     }
   }
-  return out.length ? out : ['key changed'];
+  return out.length ? out : [{ reason: 'key' }];
 }
 
 /** plan fields are often maps of path → digest (run deps): report the changed path itself. */
-function diffPlan(before: Record<string, unknown>, after: Record<string, unknown>, out: string[]): void {
+function diffPlan(before: Record<string, unknown>, after: Record<string, unknown>, out: StaleReason[]): void {
   for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const a = before[k];
     const b = after[k];
     if (canonicalJson(a) === canonicalJson(b)) continue;
     if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) {
-      diffRecord(k === 'deps' ? 'dependency' : k, a as Record<string, unknown>, b as Record<string, unknown>, out);
-    } else if (Array.isArray(a) && Array.isArray(b)) {
-      // e.g. the display metadata of every model: say what changed in size, not two long prefixes.
-      out.push(a.length === b.length ? `${k} changed (${a.length} entries)` : `${k}: ${a.length} → ${b.length} entries`);
-    } else if (a === undefined) out.push(`${k} added (${show(b)})`);
-    else out.push(`${k}: ${show(a)} → ${show(b)}`);
+      if (k === 'deps') diffRecord('dependency', a as Record<string, unknown>, b as Record<string, unknown>, out);
+      else {
+        const sub: StaleReason[] = [];
+        diffRecord('plan', a as Record<string, unknown>, b as Record<string, unknown>, sub);
+        for (const s of sub) if (s.reason === 'plan') out.push({ ...s, name: `${k} ${s.name}` });
+      }
+    } else {
+      const r: StaleReason = { reason: 'plan', name: k };
+      if (a !== undefined) r.from = a;
+      if (b !== undefined) r.to = b;
+      out.push(r);
+    }
   }
 }

@@ -11,7 +11,7 @@ import { conflictMessage, prunedMessages, type Materializer } from './materializ
 export async function guardMaterialized(engine: Engine, mat: Materializer, pipeline: string, selected: Instance[], dryRun: boolean, emit: (e: EngineEvent) => void): Promise<void> {
   const claims = await Promise.all(
     selected.map(async (i) => {
-      const p = await engine.prepare(i);
+      const p = await engine.planner.prepare(i);
       let paths: string[] = [];
       try {
         paths = p.kind.outputs(p.ctx).flatMap((o) => (o.materialize ? [o.materialize] : []));

@@ -1,43 +1,60 @@
-// The scheduler: a stage becomes ready when every stage it needs is done; its key is computed then
-// (so an upstream that re-ran but produced the same bytes leaves it fresh); stale stages queue for
-// resources and, for model work, for the worker that already holds their model.
+// The scheduler: a stage becomes ready when every stage it needs is done; its verdict is taken
+// then from the planner (so an upstream that re-ran but produced the same bytes leaves it fresh);
+// stale stages queue for resources and, for model work, for the worker that already holds their
+// model. It knows the planner, the store's locks and the executors — not the engine.
 import { join } from 'node:path';
-import type { Engine, Planned, RunOptions } from './engine.js';
-import type { EngineEvent, RunSummary } from './events.js';
-import type { Executor, Grant, Invocation } from './executor.js';
+import { emptySummary, type EngineEvent, type RunSummary } from './events.js';
+import { outcomeFailure, type Executor, type Grant, type Invocation } from './executor.js';
 import type { Instance } from './expand.js';
-import { keyOf } from './fingerprint.js';
-import { chosen } from './graph.js';
+import { isFailure, type Failure } from './failure.js';
+import type { Graph } from './graph.js';
 import type { ResourceRequest } from './kind.js';
 import type { Materializer } from './materialize.js';
+import type { Planned, Planner, StaleReason, Verdict } from './planner.js';
 import type { ResourcePools } from './pools.js';
 import type { RunRecord } from './store/run-record.js';
+import type { Store } from './store/store.js';
 import { writeFileAtomic } from './store/fs-util.js';
-import { ExecFailure, type LocalExecutor } from './executors/local.js';
+import type { LocalExecutor } from './executors/local.js';
 
-type Status = 'waiting' | 'planning' | 'queued' | 'running' | 'done' | 'failed' | 'skipped';
+type Status = 'waiting' | 'planning' | 'queued' | 'running' | 'done' | 'failed' | 'blocked' | 'skipped';
 
 interface Ready {
   p: Planned;
   key: string;
   inv: Invocation;
-  reasons: string[];
+  reasons: StaleReason[];
   request: ResourceRequest;
   release: () => Promise<void>;
   remote: boolean;
 }
 
 export interface SchedulerOptions {
+  planner: Planner;
+  graph: Graph;
+  store: Store;
+  projectDir: string;
   pools: ResourcePools;
   jobs: number;
   maxWorkers: number;
   executors: { local: LocalExecutor; remote?: Executor };
+  /** Restores and writes materialised outputs (the same one the planner checks edits with). */
+  materializer: Materializer;
+  /** Stages --force re-runs (what the selection names, not the upstream stages it pulls in). */
+  forced: ReadonlySet<string>;
   emit(e: EngineEvent): void;
+}
+
+export interface ScheduleOptions {
+  dryRun?: boolean;
+  keepGoing?: boolean;
+  signal?: AbortSignal;
 }
 
 export class Scheduler {
   private status = new Map<string, Status>();
-  private records = new Map<string, RunRecord>();
+  /** Verdicts of settled stages: fresh (with the record, also for stages that ran) or blocked. */
+  private known = new Map<string, Verdict>();
   private queue: Ready[] = [];
   private running = 0;
   private planning = 0;
@@ -48,32 +65,26 @@ export class Scheduler {
   private resolveDone!: () => void;
   private ac = new AbortController();
 
-  constructor(
-    private readonly engine: Engine,
-    private readonly o: SchedulerOptions,
-  ) {
-    this.summary = { selected: 0, ran: 0, cached: 0, failed: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], failures: [], results: { projectDir: engine.spec.projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
-    this.mat = engine.materializer();
+  constructor(private readonly o: SchedulerOptions) {
+    this.summary = emptySummary(o.projectDir);
+    this.mat = o.materializer;
   }
 
   private selected: Instance[] = [];
-  private forced = new Set<string>();
   /** Needs of each waiting stage not done yet; a stage is ready at 0. */
   private pendingNeeds = new Map<string, number>();
   private ready: Instance[] = [];
   private remainingByAffinity = new Map<string, number>();
-  private opts: RunOptions = {};
+  private opts: ScheduleOptions = {};
 
-  async run(selected: Instance[], opts: RunOptions): Promise<RunSummary> {
+  async run(selected: Instance[], opts: ScheduleOptions): Promise<RunSummary> {
     const t0 = Date.now();
     this.selected = selected;
     this.opts = opts;
     this.summary.selected = selected.length;
-    // --force re-runs what the selection names, not the upstream stages it pulls in.
-    this.forced = opts.force ? chosen(this.engine.graph, opts.targets ?? [], opts.only ?? []) : new Set();
     for (const i of selected) this.status.set(i.id, 'waiting');
     // Kinds and affinities up front: the scheduler needs to know which model every stage will want.
-    for (const p of await Promise.all(selected.map((i) => this.engine.prepare(i)))) {
+    for (const p of await Promise.all(selected.map((i) => this.o.planner.prepare(i)))) {
       this.plannedCache.set(p.instance.id, p);
       if (p.affinity) this.remainingByAffinity.set(p.affinity, (this.remainingByAffinity.get(p.affinity) ?? 0) + 1);
     }
@@ -106,7 +117,10 @@ export class Scheduler {
     this.summary.modelLoads = this.o.executors.local.stats();
     this.summary.peak = { ...this.o.pools.peak, stages: this.peakStages };
     const folders = new Set<string>();
-    for (const r of this.records.values()) for (const o of Object.values(r.outputs)) if (o.materialize?.includes('/')) folders.add(o.materialize.split('/')[0]!);
+    for (const v of this.known.values()) {
+      if (v.state !== 'fresh') continue;
+      for (const o of Object.values(v.record.outputs)) if (o.materialize?.includes('/')) folders.add(o.materialize.split('/')[0]!);
+    }
     this.summary.results.folders = [...folders].sort();
     for (const s of this.status.values()) if (s === 'skipped' || (this.stopping && (s === 'waiting' || s === 'queued'))) this.summary.skipped++;
     if (!opts.dryRun) await this.writeHistory();
@@ -115,39 +129,33 @@ export class Scheduler {
     return this.summary;
   }
 
+  /** The dry run is the planner's verdicts, told as events: the same verdicts `status` shows. */
   private async dryRun(): Promise<void> {
-    const willRun = new Set<string>();
+    const verdicts = await this.o.planner.verdicts(this.selected, { forced: this.o.forced, edits: true });
     for (const inst of this.selected) {
-      const upstream = inst.needs.find((n) => willRun.has(n));
-      if (upstream) {
-        willRun.add(inst.id);
-        this.summary.ran++;
-        this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: [`upstream ${upstream} will run`] });
-        continue;
-      }
-      const p = await this.engine.prepare(inst);
-      let fp;
-      try {
-        fp = await this.engine.fingerprint(p, this.records);
-      } catch (e: unknown) {
-        // A plan that cannot be made (a model missing offline) is this stage's problem, not the run's.
-        willRun.add(inst.id);
-        this.summary.failed++;
-        this.o.emit({ type: 'stage-failed', id: inst.id, message: (e as Error).message, reason: 'plan-failed' });
-        continue;
-      }
-      const key = keyOf(fp);
-      const forced = this.forced.has(inst.id);
-      const rec = forced ? undefined : await this.engine.freshRecord(key);
-      if (rec) {
-        this.records.set(inst.id, rec);
-        this.summary.cached++;
-        this.summary.restored.push(...(await this.mat.pendingRestores([rec]))); // a dry run: what the run would restore
-        this.o.emit({ type: 'stage-cached', id: inst.id });
-      } else {
-        willRun.add(inst.id);
-        this.summary.ran++;
-        this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: forced ? ['forced (--force)'] : await this.engine.whyStale(inst.id, key, fp) });
+      const v = verdicts.get(inst.id)!;
+      switch (v.state) {
+        case 'fresh':
+          this.summary.cached++;
+          // A dry run: what the run would restore.
+          if (v.edited?.length) this.summary.restored.push(...v.edited);
+          this.o.emit(v.edited?.length ? { type: 'stage-cached', id: inst.id, edited: v.edited } : { type: 'stage-cached', id: inst.id });
+          break;
+        case 'stale':
+          this.summary.ran++;
+          this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: v.reasons });
+          break;
+        case 'waiting':
+          this.summary.ran++;
+          this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: [], waitingOn: v.on });
+          break;
+        case 'blocked':
+          this.block(inst, v.failure, v.by);
+          break;
+        default: {
+          const never: never = v;
+          void never;
+        }
       }
     }
   }
@@ -158,20 +166,24 @@ export class Scheduler {
 
   private plannedCache = new Map<string, Planned>();
 
-  /** Record a stage's end state; release its dependents (done) or skip them (failed, skipped). */
-  private settle(id: string, state: 'done' | 'failed' | 'skipped', because?: string): void {
+  /** Record a stage's end state; release its dependents (done), block them (blocked) or skip them. */
+  private settle(id: string, state: 'done' | 'failed' | 'blocked' | 'skipped', because?: string): void {
     const prev = this.status.get(id);
-    if (prev === 'done' || prev === 'failed' || prev === 'skipped') return;
+    if (prev === 'done' || prev === 'failed' || prev === 'skipped' || prev === 'blocked') return;
     this.status.set(id, state);
     const aff = this.plannedCache.get(id)?.affinity;
     if (aff) this.remainingByAffinity.set(aff, (this.remainingByAffinity.get(aff) ?? 1) - 1);
     if (because) this.o.emit({ type: 'stage-skipped', id, because });
-    for (const d of this.engine.graph.dependents.get(id) ?? []) {
+    for (const d of this.o.graph.dependents.get(id) ?? []) {
       if (this.status.get(d) !== 'waiting') continue;
       if (state === 'done') {
         const left = (this.pendingNeeds.get(d) ?? 1) - 1;
         this.pendingNeeds.set(d, left);
-        if (left === 0) this.ready.push(this.engine.graph.byId.get(d)!);
+        if (left === 0) this.ready.push(this.o.graph.byId.get(d)!);
+      } else if (state === 'blocked') {
+        // Downstream of a blocked stage is blocked by it, as status and --dry-run say.
+        const v = this.known.get(id);
+        if (v?.state === 'blocked') this.block(this.o.graph.byId.get(d)!, v.failure, v.by ?? id);
       } else {
         this.settle(d, 'skipped', `upstream ${id} ${state === 'failed' ? 'failed' : 'did not run'}`);
       }
@@ -206,23 +218,20 @@ export class Scheduler {
   }
 
   private async planOne(inst: Instance): Promise<void> {
-    const p = await this.engine.prepare(inst);
     try {
-      const fp = await this.engine.fingerprint(p, this.records);
-      const key = keyOf(fp);
-      const forced = this.forced.has(inst.id);
-      if (!forced) {
-        const rec = await this.engine.freshRecord(key);
-        if (rec) return await this.finishCached(inst, rec);
-      }
-      const reasons = forced ? ['forced (--force)'] : await this.engine.whyStale(inst.id, key, fp);
-      const release = await this.engine.store.lock(key, this.ac.signal);
+      const p = await this.o.planner.prepare(inst);
+      const forced = this.o.forced.has(inst.id);
+      const v = await this.o.planner.verdict(inst, this.known, { forced });
+      if (v.state === 'fresh') return await this.finishCached(inst, v);
+      if (v.state === 'blocked') return this.block(inst, v.failure, v.by);
+      if (v.state === 'waiting') throw new Error(`internal: ${inst.id} was started before ${v.on}`);
+      const release = await this.o.store.lock(v.key, this.ac.signal);
       if (!forced) {
         // Another `pipeline run` may have computed it while we waited for the lock.
-        const rec = await this.engine.freshRecord(key);
+        const rec = await this.o.planner.freshRecord(v.key);
         if (rec) {
           await release();
-          return await this.finishCached(inst, rec);
+          return await this.finishCached(inst, { state: 'fresh', key: v.key, record: rec });
         }
       }
       const request: ResourceRequest = { cpu: 1, ...(p.kind.resources?.(p.ctx) ?? {}), ...(inst.resources ?? {}) };
@@ -230,29 +239,43 @@ export class Scheduler {
       const remote = !!this.o.executors.remote && (p.kind.isolation === 'worker' || p.kind.name === 'run');
       if (impossible && !remote) {
         await release();
-        return this.fail(inst, `stage ${inst.id} ${impossible}`, 'resources');
+        return this.fail(inst, { reason: 'resources', message: `stage ${inst.id} ${impossible}` });
       }
-      const inputs = await this.engine.inputsFor(inst, this.records);
-      const inv = this.engine.invocation(p, key, fp, inputs, request);
-      this.queue.push({ p, key, inv, reasons, request, release, remote });
+      const inputs = await this.o.planner.inputsFor(inst, this.known);
+      const inv = this.o.planner.invocation(p, v, inputs, request);
+      this.queue.push({ p, key: v.key, inv, reasons: v.reasons, request, release, remote });
       this.status.set(inst.id, 'queued');
     } catch (e: unknown) {
-      this.fail(inst, (e as Error).message, 'plan-failed');
+      this.fail(inst, { reason: 'plan', message: e instanceof Error ? e.message : String(e) });
     }
   }
 
-  private async finishCached(inst: Instance, rec: RunRecord): Promise<void> {
-    this.summary.restored.push(...(await this.mat.ensure(rec)));
-    this.records.set(inst.id, rec);
+  private async finishCached(inst: Instance, v: Extract<Verdict, { state: 'fresh' }>): Promise<void> {
+    this.summary.restored.push(...(await this.mat.ensure(v.record)));
+    this.known.set(inst.id, v);
     this.summary.cached++;
     this.o.emit({ type: 'stage-cached', id: inst.id });
     this.settle(inst.id, 'done');
   }
 
-  private fail(inst: Instance, message: string, reason: string): void {
+  /** A stage that cannot run (its plan failed, or an upstream's did): counted apart from failures. */
+  private block(inst: Instance, failure: Failure, by?: string): void {
+    if (this.known.get(inst.id)?.state === 'blocked') return;
+    const v: Verdict = by ? { state: 'blocked', failure, by } : { state: 'blocked', failure };
+    this.known.set(inst.id, v);
+    this.summary.blocked++;
+    this.summary.blockages.push(by ? { id: inst.id, kind: inst.kind, failure, by } : { id: inst.id, kind: inst.kind, failure });
+    this.o.emit(by ? { type: 'stage-blocked', id: inst.id, kind: inst.kind, failure, by } : { type: 'stage-blocked', id: inst.id, kind: inst.kind, failure });
+    // What a run was asked for cannot all be done: stop as after a failure, unless --keep-going.
+    if (!by && !this.opts.keepGoing && !this.opts.dryRun) this.stopping = true;
+    if (this.opts.dryRun) return;
+    this.settle(inst.id, 'blocked');
+  }
+
+  private fail(inst: Instance, failure: Failure): void {
     this.summary.failed++;
-    this.summary.failures.push({ id: inst.id, message });
-    this.o.emit({ type: 'stage-failed', id: inst.id, message, reason });
+    this.summary.failures.push({ id: inst.id, failure });
+    this.o.emit({ type: 'stage-failed', id: inst.id, message: failure.message, failure });
     if (!this.opts.keepGoing) this.stopping = true;
     this.settle(inst.id, 'failed');
   }
@@ -315,20 +338,20 @@ export class Scheduler {
     this.o.emit({ type: 'stage-start', id, kind: r.p.kind.name, reasons: r.reasons, gpus });
     const onLog = (line: string): void => this.o.emit({ type: 'stage-log', id, line });
     const t0 = Date.now();
+    // A worker stage runs in the worker spawned for its affinity, which holds its own grant.
+    const executor: Executor = where === 'remote' ? this.o.executors.remote! : this.o.executors.local;
     const exec = async (): Promise<RunRecord> => {
-      if (where === 'inline') return this.o.executors.local.runInline(r.inv, grant!, this.ac.signal, onLog);
-      if (where === 'worker') return this.o.executors.local.runInWorker(r.p.affinity!, r.inv, this.ac.signal, onLog);
-      const out = await this.o.executors.remote!.execute(r.inv, grant!, this.ac.signal, onLog);
+      const out = await executor.execute(r.inv, grant ?? { cpus: 0, gpus: [], memory: 0 }, this.ac.signal, onLog);
       // The executor's message already names the job and ends with its log tail.
-      if (!out.ok) throw new ExecFailure(out.message, out.reason);
-      const rec = await this.engine.store.readRun(r.key);
-      if (!rec) throw new ExecFailure(`the job finished but wrote no run record for ${id}`, 'missing-output');
+      if (!out.ok) throw outcomeFailure(out);
+      const rec = out.record ?? (await this.o.store.readRun(r.key));
+      if (!rec) throw { reason: 'execute', cause: 'missing-output', message: `the job finished but wrote no run record for ${id}` } satisfies Failure;
       return rec;
     };
     exec()
       .then(async (rec) => {
         this.summary.restored.push(...(await this.mat.ensure(rec)));
-        this.records.set(id, rec);
+        this.known.set(id, { state: 'fresh', key: r.key, record: rec });
         this.summary.ran++;
         this.o.emit({ type: 'stage-done', id, kind: r.p.kind.name, durationMs: Date.now() - t0, key: r.key });
         // What a stage warned about (zero-token continuations, items over the context, …) is said
@@ -339,7 +362,7 @@ export class Scheduler {
       })
       .catch((e: unknown) => {
         if (this.ac.signal.aborted) this.settle(id, 'skipped', 'interrupted');
-        else this.fail(r.p.instance, e instanceof Error ? e.message : String(e), (e as ExecFailure).reason ?? 'stage-error');
+        else this.fail(r.p.instance, isFailure(e) ? e : { reason: 'execute', cause: 'stage-error', message: e instanceof Error ? e.message : String(e) });
       })
       .finally(async () => {
         await r.release();
@@ -354,8 +377,8 @@ export class Scheduler {
   }
 
   private async writeHistory(): Promise<void> {
-    const keys = [...this.records.values()].map((r) => r.key);
+    const keys = [...this.known.values()].flatMap((v) => (v.state === 'fresh' ? [v.key] : []));
     const at = new Date().toISOString();
-    await writeFileAtomic(join(this.engine.store.dir('history'), `${at.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify({ at, summary: this.summary, keys }));
+    await writeFileAtomic(join(this.o.store.dir('history'), `${at.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify({ at, summary: this.summary, keys }));
   }
 }

@@ -31,7 +31,7 @@ process.on('message', (m: ExecMessage) => {
     cpus: m.cpus,
   }).then(
     (record) => send({ type: 'done', record }),
-    (e: unknown) => send({ type: 'failed', message: e instanceof Error ? e.message : String(e), reason: e instanceof StageFailure ? e.reason : 'stage-error' }),
+    (e: unknown) => send({ type: 'failed', message: e instanceof Error ? e.message : String(e), reason: e instanceof StageFailure ? e.reason : 'stage-error', failure: e instanceof StageFailure ? e.failure : undefined }),
   );
 });
 send({ type: 'ready' });

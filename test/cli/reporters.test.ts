@@ -36,7 +36,7 @@ test('a kind spins only while one of its stages runs; its running stages are lis
 });
 
 const summary = (over: Partial<RunSummary>): RunSummary => ({
-  selected: 53, ran: 0, cached: 53, failed: 0, skipped: 0, interrupted: false, durationMs: 120, modelLoads: {}, restored: [], failures: [],
+  selected: 53, ran: 0, cached: 53, failed: 0, blocked: 0, blockages: [], skipped: 0, interrupted: false, durationMs: 120, modelLoads: {}, restored: [], failures: [],
   results: { projectDir: '/p', folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 }, ...over,
 });
 
@@ -52,7 +52,7 @@ test('plain lines: a running stage prints its progress at most every LINE_PROGRE
   t.mock.timers.enable({ apis: ['Date'], now: 0 });
   const lines: string[] = [];
   const r = lineReporter((l) => lines.push(l));
-  r({ type: 'stage-start', id: 'score/x', kind: 'score', reasons: ['never run'], gpus: [] });
+  r({ type: 'stage-start', id: 'score/x', kind: 'score', reasons: [{ reason: 'never-run' }], gpus: [] });
   for (let i = 1; i <= 30; i++) {
     t.mock.timers.tick(1000);
     r({ type: 'stage-log', id: 'score/x', line: `lambada: ${i}/40 requests` });
@@ -64,7 +64,7 @@ test('plain lines: a running stage prints its progress at most every LINE_PROGRE
   assert.ok(!lines.some((l) => l.includes('some other log line')));
   const verbose: string[] = [];
   const v = lineReporter((l) => verbose.push(l), { verbose: true });
-  v({ type: 'stage-start', id: 'score/x', kind: 'score', reasons: ['never run'], gpus: [] });
+  v({ type: 'stage-start', id: 'score/x', kind: 'score', reasons: [{ reason: 'never-run' }], gpus: [] });
   t.mock.timers.tick(20_000);
   v({ type: 'stage-log', id: 'score/x', line: 'lambada: 1/40 requests' });
   assert.deepEqual(verbose.slice(1), ['  [score/x] lambada: 1/40 requests']);

@@ -1,15 +1,14 @@
-// Plain line logs for CI and pipes: one line per event that matters.
+// Plain line logs for CI and pipes: one line per event that matters. The end-of-run lines
+// (summaryLines) are shared with the listr reporter, so a terminal and a log say the same.
 import { relative } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
 import { noteLog, parseProgress, runningText, type Running } from './progress.js';
+import { blockedLines, reasonText, type Blockage } from './reasons.js';
+
+export { reasonText } from './reasons.js';
 
 export function secs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-/** At most three reasons, then a count: a stage whose upstream changed can list dozens of inputs. */
-export function reasonText(reasons: string[]): string {
-  return reasons.length <= 3 ? reasons.join('; ') : `${reasons.slice(0, 3).join('; ')}; and ${reasons.length - 3} more`;
 }
 
 /** Where to look: `results in examples/: output/, processed_data/, figures/`. */
@@ -30,20 +29,25 @@ export function editsText(restored: string[], dryRun: boolean, when = ''): strin
   return `${n} will be restored${when}: ${shown}`;
 }
 
+/** In a dry run `restored` lists what the run would restore; blocked stages are counted apart. */
 export function summaryLine(s: RunSummary, dryRun = false): string {
   const edits = editsText(s.restored, dryRun);
+  const tailEdits = edits ? `; ${edits}` : '';
   if (dryRun) {
-    if (s.ran > 0) return `${s.ran} of ${s.selected} stages would run (${s.cached} up to date)${edits ? `; ${edits}` : ''}.`;
+    const blocked = s.blocked ? `, ${s.blocked} blocked` : '';
+    if (s.ran > 0) return `${s.ran} of ${s.selected} stages would run (${s.cached} up to date${blocked})${tailEdits}.`;
+    if (s.blocked > 0) return `Nothing can run: ${s.blocked} of ${s.selected} stages are blocked (${s.cached} up to date)${tailEdits}.`;
     return edits ? `All ${s.selected} stages are up to date; ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date.`;
   }
-  if (s.interrupted) return `Interrupted: ${s.ran} stages ran, ${s.cached} up to date, ${s.selected - s.ran - s.cached - s.failed} not run; run again to resume.`;
-  if (s.ran === 0 && s.failed === 0 && s.skipped === 0) return edits ? `All ${s.selected} stages are up to date (${secs(s.durationMs)}); ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date (${secs(s.durationMs)}).`;
+  if (s.interrupted) return `Interrupted: ${s.ran} stages ran, ${s.cached} up to date, ${s.selected - s.ran - s.cached - s.failed - s.blocked} not run; run again to resume.`;
+  if (s.ran === 0 && s.failed === 0 && s.skipped === 0 && s.blocked === 0) return edits ? `All ${s.selected} stages are up to date (${secs(s.durationMs)}); ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date (${secs(s.durationMs)}).`;
   const parts = [`${s.ran} ran`, `${s.cached} up to date`];
   if (s.failed) parts.push(`${s.failed} failed`);
+  if (s.blocked) parts.push(`${s.blocked} blocked`);
   if (s.skipped) parts.push(`${s.skipped} not run`);
   const loads = Object.entries(s.modelLoads);
   const tail = loads.length ? `; model loads: ${loads.map(([m, n]) => `${m}×${n}`).join(', ')}` : '';
-  return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${tail}${edits ? `; ${edits}` : ''}.`;
+  return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${tail}${tailEdits}.`;
 }
 
 /** Lines before the summary: each restored file (a real run) or each file a run would restore. */
@@ -51,11 +55,24 @@ export function restoredLines(s: RunSummary, dryRun: boolean): string[] {
   return s.restored.map((r) => (dryRun ? `would restore ${r} (edited by hand; your copy will be kept beside it)` : `restored ${r}`));
 }
 
+/** The lines after a run: restored files, blocked stages grouped, the summary, the results. */
+export function summaryLines(s: RunSummary, dryRun: boolean, verbose = false): string[] {
+  const out = restoredLines(s, dryRun);
+  out.push(...blockedLines(s.blockages, verbose));
+  out.push(summaryLine(s, dryRun));
+  if (!dryRun && s.ran > 0) {
+    const where = resultsLine(s);
+    if (where) out.push(where);
+  }
+  return out;
+}
+
 /** In line mode a running stage's progress is printed at most this often (and not in its first seconds). */
 export const LINE_PROGRESS_MS = 10_000;
 
 export function lineReporter(out: (line: string) => void, opts: { verbose?: boolean } = {}): Reporter {
   let dry = false;
+  const blocked: Blockage[] = [];
   const running = new Map<string, Running & { printedAt: number }>();
   return (e: EngineEvent) => {
     if (e.type === 'stage-done' || e.type === 'stage-failed' || e.type === 'stage-skipped') running.delete(e.id);
@@ -72,16 +89,21 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         out(`✓ ${e.id}  ${secs(e.durationMs)}`);
         break;
       case 'stage-cached':
-        if (opts.verbose) out(`= ${e.id}  up to date`);
+        if (opts.verbose) out(`= ${e.id}  up to date${e.edited?.length ? ` (edited: ${e.edited.join(', ')})` : ''}`);
         break;
       case 'stage-failed':
         out(`✗ ${e.id}: ${e.message}`);
+        break;
+      case 'stage-blocked':
+        // Said at the end, grouped: 22 fetches failing alike are one line, not 22.
+        blocked.push(e);
+        if (opts.verbose && e.by) out(`⊘ ${e.id} blocked by ${e.by}`);
         break;
       case 'stage-skipped':
         out(`- ${e.id} not run: ${e.because}`);
         break;
       case 'stage-would-run':
-        out(`would run ${e.id}  (${reasonText(e.reasons)})`);
+        out(`would run ${e.id}  (${e.waitingOn ? `upstream ${e.waitingOn} will run` : reasonText(e.reasons)})`);
         break;
       case 'stage-log': {
         if (opts.verbose) {
@@ -102,12 +124,7 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         out(`warning${e.id ? ` [${e.id}]` : ''}: ${e.message}`);
         break;
       case 'run-done':
-        for (const l of restoredLines(e.summary, dry)) out(l);
-        out(summaryLine(e.summary, dry));
-        if (!dry && e.summary.ran > 0) {
-          const where = resultsLine(e.summary);
-          if (where) out(where);
-        }
+        for (const l of summaryLines(e.summary, dry, opts.verbose)) out(l);
         break;
       default: {
         const never: never = e;

@@ -3,7 +3,7 @@
 // listed under their kind. Only kinds with a stage running show a spinner. The list is redrawn on
 // a calm clock (TICK_MS), not on every engine event, and the cursor is hidden while it is drawn.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
-import { restoredLines, resultsLine, summaryLine } from './lines.js';
+import { summaryLines } from './lines.js';
 import { noteLog, runningText, type Running } from './progress.js';
 
 /** Redraw period: four times a second is enough to see progress without flicker. */
@@ -164,12 +164,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
     showCursor();
     process.off('exit', showCursor);
     for (const w of warnings) out(w);
-    if (summary) {
-      for (const l of restoredLines(summary, dry)) out(l);
-      out(summaryLine(summary, dry));
-      const where = !dry && summary.ran > 0 ? resultsLine(summary) : undefined;
-      if (where) out(where);
-    }
+    if (summary) for (const l of summaryLines(summary, dry)) out(l);
   });
   const reporter: Reporter = (e: EngineEvent) => {
     const g = 'id' in e && e.id ? groups.get(kindOf.get(e.id) ?? '') : undefined;
@@ -199,6 +194,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         g?.running.delete(e.id);
         g?.failed.push(`${e.id}: ${e.message}`);
         break;
+      case 'stage-blocked':
       case 'stage-skipped':
         g?.running.delete(e.id);
         if (g) g.skipped++;

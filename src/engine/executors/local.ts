@@ -1,23 +1,33 @@
 // The local executor: light kinds run in the engine process; worker kinds run in long-lived worker
-// processes, one per affinity (a model instance), so each model is loaded once per run.
+// processes, one per affinity (a model instance), so each model is loaded once per run. It is an
+// Executor like the Slurm one; the scheduler places worker kinds (spawn/stop/idle) because the
+// workers hold pool grants, and then calls execute() for every stage alike.
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executeInvocation } from '../exec-stage.js';
-import type { Grant, Invocation } from '../executor.js';
+import type { ExecOutcome, Executor, Grant, Invocation } from '../executor.js';
+import { isFailure, type Failure } from '../failure.js';
+import { Store } from '../store/store.js';
 import type { KindRegistry } from '../registry.js';
 import type { RunRecord } from '../store/run-record.js';
 
 const WORKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'worker-main.js');
 
+type FailedReason = Extract<ExecOutcome, { ok: false }>['reason'];
+
 export class ExecFailure extends Error {
   constructor(
     message: string,
-    readonly reason: string,
+    readonly reason: FailedReason,
+    readonly failure?: Failure,
   ) {
     super(message);
   }
 }
+
+const REASONS = new Set<string>(['exit-non-zero', 'killed', 'cancelled', 'timeout', 'node-fail', 'out-of-memory', 'preempted', 'worker-crashed', 'model-load-failed', 'stage-error', 'missing-output']);
+const asReason = (r: unknown): FailedReason => (typeof r === 'string' && REASONS.has(r) ? (r as FailedReason) : 'stage-error');
 
 interface WorkerHandle {
   affinity: string;
@@ -29,7 +39,7 @@ interface WorkerHandle {
   ready: Promise<void>;
 }
 
-export class LocalExecutor {
+export class LocalExecutor implements Executor {
   readonly name = 'local';
   private processCache = new Map<string, unknown>();
   private workers = new Map<string, WorkerHandle>();
@@ -37,11 +47,25 @@ export class LocalExecutor {
 
   constructor(private readonly registry: KindRegistry) {}
 
-  async runInline(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
+  /** Run in this stage's worker when it has one (the scheduler spawned it), else in this process. */
+  async execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome> {
+    try {
+      const record = inv.affinity && this.workers.has(inv.affinity) ? await this.runInWorker(inv.affinity, inv, signal, onLog) : await this.runInline(inv, grant, signal, onLog);
+      return { ok: true, runRecordPath: new Store(inv.storeDir).runPath(inv.key), record };
+    } catch (e: unknown) {
+      const x = e instanceof ExecFailure ? e : new ExecFailure(e instanceof Error ? e.message : String(e), 'stage-error');
+      const out: ExecOutcome = { ok: false, reason: x.reason, message: x.message };
+      if (x.failure) out.failure = x.failure;
+      return out;
+    }
+  }
+
+  private async runInline(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
     try {
       return await executeInvocation(inv, { registry: this.registry, processCache: this.processCache, signal, onLog, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
     } catch (e: unknown) {
-      throw new ExecFailure((e as Error).message, (e as { reason?: string }).reason ?? 'stage-error');
+      const f = (e as { failure?: unknown }).failure;
+      throw new ExecFailure((e as Error).message, asReason((e as { reason?: unknown }).reason), isFailure(f) ? f : undefined);
     }
   }
 
@@ -83,17 +107,17 @@ export class LocalExecutor {
     this.spawns.set(affinity, (this.spawns.get(affinity) ?? 0) + 1);
   }
 
-  async runInWorker(affinity: string, inv: Invocation, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
+  private async runInWorker(affinity: string, inv: Invocation, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
     const w = this.workers.get(affinity);
     if (!w) throw new Error(`no worker for ${affinity}`);
     w.busy = true;
     try {
       await w.ready;
       return await new Promise<RunRecord>((resolve, reject) => {
-        const onMsg = (m: { type: string; line?: string; record?: RunRecord; message?: string; reason?: string }): void => {
+        const onMsg = (m: { type: string; line?: string; record?: RunRecord; message?: string; reason?: string; failure?: unknown }): void => {
           if (m.type === 'log') onLog(m.line ?? '');
           else if (m.type === 'done') finish(() => resolve(m.record!));
-          else if (m.type === 'failed') finish(() => reject(new ExecFailure(m.message ?? 'failed', m.reason ?? 'stage-error')));
+          else if (m.type === 'failed') finish(() => reject(new ExecFailure(m.message ?? 'failed', asReason(m.reason), isFailure(m.failure) ? m.failure : undefined)));
         };
         const onExit = (code: number | null, sig: string | null): void => {
           this.workers.delete(affinity);
@@ -130,6 +154,7 @@ export class LocalExecutor {
     return w.grant;
   }
 
+  /** Model loads per affinity in this run. */
   stats(): Record<string, number> {
     return Object.fromEntries(this.spawns);
   }

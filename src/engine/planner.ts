@@ -1,0 +1,209 @@
+// The planner: what one stage instance needs now, as a typed verdict. `status`, `run --dry-run`
+// and `run` all ask `verdict()`, so they cannot disagree; the sequence plan → fingerprint → key →
+// fresh? → why stale exists only here. Verdicts and reasons are data; reporters word them.
+import { join } from 'node:path';
+import type { Invocation } from './executor.js';
+import type { Instance } from './expand.js';
+import { toFailure, type Failure } from './failure.js';
+import { explain, keyOf } from './fingerprint.js';
+import type { Graph } from './graph.js';
+import type { PlanContext, ResourceRequest, SpecView, StageInput, StageKind } from './kind.js';
+import type { KindRegistry } from './registry.js';
+import { planContext } from './exec-stage.js';
+import { Materializer } from './materialize.js';
+import type { Fingerprint, RunRecord } from './store/run-record.js';
+import type { Store } from './store/store.js';
+
+/** Why a stage must run; one entry per thing that changed (STYLE.md 2). */
+export type StaleReason =
+  | { reason: 'never-run' }
+  | { reason: 'forced' }
+  | { reason: 'failed-last-time'; message: string }
+  /** The key's record exists but an output it names is gone (gc, or quarantined by verify). */
+  | { reason: 'outputs-missing' }
+  | { reason: 'record-gone' }
+  | { reason: 'kind'; from: string; to: string }
+  | { reason: 'code'; kind: string; from: string; to: string }
+  | { reason: 'param' | 'var' | 'output' | 'plan'; name: string; from?: unknown; to?: unknown }
+  /** A run stage's declared dep (a file path) changed. */
+  | { reason: 'dependency'; path: string; from?: unknown; to?: unknown }
+  | { reason: 'input'; stage: string; change: 'added' | 'removed' | 'digest'; output?: string; from?: string; to?: string }
+  /** The key changed and no field says why (a fingerprint field nobody compares). */
+  | { reason: 'key'; field?: string };
+
+export type Verdict =
+  | { state: 'fresh'; key: string; record: RunRecord; /** Materialised files edited by hand (a run restores them); when asked for. */ edited?: string[] }
+  | { state: 'stale'; key: string; fingerprint: Fingerprint; reasons: StaleReason[] }
+  /** An upstream stage will run first; this stage's key is known only then. */
+  | { state: 'waiting'; on: string }
+  /** It cannot run: its plan failed (`failure`), or an upstream is blocked (`by`, with that failure). */
+  | { state: 'blocked'; failure: Failure; by?: string };
+
+export type VerdictState = Verdict['state'];
+
+export interface Planned {
+  instance: Instance;
+  kind: StageKind;
+  ctx: PlanContext;
+  affinity?: string;
+}
+
+export interface VerdictOptions {
+  forced?: boolean;
+  /** Also check materialised files for hand edits (status, dry-run; a run restores them instead). */
+  edits?: boolean;
+}
+
+export class Planner {
+  private planned = new Map<string, Planned>();
+
+  constructor(
+    readonly graph: Graph,
+    readonly registry: KindRegistry,
+    readonly store: Store,
+    readonly spec: SpecView,
+    readonly plugins: string[],
+    /** Checks materialised files for hand edits (the run's materialiser, so both see the same). */
+    private readonly mat: Materializer = new Materializer(store, spec.projectDir),
+  ) {}
+
+  /** Kind, plan context and affinity of an instance (kinds are loaded once). */
+  async prepare(inst: Instance): Promise<Planned> {
+    const hit = this.planned.get(inst.id);
+    if (hit) return hit;
+    const kind = await this.registry.get(inst.kind);
+    const ctx = planContext({ instance: { id: inst.id, kind: inst.kind, name: inst.name, vars: inst.vars, params: inst.params }, spec: this.spec }, this.store);
+    const p: Planned = { instance: inst, kind, ctx };
+    const aff = kind.isolation === 'worker' ? kind.affinity?.(ctx) ?? inst.id : undefined;
+    if (aff) p.affinity = aff;
+    this.planned.set(inst.id, p);
+    return p;
+  }
+
+  /** The verdict of one instance, given the verdicts of the stages it needs. A stage that ran in
+   * this run is known as fresh with its new record. */
+  async verdict(inst: Instance, known: ReadonlyMap<string, Verdict>, o: VerdictOptions = {}): Promise<Verdict> {
+    for (const n of inst.needs) {
+      const v = known.get(n);
+      if (v?.state === 'blocked') return { state: 'blocked', failure: v.failure, by: v.by ?? n };
+    }
+    for (const n of inst.needs) if (known.get(n)?.state !== 'fresh') return { state: 'waiting', on: n };
+    const p = await this.prepare(inst);
+    let fp: Fingerprint;
+    try {
+      fp = await this.fingerprint(p, known);
+    } catch (e: unknown) {
+      return { state: 'blocked', failure: toFailure(e, 'plan') };
+    }
+    const key = keyOf(fp);
+    if (o.forced) return { state: 'stale', key, fingerprint: fp, reasons: [{ reason: 'forced' }] };
+    const rec = await this.freshRecord(key);
+    if (rec) {
+      const v: Verdict = { state: 'fresh', key, record: rec };
+      if (o.edits) v.edited = await this.mat.edited(rec);
+      return v;
+    }
+    return { state: 'stale', key, fingerprint: fp, reasons: await this.whyStale(inst.id, key, fp) };
+  }
+
+  /** Verdicts of instances in dependency order (status, dry-run). */
+  async verdicts(instances: Instance[], o: { forced?: ReadonlySet<string>; edits?: boolean } = {}): Promise<Map<string, Verdict>> {
+    const out = new Map<string, Verdict>();
+    for (const inst of instances) out.set(inst.id, await this.verdict(inst, out, { forced: o.forced?.has(inst.id) ?? false, edits: o.edits ?? false }));
+    return out;
+  }
+
+  /** Fresh when a run record for the key exists and every output object it names is stored. */
+  async freshRecord(key: string): Promise<RunRecord | undefined> {
+    const r = await this.store.readRun(key);
+    if (!r) return undefined;
+    for (const o of Object.values(r.outputs)) if (!(await this.store.hasOutput(o.digest, o.type))) return undefined;
+    return r;
+  }
+
+  private async fingerprint(p: Planned, known: ReadonlyMap<string, Verdict>): Promise<Fingerprint> {
+    const inputs: Fingerprint['inputs'] = {};
+    for (const n of p.instance.needs) inputs[n] = outputDigests(recordOf(known, n));
+    let plan: Record<string, unknown> = {};
+    if (p.kind.plan) {
+      try {
+        plan = await p.kind.plan(p.ctx);
+      } catch (e: unknown) {
+        // Keep the error's shape (a FetchError's reason); only name the stage once in its message.
+        if (e instanceof Error) e.message = `stage ${p.instance.id}: ${e.message.replace(`stage ${p.instance.id}: `, '')}`;
+        throw e;
+      }
+    }
+    return {
+      kind: p.kind.name,
+      code: await this.registry.codeDigest(p.kind.name),
+      params: p.instance.params,
+      vars: p.instance.vars,
+      plan,
+      inputs,
+      outputs: Object.fromEntries(p.kind.outputs(p.ctx).map((o) => [o.name, o.materialize ?? ''])),
+    };
+  }
+
+  private async whyStale(id: string, key: string, fp: Fingerprint): Promise<StaleReason[]> {
+    const failure = await this.store.readFailure(id);
+    if (failure && failure.key === key) return [{ reason: 'failed-last-time', message: failure.message.split('\n')[0] ?? '' }];
+    const last = await this.store.lastKey(id);
+    if (!last) return [{ reason: 'never-run' }];
+    if (last === key) return [{ reason: 'outputs-missing' }];
+    const prev = await this.store.readFingerprint(last);
+    if (!prev) return [{ reason: 'record-gone' }];
+    return explain(prev, fp);
+  }
+
+  /** What a stale stage is given of its upstream stages' outputs. */
+  inputsFor(inst: Instance, known: ReadonlyMap<string, Verdict>): Promise<StageInput[]> {
+    return Promise.all(
+      inst.needs.map(async (n) => {
+        const r = recordOf(known, n);
+        const up = this.graph.byId.get(n)!;
+        const outputs: StageInput['outputs'] = {};
+        for (const [name, o] of Object.entries(r.outputs)) {
+          outputs[name] = { digest: o.digest, type: o.type, path: await this.store.outputPath(o.digest, o.type) };
+          if (o.materialize) outputs[name].materialized = join(this.spec.projectDir, o.materialize);
+        }
+        return { stageId: n, kind: up.kind, name: up.name, vars: up.vars, outputs, info: r.info };
+      }),
+    );
+  }
+
+  /** The plain-JSON invocation an executor runs for a stale verdict. */
+  invocation(p: Planned, v: Extract<Verdict, { state: 'stale' }>, inputs: StageInput[], resources: ResourceRequest): Invocation {
+    const inv: Invocation = {
+      key: v.key,
+      instance: p.ctx.instance,
+      projectDir: this.spec.projectDir,
+      storeDir: this.store.root,
+      spec: this.spec,
+      plugins: this.plugins,
+      inputs,
+      planned: v.fingerprint.plan,
+      fingerprint: v.fingerprint as unknown as Record<string, unknown>,
+      resources,
+    };
+    if (p.affinity) inv.affinity = p.affinity;
+    return inv;
+  }
+}
+
+function recordOf(known: ReadonlyMap<string, Verdict>, id: string): RunRecord {
+  const v = known.get(id);
+  if (v?.state !== 'fresh') throw new Error(`internal: ${id} has no record yet`);
+  return v.record;
+}
+
+const digestsOf = new WeakMap<RunRecord, Record<string, string>>();
+/** Output name → digest of a record, computed once per record (an aggregate reads hundreds). */
+function outputDigests(r: RunRecord): Record<string, string> {
+  let d = digestsOf.get(r);
+  if (!d) {
+    d = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.digest]));
+    digestsOf.set(r, d);
+  }
+  return d;
+}
