@@ -46,7 +46,7 @@ test('a kind reads typed values with defaults applied', () => {
   assert.deepEqual(v, { n: 4, x: undefined, b: true, s: undefined, l: ['p'] });
   assert.throws(() => readParams('k', DECLS, { n: -2 }, 'stage s/1'), /^Error: stage s\/1: param "n" must be a whole number ≥ 0, got -2$/);
   // The score kind's declaration as the stage reads it.
-  assert.deepEqual(readParams('score', scoreParams, { limit: '5', plain: 'true' }), { limit: 5, max_new_tokens: undefined, plain: true, force_greedy: false, batch_tokens: undefined, chunk_requests: 2048, request_cache: true });
+  assert.deepEqual(readParams('score', scoreParams, { limit: '5', plain: 'true' }), { limit: 5, max_new_tokens: undefined, plain: true, force_greedy: false, batch_tokens: undefined, chunk_requests: 2048, parts: undefined, request_cache: true });
 });
 
 const PIPELINE = `version: 1
