@@ -114,3 +114,16 @@ test('a truncated safetensors file fails naming the file (the readers\' Checkpoi
     (e: unknown) => e instanceof CheckpointError && e.reason === 'truncated' && e.file === 'model.safetensors' && /model\.safetensors/.test(e.message),
   );
 });
+
+test('weights beyond the fp16 range convert with a warning naming the tensor', async () => {
+  const t = await tempDir('err');
+  temps.push(t);
+  await writeFixture(path.join(t.dir, 'a'), llama, { seed: 'e', dtype: 'BF16', tweak: (n, d) => { if (n === 'model.layers.0.mlp.up_proj.weight') d[3] = 1e6; } });
+  const logs: string[] = [];
+  const report = await convertCheckpoint(path.join(t.dir, 'a'), path.join(t.dir, 'out16'), { dtype: 'fp16', log: (m) => logs.push(m) });
+  assert.equal(report.warnings.length, 1);
+  assert.match(report.warnings[0]!, /l0\.up\.w/);
+  assert.ok(logs.some((l) => /1 values of model\.layers\.0\.mlp\.gate_proj\.weight, model\.layers\.0\.mlp\.up_proj\.weight exceed the fp16 range/.test(l)), logs.join('\n'));
+  const fp32 = await convertCheckpoint(path.join(t.dir, 'a'), path.join(t.dir, 'out32'), { dtype: 'fp32' });
+  assert.deepEqual(fp32.warnings, []);
+});
