@@ -58,12 +58,19 @@ test('tiny GPT-2: its own ONNX export and its converted checkpoint give the same
       for (const [col, va] of Object.entries(row)) {
         const vb = b[i]![col]!;
         if (col === 'model') continue;
+        const close = (x: number, y: number): boolean =>
+          // Rank statistics over the top 100 next words can swap near-tied logits at fp32 noise.
+          Math.abs(x - y) <= (/^spearman/.test(col) ? 0.02 : 1e-4 * Math.max(1, Math.abs(x)));
         const na = Number(va);
         if (va !== '' && Number.isFinite(na) && !/^(True|False)$/.test(va)) {
-          // Rank statistics over the top 100 next words can swap near-tied logits at fp32 noise.
-          const tol = /^spearman/.test(col) ? 0.02 : 1e-4 * Math.max(1, Math.abs(na));
-          assert.ok(Math.abs(na - Number(vb)) <= tol, `${out} row ${i} ${col}: ${va} vs ${vb}`);
+          assert.ok(close(na, Number(vb)), `${out} row ${i} ${col}: ${va} vs ${vb}`);
           compared++;
+        } else if (/^\[-?\d/.test(va)) {
+          const xa = JSON.parse(va) as number[];
+          const xb = JSON.parse(vb) as number[];
+          assert.equal(xb.length, xa.length, `${out} row ${i} ${col}`);
+          xa.forEach((x, k) => assert.ok(close(x, xb[k]!), `${out} row ${i} ${col}[${k}]: ${x} vs ${xb[k]}`));
+          compared += xa.length;
         } else {
           assert.equal(vb, va, `${out} row ${i} ${col}`);
         }
