@@ -39,8 +39,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const shared = path.resolve(repoRoot, '../shared');
 const stimuliDir = path.join(shared, 'data', 'stimuli');
 const TOL = 1e-4;
-/** fp16 graphs differ from each other by fp16 rounding (docs/gpu.md: up to ~1e-2 per token on the tiny models). */
-const TOL_FP16 = 5e-2;
+/** fp16 graphs differ from each other by fp16 rounding (docs/gpu.md: up to ~1e-2 per token, ~0.1 per
+ * summed sequence on the tiny models); the values compared here are sums. */
+const TOL_FP16 = 0.25;
 
 const env = (name: string, dflt: string): string => process.env[name] ?? dflt;
 const envInt = (name: string, dflt: number): number => {
