@@ -4,7 +4,7 @@
 // Writes docs/bench-lm.md. Run: node dist/bench/lm-bench.js [--sample N] [--reps R] [--model DIR] [--out FILE]
 
 import { digitMatPrompt as digitPrompt } from '../src/tasks/digit-mat.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -317,7 +317,10 @@ export async function runLmBench(
   const md = markdown(partial, { folder, sample: n, reps });
   const out = opts.out === undefined ? path.join(repoRoot, 'docs', 'bench-lm.md') : opts.out;
   if (out) {
-    writeFileSync(out, md);
+    // Keep the "Scoring graph" section that score-bench.ts writes below this one.
+    const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+    const at = old.indexOf('\n## Scoring graph');
+    writeFileSync(out, md + (at >= 0 ? old.slice(at) : ''));
     log(`wrote ${path.relative(process.cwd(), out) || out}`);
   }
   return { ...partial, markdown: md };

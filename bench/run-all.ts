@@ -67,6 +67,11 @@ process per stage.
     const { runLmBench } = await import('./lm-bench.js');
     await runLmBench({ out: join(REPO, 'docs', 'bench-lm.md') });
   }
+  if (only.length === 0 || only.includes('score')) {
+    console.log('scoring-graph benchmark (plain, fast, scoring graph, PyTorch loop on converted models) …');
+    const { runScoreBench } = await import('./score-bench.js');
+    await runScoreBench({ out: join(REPO, 'docs', 'bench-lm.md') });
+  }
   if (only.length === 0 || only.includes('convert')) {
     // Sizes from the environment (CONVERT_BENCH_GB, default 4; CONVERT_BENCH_DTYPES; CONVERT_BENCH_DIR).
     console.log('conversion benchmark (synthetic llama-shaped fp32 safetensors → ONNX) …');

@@ -5,6 +5,9 @@
 //   variant     string mixed into the seed; defaults to the stage's `revision` var, so a
 //               revision sweep over a built model gets different weights per revision
 //   nLayer, nHead, nEmbd, nPositions   sizes (defaults 2, 2, 32, 1024)
+//   format      'onnx' (default: the transformers.js export, graph written by src/tinymodel) or
+//               'checkpoint' (the same model as a Hugging Face checkpoint, model.safetensors, for
+//               convert-model: a pipeline then exercises the converter and its scoring graph)
 // The ONNX writer is imported lazily in execute(); plan() only checks and keys the options.
 
 import { join } from 'node:path';
@@ -12,7 +15,7 @@ import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js
 import { readParams } from '../src/engine/params.js';
 import { resolveTinyModelOptions, tinyModelConfig, type TinyModelOptions } from '../src/tinymodel/options.js';
 
-const TINYMODEL_MODULES = ['index', 'options', 'weights', 'onnx-graph', 'tokenizer-files'].map(
+const TINYMODEL_MODULES = ['index', 'options', 'weights', 'onnx-graph', 'tokenizer-files', 'checkpoint'].map(
   (m) => new URL(`../src/tinymodel/${m}.js`, import.meta.url).href,
 );
 
@@ -49,6 +52,15 @@ export function buildModelOptions(ctx: PlanContext): TinyModelOptions {
   return opts;
 }
 
+/** 'onnx' (the export) or 'checkpoint' (model.safetensors for convert-model). */
+function formatOf(ctx: PlanContext): 'onnx' | 'checkpoint' {
+  const raw = ctx.instance.params['format'] ?? ctx.model?.build?.['format'] ?? 'onnx';
+  if (raw !== 'onnx' && raw !== 'checkpoint') {
+    throw new Error(`stage ${ctx.instance.id} (build-model): param "format" must be onnx or checkpoint, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
 export const buildModel: StageKind = {
   name: 'build-model',
   description: 'Build the tiny seeded GPT-2 (random weights, real GPT-2 tokenizer) in the transformers.js layout',
@@ -58,12 +70,15 @@ export const buildModel: StageKind = {
   params: buildModelParams,
   isolation: 'inline',
   outputs: () => [{ name: 'model', type: 'dir' }],
-  plan: (ctx) => ({ options: resolveTinyModelOptions(buildModelOptions(ctx)) }),
+  plan: (ctx) => {
+    const format = formatOf(ctx);
+    return { options: resolveTinyModelOptions(buildModelOptions(ctx)), ...(format === 'checkpoint' ? { format } : {}) };
+  },
   async execute(ctx: StageContext): Promise<void> {
     const opts = buildModelOptions(ctx);
-    const { buildTinyModel } = await import('../src/tinymodel/index.js');
+    const { buildTinyModel, buildTinyCheckpoint } = await import('../src/tinymodel/index.js');
     const t0 = performance.now();
-    await buildTinyModel(join(ctx.outDir, 'model'), opts);
+    await (formatOf(ctx) === 'checkpoint' ? buildTinyCheckpoint : buildTinyModel)(join(ctx.outDir, 'model'), opts);
     const ms = Math.round(performance.now() - t0);
     ctx.record('model', tinyModelConfig(opts));
     ctx.record('build_ms', ms);

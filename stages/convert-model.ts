@@ -110,7 +110,8 @@ export const convertModelKind: StageKind = {
         checkDtype(ctx, dtype);
         const config = readJson(join(folder, 'config.json'));
         if (config) {
-          const { detectArchitecture } = await import('../src/convert/convert.js');
+          // The detector alone: planning must not load the graph builder (a no-op run plans every stage).
+          const { detectArchitecture } = await import('../src/convert/arch/detect.js');
           const det = detectArchitecture(config);
           if (!det.ok) throw new Error(`${where(ctx)}: ${join(folder, 'config.json')}: ${det.message}`);
         }

@@ -42,6 +42,8 @@ export interface ConvertReport {
   parameters: number;
   /** Files written, relative to outDir, with their sizes. */
   files: { path: string; bytes: number }[];
+  /** Things the user should know (fp16 overflow of a weight, …); also logged. */
+  warnings: string[];
 }
 
 /** Tokenizer and generation files copied as they are when present. */
@@ -135,6 +137,7 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
       tensors: sources.length,
       parameters: weights.parameters,
       files,
+      warnings: weights.overflowed.map((w) => `weight ${w}: values beyond the fp16 range became ±Inf (convert with dtype fp32)`),
     };
   } finally {
     if (!opts.reader) await reader.close();

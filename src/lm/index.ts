@@ -42,6 +42,8 @@ export interface ExtraLoadOptions extends LoadOptions {
   rowTokens?: number;
   /** CUDA device of the decoder (generation) and of scoring-graph part i (default: i). */
   deviceIds?: number[];
+  /** onnxruntime intra-op threads per session (default: onnxruntime's, one per core). */
+  threads?: number;
 }
 
 export type ScoringPath = 'plain' | 'fast' | 'graph';
@@ -60,11 +62,11 @@ export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions =
   const dtype = opts.dtype ?? 'fp32';
   const parts = opts.parts ?? 1;
   const useGraph = opts.plain !== true && (opts.scoringGraph ?? (parts > 1 || hasScoreGraph(folder, dtype)));
-  const rt = await loadRuntime(folder, { device, dtype, deviceId: opts.deviceIds?.[0] ?? 0 });
+  const rt = await loadRuntime(folder, { device, dtype, deviceId: opts.deviceIds?.[0] ?? 0, ...(opts.threads ? { threads: opts.threads } : {}) });
   let graph: ScoreGraph | null = null;
   if (useGraph) {
     try {
-      graph = await ScoreGraph.load(rt.folder, { device, dtype, parts, ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}) });
+      graph = await ScoreGraph.load(rt.folder, { device, dtype, parts, ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}), ...(opts.threads ? { threads: opts.threads } : {}) });
     } catch (e) {
       await rt.model.dispose().catch(() => undefined);
       throw new Error(`cannot load language model from folder "${rt.folder}" (device ${device}, dtype ${dtype}): ${e instanceof Error ? e.message : String(e)}`);

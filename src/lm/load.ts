@@ -48,7 +48,7 @@ function folderProblem(folder: string): string | null {
 
 export async function loadRuntime(
   folderIn: string,
-  opts: { device?: string; dtype?: string; deviceId?: number } = {},
+  opts: { device?: string; dtype?: string; deviceId?: number; threads?: number } = {},
 ): Promise<LoadedRuntime> {
   const folder = path.resolve(folderIn);
   const device = opts.device ?? 'cpu';
@@ -68,7 +68,12 @@ export async function loadRuntime(
     try {
       const tokenizer = (await tf.AutoTokenizer.from_pretrained(id)) as unknown as TokenizerLike;
       // The device is chosen in the session options too, not only through CUDA_VISIBLE_DEVICES.
-      const sessionOptions = device === 'cuda' ? { session_options: { executionProviders: [{ name: 'cuda', deviceId: opts.deviceId ?? 0 }] } } : {};
+      const sessionOptions = {
+        session_options: {
+          ...(device === 'cuda' ? { executionProviders: [{ name: 'cuda', deviceId: opts.deviceId ?? 0 }] } : {}),
+          ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+        },
+      };
       const model = (await tf.AutoModelForCausalLM.from_pretrained(id, {
         dtype: dtype as never,
         device: device as never,

@@ -1,7 +1,8 @@
 // The project's scoring graph (onnx/score{suffix}.onnx, written by convert-model) run through
 // onnxruntime-node directly. One graph, or N consecutive layer ranges
 // (onnx/score{suffix}.part{i}of{N}.onnx) chained here: part i runs on device i and hands its
-// `hidden` output to part i+1 (through host memory: onnxruntime-node cannot keep CUDA outputs).
+// `hidden` output to part i+1 as its input `hidden_in` (through host memory: onnxruntime-node
+// cannot keep CUDA outputs).
 //
 // Contract (see src/lm/README.md): inputs input_ids, position_ids [B,T] int64, attention_mask
 // [B,T,T] bool, score_positions, target_ids [B,K] int64, logits_positions [B,L] int64; outputs
@@ -161,10 +162,10 @@ export class ScoreGraph {
         if (!v) throw new Error(`scoring graph ${this.files[i]} wants input "${name}", which the scoring contract does not provide`);
         own[name] = v;
       }
-      const prevHidden = feeds['hidden'];
+      const prevHidden = feeds['hidden_in'];
       out = await session.run(own);
       if (i < this.sessions.length - 1) {
-        feeds['hidden'] = out['hidden']!;
+        feeds['hidden_in'] = out['hidden']!;
         prevHidden?.dispose?.();
       }
     }

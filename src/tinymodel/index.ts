@@ -44,3 +44,4 @@ export async function buildTinyModel(outDir: string, opts: TinyModelOptions): Pr
 }
 
 export type { TinyGpt2Sizes } from './weights.js';
+export { buildTinyCheckpoint } from './checkpoint.js';

@@ -146,3 +146,25 @@ test('a missing scoring graph or part split fails naming the file and what exist
   await assert.rejects(loadLanguageModel(folder, { parts: 3 }), /score\.part0of3\.onnx is missing .*split into 3 parts; the folder has 2-part splits/);
   await assert.rejects(loadLanguageModel(path.join(sharedDir, 'models', 'tiny-gpt2'), { scoringGraph: true }), /onnx\/score\.onnx is missing/);
 });
+
+test('fp16 graphs: log-probabilities within fp16 rounding of fp32 (float32 log-softmax), same token ids', async () => {
+  const src = path.join(sharedDir, 'models', 'hf-tiny', 'pythia-tiny');
+  const f16 = path.join(work, 'pythia-tiny-fp16');
+  await convertCheckpoint(src, f16, { dtype: 'fp16' });
+  const half = await loadLanguageModel(f16, { dtype: 'fp16' });
+  const full = await loadLanguageModel(path.join(work, 'pythia-tiny'), {});
+  try {
+    assert.equal(half.path, 'graph');
+    const a = await full.sequence(SENTENCES);
+    const b = await half.sequence(SENTENCES);
+    let worst = 0;
+    a.forEach((x, i) => {
+      assert.deepEqual(b[i]!.tokenIds, x.tokenIds);
+      worst = Math.max(worst, maxAbsDiff(x.tokenLogprobs, b[i]!.tokenLogprobs));
+    });
+    assert.ok(worst > 0 && worst < 0.05, `fp16 drift ${worst}`);
+  } finally {
+    await half.dispose();
+    await full.dispose();
+  }
+});

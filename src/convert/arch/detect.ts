@@ -11,7 +11,8 @@ import { planHfOlmo } from './hf-olmo.js';
 import { planLlama } from './llama.js';
 import { planMistral } from './mistral.js';
 import { planOlmo } from './olmo.js';
-import { ARCHITECTURES, SUPPORTED_LIST, type Architecture, type ArchPlan, type ConvertFailure } from './spec.js';
+import { ARCHITECTURES, ConvertError, SUPPORTED_LIST, type Architecture, type ArchPlan, type ConvertFailure } from './spec.js';
+import { CONFIG_ONLY } from './tensors.js';
 
 export type Detection =
   | { ok: true; architecture: Architecture; modelType: string }
@@ -24,7 +25,23 @@ function isHfOlmo(config: Record<string, unknown>): boolean {
   return 'd_model' in config && 'n_layers' in config;
 }
 
+/**
+ * The architecture for a config.json, and whether the converter supports this config (every field
+ * the planner reads is checked; tensor shapes are checked later, against the weights).
+ */
 export function detectArchitecture(config: Record<string, unknown>): Detection {
+  const det = detectType(config);
+  if (!det.ok) return det;
+  try {
+    PLANNERS[det.architecture](config, CONFIG_ONLY);
+  } catch (e) {
+    if (e instanceof ConvertError) return { ok: false, failure: e.failure, message: e.message };
+    throw e;
+  }
+  return det;
+}
+
+function detectType(config: Record<string, unknown>): Detection {
   const mt = config['model_type'];
   if (typeof mt !== 'string' || mt === '') {
     return {

@@ -4,7 +4,9 @@
 //   input_ids, position_ids int64 [batch_size, sequence_length]
 //   attention_mask          int64 [batch_size, total_sequence_length] (1 = real token)
 //   past_key_values.{i}.key/.value [batch_size, kvHeads, past_sequence_length, headDim] (graph dtype)
-//   → logits float32 [batch_size, sequence_length, vocab]
+//   num_logits_to_keep      int64 scalar: 0 = logits for every position, k > 0 = the last k only
+//     (transformers.js feeds 1 while generating and 0 for any other forward call)
+//   → logits float32 [batch_size, logits_sequence_length, vocab]
 //     present.{i}.key/.value [batch_size, kvHeads, total_sequence_length, headDim]
 // transformers.js v4 makes the first step's empty cache from the session's input metadata: the dim
 // named `batch_size` gets the batch, every other named dim 0, numbers stay — so heads and head
@@ -24,6 +26,7 @@ export function buildDecoderGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
   g.input('attention_mask', DT.INT64, ['batch_size', 'total_sequence_length']);
   g.input('position_ids', DT.INT64, ['batch_size', 'sequence_length']);
+  g.input('num_logits_to_keep', DT.INT64, []);
   for (let i = 0; i < layers; i++) {
     for (const kv of ['key', 'value']) g.input(`past_key_values.${i}.${kv}`, T, ['batch_size', kvHeads, 'past_sequence_length', headDim]);
   }
@@ -61,11 +64,16 @@ export function buildDecoderGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   b.rope = ropeTables(b, 'position_ids');
   let h = embed(b, 'input_ids', 'position_ids');
   for (let i = 0; i < layers; i++) h = block(b, i, h);
-  const logits = outputLayer(b, h);
-  const shapeBTV = g.op('Concat', [shapeBT, g.i64([spec.vocab])], [intAttr('axis', 0)]);
-  g.op('Reshape', [logits, shapeBTV], [], 'logits');
+  // Keep the last num_logits_to_keep positions (all when 0) before the output layer.
+  const keep = g.op('Reshape', ['num_logits_to_keep', g.i64([1])]);
+  const start = g.op('Where', [g.op('Greater', [keep, g.i64([0])]), g.op('Max', [g.op('Sub', [seq, keep]), g.i64([0])]), g.i64([0])]);
+  const h3 = g.op('Reshape', [h, g.op('Concat', [shapeBT, g.i64([spec.hidden])], [intAttr('axis', 0)])]);
+  const kept = g.op('Slice', [h3, start, g.op('Unsqueeze', [seq, g.i64([0])]), g.i64([1])]);
+  const logits = outputLayer(b, g.op('Reshape', [kept, g.i64([-1, spec.hidden])]));
+  const shapeBKV = g.op('Concat', [g.op('Shape', [kept], [intAttr('end', 2)]), g.i64([spec.vocab])], [intAttr('axis', 0)]);
+  g.op('Reshape', [logits, shapeBKV], [], 'logits');
 
-  g.output('logits', DT.FLOAT, ['batch_size', 'sequence_length', spec.vocab]);
+  g.output('logits', DT.FLOAT, ['batch_size', 'logits_sequence_length', spec.vocab]);
   for (let i = 0; i < layers; i++) {
     for (const kv of ['key', 'value']) g.output(`present.${i}.${kv}`, T, ['batch_size', kvHeads, 'total_sequence_length', headDim]);
   }

@@ -20,6 +20,8 @@ export interface WrittenWeights {
   initializers: Map<string, OnnxTypes.ITensorProto>;
   bytes: number;
   parameters: number;
+  /** Weights with values beyond the fp16 range (stored as ±Inf). */
+  overflowed: string[];
 }
 
 export async function writeExternalData(
@@ -34,6 +36,7 @@ export async function writeExternalData(
   const initializers = new Map<string, OnnxTypes.ITensorProto>();
   let offset = 0;
   let parameters = 0;
+  const overflowed: string[] = [];
   const started = Date.now();
   let lastLog = started;
   try {
@@ -47,8 +50,10 @@ export async function writeExternalData(
       }
       const begin = offset;
       let values = 0;
+      const stats = { overflow: 0 };
       for await (const chunk of w.chunks(reader)) {
-        const bytes = type === DT.FLOAT ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : new Uint8Array(f32ToF16Bits(chunk).buffer);
+        const bytes =
+          type === DT.FLOAT ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : new Uint8Array(f32ToF16Bits(chunk, undefined, stats).buffer);
         let done = 0;
         while (done < bytes.byteLength) {
           const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, offset + done);
@@ -56,6 +61,11 @@ export async function writeExternalData(
         }
         offset += bytes.byteLength;
         values += chunk.length;
+      }
+      if (stats.overflow > 0) {
+        // As torch's .half() would, the values become ±Inf; say so, since they poison the outputs.
+        log(`convert: warning: ${stats.overflow} values of ${w.sources.join(', ')} exceed the fp16 range (±65504) and became ±Inf; convert with dtype fp32`);
+        overflowed.push(w.name);
       }
       if (values !== n) throw new Error(`internal: weight ${w.name} (from ${w.sources.join(', ')}) produced ${values} values for [${w.dims.join(', ')}]`);
       initializers.set(w.name, {
@@ -78,5 +88,5 @@ export async function writeExternalData(
   } finally {
     await fh.close();
   }
-  return { initializers, bytes: offset, parameters };
+  return { initializers, bytes: offset, parameters, overflowed };
 }

@@ -41,8 +41,11 @@ export function valueInfo(name: string, elemType: number, dims: Dim[]): OnnxType
   };
 }
 
-/** Round float32 values to IEEE half bits (round to nearest even; overflow → ±Inf). */
-export function f32ToF16Bits(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+/**
+ * Round float32 values to IEEE half bits (round to nearest even; overflow → ±Inf, counted in
+ * `stats.overflow` when given).
+ */
+export function f32ToF16Bits(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length), stats?: { overflow: number }): Uint16Array {
   // Integer ops on the float32 bit patterns; no per-element allocation (a 7B checkpoint has 7e9).
   const u = src.byteOffset % 4 === 0 ? new Uint32Array(src.buffer, src.byteOffset, src.length) : new Uint32Array(Float32Array.from(src).buffer);
   for (let i = 0; i < u.length; i++) {
@@ -55,10 +58,12 @@ export function f32ToF16Bits(src: Float32Array, dst: Uint16Array = new Uint16Arr
       let h = (e << 10) | (mant >>> 13);
       const rem = mant & 0x1fff;
       if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is still right
+      if (h === 0x7c00 && stats) stats.overflow++;
       dst[i] = sign | h;
     } else if (exp === 0xff) {
       dst[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
     } else if (e >= 31) {
+      if (stats) stats.overflow++;
       dst[i] = sign | 0x7c00;
     } else if (e < -10) {
       dst[i] = sign;

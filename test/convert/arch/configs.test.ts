@@ -98,6 +98,7 @@ for (const c of CASES) {
     // Step by step through the cache: prefix of 7, then one token at a time.
     const o = await ort();
     const i64 = (rows: number[][]) => new o.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
+    const keepAll = new o.Tensor('int64', BigInt64Array.from([0n]), []);
     let feeds: Record<string, InstanceType<typeof o.Tensor>> = {};
     for (const m of dec.inputMetadata as unknown as { name: string; shape: (number | string)[] }[]) {
       if (m.name.startsWith('past_key_values')) feeds[m.name] = new o.Tensor('float32', new Float32Array(0), m.shape.map((d) => (d === 'batch_size' ? 1 : typeof d === 'number' ? d : 0)));
@@ -106,7 +107,7 @@ for (const c of CASES) {
     let worstStep = 0;
     for (const len of [7, 1, 1, 1, 1, 1]) {
       const chunk = ids.slice(done, done + len);
-      const res = await dec.run({ ...feeds, input_ids: i64([chunk]), attention_mask: i64([ids.slice(0, done + len).map(() => 1)]), position_ids: i64([chunk.map((_, j) => done + j)]) });
+      const res = await dec.run({ ...feeds, num_logits_to_keep: keepAll, input_ids: i64([chunk]), attention_mask: i64([ids.slice(0, done + len).map(() => 1)]), position_ids: i64([chunk.map((_, j) => done + j)]) });
       const lg = res['logits']!.data as Float32Array;
       for (let j = 0; j < len; j++) for (let v = 0; v < width; v++) worstStep = Math.max(worstStep, Math.abs(lg[j * width + v]! - ref[done + j]![v]!));
       feeds = {};
@@ -114,6 +115,10 @@ for (const c of CASES) {
       done += len;
     }
     assert.ok(worstStep < 1e-4, `decoder with cache: max |logit - reference| = ${worstStep}`);
+    // num_logits_to_keep = 2: only the last two rows, the same values.
+    const last2 = await decoderLogits(dec, [ids], 0, 2);
+    assert.deepEqual(last2.dims, [1, 2, width]);
+    for (let v = 0; v < width; v++) assert.ok(Math.abs(last2.data[width + v]! - data[(T - 1) * width + v]!) < 1e-5);
     await dec.release();
 
     const sc = await session(path.join(out, 'onnx', 'score.onnx'));

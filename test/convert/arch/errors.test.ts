@@ -21,7 +21,8 @@ test('detectArchitecture tells hf_olmo from native olmo and names unknown types 
   assert.deepEqual(detectArchitecture(await cfgOf('olmo-tiny')), { ok: true, architecture: 'olmo', modelType: 'olmo' });
   assert.deepEqual(detectArchitecture(await cfgOf('pythia-tiny')), { ok: true, architecture: 'gpt_neox', modelType: 'gpt_neox' });
   // Keys alone identify hf_olmo when `architectures` is absent.
-  assert.equal(detectArchitecture({ model_type: 'olmo', d_model: 64, n_layers: 2 }).ok && 'hf_olmo', 'hf_olmo');
+  const byKeys = detectArchitecture({ model_type: 'olmo', d_model: 64, n_heads: 4, n_layers: 2 });
+  assert.ok(byKeys.ok && byKeys.architecture === 'hf_olmo', JSON.stringify(byKeys));
   const unknown = detectArchitecture({ model_type: 'mamba' });
   assert.equal(unknown.ok, false);
   if (!unknown.ok) {
@@ -32,6 +33,16 @@ test('detectArchitecture tells hf_olmo from native olmo and names unknown types 
   assert.ok(!remote.ok && /remote-code/.test(remote.message));
   const none = detectArchitecture({});
   assert.ok(!none.ok && none.failure.kind === 'bad-config');
+});
+
+test('detectArchitecture also refuses unsupported configs, from config alone (plan time)', async () => {
+  const dyn = detectArchitecture({ ...llama, rope_scaling: { type: 'dynamic', factor: 2 } });
+  assert.ok(!dyn.ok && dyn.failure.kind === 'unsupported-config' && dyn.failure.field === 'rope_scaling', JSON.stringify(dyn));
+  const alibi = detectArchitecture({ ...(await cfgOf('hf_olmo-tiny')), alibi: true, rope: false });
+  assert.ok(!alibi.ok && alibi.failure.kind === 'unsupported-config' && alibi.failure.field === 'alibi');
+  const act = detectArchitecture({ ...(await cfgOf('pythia-tiny')), hidden_act: 'quick_gelu' });
+  assert.ok(!act.ok && /hidden_act.*quick_gelu/.test(act.message));
+  assert.deepEqual(detectArchitecture(llama), { ok: true, architecture: 'llama', modelType: 'llama' });
 });
 
 async function failure(fn: () => Promise<unknown>): Promise<ConvertError> {
@@ -102,4 +113,17 @@ test('a truncated safetensors file fails naming the file (the readers\' Checkpoi
     () => convertCheckpoint(path.join(t.dir, 'a'), path.join(t.dir, 'out'), { dtype: 'fp32' }),
     (e: unknown) => e instanceof CheckpointError && e.reason === 'truncated' && e.file === 'model.safetensors' && /model\.safetensors/.test(e.message),
   );
+});
+
+test('weights beyond the fp16 range convert with a warning naming the tensor', async () => {
+  const t = await tempDir('err');
+  temps.push(t);
+  await writeFixture(path.join(t.dir, 'a'), llama, { seed: 'e', dtype: 'BF16', tweak: (n, d) => { if (n === 'model.layers.0.mlp.up_proj.weight') d[3] = 1e6; } });
+  const logs: string[] = [];
+  const report = await convertCheckpoint(path.join(t.dir, 'a'), path.join(t.dir, 'out16'), { dtype: 'fp16', log: (m) => logs.push(m) });
+  assert.equal(report.warnings.length, 1);
+  assert.match(report.warnings[0]!, /l0\.up\.w/);
+  assert.ok(logs.some((l) => /1 values of model\.layers\.0\.mlp\.gate_proj\.weight, model\.layers\.0\.mlp\.up_proj\.weight exceed the fp16 range/.test(l)), logs.join('\n'));
+  const fp32 = await convertCheckpoint(path.join(t.dir, 'a'), path.join(t.dir, 'out32'), { dtype: 'fp32' });
+  assert.deepEqual(fp32.warnings, []);
 });

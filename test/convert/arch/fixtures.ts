@@ -120,7 +120,7 @@ function f16(v: number): number {
  * as stored (after rounding to the storage dtype), under their HF names (before `rename`), for the
  * reference forward.
  */
-export async function writeFixture(dir: string, cfg: Record<string, unknown>, opts: { seed: string; dtype?: StoreDtype; shards?: number; rename?: (name: string) => string }): Promise<Map<string, Float32Array>> {
+export async function writeFixture(dir: string, cfg: Record<string, unknown>, opts: { seed: string; dtype?: StoreDtype; shards?: number; rename?: (name: string) => string; tweak?: (name: string, data: Float32Array) => void }): Promise<Map<string, Float32Array>> {
   const dtype = opts.dtype ?? 'F32';
   const rng = makeRng(`convert-fixture:${opts.seed}`);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -132,6 +132,7 @@ export async function writeFixture(dir: string, cfg: Record<string, unknown>, op
     const std = d.kind === 'w' ? 1.2 / Math.sqrt(fanIn) : d.kind === 'emb' ? 0.8 : d.kind === 'b' ? 0.1 : 0.2;
     const mean = d.kind === 'gain' ? 1 : 0;
     const data = Float32Array.from({ length: size }, () => mean + std * normal());
+    opts.tweak?.(d.name, data);
     // Store, then read back what the file holds (F16/BF16 rounding included).
     const bytes = toBytes(data, dtype);
     values.set(d.name, dtype === 'F32' ? data : fromBytes(bytes, dtype));

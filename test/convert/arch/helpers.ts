@@ -48,14 +48,15 @@ const i64 = async (rows: number[][]) => {
   return new o.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [rows.length, w]);
 };
 
-/** Decoder graph, no cache: float32 logits [B][T][V] for right-padded rows. */
-export async function decoderLogits(s: Session, rows: number[][], pad = 0): Promise<{ data: Float32Array; V: number; T: number }> {
+/** Decoder graph, no cache: float32 logits [B][T][V] for right-padded rows (`keep` > 0: the last `keep` rows). */
+export async function decoderLogits(s: Session, rows: number[][], pad = 0, keep = 0): Promise<{ data: Float32Array; V: number; T: number; dims: readonly number[] }> {
   const o = await ort();
   const T = Math.max(...rows.map((r) => r.length));
   const ids = rows.map((r) => [...r, ...new Array(T - r.length).fill(pad)]);
   const mask = rows.map((r) => [...r.map(() => 1), ...new Array(T - r.length).fill(0)]);
   const pos = rows.map(() => Array.from({ length: T }, (_, t) => t));
   const feeds: Record<string, InstanceType<Ort['Tensor']>> = { input_ids: await i64(ids), attention_mask: await i64(mask), position_ids: await i64(pos) };
+  if (s.inputNames.includes('num_logits_to_keep')) feeds['num_logits_to_keep'] = new o.Tensor('int64', BigInt64Array.from([BigInt(keep)]), []);
   for (const name of s.inputNames) {
     if (!name.startsWith('past_key_values')) continue;
     const meta = s.inputMetadata.find((m) => m.name === name) as unknown as { shape: (number | string)[]; type: string };
@@ -64,7 +65,7 @@ export async function decoderLogits(s: Session, rows: number[][], pad = 0): Prom
   }
   const out = await s.run(feeds);
   const logits = out['logits']!;
-  return { data: logits.data as Float32Array, V: logits.dims[2]!, T };
+  return { data: logits.data as Float32Array, V: logits.dims[2]!, T, dims: logits.dims };
 }
 
 export interface ScoreInput {
