@@ -29,7 +29,9 @@ export function checkR(rscript: string, packages: readonly string[], program: st
     hit = (async (): Promise<RCheck> => {
       let out: ExecResult;
       try {
-        out = await exec(rscript, ['--vanilla', '-e', program], { timeoutMs: 60_000 });
+        // No timeout: other inline stages can block this process's event loop for minutes, and a
+        // timer that fires late kills R after it answered, losing its output.
+        out = await exec(rscript, ['--vanilla', '-e', program]);
       } catch (e) {
         const err = e as NodeJS.ErrnoException & { stderr?: string };
         const reason = err.code === 'ENOENT' ? `${rscript} was not found` : `${rscript} failed: ${(err.stderr || err.message).trim().split('\n').slice(-3).join(' ')}`;
@@ -44,7 +46,11 @@ export function checkR(rscript: string, packages: readonly string[], program: st
         else found[name] = version;
       }
       const missing = packages.filter((p) => !found[p] || found[p] === 'MISSING');
-      if (missing.length) return { ok: false, rscript, reason: `R package${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not installed` };
+      if (missing.length) {
+        // Say what R answered when it named no version at all (not the check's expected output).
+        const said = Object.keys(found).length === 0 ? ` (${rscript} printed ${JSON.stringify((out.stdout + out.stderr).trim().slice(0, 300))})` : '';
+        return { ok: false, rscript, reason: `R package${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not installed${said}` };
+      }
       return { ok: true, rscript, r, packages: Object.fromEntries(packages.map((p) => [p, found[p]!])) };
     })();
     checks.set(key, hit);

@@ -62,7 +62,7 @@ export function selectFiles(domain: Domain, files: ScoreFile[], scope: Scope): S
  */
 function sortFiles(domain: Domain, files: ScoreFile[], steps: Map<string, number>): ScoreFile[] {
   const tasks = domainDef(domain).tasks;
-  const step = (f: ScoreFile): number => (f.revision === '' ? steps.get(f.model.name) ?? Infinity : trainingStep(f.revision, 0));
+  const step = (f: ScoreFile): number => (f.revision === '' ? steps.get(f.model.name) ?? Number.MAX_SAFE_INTEGER : trainingStep(f.revision, 0));
   return [...files].sort((a, b) =>
     tasks.indexOf(a.task) - tasks.indexOf(b.task) ||
     (a.condition < b.condition ? -1 : a.condition > b.condition ? 1 : 0) ||
