@@ -118,9 +118,12 @@ test('quickstart: the whole pipeline offline, a no-op second run, and the everyd
   const backRun = rig.cli([...args, '--json']);
   assert.equal(backRun.code, 0, backRun.stderr);
   const warnings = Rig.events(backRun).filter((e) => e['type'] === 'warning').map((e) => String(e['message']));
-  assert.ok(warnings.some((w) => /^removed 13 result files \(7 in configs\/, 6 in output\/\) of stages no longer in pipeline\.yaml, unchanged since written: /.test(w)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => /^removed 15 result files \(7 in configs\/, 8 in output\/\) of stages no longer in pipeline\.yaml, unchanged since written: /.test(w)), warnings.join('\n'));
   assert.ok(warnings.some((w) => w.startsWith('kept output/lambada/demo-gpt-third.csv: its stage score/lambada/demo-gpt-third is no longer in pipeline.yaml')), warnings.join('\n'));
   assert.deepEqual(thirdFiles(), ['lambada/demo-gpt-third.csv']);
+  // The revision added above is gone from the restored file too: its two CSVs go with the third model's six.
+  assert.ok(!rig.exists('output/lambada/demo-gpt-large_step50000-demo.csv'));
+  assert.ok(!rig.exists('output/digit_mat/demo-gpt-large_step50000-demo.csv'));
   assert.ok(!rig.exists('configs/crt/crt1/demo-gpt-third.yaml'));
   const back = { code: backRun.code, stderr: backRun.stderr };
   assert.equal(back.code, 0, back.stderr);

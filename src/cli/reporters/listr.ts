@@ -15,7 +15,8 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
 interface Wrapper {
   title: string;
   output: string;
-  task: { title?: string };
+  /** Marks the task skipped (↓): for a kind whose stages did not all run (a failure upstream, Ctrl-C). */
+  skip(message?: string): void;
 }
 
 interface Group {
@@ -92,7 +93,8 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
     {
       concurrent: true,
       exitOnError: false,
-      // The engine's own SIGINT handler stops cleanly (exit 130); listr2's would exit 127.
+      // Ctrl-C belongs to `pipeline run` (a clean stop, then the summary and exit code 130); listr2's
+      // own handler would mark every task failed and exit with 127 at once.
       registerSignalListeners: false,
       // lazy: no renderer clock (it redraws ~10 times a second and spins every unfinished task);
       // this reporter draws its own spinner on running kinds only, and redraws on its own clock.
@@ -128,7 +130,10 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
           g.closed = true;
           w.title = groupTitle(view(g), undefined, dry);
           if (g.failed.length) g.reject!(new Error(g.failed.join('\n')));
-          else g.resolve!();
+          else {
+            if (g.skipped > 0) w.skip(w.title);
+            g.resolve!();
+          }
           changed = true;
           continue;
         }
