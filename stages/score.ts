@@ -93,7 +93,8 @@ async function modelFor(ctx: StageContext, folder: string, opts: LoadOptions): P
 export const scoreKind: StageKind = {
   name: 'score',
   description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
-  code: [import.meta.url, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
+  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
   libraries: ['@huggingface/transformers', 'onnxruntime-node'],
   params: scoreParams,
   isolation: 'worker',
