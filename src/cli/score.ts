@@ -30,18 +30,20 @@ interface ScoreFlags {
  * `--limit n` and each `--param k=v` (also `--set k=v`) as the score stage's params, checked against
  * the score kind's declarations so that a typo or a bad value stops here, before anything loads.
  */
-export function scoreStageParams(f: Pick<ScoreFlags, 'limit' | 'param'>, decls: ParamDecls): Record<string, unknown> {
+export function scoreStageParams(f: Pick<ScoreFlags, 'limit' | 'param'> & { set?: string[] }, decls: ParamDecls): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   const flagOf = new Map<string, string>();
   if (f.limit !== undefined) {
     params['limit'] = f.limit;
     flagOf.set('limit', `--limit ${f.limit}`);
   }
-  for (const kv of f.param) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UsageError(`--param expects name=value, got "${kv}"`);
-    params[kv.slice(0, i)] = kv.slice(i + 1);
-    flagOf.set(kv.slice(0, i), `--param ${kv}`);
+  for (const [flag, list] of [['--set', f.set ?? []], ['--param', f.param]] as const) {
+    for (const kv of list) {
+      const i = kv.indexOf('=');
+      if (i <= 0) throw new UsageError(`${flag} expects name=value, got "${kv}"`);
+      params[kv.slice(0, i)] = kv.slice(i + 1);
+      flagOf.set(kv.slice(0, i), `${flag} ${kv}`);
+    }
   }
   const problems = paramProblems('score', decls, params);
   if (problems.length) throw new UsageError(problems.map((p) => `${flagOf.get(p.name)}: ${p.message}`).join('\n'));
@@ -49,7 +51,7 @@ export function scoreStageParams(f: Pick<ScoreFlags, 'limit' | 'param'>, decls: 
 }
 
 /** The pipeline text `score` runs; exported so tests and docs can show it. */
-export function scorePipeline(f: ScoreFlags, cwd: string, decls: ParamDecls): string {
+export function scorePipeline(f: ScoreFlags & { set?: string[] }, cwd: string, decls: ParamDecls): string {
   if (!(BUILTIN_TASKS as readonly string[]).includes(f.task)) throw new UsageError(`unknown task "${f.task}"${didYouMean(f.task, BUILTIN_TASKS)}; choose one of ${BUILTIN_TASKS.join(', ')}`);
   if (f.condition && f.task !== 'crt') throw new UsageError(`--condition applies to crt only (task ${f.task} has no conditions)`);
   const known = DEFAULT_CONDITIONS['crt']!;
@@ -81,9 +83,9 @@ export function scorePipeline(f: ScoreFlags, cwd: string, decls: ParamDecls): st
 export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const flags = f as unknown as ScoreFlags;
   // Without a pipeline file there are no vars: `--set k=v` sets a score param, as `--param` does.
-  flags.param = [...g.set, ...(flags.param ?? [])];
+  flags.param = flags.param ?? [];
   const { scoreParams } = await import('../../stages/score.js');
-  const text = scorePipeline(flags, process.cwd(), scoreParams);
+  const text = scorePipeline({ ...flags, set: g.set }, process.cwd(), scoreParams);
   // Kept on disk so that `pipeline -f .pipeline-score.yaml inspect|status …` can look at this run.
   const file = resolve(process.cwd(), '.pipeline-score.yaml');
   writeFileSync(file, `# written by \`pipeline score\` (the last call); inspect with: npx pipeline -f .pipeline-score.yaml inspect <stage>\n${text}`);

@@ -34,6 +34,10 @@ test('pipeline score: a param typo, a bad --limit and an unknown condition stop 
   const typo = rig.cli([...base, '--param', 'limt=2']);
   assert.equal(typo.code, 2, typo.stderr);
   assert.equal(typo.stderr, 'error: --param limt=2: kind score has no param "limt" (did you mean "limit"?); its params: limit, max_new_tokens, plain, force_greedy, batch_tokens, chunk_requests, parts, request_cache\n');
+  // --set k=v is the same as --param here, and the message names the flag the user typed.
+  const viaSet = rig.cli(['--set', 'force_greedyy=true', ...base]);
+  assert.equal(viaSet.code, 2);
+  assert.match(viaSet.stderr, /^error: --set force_greedyy=true: kind score has no param "force_greedyy" \(did you mean "force_greedy"\?\)/);
   const abc = rig.cli([...base, '--limit', 'abc']);
   assert.equal(abc.code, 2, abc.stderr);
   assert.equal(abc.stderr, 'error: --limit abc: param limit of kind score must be a whole number ≥ 0, got "abc" (score only the first n items of the task (0: every item))\n');
