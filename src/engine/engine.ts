@@ -240,7 +240,7 @@ export class Engine {
 
   async run(opts: RunOptions = {}): Promise<RunSummary> {
     const { Scheduler } = await import('./scheduler.js');
-    await this.store.init();
+    await this.store.init(opts.signal); // waits (interruptibly) while gc/verify hold the store
     const pools = resolvePools(this.spec.pools, this.opts.pools ?? {}, await this.detectGpus());
     const executors = await this.makeExecutors();
     try {
