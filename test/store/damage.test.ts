@@ -183,3 +183,15 @@ test('a large input object (checked through the stat cache) that was overwritten
   assert.equal(again.code, 0, again.stdout + again.stderr);
   assert.equal(r.read('size.txt').trim(), '5000000');
 });
+
+test('storing bytes whose object is damaged repairs the object instead of keeping the damage', () => {
+  const r = new Rig(CHAIN);
+  assert.equal(r.cli(['run']).code, 0);
+  const d = corruptObject(r, 'one', 'one.txt');
+  const forced = r.cli(['run', '--force', 'one']);
+  assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+  assert.match(forced.stdout + forced.stderr, new RegExp(`stored object ${d.slice(0, 12)}… was damaged; quarantined it`));
+  const v = r.cli(['verify', '--json']);
+  assert.equal(v.code, 0, v.stdout);
+  assert.equal(readFileSync(join(r.dir, 'cache', 'objects', d.slice(0, 2), d.slice(2)), 'utf8'), '1\n');
+});
