@@ -137,7 +137,7 @@ export class Engine {
 
   async run(opts: RunOptions = {}): Promise<RunSummary> {
     const { Scheduler } = await import('./scheduler.js');
-    await this.store.init();
+    await this.store.init(opts.signal); // waits (interruptibly) while gc/verify hold the store
     const pools = resolvePools(this.spec.pools, this.opts.pools ?? {}, await this.detectGpus());
     const selected = this.selection(opts);
     const executors = await this.makeExecutors();

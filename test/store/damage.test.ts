@@ -159,3 +159,39 @@ test('verify forgets what was computed from a corrupt object: every output then 
   const v2 = r.cli(['verify', '--json']);
   assert.equal(v2.code, 0);
 });
+
+test('a large input object (checked through the stat cache) that was overwritten is caught before use', () => {
+  const spec = `stages:
+  big:
+    run: head -c 5000000 /dev/urandom > big.bin
+    outs: [big.bin]
+  size:
+    run: echo size >> calls.log && wc -c < big.bin > size.txt
+    deps: [big.bin]
+    outs: [size.txt]
+`;
+  const r = new Rig(spec);
+  assert.equal(r.cli(['run']).code, 0);
+  const d = corruptObject(r, 'big', 'big.bin');
+  r.write('pipeline.yaml', spec.replace('wc -c < big.bin', 'wc -c < big.bin | tr -d " "'));
+  rmSync(join(r.dir, 'big.bin'));
+  const hit = r.cli(['run']);
+  assert.equal(hit.code, 1, hit.stdout + hit.stderr);
+  assert.match(hit.stdout + hit.stderr, new RegExp(`the stored object ${d.slice(0, 12)}… no longer matches its digest`));
+  r.resetCalls();
+  const again = r.cli(['run']);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.equal(r.read('size.txt').trim(), '5000000');
+});
+
+test('storing bytes whose object is damaged repairs the object instead of keeping the damage', () => {
+  const r = new Rig(CHAIN);
+  assert.equal(r.cli(['run']).code, 0);
+  const d = corruptObject(r, 'one', 'one.txt');
+  const forced = r.cli(['run', '--force', 'one']);
+  assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+  assert.match(forced.stdout + forced.stderr, new RegExp(`stored object ${d.slice(0, 12)}… was damaged; quarantined it`));
+  const v = r.cli(['verify', '--json']);
+  assert.equal(v.code, 0, v.stdout);
+  assert.equal(readFileSync(join(r.dir, 'cache', 'objects', d.slice(0, 2), d.slice(2)), 'utf8'), '1\n');
+});

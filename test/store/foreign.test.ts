@@ -25,7 +25,10 @@ test("another host's staging folder and stage lock survive status and run while 
   assert.ok(existsSync(staging), 'status must not remove a live foreign staging folder');
   assert.ok(existsSync(lock));
   const run = r.spawn(['run', '--json']);
-  await new Promise((res) => setTimeout(res, 2000));
+  let said = '';
+  run.proc.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+  assert.ok(await until(() => said.includes('being computed by'), 60_000), said);
+  await new Promise((res) => setTimeout(res, 500));
   assert.deepEqual(r.calls(), [], 'the stage is being computed on the other host: wait, do not compute it twice');
   assert.ok(existsSync(staging) && existsSync(lock));
   // The other host stops beating (it crashed): after STALE_MS its lock is taken over.

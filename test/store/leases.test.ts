@@ -50,13 +50,16 @@ test('status and run wait while gc holds the store (another host, fresh heartbea
 `);
   const lease = forgeExclusiveLease(r, owner('eeeeeeeeeeee'));
   const run = r.spawn(['run']);
-  await new Promise((res) => setTimeout(res, 1500));
+  let said = '';
+  for (const stream of [run.proc.stdout!, run.proc.stderr!]) stream.on('data', (d: Buffer) => (said += d.toString()));
+  assert.ok(await until(() => /which needs it to itself; waiting/.test(said), 60_000), said);
+  assert.match(said, /held by `pipeline gc` \(pid 4000000 on host node17\.other-cluster\.example, since .*\), which needs it to itself; waiting/);
+  await new Promise((res) => setTimeout(res, 500));
   assert.deepEqual(r.calls(), [], 'nothing runs while gc holds the store');
   assert.ok(existsSync(lease));
   age(lease, 3_600_000); // gc's host went silent an hour ago
   const res = await run.done;
   assert.equal(res.code, 0, res.stdout + res.stderr);
-  assert.match(res.stdout + res.stderr, /held by `pipeline gc` \(pid 4000000 on host node17\.other-cluster\.example, since .*\), which needs it to itself; waiting/);
   assert.deepEqual(r.calls(), ['a']);
   assert.equal(existsSync(lease), false, 'the stale lease was removed');
 });

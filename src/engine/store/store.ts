@@ -200,7 +200,7 @@ export class Store {
 
   async putBytes(data: string | Uint8Array): Promise<string> {
     const digest = sha256(data);
-    if (await this.hasObject(digest)) return digest;
+    if ((await this.hasObject(digest)) && (await this.intactOrQuarantined(digest))) return digest;
     this.ensureOwner();
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
     await ensureDir(this.dir('tmp'));
@@ -216,7 +216,7 @@ export class Store {
 
   private async adopt(tmp: string, digest: string): Promise<void> {
     const dst = this.objectPath(digest);
-    if (existsSync(dst)) {
+    if (existsSync(dst) && (await this.intactOrQuarantined(digest))) {
       rmSync(tmp, { force: true });
       return;
     }
@@ -423,6 +423,14 @@ export class Store {
     }
     if (size <= SMALL_FILE) return sha256(readFileSync(p)) === digest;
     return (await this.stat.digest(p)).digest === digest;
+  }
+
+  /** An existing object about to be reused: true when intact; a damaged one is quarantined (false),
+   * so storing the same bytes again repairs it instead of keeping the damage for ever. */
+  private async intactOrQuarantined(digest: string): Promise<boolean> {
+    if (await this.objectIntact(digest)) return true;
+    this.warn(`stored object ${digest.slice(0, 12)}… was damaged; quarantined it to ${this.quarantineObject(digest)} and stored it again`);
+    return false;
   }
 
   /** Move a corrupt object to quarantine/ and drop checked-out trees that link it. */
