@@ -64,6 +64,36 @@ function project(s: Shape): string {
   return dir;
 }
 
+/** The same DAG as a doit file (https://pydoit.org): each stage a task with its command, its
+ * file_dep (inputs and upstream outputs) and its targets — doit's own up-to-date checks. */
+export function dodo(s: Shape): string {
+  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  const k = Math.ceil(s.config / s.fetch);
+  const pairs = range(s.fetch).flatMap((f) => range(k).map((j) => [f, j] as const)).slice(0, s.config);
+  const t = (name: string, cmd: string, deps: string[], targets: string[]): string =>
+    `    yield {'name': ${JSON.stringify(name)}, 'actions': [${JSON.stringify(cmd)}], 'file_dep': ${JSON.stringify(deps)}, 'targets': ${JSON.stringify(targets)}}`;
+  const lines = ['DOIT_CONFIG = {"verbosity": 0}', '', 'def task_dag():'];
+  for (const f of range(s.fetch)) lines.push(t(`fetch-${f}`, `cat in/${f}.txt > out/fetch-${f}.txt`, [`in/${f}.txt`], [`out/fetch-${f}.txt`]));
+  for (const [f, j] of pairs) lines.push(t(`config-${f}-${j}`, `echo c${f}-${j} > out/config-${f}-${j}.txt`, [`out/fetch-${f}.txt`], [`out/config-${f}-${j}.txt`]));
+  for (const [f, j] of pairs) lines.push(t(`score-${f}-${j}`, `cat out/config-${f}-${j}.txt out/fetch-${f}.txt > out/score-${f}-${j}.txt`, [`out/config-${f}-${j}.txt`, `out/fetch-${f}.txt`], [`out/score-${f}-${j}.txt`]));
+  const scores = pairs.map(([f, j]) => `out/score-${f}-${j}.txt`);
+  for (const a of range(s.aggregate)) lines.push(t(`aggregate-${a}`, `echo a${a} > out/aggregate-${a}.txt`, scores, [`out/aggregate-${a}.txt`]));
+  lines.push(t('plot', 'echo plot > out/plot.txt', range(s.aggregate).map((a) => `out/aggregate-${a}.txt`), ['out/plot.txt']));
+  return lines.join('\n') + '\n';
+}
+
+function hasDoit(): boolean {
+  return spawnSync('doit', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+function doitMs(dir: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('doit', args, { cwd: dir, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`doit ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return ms;
+}
+
 function cliMs(dir: string, args: string[]): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
@@ -104,6 +134,9 @@ export interface EngineBenchRow {
   noopMs: number;
   oneChangeMs: number;
   oneChangeRan: number;
+  /** doit on the same DAG, in the same run (undefined when doit is not installed). */
+  doitFullMs?: number;
+  doitNoopMs?: number;
 }
 
 export async function benchShape(name: string, s: Shape, repeats = 5): Promise<EngineBenchRow> {
@@ -124,30 +157,50 @@ export async function benchShape(name: string, s: Shape, repeats = 5): Promise<E
     const fullRunMs = cliMs(dir, ['run', '--jobs', '2']);
     const noops: number[] = [];
     for (let i = 0; i < repeats; i++) noops.push(cliMs(dir, ['run']));
+    let doit: Pick<EngineBenchRow, 'doitFullMs' | 'doitNoopMs'> = {};
+    if (hasDoit()) {
+      // doit in its own copy of the project, 2 jobs as the engine (threads: the actions are shell commands).
+      const ddir = project(s);
+      try {
+        writeFileSync(join(ddir, 'dodo.py'), dodo(s));
+        const doitFullMs = doitMs(ddir, ['-n', '2', '-P', 'thread']);
+        const dn: number[] = [];
+        for (let i = 0; i < repeats; i++) dn.push(doitMs(ddir, []));
+        doit = { doitFullMs, doitNoopMs: median(dn) };
+      } finally {
+        rmSync(ddir, { recursive: true, force: true });
+      }
+    }
     writeFileSync(join(dir, 'in', '0.txt'), 'changed\n');
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, [BIN, 'run', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
     const oneChangeMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const oneChangeRan = r.stdout.split('\n').filter((l) => l.includes('"stage-done"')).length;
-    return { shape: name, stages, planMs: median(plans), fullRunMs, baselineMs, overheadRatio: fullRunMs / baselineMs, noopMs: median(noops), oneChangeMs, oneChangeRan };
+    return { shape: name, stages, planMs: median(plans), fullRunMs, baselineMs, overheadRatio: fullRunMs / baselineMs, noopMs: median(noops), oneChangeMs, oneChangeRan, ...doit };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export async function engineBench(): Promise<EngineBenchRow[]> {
-  const paper = { fetch: 22, config: 109, score: 109, aggregate: 6 };
-  const ten = { fetch: 220, config: 1090, score: 1090, aggregate: 60 };
-  return [await benchShape('paper-sized', paper), await benchShape('10× paper', ten, 3)];
+/** `scales`: multiples of the paper's DAG to measure (default 1 and 10; BENCH_SCALES=1 for a quick run). */
+export async function engineBench(scales = (process.env['BENCH_SCALES'] ?? '1,10').split(',').map(Number)): Promise<EngineBenchRow[]> {
+  const rows: EngineBenchRow[] = [];
+  for (const x of scales) {
+    const shape = { fetch: 22 * x, config: 109 * x, score: 109 * x, aggregate: 6 * x };
+    rows.push(await benchShape(x === 1 ? 'paper-sized' : `${x}× paper`, shape, x >= 10 ? 3 : 5));
+  }
+  return rows;
 }
 
 export function engineTable(rows: EngineBenchRow[]): string {
   const f = (n: number): string => n.toFixed(0);
   const lines = [
-    '| DAG | stages | plan, cold (ms) | no-op re-run, whole CLI (ms) | full run (ms) | spawn-only baseline (ms) | full run / baseline | re-run after one input changed (ms, stages run) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| DAG | stages | plan, cold (ms) | no-op re-run, whole CLI (ms) | doit no-op (ms) | no-op / doit | full run (ms) | doit full run (ms) | full run / doit | spawn-only baseline (ms) | full run / baseline | re-run after one input changed (ms, stages run) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of rows) lines.push(`| ${r.shape} | ${r.stages} | ${f(r.planMs)} | ${f(r.noopMs)} | ${f(r.fullRunMs)} | ${f(r.baselineMs)} | ${r.overheadRatio.toFixed(2)}× | ${f(r.oneChangeMs)} (${r.oneChangeRan}) |`);
+  const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}×` : '–');
+  const opt = (n: number | undefined): string => (n === undefined ? '–' : f(n));
+  for (const r of rows) lines.push(`| ${r.shape} | ${r.stages} | ${f(r.planMs)} | ${f(r.noopMs)} | ${opt(r.doitNoopMs)} | ${ratio(r.noopMs, r.doitNoopMs)} | ${f(r.fullRunMs)} | ${opt(r.doitFullMs)} | ${ratio(r.fullRunMs, r.doitFullMs)} | ${f(r.baselineMs)} | ${r.overheadRatio.toFixed(2)}× | ${f(r.oneChangeMs)} (${r.oneChangeRan}) |`);
   return lines.join('\n');
 }
 
