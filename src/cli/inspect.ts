@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import type { RunRecord } from '../engine/store/run-record.js';
 import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
+import { verdictLabel, verdictReasons } from './reporters/reasons.js';
 
 export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, args: string[]): Promise<number> {
   const what = args[0]!;
@@ -54,7 +55,7 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
     throw new UsageError(`nothing called "${what}": give a stage id (see \`pipeline status\`), an output digest, or a materialised path of a fresh stage such as output/<task>/<model>.csv (relative to the working directory or to the project folder ${project}/)`);
   }
   if (state.state !== 'fresh') {
-    process.stdout.write(`${id}: ${state.state}${'reasons' in state ? ` (${state.reasons.join('; ')})` : ''}; run it first to inspect its outputs\n`);
+    process.stdout.write(`${id}: ${verdictLabel(state)} (${verdictReasons(state).join('; ')}); run it first to inspect its outputs\n`);
     return EXIT.ok;
   }
   const rec = state.record;

@@ -3,7 +3,7 @@
 // imports — or by `new URL('./x.js', import.meta.url)`, how a kind names a process it forks),
 // each hashed without its comments or layout. A comment edit or a file the kind never reaches
 // changes nothing; a file it does reach changes exactly its kinds.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
 import { sha256 } from './canonical.js';
 
@@ -27,6 +27,15 @@ export function stripComments(src: string): { code: string; specifiers: string[]
 // After one of these keywords a `/` starts a regular expression, not a division.
 const REGEX_AFTER_WORD = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
 
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 13 || c === 11 || c === 12 || c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029;
+}
+
+/** Identifier and number characters (every non-ASCII character counts: enough for hashing). */
+function isWord(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36 || (c >= 0x80 && !isSpace(c));
+}
+
 type Tok = { t: 'word' | 'str' | 'punct'; v: string };
 
 class Tokenizer {
@@ -43,7 +52,7 @@ class Tokenizer {
   private push(tok: Tok, text: string): void {
     this.out.push(text);
     this.recent.push(tok);
-    if (this.recent.length > 16) this.recent.shift();
+    if (this.recent.length > 64) this.recent.splice(0, 48);
     if (tok.t === 'str') this.noteSpecifier(tok.v);
     else if (tok.v === ')' || tok.v === ',') this.noteUrl();
   }
@@ -75,8 +84,8 @@ class Tokenizer {
 
   private space(): void {
     let nl = false;
-    while (this.i < this.s.length && /\s/.test(this.s[this.i]!)) {
-      if (this.s[this.i] === '\n') nl = true;
+    while (this.i < this.s.length && isSpace(this.s.charCodeAt(this.i))) {
+      if (this.s.charCodeAt(this.i) === 10) nl = true;
       this.i++;
     }
     const last = this.out[this.out.length - 1];
@@ -98,7 +107,7 @@ class Tokenizer {
     while (this.i < s.length) {
       const c = s[this.i]!;
       const d = s[this.i + 1];
-      if (/\s/.test(c)) this.space();
+      if (isSpace(s.charCodeAt(this.i))) this.space();
       else if (c === '/' && d === '/') {
         while (this.i < s.length && s[this.i] !== '\n') this.i++;
         this.space();
@@ -112,10 +121,12 @@ class Tokenizer {
       } else if (c === '"' || c === "'") this.quoted(c);
       else if (c === '`') this.template();
       else if (c === '/' && this.regexAllowed()) this.regex();
-      else if (/[A-Za-z0-9_$\u0080-\uffff]/.test(c)) {
-        const m = /^[A-Za-z0-9_$\u0080-\uffff]+/.exec(s.slice(this.i, this.i + 200))!;
-        this.i += m[0].length;
-        this.push({ t: 'word', v: m[0] }, m[0]);
+      else if (isWord(s.charCodeAt(this.i))) {
+        let j = this.i + 1;
+        while (j < s.length && isWord(s.charCodeAt(j))) j++;
+        const w = s.slice(this.i, j);
+        this.i = j;
+        this.push({ t: 'word', v: w }, w);
       } else {
         this.i++;
         if (c === '{') this.depth++;
@@ -135,14 +146,16 @@ class Tokenizer {
   private quoted(q: string): void {
     const s = this.s;
     let j = this.i + 1;
-    let v = '';
+    let escaped = false;
     while (j < s.length && s[j] !== q && s[j] !== '\n') {
       if (s[j] === '\\') {
-        v += s[j + 1] ?? '';
+        escaped = true;
         j += 2;
-      } else v += s[j++];
+      } else j++;
     }
     const text = s.slice(this.i, j + 1);
+    // The value matters only for module specifiers, which have no escapes worth decoding.
+    const v = escaped ? text.slice(1, -1).replace(/\\(.)/g, '$1') : text.slice(1, -1);
     this.i = j + 1;
     this.push({ t: 'str', v }, text);
   }
@@ -193,20 +206,70 @@ class Tokenizer {
 
 const cache = new Map<string, CodeFile>();
 
+/** Digests of unchanged files, kept between processes (tokenizing the score kind's ~25 files cold
+ * costs a no-op run hundreds of ms): path → size, mtime and the file's CodeFile. */
+interface Persisted {
+  [path: string]: { size: number; mtimeMs: number; ino: number; digest: string; imports: string[] };
+}
+let persisted: { file: string; entries: Persisted; dirty: boolean } | undefined;
+
+/** Keep file digests in `file` (under the store) from now on; call saveCodeDigestCache() to write. */
+export function useCodeDigestCache(file: string): void {
+  if (persisted?.file === file) return;
+  let entries: Persisted = {};
+  try {
+    entries = JSON.parse(readFileSync(file, 'utf8')) as Persisted;
+  } catch {
+    /* absent or damaged: start empty, it is only a cache */
+  }
+  persisted = { file, entries, dirty: false };
+}
+
+export function saveCodeDigestCache(): void {
+  if (!persisted?.dirty) return;
+  try {
+    mkdirSync(dirname(persisted.file), { recursive: true });
+    const tmp = `${persisted.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(persisted.entries));
+    renameSync(tmp, persisted.file);
+    persisted.dirty = false;
+  } catch {
+    /* a read-only store only costs the next process the tokenizing */
+  }
+}
+
 /** One file's code digest and the project files it names (cached for the life of the process). */
 export function codeFile(path: string): CodeFile {
   const hit = cache.get(path);
   if (hit) return hit;
+  let st: { size: number; mtimeMs: number; ino: number } | undefined;
+  if (persisted) {
+    st = statSync(path);
+    const p = persisted.entries[path];
+    if (p && p.size === st.size && p.mtimeMs === st.mtimeMs && p.ino === st.ino) {
+      const f = { path, digest: p.digest, imports: p.imports };
+      cache.set(path, f);
+      return f;
+    }
+  }
+  const f = digestFile(path);
+  cache.set(path, f);
+  if (persisted && st) {
+    persisted.entries[path] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, digest: f.digest, imports: f.imports };
+    persisted.dirty = true;
+  }
+  return f;
+}
+
+function digestFile(path: string): CodeFile {
   const text = readFileSync(path, 'utf8');
-  let f: CodeFile;
   if (['.js', '.mjs', '.cjs'].includes(extname(path))) {
     const { code, specifiers } = stripComments(text);
     // A folder URL (`new URL('../src/tasks/', …)`, an old `code:` entry) names no code by itself.
     const imports = specifiers.filter((x) => (x.startsWith('./') || x.startsWith('../')) && !x.endsWith('/')).map((x) => resolve(dirname(path), x.split(/[?#]/)[0]!));
-    f = { path, digest: sha256(code), imports };
-  } else f = { path, digest: sha256(text), imports: [] };
-  cache.set(path, f);
-  return f;
+    return { path, digest: sha256(code), imports };
+  }
+  return { path, digest: sha256(text), imports: [] };
 }
 
 /** Every project file reachable from `entry` by its imports; files under node_modules are

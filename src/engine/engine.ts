@@ -9,6 +9,7 @@ import { buildGraph, chosen, select, type Graph } from './graph.js';
 import { expand, normal, type Instance } from './expand.js';
 import { Planner, type Verdict } from './planner.js';
 import { KindRegistry } from './registry.js';
+import { saveCodeDigestCache, useCodeDigestCache } from './code-digest.js';
 import { resolvePools, type Pools, type Spec } from './spec-types.js';
 import { compiledKey, loadCompiled, saveCompiled } from './compiled.js';
 import { PipelineError } from './diagnostics.js';
@@ -106,6 +107,7 @@ export class Engine {
     if (modelsDir) view.modelsDir = resolve(modelsDir);
     if (stimuliDir) view.stimuliDir = resolve(stimuliDir);
     const storeDir = opts.storeDir ?? join(spec.projectDir, 'cache');
+    useCodeDigestCache(join(storeDir, 'compiled', 'code-files.json'));
     if (!instances) {
       await resolveRevisionSelections(spec, view, storeDir);
       instances = expand(spec, await kindParams(registry, spec.stages.flatMap((d) => (d.uses ? [d.uses] : []))));
@@ -131,6 +133,7 @@ export class Engine {
     try {
       return await this.planner.verdicts(this.selection(sel), { edits: true });
     } finally {
+      saveCodeDigestCache();
       await this.store.close();
     }
   }
@@ -164,6 +167,7 @@ export class Engine {
       return await scheduler.run(selected, sched);
     } finally {
       await Promise.all(Object.values(executors).map((x) => x?.close()));
+      saveCodeDigestCache();
       await this.store.close();
     }
   }

@@ -1,7 +1,7 @@
 // Execute one invocation wherever it runs (the engine process, a model worker, a Slurm job):
 // run the kind into a staging folder, store every declared output, then write the run record —
 // last, as the commit marker. A stage killed half-way leaves only staging, which is discarded.
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -164,8 +164,8 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, msg).catch(() => undefined);
     throw e;
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
+    // Off the event loop: in a run of many small stages these removals would block the others.
+    await Promise.all([fs.rm(tmp, { recursive: true, force: true }), fs.rm(scratch, { recursive: true, force: true })]);
     await store.stat.flush().catch(() => undefined);
   }
 }

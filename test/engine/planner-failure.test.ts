@@ -1,0 +1,30 @@
+// Failures are data (failure.ts): what a fetch error means for the user is decided by its shape,
+// not by words in its message. A download that gave up and a model missing offline differ.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { toFailure } from '../../src/engine/failure.js';
+import { FetchError, HttpStatusError } from '../../src/fetch/errors.js';
+
+test('fetch errors become fetch failures with a cause the reporters can group on', () => {
+  const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+  const cases: [unknown, string][] = [
+    [new FetchError('offline-missing', 'model x: not available offline'), 'fetch/offline-missing'],
+    [new FetchError('retries-exhausted', 'model x: gave up after 5 tries', { cause: refused }), 'fetch/network'],
+    [new FetchError('http', 'cannot reach the hub (ENOTFOUND)', { cause: Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } }) }), 'fetch/network'],
+    [new FetchError('retries-exhausted', 'download failed after 5 tries', { cause: new HttpStatusError(503, 'http://hub/x', null, '') }), 'fetch/gave-up'],
+    [new FetchError('http', 'HTTP 418', { cause: new HttpStatusError(418, 'http://hub/x', null, '') }), 'fetch/http'],
+    [new FetchError('revision-not-found', 'revision "step9" was not found'), 'fetch/not-found'],
+    [new FetchError('digest-mismatch', 'sha256 differs'), 'fetch/integrity'],
+    [new Error('stimuli.csv: missing column intuitive'), 'plan/'],
+  ];
+  for (const [err, want] of cases) {
+    const f = toFailure(err, 'plan');
+    assert.equal(`${f.reason}/${'cause' in f ? f.cause : ''}`, want, (err as Error).message);
+    assert.equal(f.message, (err as Error).message);
+  }
+  // In a stage's execution, an error that is not a fetch error is the stage's own.
+  assert.deepEqual(toFailure(new Error('boom'), 'execute'), { reason: 'execute', cause: 'stage-error', message: 'boom' });
+  // A failure already carried (across IPC, from a worker) is kept as it is.
+  const carried = { reason: 'fetch', cause: 'gave-up', message: 'download failed' } as const;
+  assert.equal(toFailure(Object.assign(new Error('x'), { failure: carried }), 'execute'), carried);
+});
