@@ -15,7 +15,8 @@
 //   (the python with torch; default /usr/bin/python3, where Debian's python3-torch installs),
 //   BENCH_SCORE_THREADS (0 = the libraries' defaults; 1 = one thread for onnxruntime and torch, the
 //   fair setting on an oversubscribed machine), BENCH_NEOX_LAYERS / _HIDDEN / _HEADS / _INNER / _VOCAB (12 / 768 / 12 / 3072 / 50304).
-// Run: node dist/bench/score-bench.js [--out FILE | --no-write]
+// Run: node dist/bench/score-bench.js [--out FILE | --no-write] [--report: rebuild the report from the
+// outputs of the last run in BENCH_SCORE_DIR] | --drift (fp16 vs fp32 on the hf-tiny checkpoints)
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -445,6 +446,13 @@ function runTorch(work: string, folder: string, name: string, jobs: ReturnType<t
   // Debian's python3-torch belongs to /usr/bin/python3 (a pyenv or venv python3 first on PATH lacks it).
   const python = process.env['BENCH_PYTHON'] ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
   runChild(python, [path.join(repoRoot, 'bench', 'torch-score.py'), folder, jobsFile, out, logitsFile], 'the PyTorch loop (needs torch: apt-get install -y python3-torch)');
+  return torchOutcome(work, name, jobs);
+}
+
+/** The PyTorch loop's saved output as a PathOutcome (its token log-probabilities reduced as src/lm does). */
+function torchOutcome(work: string, name: string, jobs: ReturnType<typeof torchJobs>): PathOutcome {
+  const out = path.join(work, `${name}.out.json`);
+  const logitsFile = path.join(work, `${name}.logits.bin`);
   const res = JSON.parse(readFileSync(out, 'utf8')) as {
     loadSeconds: number;
     peakRssMiB: number;
@@ -551,9 +559,33 @@ function modelMarkdown(model: string, params: number, paths: PathOutcome[], diff
       `${Object.entries(diffs).map(([p, d]) => `${p} ${d.toExponential(1)}`).join(', ')}` +
       ` (equal within ${tol}: ${Object.values(diffs).every((d) => d <= tol) ? 'yes' : '**no**'}).`,
   );
+  if (g && pl) {
+    // The issue's targets: graph >= 3x plain on digit_mat, crt and the metalinguistic mixes; every
+    // task (its mixes together) at most half the PyTorch loop's time.
+    const ratio = (k: 'seconds' | 'cpuSeconds', f: (n: string) => boolean, a: PathOutcome, b: PathOutcome) => total(a, k, f) / total(b, k, f);
+    const fast3 = names.filter((n) => /^(digit_mat|crt)$|metalinguistic/.test(n));
+    const speed = fast3.map((n) => `${n} ${fmt(ratio('cpuSeconds', (x) => x === n, pl, g), 1)}× (wall ${fmt(ratio('seconds', (x) => x === n, pl, g), 1)}×)`);
+    const met3 = fast3.every((n) => ratio('cpuSeconds', (x) => x === n, pl, g) >= 3);
+    lines.push('', `Target "graph at least 3× plain" on digit_mat, crt and the metalinguistic mixes, CPU time: ${speed.join(', ')}: ${met3 ? 'met' : '**not met**'}.`);
+    if (t) {
+      const tasks = [...new Set(names.map((n) => n.split(' ')[0]!))];
+      const half = tasks.map((task) => {
+        const f = (x: string) => x.split(' ')[0] === task;
+        return { task, cpu: ratio('cpuSeconds', f, g, t), wall: ratio('seconds', f, g, t) };
+      });
+      const metHalf = half.every((h) => h.cpu <= 0.5);
+      lines.push(
+        `Target "every task at most half the PyTorch loop's time", graph / torch CPU time: ${half.map((h) => `${h.task} ${fmt(h.cpu, 2)} (wall ${fmt(h.wall, 2)})`).join(', ')}: ${metHalf ? 'met' : '**not met**'}.`,
+      );
+    }
+  }
   if (g) {
     const sec = total(g, 'seconds');
-    lines.push('', `Scoring graph: ${fmt(total(g, 'scoredTokens') / sec)} scored tokens per second (${fmt(total(g, 'scoredTokens'))} log-probabilities and ${fmt(total(g, 'logitsRows'))} logits rows in ${fmt(sec, 2)} s).`);
+    lines.push(
+      '',
+      `Scoring graph: ${fmt(total(g, 'scoredTokens') / sec)} scored tokens per second, ${fmt(total(g, 'scoredTokens') / total(g, 'cpuSeconds'))} per CPU second ` +
+        `(${fmt(total(g, 'scoredTokens'))} log-probabilities and ${fmt(total(g, 'logitsRows'))} logits rows in ${fmt(sec, 2)} s).`,
+    );
   }
   lines.push('');
   return lines.join('\n');
@@ -564,8 +596,10 @@ export interface ScoreBenchResult {
   markdown: string;
 }
 
-export async function runScoreBench(opts: { out?: string | null; log?: (s: string) => void } = {}): Promise<ScoreBenchResult> {
+export async function runScoreBench(opts: { out?: string | null; log?: (s: string) => void; reportOnly?: boolean } = {}): Promise<ScoreBenchResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
+  // Rebuild the report from the outputs a previous run left in BENCH_SCORE_DIR (same settings).
+  const reportOnly = opts.reportOnly === true;
   const items = envInt('BENCH_SCORE_ITEMS', 4);
   const kinds = env('BENCH_SCORE_MODELS', 'neox,gpt2').split(',').filter(Boolean) as ModelKind[];
   const pathNames = env('BENCH_SCORE_PATHS', 'plain,fast,graph').split(',').filter(Boolean);
@@ -587,8 +621,8 @@ export async function runScoreBench(opts: { out?: string | null; log?: (s: strin
     const { config } = checkpointSpec(kind);
     const vocab = Number(config['vocab_size']);
     const context = Number(config['max_position_embeddings'] ?? config['n_positions']);
-    const mixes = await recordMixes(folder, items, vocab, context);
     const mixesFile = path.join(work, `${kind}.mixes.json`);
+    const mixes = reportOnly ? (JSON.parse(readFileSync(mixesFile, 'utf8')) as MixCalls[]) : await recordMixes(folder, items, vocab, context);
     writeFileSync(mixesFile, JSON.stringify(mixes));
     const threads = envInt('BENCH_SCORE_THREADS', 0);
     const base: ExtraLoadOptions = { device, dtype, ...(threads > 0 ? { threads } : {}) };
@@ -601,12 +635,20 @@ export async function runScoreBench(opts: { out?: string | null; log?: (s: strin
     for (const p of pathNames) {
       const o = pathOpts[p];
       if (!o) throw new Error(`BENCH_SCORE_PATHS: unknown path "${p}" (plain, fast, graph)`);
+      if (reportOnly) {
+        paths.push(JSON.parse(readFileSync(path.join(work, `${kind}-${p}.out.json`), 'utf8')) as PathOutcome);
+        continue;
+      }
       log(`${label}: ${p} path …`);
       paths.push(runPath(work, folder, `${kind}-${p}`, o, mixesFile));
     }
     if (withTorch) {
-      log(`${label}: PyTorch loop …`);
-      paths.push(runTorch(work, src, `${kind}-torch`, torchJobs(mixes, await loadTokenizer(folder))));
+      const jobs = torchJobs(mixes, await loadTokenizer(folder));
+      if (reportOnly) paths.push(torchOutcome(work, `${kind}-torch`, jobs));
+      else {
+        log(`${label}: PyTorch loop …`);
+        paths.push(runTorch(work, src, `${kind}-torch`, jobs));
+      }
     }
     const ref = paths[0]!;
     const diffs: Record<string, number> = {};
@@ -623,7 +665,8 @@ export async function runScoreBench(opts: { out?: string | null; log?: (s: strin
     '',
     `Generated by \`node dist/bench/score-bench.js\` (part of \`npm run bench\`) on ${new Date().toISOString().slice(0, 10)}: ` +
       `${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ${items} items per task ` +
-      `(BENCH_SCORE_ITEMS), load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
+      `(BENCH_SCORE_ITEMS), ${envInt('BENCH_SCORE_THREADS', 0) > 0 ? `${envInt('BENCH_SCORE_THREADS', 0)} thread(s) per library (BENCH_SCORE_THREADS)` : 'library default threads'}, ` +
+      `load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
     '',
     'Both models are random-weight checkpoints written by the benchmark (safetensors) and converted by',
     'the project\'s converter. Each task mix is the scoring calls that task\'s own code (`runTask`) sends for',
@@ -635,6 +678,13 @@ export async function runScoreBench(opts: { out?: string | null; log?: (s: strin
     'forward in PyTorch over the same safetensors and token ids, one sequence at a time, output layer only',
     'where scored: what a researcher would write). "fwd tok" = real tokens through the transformer; "out',
     'rows" = rows through the output layer.',
+    '',
+    'Reading the times: "s" is wall time, "cpu s" the process\'s CPU time (all threads). On a shared,',
+    'oversubscribed machine wall time mostly measures the scheduler; with one thread per library',
+    '(BENCH_SCORE_THREADS=1) CPU seconds are the work each path did, so compare those first. The graph',
+    'path releases the transformers.js decoder session once loaded (it reloads it only to generate), so',
+    'it holds one copy of the weights. The PyTorch loop uses Debian\'s torch with OpenBLAS',
+    '(`libopenblas0-pthread`; with Debian\'s default reference BLAS it is several times slower).',
     '',
     ...reports.map((r) => r.markdown),
   ].join('\n');
@@ -715,7 +765,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     console.log(await runDrift());
   } else {
     const i = args.indexOf('--out');
-    const result = await runScoreBench({ out: args.includes('--no-write') ? null : i >= 0 ? args[i + 1] : undefined });
+    const result = await runScoreBench({ out: args.includes('--no-write') ? null : i >= 0 ? args[i + 1] : undefined, reportOnly: args.includes('--report') });
     if (result.models.some((m) => Object.values(m.diffs).some((d) => !(d <= m.tol)))) {
       console.error('the paths disagree on some task mix');
       process.exitCode = 1;

@@ -55,6 +55,8 @@ export interface LoadedLanguageModel extends LanguageModel {
   readonly loadSeconds: number;
   readonly plain: boolean;
   readonly path: ScoringPath;
+  /** Whether the transformers.js decoder session is in memory (the graph path loads it for generation only). */
+  readonly decoderLoaded: boolean;
 }
 
 export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions = {}): Promise<LoadedLanguageModel> {
@@ -62,17 +64,29 @@ export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions =
   const dtype = opts.dtype ?? 'fp32';
   const parts = opts.parts ?? 1;
   const useGraph = opts.plain !== true && (opts.scoringGraph ?? (parts > 1 || hasScoreGraph(folder, dtype)));
-  const rt = await loadRuntime(folder, { device, dtype, deviceId: opts.deviceIds?.[0] ?? 0, ...(opts.threads ? { threads: opts.threads } : {}) });
+  const rtOpts = { device, dtype, deviceId: opts.deviceIds?.[0] ?? 0, ...(opts.threads ? { threads: opts.threads } : {}) };
+  const rt = await loadRuntime(folder, rtOpts);
   let graph: ScoreGraph | null = null;
   if (useGraph) {
+    // The decoder session (a second copy of the weights) is only needed to generate: release it
+    // once the tokenizer, the logits width and the generation settings are known, before the
+    // scoring graph loads, and load it again on the first generate().
+    const generation = generationSettings(rt, opts.forceGreedy === true);
+    await rt.model.dispose();
     try {
       graph = await ScoreGraph.load(rt.folder, { device, dtype, parts, ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}), ...(opts.threads ? { threads: opts.threads } : {}) });
     } catch (e) {
-      await rt.model.dispose().catch(() => undefined);
       throw new Error(`cannot load language model from folder "${rt.folder}" (device ${device}, dtype ${dtype}): ${e instanceof Error ? e.message : String(e)}`);
     }
+    return new TransformersLanguageModel(rt, opts, graph, { generation, reload: () => loadRuntime(folder, rtOpts) });
   }
-  return new TransformersLanguageModel(rt, opts, graph);
+  return new TransformersLanguageModel(rt, opts, null);
+}
+
+/** For a model whose decoder was released after loading: its settings, and how to load it again. */
+interface ReleasedDecoder {
+  generation: ModelInfo['generation'];
+  reload(): Promise<LoadedRuntime>;
 }
 
 class TransformersLanguageModel implements LoadedLanguageModel {
@@ -81,21 +95,24 @@ class TransformersLanguageModel implements LoadedLanguageModel {
   readonly plain: boolean;
   readonly path: ScoringPath;
   private readonly packLimits: PackLimits;
-  private readonly runner: ForwardRunner;
+  private runnerInstance: ForwardRunner | null = null;
+  private released: ReleasedDecoder | null;
+  private reloading: Promise<void> | null = null;
   private readonly encode: Encode;
   private readonly limits: BatchLimits;
   private readonly cache: LogitsCache;
   private readonly forceGreedy: boolean;
 
   constructor(
-    private readonly rt: LoadedRuntime,
+    private rt: LoadedRuntime,
     opts: ExtraLoadOptions,
     private readonly graph: ScoreGraph | null = null,
+    released: ReleasedDecoder | null = null,
   ) {
+    this.released = released;
     this.plain = opts.plain === true;
     this.path = this.plain ? 'plain' : graph ? 'graph' : 'fast';
     this.forceGreedy = opts.forceGreedy === true;
-    this.runner = new ForwardRunner(rt, this.stats);
     this.encode = (text: string) => rt.tokenizer.encode(text);
     this.limits = {
       batchTokens: opts.batchTokens ?? 512,
@@ -122,10 +139,20 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       contextLength: rt.contextLength,
       device: rt.device,
       dtype: rt.dtype,
-      generation: generationSettings(rt, this.forceGreedy),
+      generation: released?.generation ?? generationSettings(rt, this.forceGreedy),
       scoringPath: this.path,
       ...(graph ? { parts: graph.parts } : {}),
     };
+  }
+
+  /** The plain/fast paths' forward runner (never needed on the graph path). */
+  private get runner(): ForwardRunner {
+    if (this.released) throw new Error('internal: the decoder graph was released (scoring-graph path)');
+    return (this.runnerInstance ??= new ForwardRunner(this.rt, this.stats));
+  }
+
+  get decoderLoaded(): boolean {
+    return this.released === null;
   }
 
   get folder(): string {
@@ -262,7 +289,15 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     });
   }
 
-  generate(prompts: string[], maxNewTokens: number): Promise<GenerateResult[]> {
+  async generate(prompts: string[], maxNewTokens: number): Promise<GenerateResult[]> {
+    if (this.released) {
+      const released = this.released;
+      this.reloading ??= released.reload().then((rt) => {
+        this.rt = rt;
+        this.released = null;
+      });
+      await this.reloading;
+    }
     return generateTexts(this.rt, prompts, maxNewTokens, {
       plain: this.plain,
       forceGreedy: this.forceGreedy,
@@ -274,6 +309,6 @@ class TransformersLanguageModel implements LoadedLanguageModel {
   async dispose(): Promise<void> {
     this.cache.clear();
     await this.graph?.dispose();
-    await this.rt.model.dispose();
+    if (!this.released) await this.rt.model.dispose();
   }
 }

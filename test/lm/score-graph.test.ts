@@ -168,3 +168,22 @@ test('fp16 graphs: log-probabilities within fp16 rounding of fp32 (float32 log-s
     await full.dispose();
   }
 });
+
+test('the graph path holds no decoder session until it generates, then generates as plain does', async () => {
+  const folder = path.join(work, 'gpt2-tiny');
+  const lm = await loadLanguageModel(folder, {});
+  const plain = await loadLanguageModel(folder, { plain: true });
+  try {
+    assert.equal(lm.path, 'graph');
+    assert.equal(lm.decoderLoaded, false);
+    assert.deepEqual(lm.info.generation, plain.info.generation, 'settings recorded before the release');
+    await lm.sequence(['Mary had left.']);
+    assert.equal(lm.decoderLoaded, false, 'scoring needs no decoder');
+    const prompts = ['Hello', '[6] [6] [6]\n[1] [1] ['];
+    assert.deepEqual(await lm.generate(prompts, 4), await plain.generate(prompts, 4));
+    assert.equal(lm.decoderLoaded, true);
+  } finally {
+    await lm.dispose();
+    await plain.dispose();
+  }
+});
