@@ -15,13 +15,11 @@ export interface ModelInfo {
   paramsB: number | null;
   /** Whether the model declares revisions other than the final weights. */
   hasRevisions: boolean;
-  /** Position among the declared models (pipeline.yaml order): the order of the tables' rows. */
-  order: number;
   /** Declared training step of the final weights (`display.final_step`), if any. */
   finalStep: number | null;
 }
 
-export function modelInfo(spec: ModelSpec, order = 0): ModelInfo {
+export function modelInfo(spec: ModelSpec): ModelInfo {
   const revs = spec.revisions ?? [];
   return {
     name: spec.name,
@@ -30,7 +28,6 @@ export function modelInfo(spec: ModelSpec, order = 0): ModelInfo {
     family: spec.display?.family || spec.name,
     paramsB: spec.display?.params_b ?? null,
     hasRevisions: revs.some((r) => r !== '') || spec.revisionSelect !== undefined,
-    order,
     finalStep: spec.display?.final_step ?? null,
   };
 }
@@ -47,7 +44,7 @@ export class ModelRegistry {
   private readonly byName = new Map<string, ModelInfo>();
 
   constructor(models: ModelSpec[]) {
-    models.forEach((m, i) => this.byName.set(m.name, modelInfo(m, i)));
+    for (const m of models) this.byName.set(m.name, modelInfo(m));
   }
 
   get(name: string): ModelInfo | undefined {

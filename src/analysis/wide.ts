@@ -56,9 +56,11 @@ export function selectFiles(domain: Domain, files: ScoreFile[], scope: Scope): S
 
 /**
  * The documented, stable row order of every table: the domain's tasks in their order (syntax:
- * blimp, dgl), condition, the models in pipeline.yaml order, training step; within a file its own
- * row order. It does not depend on how the files arrived (import folder or score stages), so a
- * glmer at a singular fit — whose standard errors move with the row order — sees the same data.
+ * blimp, dgl), condition, the models by short name (code-unit order, as a sorted listing of an
+ * output/ folder gives them), training step; within a file its own row order. It does not depend
+ * on how the files arrived (import folder or score stages) nor on the declaration order, so a glmer
+ * at a singular fit — whose standard errors, and at crt's flat optimum its estimates by ~1e-3, move
+ * with the row order — always sees the same data.
  */
 function sortFiles(domain: Domain, files: ScoreFile[], steps: Map<string, number>): ScoreFile[] {
   const tasks = domainDef(domain).tasks;
@@ -66,7 +68,7 @@ function sortFiles(domain: Domain, files: ScoreFile[], steps: Map<string, number
   return [...files].sort((a, b) =>
     tasks.indexOf(a.task) - tasks.indexOf(b.task) ||
     (a.condition < b.condition ? -1 : a.condition > b.condition ? 1 : 0) ||
-    a.model.order - b.model.order ||
+    (a.model.name < b.model.name ? -1 : a.model.name > b.model.name ? 1 : 0) ||
     step(a) - step(b));
 }
 

@@ -32,16 +32,18 @@ test('default final step: one sweep interval past the last revision step', () =>
 test('digit_mat size tables: final weights of every model, display metadata, two long rows per wide row', () => {
   const wide = buildWide('digit_mat', dmFiles(), { scope: 'size' });
   assert.equal(wide.rows.length, 3 * 3); // 3 models × 3 problems; revisions left out
-  assert.deepEqual(wide.rows.map((r) => r.model), ['Alpha 1B', 'Alpha 1B', 'Alpha 1B', 'Alpha 10B', 'Alpha 10B', 'Alpha 10B', 'Beta 2B', 'Beta 2B', 'Beta 2B']);
+  // Models by short name in code-unit order (alpha-10b < alpha-1b < beta-2b), whatever the input order.
+  assert.deepEqual(wide.rows.map((r) => r.model), ['Alpha 10B', 'Alpha 10B', 'Alpha 10B', 'Alpha 1B', 'Alpha 1B', 'Alpha 1B', 'Beta 2B', 'Beta 2B', 'Beta 2B']);
+  assert.deepEqual(buildWide('digit_mat', dmFiles().reverse(), { scope: 'size' }).rows, wide.rows);
   assert.equal(wide.rows[0]!.model_family, 'Alpha');
-  assert.equal(wide.rows[3]!.model_n_params, 10);
+  assert.equal(wide.rows[0]!.model_n_params, 10);
   assert.deepEqual(wide.columns.slice(-2), ['model_family', 'model_n_params']);
   const long = buildLong('digit_mat', wide, 'size');
   assert.equal(long.rows.length, 18);
   assert.deepEqual(long.columns, ['model', 'model_family', 'model_n_params', 'problem_type', 'problem_ind', 'problem_id', 'perm_invariant', 'correct_answer', 'response', 'response_sum_logprob', 'response_correct', 'eval_method', 'pretty_eval_method']);
   // Problem 1 of Alpha 1B: generated wrong, forced choice right.
-  assert.deepEqual([long.rows[2]!.eval_method, long.rows[2]!.pretty_eval_method, long.rows[2]!.response_correct], ['generated', 'Production', false]);
-  assert.deepEqual([long.rows[3]!.eval_method, long.rows[3]!.pretty_eval_method, long.rows[3]!.response_correct, long.rows[3]!.response], ['mc', 'Forced choice', true, '3]']);
+  assert.deepEqual([long.rows[8]!.eval_method, long.rows[8]!.pretty_eval_method, long.rows[8]!.response_correct], ['generated', 'Production', false]);
+  assert.deepEqual([long.rows[9]!.eval_method, long.rows[9]!.pretty_eval_method, long.rows[9]!.response_correct, long.rows[9]!.response], ['mc', 'Forced choice', true, '3]']);
 });
 
 test('digit_mat training-time tables: every revision of the model with revisions plus its final weights', () => {
