@@ -50,6 +50,11 @@ test('a run that fills the disk, then space freed: the next run completes untouc
   const cache = join(r.dir, 'cache');
   for (const f of filesUnder(join(cache, 'locks'))) assert.ok(statSync(f).size > 0, `empty lock ${f}`);
   for (const sub of ['runs', 'stages', 'failures']) for (const f of filesUnder(join(cache, sub))) JSON.parse(readFileSync(f, 'utf8'));
+  // With the disk entirely full, status still answers.
+  spawnSync('sh', ['-c', `head -c 100000000 /dev/zero > ${join(mnt, 'filler')}`]);
+  const st = r.cli(['status']);
+  assert.equal(st.code, 0, st.stdout + st.stderr);
+  assert.match(st.stdout, /stale|fresh/);
   // Space freed (the filesystem grows); the next run just completes.
   assert.equal(spawnSync('mount', ['-o', 'remount,size=64m', mnt]).status, 0);
   const again = r.cli(['run', '--jobs', '4']);

@@ -60,7 +60,16 @@ export class Store {
   async init(signal?: AbortSignal): Promise<void> {
     await fs.mkdir(this.dir('tmp'), { recursive: true });
     const warn = (m: string): void => this.warnTo(m);
-    this.releaseLease ??= await acquireShared(this.root, signal ? { warn, signal } : { warn });
+    try {
+      this.releaseLease ??= await acquireShared(this.root, signal ? { warn, signal } : { warn });
+    } catch (e: unknown) {
+      // A full disk, a read-only or someone else's store: status must still answer. (A run fails
+      // anyway at its first write, with that error.)
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw e;
+      warn(`could not take a lease on the store ${this.root} (${code}); gc and verify will not know this process uses it`);
+      this.releaseLease = () => undefined;
+    }
     await this.cleanTmp();
   }
 
@@ -470,6 +479,9 @@ export class Store {
   async close(): Promise<void> {
     try {
       await this.stat.flush();
+    } catch (e: unknown) {
+      // Only a cache: a full disk costs some re-hashing next time, never the command.
+      this.warnTo(`could not save the stat cache (${(e as Error).message})`);
     } finally {
       this.releaseLease?.();
       this.releaseLease = undefined;
