@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
@@ -236,6 +236,10 @@ export class Store {
 
   /** Store a folder: every file as an object, then its manifest, whose digest is the folder's digest. */
   async putTree(src: string): Promise<string> {
+    // A checked-out tree of this store (a kind passing an input through) is that tree already; its
+    // `.complete` marker is the store's, not the stage's.
+    const checkedOut = relative(this.dir('trees'), resolve(src));
+    if (/^[0-9a-f]{64}$/.test(checkedOut) && (await exists(join(src, '.complete'))) && (await this.hasOutput(checkedOut, 'dir'))) return checkedOut;
     const files = await listFiles(src);
     const entries: ManifestEntry[] = [];
     for (const rel of files) {
@@ -286,7 +290,10 @@ export class Store {
       }
     }
     if (relinked) await this.stat.flush(); // a worker process checks the inputs next
-    await fs.writeFile(join(tmp, '.complete'), digest);
+    // Written beside and renamed in: a tree that itself holds a `.complete` file has it hard-linked
+    // here, and writing through that link would change a stored object.
+    await fs.writeFile(join(tmp, '.complete.tmp'), digest);
+    await fs.rename(join(tmp, '.complete.tmp'), join(tmp, '.complete'));
     await fs.mkdir(this.dir('trees'), { recursive: true });
     await fs.rm(dst, { recursive: true, force: true });
     try {
