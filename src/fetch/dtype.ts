@@ -81,14 +81,17 @@ export function hasOnnxExport(files: readonly string[]): boolean {
  */
 export function selectCheckpointWeights(files: readonly string[]): string[] | null {
   const set = new Set(files);
-  const shards = (re: RegExp): string[] => files.filter((f) => re.test(f)).sort();
-  if (set.has('model.safetensors.index.json') && shards(SAFETENSORS_SHARD).length > 0) {
-    return ['model.safetensors.index.json', ...shards(SAFETENSORS_SHARD)];
-  }
+  // save_pretrained names shards model-0000N-of-0000M; an index beside differently named shards
+  // takes every top-level file of that format (the reader then checks them against the index).
+  const shards = (re: RegExp, fallback: RegExp): string[] => {
+    const named = files.filter((f) => re.test(f));
+    return (named.length > 0 ? named : files.filter((f) => fallback.test(f))).sort();
+  };
+  const stShards = shards(SAFETENSORS_SHARD, /^[^/]+\.safetensors$/);
+  if (set.has('model.safetensors.index.json') && stShards.length > 0) return ['model.safetensors.index.json', ...stShards];
   if (set.has('model.safetensors')) return ['model.safetensors'];
-  if (set.has('pytorch_model.bin.index.json') && shards(BIN_SHARD).length > 0) {
-    return ['pytorch_model.bin.index.json', ...shards(BIN_SHARD)];
-  }
+  const binShards = shards(BIN_SHARD, /^pytorch_model[^/]*\.bin$/);
+  if (set.has('pytorch_model.bin.index.json') && binShards.length > 0) return ['pytorch_model.bin.index.json', ...binShards];
   if (set.has('pytorch_model.bin')) return ['pytorch_model.bin'];
   return null;
 }

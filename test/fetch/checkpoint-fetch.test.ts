@@ -24,6 +24,9 @@ test('selection: safetensors (single or sharded) before .bin (single or sharded)
   assert.deepEqual(selectCheckpointWeights([...base, 'pytorch_model.bin.index.json', 'pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin']),
     ['pytorch_model.bin.index.json', 'pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin']);
   assert.deepEqual(selectCheckpointWeights([...base, 'pytorch_model.bin']), ['pytorch_model.bin']);
+  // Shards not named as save_pretrained names them: every top-level file of the index's format.
+  assert.deepEqual(selectCheckpointWeights([...base, 'model.safetensors.index.json', 'weights_b.safetensors', 'weights_a.safetensors', 'sub/x.safetensors']),
+    ['model.safetensors.index.json', 'weights_a.safetensors', 'weights_b.safetensors']);
   assert.equal(selectCheckpointWeights(base), null);
   assert.equal(selectFetchFiles([...base, 'model.safetensors', 'onnx/model.onnx'], 'fp32', 'm').layout, 'onnx');
   assert.throws(() => selectFetchFiles(base, 'fp32', 'model m'), /model m has neither a transformers\.js ONNX export \(onnx\/model\.onnx\) nor PyTorch weights/);
