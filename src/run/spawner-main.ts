@@ -24,7 +24,10 @@ process.on('message', (m: Start | Kill) => {
   // The raw template: zx's own shell runs the command as typed (no quoting, no `set -e` prefix).
   const raw = Object.assign([m.cmd], { raw: [m.cmd] }) as unknown as TemplateStringsArray;
   const ac = new AbortController();
-  const proc = $({ cwd: m.cwd, env: m.env, signal: ac.signal, nothrow: true, quiet: true, verbose: false, shell: 'bash', prefix: '', postfix: '' })(raw);
+  // stdin is /dev/null, not the socket Node would give it: bash treats a socket on stdin as a
+  // remote shell (rshd/sshd) and sources ~/.bashrc for every command — slow (a pyenv init per
+  // stage on this machine) and a source of results that depend on the user's shell setup.
+  const proc = $({ cwd: m.cwd, env: m.env, signal: ac.signal, nothrow: true, quiet: true, verbose: false, shell: 'bash', prefix: '', postfix: '', stdio: ['ignore', 'pipe', 'pipe'] })(raw);
   running.set(m.id, { kill: () => ac.abort() });
   const lines = (d: Buffer): void => d.toString().split('\n').filter(Boolean).forEach((line) => send({ type: 'line', id: m.id, line }));
   proc.stdout.on('data', lines);
