@@ -232,18 +232,19 @@ ${table}
 ## Reading the numbers
 
 - **Where a full run's time goes** (\`--cpu-prof\` of the engine and of its command spawner on the
-  paper-sized DAG): the engine process is idle most of the run; the spawner spends most of its time
-  inside \`child_process.spawn\`, i.e. in forking. Forking from Node costs several times what it
-  costs from Python (doit) or a shell, so doit's full run is faster than even the spawn-only
-  baseline, and the engine's ratio to doit is mostly the price of Node's spawn. What is the
-  engine's own: per stage it computes the key, takes the stage lock, stores the output, writes the
-  fingerprint, the run record and the stage pointer, and materialises the copy — about ten small
-  file-system operations, synchronous today (a metadata write blocks the event loop while the
-  other job's command could be starting). Staging folders are now removed off the event loop.
-- **Next steps** (not done): spawn commands through a long-lived shell (a fork from a 4 MB bash is
-  far cheaper than from a 40 MB Node process), and batch the store's per-stage metadata writes
-  (fingerprints and stage pointers appended to one journal per run, records kept one file each as
-  the commit marker).
+  paper-sized DAG): the engine process is idle most of the run; the spawner, which starts every
+  command, is the busy one, and most of its time is inside \`child_process.spawn\` — the same cost
+  the spawn-only baseline pays. Two things used to double it: commands got a socket as stdin, which
+  bash takes for a remote shell, so it sourced \`~/.bashrc\` before every command (a \`pyenv init\`
+  per stage on this machine); and zx's per-command bookkeeping cost about as much as the spawn.
+  Commands now get \`/dev/null\` as stdin and are spawned directly. doit is faster than even the
+  baseline because it runs commands with \`/bin/sh\` (dash) from Python; what remains of the
+  engine's own work per stage is computing the key, the stage lock, storing the output, writing the
+  fingerprint, the run record and the stage pointer, and materialising the copy (about ten small
+  synchronous file-system operations; staging folders are now removed off the event loop).
+- **Next steps** (not done): batch the store's per-stage metadata writes (fingerprints and stage
+  pointers appended to one journal per run, records kept one file each as the commit marker), and
+  spawn through a long-lived shell (a fork from a 4 MB bash is cheaper than from a Node process).
 - **No-op.** Node start-up and loading the CLI are a fixed part; the rest reads one run record per
   stage and stats each materialised file (through the stat cache). A pipeline file that validated
   before is not parsed again (\`cache/compiled/\`), and a kind's code digest — its import closure,

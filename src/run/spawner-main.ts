@@ -1,7 +1,9 @@
-// The spawner: a small process that runs `run:` commands through zx on the engine's behalf.
-// Forking from a small process is several times cheaper than from the engine, whose main thread
-// would otherwise block for each spawn; the engine only exchanges messages with it.
-import { $ } from 'zx';
+// The spawner: a small process that runs `run:` commands on the engine's behalf. Forking from a
+// small process is several times cheaper than from the engine, whose main thread would otherwise
+// block for each spawn; the engine only exchanges messages with it. Commands are spawned directly
+// (`bash -c`, no zx: its per-command bookkeeping cost as much as the spawn itself in a run of many
+// small stages), each in its own process group so that a stop ends everything the command started.
+import { spawn } from 'node:child_process';
 
 interface Start { type: 'start'; id: number; cmd: string; cwd: string; env: NodeJS.ProcessEnv }
 interface Kill { type: 'kill'; id: number }
@@ -21,22 +23,35 @@ process.on('message', (m: Start | Kill) => {
     running.get(m.id)?.kill();
     return;
   }
-  // The raw template: zx's own shell runs the command as typed (no quoting, no `set -e` prefix).
-  const raw = Object.assign([m.cmd], { raw: [m.cmd] }) as unknown as TemplateStringsArray;
-  const ac = new AbortController();
-  const proc = $({ cwd: m.cwd, env: m.env, signal: ac.signal, nothrow: true, quiet: true, verbose: false, shell: 'bash', prefix: '', postfix: '' })(raw);
-  running.set(m.id, { kill: () => ac.abort() });
-  const lines = (d: Buffer): void => d.toString().split('\n').filter(Boolean).forEach((line) => send({ type: 'line', id: m.id, line }));
-  proc.stdout.on('data', lines);
-  proc.stderr.on('data', lines);
-  proc.then(
-    (out) => {
-      running.delete(m.id);
-      send({ type: 'exit', id: m.id, code: out.exitCode, signal: out.signal, stderr: out.stderr.trim().split('\n').slice(-5).join('\n') });
-    },
-    (e: unknown) => {
-      running.delete(m.id);
-      send({ type: 'exit', id: m.id, code: null, signal: null, stderr: String((e as Error)?.message ?? e) });
-    },
+  // stdin is /dev/null, not the socket Node would give it: bash treats a socket on stdin as a
+  // remote shell (rshd/sshd) and sources ~/.bashrc for every command — slow (a pyenv init per
+  // stage on this machine) and a source of results that depend on the user's shell setup.
+  const proc = spawn('bash', ['-c', m.cmd], { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const kill = (): void => {
+    try {
+      if (proc.pid) process.kill(-proc.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  };
+  running.set(m.id, { kill });
+  const stderr: string[] = [];
+  const lines = (d: Buffer): string[] => d.toString().split('\n').filter(Boolean);
+  proc.stdout.on('data', (d: Buffer) => lines(d).forEach((line) => send({ type: 'line', id: m.id, line })));
+  proc.stderr.on('data', (d: Buffer) =>
+    lines(d).forEach((line) => {
+      stderr.push(line);
+      if (stderr.length > 5) stderr.shift();
+      send({ type: 'line', id: m.id, line });
+    }),
   );
+  let settled = false;
+  const finish = (code: number | null, signal: string | null, message?: string): void => {
+    if (settled) return;
+    settled = true;
+    running.delete(m.id);
+    send({ type: 'exit', id: m.id, code, signal, stderr: message ?? stderr.join('\n') });
+  };
+  proc.on('error', (e) => finish(null, null, e.message));
+  proc.on('close', (code, signal) => finish(code, signal));
 });
