@@ -180,7 +180,7 @@ export const scoreKind: StageKind = {
     // resumes where it stopped, a larger limit computes only the new items.
     const storeRoot = params.request_cache ? storeRootOf(ctx.outDir) : undefined;
     const modelDigest = inputNamed(ctx, 'model').input.outputs['model']!.digest;
-    const lm = storeRoot ? new CachedLanguageModel(loadedLm, requestCache(ctx, storeRoot, modelDigest, opts, loadedLm)) : loadedLm;
+    const lm = storeRoot ? new CachedLanguageModel(loadedLm, requestCache(ctx, storeRoot, modelDigest, opts, loadedLm), !ctx.forced) : loadedLm;
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
     ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}, ${lm.info.scoringPath ?? 'fast'} path${opts.parts ? `, ${opts.parts} parts` : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);

@@ -102,6 +102,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       info[k] = v;
     },
     signal: env.signal,
+    forced: inv.forced === true,
     processCache: env.processCache,
   };
   try {

@@ -23,6 +23,8 @@ export interface Invocation {
   /** The fingerprint (named key ingredients) kept in the run record for "why stale". */
   fingerprint: Record<string, unknown>;
   resources: ResourceRequest;
+  /** Recompute, do not reuse (the stage was forced): see StageContext.forced. */
+  forced?: boolean;
   /** Worker grouping key (the model instance) for executors that keep processes alive. */
   affinity?: string;
 }

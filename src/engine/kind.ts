@@ -123,6 +123,9 @@ export interface StageContext extends PlanContext {
   /** Extra facts for the run record (counters, generation settings, item failures). */
   record(key: string, value: unknown): void;
   signal: AbortSignal;
+  /** The run was told to recompute this stage (`--force`): results cached below the stage level
+   * (the score stage's per-request cache) are recomputed, not read. */
+  forced?: boolean;
   /** State kept for the life of the executing process (a worker keeps its loaded model here). */
   processCache: Map<string, unknown>;
 }

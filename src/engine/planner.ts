@@ -187,6 +187,7 @@ export class Planner {
       resources,
     };
     if (p.affinity) inv.affinity = p.affinity;
+    if (v.reasons.some((r) => r.reason === 'forced')) inv.forced = true;
     return inv;
   }
 }

@@ -200,6 +200,8 @@ export class CachedLanguageModel implements LanguageModel {
   constructor(
     readonly inner: LanguageModel,
     readonly cache: RequestCache,
+    /** false: compute every request again and store it (a forced stage); nothing is read. */
+    readonly reuse = true,
   ) {}
 
   get info(): ModelInfo {
@@ -214,7 +216,7 @@ export class CachedLanguageModel implements LanguageModel {
 
   /** Results for `keys`: hits from the cache, the misses computed in one call (in their order) and stored. */
   private async through<R>(keys: string[], compute: (missing: number[]) => Promise<R[]>, onHit?: (r: R) => void): Promise<R[]> {
-    const out: (R | undefined)[] = keys.map((k) => this.cache.get<R>(k));
+    const out: (R | undefined)[] = keys.map((k) => (this.reuse ? this.cache.get<R>(k) : undefined));
     const missing = keys.flatMap((_k, i) => (out[i] === undefined ? [i] : []));
     if (onHit) for (const r of out) if (r !== undefined) onHit(r);
     this.counters.hits += keys.length - missing.length;

@@ -70,6 +70,10 @@ test('all tasks on tiny-gpt2 and a revision from the local mirror: paper headers
   const again = rig.cli(['run', '--force', '--only', 'score'], env);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(rig.read('output/crt/crt1/tiny-gpt2.csv'), before);
+  // --force recomputes: nothing is answered from the per-request cache.
+  const forced = JSON.parse(rig.cli(['inspect', 'score/crt/crt1/tiny-gpt2', '--json'], env).stdout) as { info: { request_cache?: { hits: number; misses: number } } };
+  assert.equal(forced.info.request_cache?.hits, 0);
+  assert.ok((forced.info.request_cache?.misses ?? 0) > 0);
   // The one-off command reuses the pipeline's cache for the same stage? (a different pipeline: its own key)
   const ins = JSON.parse(rig.cli(['inspect', 'score/digit_mat/tiny-gpt2', '--json'], env).stdout) as { info: Record<string, unknown> };
   assert.ok(typeof ins.info['counters'] === 'object');
