@@ -1,3 +1,4 @@
+import { mulberry32 } from '../random/mulberry32.js';
 // Seeded bootstrap intervals, as the paper's seaborn figures drew them but reproducible: seaborn's
 // barplot (errorbar=('ci', 95)) and regplot (ci=95) resample 1000 times and take the 2.5th and
 // 97.5th percentiles (numpy's linear interpolation) — with a fresh random seed on every run. Here
@@ -9,17 +10,6 @@ export const BOOTSTRAP_RESAMPLES = 1000;
 /** The documented seed of every figure's bootstrap. */
 export const BOOTSTRAP_SEED = 0;
 
-/** mulberry32: a small, fast 32-bit generator; uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A 32-bit seed from the figure seed and a group key (FNV-1a over both). */
 export function groupSeed(seed: number, key: string): number {

@@ -4,6 +4,7 @@
 // paper's data; the content is deterministic, so the files' digests never change.
 
 import { toCsv } from './csv-write.js';
+import { mulberry32 } from '../random/mulberry32.js';
 
 export const DEMO_FILES: Record<string, string> = {
   blimp: 'stimuli.csv',
@@ -94,16 +95,7 @@ export function demoLambadaJsonl(): string {
 }
 
 /** A small deterministic generator (mulberry32) so the demo problems never change. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 type Cell = number[];
 

@@ -18,6 +18,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { NamedTensor, TinyGpt2Sizes } from './weights.js';
+import { valueInfo } from '../convert/graph/onnx-builder.js';
 
 const { onnx } = onnxProto;
 
@@ -69,17 +70,6 @@ class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, elemType: number, dims: (string | number)[]): OnnxTypes.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
-  };
-}
 
 /** Build the serialised ONNX model for the given sizes and weights (from makeWeights). */
 export function buildGpt2Onnx(sizes: TinyGpt2Sizes, weights: NamedTensor[], eps = 1e-5): Uint8Array {

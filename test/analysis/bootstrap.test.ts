@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bootstrapLineBand, bootstrapMeanCI, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, groupSeed, mulberry32, percentileSorted } from '../../src/analysis/bootstrap.js';
+import { bootstrapLineBand, bootstrapMeanCI, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, groupSeed, percentileSorted } from '../../src/analysis/bootstrap.js';
+import { mulberry32 } from '../../src/random/mulberry32.js';
 import { gapVsSizeSeries, OVERALL } from '../../src/analysis/series.js';
 
 test('numpy percentile (linear interpolation); documented defaults', () => {
