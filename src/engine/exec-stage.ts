@@ -116,7 +116,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       const msg = userPaths(e instanceof Error ? e.message : String(e), inv.inputs); // the user's file, not the store object
       write(`error: ${msg}`);
       const load = /load|loading/i.test(msg) && inv.instance.kind === 'score';
-      throw new StageFailure(msg, load ? 'model-load-failed' : 'stage-error', load ? { reason: 'load', message: msg } : toFailure(e, 'execute'));
+      throw new StageFailure(msg, load ? 'model-load-failed' : 'stage-error', load ? { reason: 'load', message: msg } : { ...toFailure(e, 'execute'), message: msg });
     }
     if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
     const outputs: Record<string, StoredOutput> = {};
