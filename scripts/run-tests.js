@@ -21,5 +21,14 @@ if (chosen.length === 0) {
   console.error(`no test files found under ${root}${areas.length ? ` for ${areas.join(', ')}` : ''}; run npm run build first`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...chosen], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// The statistics tests fit the paper's mixed models in R (lme4): like the Slurm tests, which start
+// a Slurm, the suite installs R when it is missing (Debian packages; needs root, as .ci/run has).
+if (chosen.some((f) => /\/test\/(analysis|e2e)\//.test(f))) {
+  const r = spawnSync('bash', [join(import.meta.dirname, 'install-r.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('the statistics tests need R with lme4 and lmerTest: run `sudo bash scripts/install-r.sh` (or apt-get install -y r-base-core r-cran-lme4 r-cran-lmertest)');
+    process.exit(1);
+  }
+}
+const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...chosen], { stdio: 'inherit' });
+process.exit(run.status ?? 1);
