@@ -113,7 +113,17 @@ async function gc(engine: Engine, f: Record<string, unknown>, _g: GlobalOpts): P
   for (const t of await fs.readdir(engine.store.dir('trees')).catch(() => [] as string[])) {
     if (!digests.has(t) && !dry) await fs.rm(join(engine.store.dir('trees'), t), { recursive: true, force: true });
   }
-  process.stdout.write(`${dry ? 'would remove' : 'removed'} ${objects} objects (${human(bytes)}) and ${runs} run records; kept ${digests.size} objects referenced by ${keys.size} runs\n`);
+  // The per-request results cache is keyed by the scored model's folder digest: it goes with the model.
+  let models = 0;
+  for (const m of await fs.readdir(engine.store.dir('requests')).catch(() => [] as string[])) {
+    if (digests.has(m)) continue;
+    models++;
+    const dir = join(engine.store.dir('requests'), m);
+    for (const p of await walk(dir)) bytes += (await fs.stat(p)).size;
+    if (!dry) await fs.rm(dir, { recursive: true, force: true });
+  }
+  const cached = models ? `, and the request results of ${models} model${models === 1 ? '' : 's'} no run uses` : '';
+  process.stdout.write(`${dry ? 'would remove' : 'removed'} ${objects} objects (${human(bytes)}) and ${runs} run records${cached}; kept ${digests.size} objects referenced by ${keys.size} runs\n`);
   return EXIT.ok;
 }
 

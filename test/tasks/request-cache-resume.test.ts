@@ -121,3 +121,23 @@ test('raising limit from 2 to 4 computes only the 2 new items', { timeout: 300_0
   const back = rig.cli(['run'], ENV);
   assert.match(back.stdout, /Nothing to do|up to date/);
 });
+
+test('gc keeps the request results of a model current stages score, and drops them with the model', { timeout: 300_000 }, () => {
+  const rig = new Rig(PIPELINE(2048));
+  assert.equal(rig.cli(['run'], ENV).code, 0);
+  const models = (): string[] => (existsSync(join(rig.dir, 'cache', 'requests')) ? readdirSync(join(rig.dir, 'cache', 'requests')) : []);
+  assert.equal(models().length, 1);
+  const kept = rig.cli(['gc', '--keep-runs', '0'], ENV);
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.doesNotMatch(kept.stdout, /request results/);
+  assert.equal(models().length, 1, 'the model is still scored: its results stay');
+  // The pipeline no longer scores the model: its cached results go with its objects.
+  rig.write('pipeline.yaml', 'stages:\n  s: { run: "echo x > x.txt", outs: [x.txt] }\n');
+  assert.equal(rig.cli(['run'], ENV).code, 0);
+  const dry = rig.cli(['gc', '--dry-run', '--keep-runs', '0'], ENV);
+  assert.match(dry.stdout, /would remove .*, and the request results of 1 model no run uses;/);
+  assert.equal(models().length, 1, 'a dry run removes nothing');
+  const gc = rig.cli(['gc', '--keep-runs', '0'], ENV);
+  assert.match(gc.stdout, /^removed .*, and the request results of 1 model no run uses;/);
+  assert.deepEqual(models(), []);
+});

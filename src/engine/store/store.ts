@@ -51,7 +51,7 @@ export class Store {
     registerStoreRoot(root, (m) => this.warnTo(m));
   }
 
-  dir(name: 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations'): string {
+  dir(name: 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations' | 'requests'): string {
     return join(this.root, name);
   }
 
