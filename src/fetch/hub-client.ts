@@ -159,7 +159,8 @@ export class HubClient {
         if (unreachable) {
           // No route to the hub at all (no network, a wrong HF_ENDPOINT): retrying with backoff
           // would only make every stage's plan wait; say what to do instead.
-          throw new FetchError('http', `${what}: cannot reach ${this.config.endpoint} (${unreachable}). Without network, run with --offline and provide models with --models-dir <dir> (or PIPELINE_MODELS_DIR) or a path:; or set HF_ENDPOINT to a reachable hub mirror`, { cause: err });
+          const local = what.startsWith('dataset ') ? 'the stimuli with --stimuli-dir <dir> (or PIPELINE_STIMULI_DIR) or a path:' : 'models with --models-dir <dir> (or PIPELINE_MODELS_DIR) or a path:';
+          throw new FetchError('http', `${what}: cannot reach ${this.config.endpoint} (${unreachable}). Without network, run with --offline and provide ${local}; or set HF_ENDPOINT to a reachable hub mirror`, { cause: err });
         }
         if (!isTransient(err)) throw err;
         if (attempt + 1 < attempts) await sleep(backoffDelay(this.config.retry, attempt));
