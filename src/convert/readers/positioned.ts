@@ -1,7 +1,8 @@
 // Positioned reads from an open file, in chunks (one fs read is limited to 2 GiB), so a tensor is
 // read into its own buffer and the file is never loaded whole.
 
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { CheckpointError } from './types.js';
 
 const CHUNK = 256 * 1024 * 1024;
 
@@ -16,4 +17,13 @@ export async function readExact(fh: FileHandle, position: number, length: number
     done += bytesRead;
   }
   return out;
+}
+
+/** Open a checkpoint file for positioned reads; a missing one is a CheckpointError naming `file`. */
+export async function openShard(path: string, file: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    throw new CheckpointError('missing-shard', `${file}: cannot open (${(err as Error).message})`, { file });
+  }
 }

@@ -3,8 +3,7 @@
 // bytes, offsets relative to the end of the header. Every tensor's range is checked against the
 // file size when the file is opened, so a truncated download fails at once, naming the tensor.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import { readExact } from './positioned.js';
+import { openShard, readExact } from './positioned.js';
 import { CheckpointError, DTYPE_BYTES, numel, type TensorDtype, type TensorInfo } from './types.js';
 
 export interface TensorSource {
@@ -26,12 +25,7 @@ interface Entry {
 
 /** Open `path` (shown as `file` in errors and TensorInfo). */
 export async function openSafetensors(path: string, file: string): Promise<TensorSource> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw new CheckpointError('missing-shard', `${file}: cannot open (${(err as Error).message})`, { file });
-  }
+  const fh = await openShard(path, file);
   try {
     const size = (await fh.stat()).size;
     if (size < 8) throw new CheckpointError('truncated', `${file}: ${size} bytes, too short for a safetensors header`, { file });

@@ -4,9 +4,9 @@
 // stride; a strided (non-contiguous) tensor is gathered into row-major order. The legacy
 // pre-1.6 (non-zip) format is refused with what to do.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { inflateSync } from 'fflate';
-import { readExact } from './positioned.js';
+import { openShard, readExact } from './positioned.js';
 import type { TensorSource } from './safetensors.js';
 import { parseStateDict, type TensorRef } from './torch-pickle.js';
 import { CheckpointError, DTYPE_BYTES, numel, type TensorInfo } from './types.js';
@@ -22,12 +22,7 @@ interface Located {
 }
 
 export async function openTorchZip(path: string, file: string): Promise<TensorSource> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw new CheckpointError('missing-shard', `${file}: cannot open (${(err as Error).message})`, { file });
-  }
+  const fh = await openShard(path, file);
   try {
     const tensors = await locate(fh, file);
     return {
