@@ -1,12 +1,11 @@
 // Stage kinds by name: the built-ins under stages/ and a pipeline's plugins. Kind modules are
 // imported on first use; they keep their heavy libraries behind dynamic imports, so planning a
 // no-op run never loads the ML stack.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { kindCodeDigest } from './code-digest.js';
 import type { StageKind } from './kind.js';
+import { installedVersion } from './library-version.js';
 
 const STAGES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../stages');
 
@@ -53,8 +52,7 @@ export class KindRegistry {
     const hit = this.codeDigests.get(name);
     if (hit) return hit;
     const kind = await this.get(name);
-    const req = createRequire(import.meta.url);
-    const libs = Object.fromEntries((kind.libraries ?? []).map((lib) => [lib, libraryVersion(req, lib)]));
+    const libs = Object.fromEntries((kind.libraries ?? []).map((lib) => [lib, installedVersion(lib)]));
     const d = kindCodeDigest(this.modulePath(name), libs).digest;
     this.codeDigests.set(name, d);
     return d;
@@ -67,24 +65,6 @@ export class KindRegistry {
   }
 }
 
-function libraryVersion(req: NodeJS.Require, lib: string): string {
-  try {
-    const main = req.resolve(lib);
-    let dir = dirname(main);
-    for (let i = 0; i < 6; i++) {
-      try {
-        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === lib && pkg.version) return pkg.version;
-      } catch {
-        /* keep walking up */
-      }
-      dir = dirname(dir);
-    }
-  } catch {
-    /* not installed */
-  }
-  return 'missing';
-}
 
 async function importKind(url: string, label: string): Promise<StageKind> {
   let mod: Record<string, unknown>;

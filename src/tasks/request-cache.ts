@@ -28,10 +28,10 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ConditionalRequest, ConditionalResult, GenerateResult, LanguageModel, ModelInfo, Reduction, ScoringStats, SequenceResult } from '../lm/types.js';
+import { installedVersion } from '../engine/library-version.js';
 
 /** What selects a cache folder besides the model: versions and options that change numbers. */
 export interface CacheProfile {
@@ -50,26 +50,7 @@ export const RUNTIME_LIBRARIES = ['onnxruntime-node', '@huggingface/transformers
 
 /** Installed versions of the libraries whose versions change scores. */
 export function runtimeVersions(libs: readonly string[] = RUNTIME_LIBRARIES): Record<string, string> {
-  const req = createRequire(import.meta.url);
-  const out: Record<string, string> = {};
-  for (const lib of libs) {
-    out[lib] = 'missing';
-    try {
-      let dir = dirname(req.resolve(lib));
-      for (let i = 0; i < 6; i++, dir = dirname(dir)) {
-        const pj = join(dir, 'package.json');
-        if (!existsSync(pj)) continue;
-        const pkg = JSON.parse(readFileSync(pj, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === lib && pkg.version) {
-          out[lib] = pkg.version;
-          break;
-        }
-      }
-    } catch {
-      /* not installed: 'missing' keys its own folder */
-    }
-  }
-  return out;
+  return Object.fromEntries(libs.map((lib) => [lib, installedVersion(lib)]));
 }
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
