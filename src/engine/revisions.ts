@@ -6,6 +6,7 @@ import type { SpecView } from './kind.js';
 import type { Spec } from './spec.js';
 import { readJson, writeFileAtomic } from './store/fs-util.js';
 import { sha256 } from './canonical.js';
+import { isValidRefName } from '../util/safe-path.js';
 
 export async function resolveRevisionSelections(spec: Spec, view: SpecView, storeDir: string): Promise<void> {
   const todo = spec.models.filter((m) => m.revisionSelect);
@@ -25,7 +26,9 @@ export async function resolveRevisionSelections(spec: Spec, view: SpecView, stor
       await writeFileAtomic(memo, JSON.stringify(names));
       m.revisions = [...new Set([...m.revisions, ...names])];
     } catch (e: unknown) {
-      const remembered = await readJson<string[]>(memo);
+      // A hub or mirror that hands over unsafe names is refused, not bypassed with an old answer.
+      if ((e as { reason?: unknown }).reason === 'unsafe-name') throw new Error(`model ${m.id}: ${(e as Error).message}`);
+      const remembered = (await readJson<unknown[]>(memo))?.filter((n): n is string => isValidRefName(n));
       if (!remembered) throw new Error(`model ${m.id}: cannot resolve its revision selection (${m.revisionSelect!.glob}): ${(e as Error).message}`);
       m.revisions = [...new Set([...m.revisions, ...remembered])];
     }

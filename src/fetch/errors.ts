@@ -11,6 +11,8 @@ export type FetchFailureReason =
   | 'size-mismatch'
   | 'retries-exhausted'
   | 'http' // any other unexpected HTTP status
+  | 'unsafe-name' // a name from the hub, a mirror or a declaration that could leave its folder or reach a shell
+  | 'too-large' // a body longer than the listing (or the limit) says
   | 'bad-spec'; // the declaration itself cannot work (unknown dtype, url without pin, ...)
 
 export class FetchError extends Error {

@@ -3,6 +3,7 @@
 
 import { FetchError, HttpStatusError, isTransient } from './errors.js';
 import { backoffDelay, type HubConfig, sleep } from './hub-config.js';
+import { checkHubId, checkRefs, checkRevision, checkRevisionInfo } from './hub-names.js';
 import { allRefNames, closeRefs, type Refs } from './revisions.js';
 
 export interface Sibling {
@@ -48,13 +49,15 @@ export class HubClient {
   /** Resolve a branch, tag, step name or commit to its commit and file listing (with sizes and hashes). */
   async revisionInfo(id: string, revision: string): Promise<RevisionInfo> {
     const rev = hubRevision(revision);
+    checkHubId(id);
+    checkRevision(id, rev);
     const url = `${this.config.endpoint}/api/models/${id}/revision/${encodeURIComponent(rev)}?blobs=true`;
     try {
       const info = (await this.getJson(url, `model ${id} revision ${rev}`)) as Partial<RevisionInfo>;
       if (typeof info.sha !== 'string' || !Array.isArray(info.siblings)) {
         throw new FetchError('http', `model ${id} revision ${rev}: ${url} answered without sha/siblings`);
       }
-      return { id, sha: info.sha, siblings: info.siblings };
+      return checkRevisionInfo('model', id, rev, info);
     } catch (err) {
       if (err instanceof HttpStatusError && err.status === 404 && err.errorCode !== 'RepoNotFound') {
         throw await this.revisionNotFound(id, rev, err);
@@ -71,6 +74,8 @@ export class HubClient {
   /** A dataset repo's revision → commit and file listing (`/api/datasets/{id}/revision/{rev}`); errors name the dataset. */
   async datasetRevisionInfo(id: string, revision: string): Promise<RevisionInfo> {
     const rev = hubRevision(revision);
+    checkHubId(id, 'dataset');
+    checkRevision(id, rev, 'dataset');
     const url = `${this.config.endpoint}/api/datasets/${id}/revision/${encodeURIComponent(rev)}?blobs=true`;
     let info: Partial<RevisionInfo>;
     try {
@@ -91,18 +96,21 @@ export class HubClient {
     if (typeof info.sha !== 'string' || !Array.isArray(info.siblings)) {
       throw new FetchError('http', `dataset ${id} revision ${rev}: ${url} answered without sha/siblings`);
     }
-    return { id, sha: info.sha, siblings: info.siblings };
+    return checkRevisionInfo('dataset', id, rev, info);
   }
 
   /** Branches and tags of a repo. */
   async refs(id: string): Promise<Refs> {
+    checkHubId(id);
     const url = `${this.config.endpoint}/api/models/${id}/refs`;
+    let refs: Partial<Refs>;
     try {
-      const refs = (await this.getJson(url, `model ${id} refs`)) as Partial<Refs>;
-      return { branches: refs.branches ?? [], tags: refs.tags ?? [] };
+      refs = (await this.getJson(url, `model ${id} refs`)) as Partial<Refs>;
     } catch (err) {
       throw this.toFetchError(err, id);
     }
+    // Ref names reach paths (revisions/<rev>) and run: commands (${revision}): refuse odd ones here.
+    return checkRefs(id, refs ?? {});
   }
 
   /** Turn an HTTP failure into an error that names the model and says what to do. */

@@ -4,6 +4,8 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { assertSafeRelativeName } from '../util/safe-path.js';
+import { asFetchError, insideOrRefuse } from './hub-names.js';
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -15,14 +17,27 @@ async function isDir(path: string): Promise<boolean> {
 
 /** `<base>` for the final weights (revision ''), `<base>/revisions/<rev>` otherwise. */
 export function revisionFolder(base: string, revision: string): string {
-  return revision === '' ? base : join(base, 'revisions', revision);
+  // Symlinks included, a revision's folder stays inside the model's folder.
+  return revision === '' ? base : insideOrRefuse(base, `revisions/${revision}`, `model folder ${base} revision ${revision}`);
+}
+
+function inMirror(root: string, name: string, what: string): string {
+  try {
+    assertSafeRelativeName(name, what);
+  } catch (err) {
+    throw asFetchError(err);
+  }
+  return join(root, ...name.split('/'));
 }
 
 /** Candidate folders for a model under a mirror root, in the order they are tried. */
 export function mirrorCandidates(root: string, id: string, name?: string): string[] {
   const last = id.split('/').pop() ?? id;
-  const out = [join(root, ...id.split('/')), join(root, last)];
-  if (name) out.push(join(root, name));
+  // The model folder itself may be a link (a mirror of links is common); what is read for a
+  // revision is then kept inside it (revisionFolder, listModelFiles).
+  const what = `models mirror ${root}`;
+  const out = [inMirror(root, id, what), inMirror(root, last, what)];
+  if (name) out.push(inMirror(root, name, `${what} (model name)`));
   return [...new Set(out)];
 }
 
@@ -73,6 +88,8 @@ export async function listModelFiles(folder: string): Promise<string[]> {
       if (e.isDirectory()) {
         if (rel !== 'revisions') await walk(full);
       } else if (e.isFile() || e.isSymbolicLink()) {
+        // A link may point anywhere: what is read for a model stays inside its folder.
+        if (e.isSymbolicLink()) insideOrRefuse(folder, rel, `model folder ${folder}`);
         out.push(rel);
       }
     }

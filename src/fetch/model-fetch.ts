@@ -2,12 +2,14 @@
 // mirror, or the hub (through a download cache). Used by stages/fetch-model.ts for plan and execute.
 
 import { copyFile, link, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { assertSafeRelativeName, isValidCommitId } from '../util/safe-path.js';
 import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
 import { downloadFile, type DownloadResult } from './download.js';
 import { FetchError, HttpStatusError } from './errors.js';
 import { HubClient, hubRevision, type RevisionInfo, type Sibling } from './hub-client.js';
 import { repoCacheDir } from './hub-config.js';
+import { asFetchError, checkHubId, checkRevision, checkRevisionInfo, insideOrRefuse } from './hub-names.js';
 import { findLocalRevision, findMirrorRevision, listModelFiles, localRevisions } from './mirror.js';
 import { closeRefs } from './revisions.js';
 
@@ -34,12 +36,18 @@ export function describeRevision(id: string, revision: string): string {
 
 const COMMIT_RE = /^[0-9a-f]{40}$/;
 
+/** A commit given to the cache functions is refused before any path is built from it. */
+function checkCommitArg(id: string, commit: string): void {
+  if (!isValidCommitId(commit)) throw new FetchError('unsafe-name', `model ${id}: commit ${JSON.stringify(commit)} is not 40 hex digits; refusing to use it in a path`);
+}
+
 /** Commit of a revision remembered from an earlier online resolution (huggingface_hub's refs/ files). */
 async function cachedCommit(cacheDir: string, id: string, revision: string): Promise<string | null> {
   const rev = hubRevision(revision);
   if (COMMIT_RE.test(rev)) return rev;
+  const refFile = insideOrRefuse(repoCacheDir(cacheDir, id), `refs/${rev}`, `model ${id} revision ${rev}`);
   try {
-    const sha = (await readFile(join(repoCacheDir(cacheDir, id), 'refs', ...rev.split('/')), 'utf8')).trim();
+    const sha = (await readFile(refFile, 'utf8')).trim();
     return COMMIT_RE.test(sha) ? sha : null;
   } catch {
     return null;
@@ -49,26 +57,34 @@ async function cachedCommit(cacheDir: string, id: string, revision: string): Pro
 async function rememberResolution(cacheDir: string, id: string, revision: string, info: RevisionInfo): Promise<void> {
   const repo = repoCacheDir(cacheDir, id);
   const rev = hubRevision(revision);
-  const refFile = join(repo, 'refs', ...rev.split('/'));
+  const what = `model ${id} revision ${rev}`;
+  const refFile = insideOrRefuse(repo, `refs/${rev}`, what);
+  const listing = insideOrRefuse(repo, `listings/${info.sha}.json`, what);
   await mkdir(dirname(refFile), { recursive: true });
   if (!COMMIT_RE.test(rev)) await writeFile(refFile, info.sha);
-  await mkdir(join(repo, 'listings'), { recursive: true });
-  await writeFile(join(repo, 'listings', `${info.sha}.json`), JSON.stringify(info));
+  await mkdir(dirname(listing), { recursive: true });
+  await writeFile(listing, JSON.stringify(info));
 }
 
 /** The listing of a commit: from the cache when there is one (commits never change), else the hub. */
 export async function commitListing(client: HubClient, id: string, commit: string): Promise<RevisionInfo> {
-  const file = join(repoCacheDir(client.config.cacheDir, id), 'listings', `${commit}.json`);
+  checkHubId(id);
+  checkCommitArg(id, commit);
+  const file = insideOrRefuse(repoCacheDir(client.config.cacheDir, id), `listings/${commit}.json`, `model ${id} revision ${commit}`);
+  let cached: unknown;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as RevisionInfo;
+    cached = JSON.parse(await readFile(file, 'utf8'));
   } catch {
-    if (client.config.offline) {
-      throw new FetchError('offline-missing', `${describeRevision(id, commit)}: offline and no file listing is cached in ${file}`);
-    }
-    const info = await client.revisionInfo(id, commit);
-    await rememberResolution(client.config.cacheDir, id, commit, info);
-    return info;
+    cached = undefined;
   }
+  // A cached listing is checked like the hub's answer: an older version may have kept a hostile one.
+  if (cached !== undefined) return checkRevisionInfo('model', id, commit, cached as Partial<RevisionInfo>);
+  if (client.config.offline) {
+    throw new FetchError('offline-missing', `${describeRevision(id, commit)}: offline and no file listing is cached in ${file}`);
+  }
+  const info = await client.revisionInfo(id, commit);
+  await rememberResolution(client.config.cacheDir, id, commit, info);
+  return info;
 }
 
 function offlineMissing(model: ModelRef, revision: string, tried: string[], modelsDir: string | undefined, cacheDir: string): FetchError {
@@ -83,6 +99,8 @@ function offlineMissing(model: ModelRef, revision: string, tried: string[], mode
 
 /** Pick the source of a model revision: explicit path, then mirror, then the hub (or its cache when offline). */
 export async function resolveModelSource(model: ModelRef, revision: string, opts: ResolveOptions): Promise<ModelSource> {
+  // A revision is a ref name or a commit, never a path (`x/../../…` would read outside the model).
+  checkRevision(model.id, revision);
   if (model.path) {
     const found = await findLocalRevision(model.path, revision);
     if (found.folder) return { source: 'local', via: 'path', folder: found.folder };
@@ -92,6 +110,7 @@ export async function resolveModelSource(model: ModelRef, revision: string, opts
       `${describeRevision(model.id, revision)}: no folder ${found.tried[0]} under the model's path ${model.path}`
       + (close.length > 0 ? `; revisions there: ${close.join(', ')}` : '; it has no revisions/ folder'));
   }
+  checkHubId(model.id);
   const tried: string[] = [];
   if (opts.modelsDir) {
     const found = await findMirrorRevision(opts.modelsDir, model.id, revision, model.name);
@@ -126,10 +145,19 @@ export async function localModelFiles(folder: string, dtype: string, what: strin
  * are never written again in place — a new download replaces them by rename — so a staging
  * folder may share them, and a multi-GB checkpoint is not copied one extra time).
  */
-export async function copyModelFiles(folder: string, files: readonly string[], destDir: string, opts: { link?: boolean } = {}): Promise<void> {
+export async function copyModelFiles(folder: string, files: readonly string[], destDir: string, opts: { link?: boolean; root?: string } = {}): Promise<void> {
+  // Files are read only from inside `root` (default the folder itself), symlinks resolved: the hub
+  // cache's snapshot links into its blobs/, which is inside the repo's cache folder.
+  const root = opts.root ?? folder;
+  const prefix = relative(root, folder).split(sep).join('/');
   for (const f of files) {
-    const from = join(folder, ...f.split('/'));
-    const to = join(destDir, ...f.split('/'));
+    try {
+      assertSafeRelativeName(f, `folder ${folder}`);
+    } catch (err) {
+      throw asFetchError(err);
+    }
+    const from = insideOrRefuse(root, prefix ? `${prefix}/${f}` : f, `folder ${folder}`);
+    const to = insideOrRefuse(destDir, f, `folder ${destDir}`);
     await mkdir(dirname(to), { recursive: true });
     if (opts.link) {
       try {
@@ -163,7 +191,7 @@ export interface HubDownloadResult {
 /** One file of a commit into the hub cache (verified, resumed); offline: only what is there already. */
 async function cacheHubFile(client: HubClient, id: string, commit: string, file: string, s: Sibling | undefined,
   snapshotDir: string, opts: HubDownloadOptions): Promise<DownloadResult> {
-  const cachePath = join(snapshotDir, ...file.split('/'));
+  const cachePath = insideOrRefuse(repoCacheDir(client.config.cacheDir, id), `snapshots/${commit}/${file}`, `${describeRevision(id, commit)} listing`);
   if (client.config.offline) {
     const want = s?.lfs?.size ?? s?.size;
     const have = await stat(cachePath).then((st) => st.size, () => null);
@@ -189,7 +217,9 @@ async function cacheHubFile(client: HubClient, id: string, commit: string, file:
 
 /** The hub cache folder of one commit. */
 export function snapshotDirOf(client: HubClient, id: string, commit: string): string {
-  return join(repoCacheDir(client.config.cacheDir, id), 'snapshots', commit);
+  checkHubId(id);
+  checkCommitArg(id, commit);
+  return insideOrRefuse(repoCacheDir(client.config.cacheDir, id), `snapshots/${commit}`, describeRevision(id, commit));
 }
 
 /**
@@ -234,6 +264,6 @@ export async function downloadHubModel(client: HubClient, id: string, commit: st
     total.cached += res.cached ? 1 : 0;
     if (!res.cached) opts.log?.(`downloaded ${file} (${res.bytes} bytes, ${res.requests} request(s), ${res.resumed} resumed)`);
   }
-  await copyModelFiles(snapshotDir, files, destDir, { link: true });
+  await copyModelFiles(snapshotDir, files, destDir, { link: true, root: repoCacheDir(client.config.cacheDir, id) });
   return total;
 }

@@ -9,6 +9,8 @@ import { downloadFile } from './download.js';
 import { FetchError } from './errors.js';
 import { sha256File } from './hash.js';
 import type { HubClient } from './hub-client.js';
+import { asFetchError, checkHubId, checkRevision, insideOrRefuse } from './hub-names.js';
+import { assertSafeRelativeName, isValidCommitId } from '../util/safe-path.js';
 import { DEFAULT_RETRY, type RetryOptions } from './hub-config.js';
 
 /** A file of a hub dataset repo (`EleutherAI/lambada_openai`, `data/lambada_test_en.jsonl`) at a revision. */
@@ -64,6 +66,11 @@ const SHA256_RE = /^[0-9a-f]{64}$/i;
 /** Choose the source: explicit path, then the mirror, then the pinned URL. */
 export async function resolveStimuliSource(task: string, decl: StimuliDecl, opts: StimuliResolveOptions): Promise<StimuliSource> {
   const file = stimuliFileName(task, decl);
+  try {
+    assertSafeRelativeName(file, `task ${task}: stimuli file`);
+  } catch (err) {
+    throw asFetchError(err);
+  }
   const pin = decl.sha256?.toLowerCase();
   if (pin !== undefined && !SHA256_RE.test(pin)) {
     throw new FetchError('bad-spec', `task ${task}: stimuli sha256 "${decl.sha256}" is not 64 hex digits`);
@@ -89,6 +96,14 @@ export async function resolveStimuliSource(task: string, decl: StimuliDecl, opts
     if (typeof d.id !== 'string' || !d.id.includes('/') || typeof d.file !== 'string' || d.file === '') {
       throw new FetchError('bad-spec', `task ${task}: stimuli dataset: needs id: <org>/<name> and file: <path in the dataset repo>`);
     }
+    // The id, file and revision become URL and cache paths: names, never paths of their own.
+    checkHubId(d.id, 'dataset');
+    try {
+      assertSafeRelativeName(d.file, `task ${task}: stimuli dataset ${d.id} file`);
+    } catch (err) {
+      throw asFetchError(err);
+    }
+    if (d.revision) checkRevision(d.id, d.revision, 'dataset');
     return { source: 'dataset', id: d.id, revision: d.revision || 'main', repoFile: d.file, file, sha256: pin };
   }
   if (!decl.url) {
@@ -133,7 +148,9 @@ function describeDataset(src: { id: string; revision: string; repoFile: string }
  */
 export async function resolveDatasetCommit(task: string, src: Extract<StimuliSource, { source: 'dataset' }>, client: HubClient): Promise<string> {
   if (COMMIT_RE.test(src.revision)) return src.revision;
-  const refFile = join(datasetCacheDir(client.config.cacheDir, src.id), 'refs', src.revision);
+  checkHubId(src.id, 'dataset');
+  checkRevision(src.id, src.revision, 'dataset');
+  const refFile = insideOrRefuse(datasetCacheDir(client.config.cacheDir, src.id), `refs/${src.revision}`, `task ${task}: stimuli ${describeDataset(src)}`);
   if (client.config.offline) {
     try {
       const commit = (await readFile(refFile, 'utf8')).trim();
@@ -173,7 +190,9 @@ async function fetchDatasetFile(task: string, src: Extract<StimuliSource, { sour
   const client = opts.client;
   if (!client) throw new FetchError('bad-spec', `task ${task}: stimuli ${describeDataset(src)}: no hub client was given`);
   const commit = src.commit ?? await resolveDatasetCommit(task, src, client);
-  const snapshot = join(datasetCacheDir(client.config.cacheDir, src.id), 'snapshots', commit, ...src.repoFile.split('/'));
+  checkHubId(src.id, 'dataset');
+  if (!isValidCommitId(commit)) throw new FetchError('unsafe-name', `task ${task}: stimuli ${describeDataset(src)}: commit ${JSON.stringify(commit)} is not 40 hex digits`);
+  const snapshot = insideOrRefuse(datasetCacheDir(client.config.cacheDir, src.id), `snapshots/${commit}/${src.repoFile}`, `task ${task}: stimuli ${describeDataset(src)}`);
   if (await isFile(snapshot)) {
     await copyFile(snapshot, tmp);
     return `${snapshot} (hub cache of ${src.id}@${commit})`;

@@ -50,6 +50,24 @@ export interface FakeHubOptions {
   static?: Record<string, string | Buffer>;
   /** Files at least this large (and all .onnx / .onnx_data files) are LFS files. */
   lfsThreshold?: number;
+  /** A hostile hub, for the security tests (each field one attack; the rest behaves as usual). */
+  hostile?: HostileOptions;
+}
+
+export interface HostileOptions {
+  /** The commit every revision answer names; resolve requests for it serve `main`. */
+  sha?: string;
+  /** Extra listing entries of every revision: name → content, served at the name (or the URL path it normalises to). */
+  files?: Record<string, string | Buffer>;
+  /** Extra branch names in /refs, pointing at main's commit. */
+  branches?: string[];
+  /** File GETs (matching `match`, default all) send the listed bytes and then more: `extra` bytes, or without end ('endless'). */
+  body?: { mode: 'endless' } | { mode: 'long'; extra: number };
+  bodyMatch?: (file: string) => boolean;
+  /** Requests whose path matches are accepted and never answered (no headers, no bytes). */
+  silent?: (path: string) => boolean;
+  /** Resolve GETs answer 302 to `<redirect><same path>` (another host). */
+  redirect?: string;
 }
 
 export interface FakeHubRequest {
@@ -112,6 +130,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
 
   const branchesOf = (repo: FakeRepo): Branch[] => {
     const out: Branch[] = [{ name: 'main', commit: fakeCommit(repo.id, 'main'), folder: repo.dir }];
+    for (const name of opts.hostile?.branches ?? []) out.push({ name, commit: fakeCommit(repo.id, 'main'), folder: repo.dir });
     let names: string[] = [];
     try {
       names = readdirSync(join(repo.dir, 'revisions')).sort();
@@ -140,7 +159,8 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
   const findRev = (repo: FakeRepo, rev: string): Branch | undefined => {
     const branches = branchesOf(repo);
     const tagTarget = repo.tags?.[rev];
-    return branches.find((b) => b.name === rev) ?? branches.find((b) => b.name === tagTarget) ?? branches.find((b) => b.commit === rev);
+    return branches.find((b) => b.name === rev) ?? branches.find((b) => b.name === tagTarget) ?? branches.find((b) => b.commit === rev)
+      ?? (hostile.sha !== undefined && rev === hostile.sha ? branches[0] : undefined);
   };
 
   const json = (res: ServerResponse, status: number, body: unknown, errorCode?: string): number => {
@@ -151,15 +171,26 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     return status;
   };
 
+  const hostile = opts.hostile ?? {};
+  const hostileFiles = Object.entries(hostile.files ?? {}).map(([name, c]) => ({ name, data: typeof c === 'string' ? Buffer.from(c) : c }));
+  const blobMeta = (data: Buffer): { size: number; blobId: string; sha256: string } => ({
+    size: data.length,
+    blobId: createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex'),
+    sha256: createHash('sha256').update(data).digest('hex'),
+  });
+
   const info = (repo: FakeRepo, b: Branch, blobs: boolean): unknown => ({
     id: repo.id,
     modelId: repo.id,
-    sha: b.commit,
-    siblings: walk(b.folder).map((f) => {
+    sha: hostile.sha ?? b.commit,
+    siblings: [...walk(b.folder).map((f) => {
       if (!blobs) return { rfilename: f };
       const m = meta(join(b.folder, f), f);
       return { rfilename: f, size: m.size, blobId: m.blobId, ...(m.lfs ? { lfs: { sha256: m.sha256, size: m.size, pointerSize: 134 } } : {}) };
-    }),
+    }), ...hostileFiles.map(({ name, data }) => {
+      const m = blobMeta(data);
+      return blobs ? { rfilename: name, size: m.size, blobId: m.blobId } : { rfilename: name };
+    })],
   });
 
   /** Send a file's bytes, honouring Range; may drop the connection. Returns [status, bytes sent]. */
@@ -198,12 +229,36 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     return [status, body.length];
   };
 
+  /** The file, then more bytes than it has (chunked, no length): a hub that lies about a size. */
+  const sendTooMuch = (res: ServerResponse, data: Buffer, body: NonNullable<HostileOptions['body']>): [number, number] => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.write(data);
+    let sent = data.length;
+    if (body.mode === 'long') {
+      res.end(Buffer.alloc(body.extra, 0x41));
+      return [200, sent + body.extra];
+    }
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    const pump = (): void => {
+      // Write until the socket pushes back or the client goes away; never end.
+      while (!res.destroyed && res.write(chunk)) sent += chunk.length;
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    res.on('close', () => res.removeAllListeners('drain'));
+    pump();
+    return [200, sent];
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse): FakeHubRequest => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const rec: FakeHubRequest = {
       method: req.method ?? 'GET', url: url.pathname + url.search, range: req.headers.range,
       authorization: req.headers.authorization, status: 0, sent: 0,
     };
+    if (hostile.silent?.(url.pathname)) {
+      rec.status = -1; // accepted, never answered: the client's timeouts must end it
+      return rec;
+    }
     if (fails > 0 && (opts.fail?.match?.(url.pathname) ?? true)) {
       fails--;
       rec.status = json(res, opts.fail?.status ?? 500, { error: 'injected failure' });
@@ -261,6 +316,17 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
         rec.status = json(res, 404, { error: `Invalid rev id: ${rev}` }, 'RevisionNotFound');
         return rec;
       }
+      if (hostile.redirect) {
+        res.writeHead(302, { location: `${hostile.redirect}${url.pathname}` });
+        res.end();
+        rec.status = 302;
+        return rec;
+      }
+      const evil = hostileFiles.find(({ name }) => name === file);
+      if (evil) {
+        [rec.status, rec.sent] = sendBytes(req, res, evil.data, { 'content-type': 'application/octet-stream' }, false);
+        return rec;
+      }
       const abs = join(b.folder, ...file.split('/'));
       if (file.startsWith('revisions/') || file.includes('..') || !walk(b.folder).includes(file)) {
         rec.status = json(res, 404, { error: 'Entry not found' }, 'EntryNotFound');
@@ -276,9 +342,25 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
         headers['x-linked-size'] = String(m.size);
         headers['x-linked-etag'] = `"${m.sha256}"`;
       }
+      if (hostile.body && (hostile.bodyMatch?.(file) ?? true)) {
+        [rec.status, rec.sent] = sendTooMuch(res, readFileSync(abs), hostile.body);
+        return rec;
+      }
       const droppable = opts.drop !== undefined && (opts.drop.match?.(file) ?? m.size > 65_536);
       [rec.status, rec.sent] = sendBytes(req, res, readFileSync(abs), headers, droppable);
       return rec;
+    }
+    // A hostile listing name with `..` reaches us as the URL path the client normalised it to.
+    for (const r of repos) {
+      for (const b of branchesOf(r)) {
+        const evil = hostileFiles.find(({ name }) => [b.commit, hostile.sha ?? b.commit].some((c) =>
+          new URL(prefixOf(r) + encodeURIComponent(c) + '/' + name.split('/').map(encodeURIComponent).join('/'), 'http://h').pathname === url.pathname));
+        if (evil) {
+          rec.file = evil.name;
+          [rec.status, rec.sent] = sendBytes(req, res, evil.data, { 'content-type': 'application/octet-stream' }, false);
+          return rec;
+        }
+      }
     }
     rec.status = json(res, 404, { error: `no route for ${path}` });
     return rec;
