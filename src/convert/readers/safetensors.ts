@@ -3,6 +3,8 @@
 // bytes, offsets relative to the end of the header. Every tensor's range is checked against the
 // file size when the file is opened, so a truncated download fails at once, naming the tensor.
 
+import { parseJsonText } from './json-text.js';
+import { LIMITS } from './limits.js';
 import { openShard, readExact } from './positioned.js';
 import { CheckpointError, DTYPE_BYTES, numel, type TensorDtype, type TensorInfo } from './types.js';
 
@@ -15,7 +17,6 @@ export interface TensorSource {
 }
 
 const DTYPES = new Set<string>(Object.keys(DTYPE_BYTES));
-const MAX_HEADER = 100 * 1024 * 1024;
 
 interface Entry {
   info: TensorInfo;
@@ -31,15 +32,19 @@ export async function openSafetensors(path: string, file: string): Promise<Tenso
     if (size < 8) throw new CheckpointError('truncated', `${file}: ${size} bytes, too short for a safetensors header`, { file });
     const lenBytes = await readExact(fh, 0, 8);
     const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
-    if (headerLen > MAX_HEADER || 8 + headerLen > size) {
-      throw new CheckpointError('truncated', `${file}: header length ${headerLen} exceeds the file (${size} bytes); the file is truncated or not safetensors`, { file });
+    // The length is the file's first 8 bytes: never printed (the file may be anything).
+    if (headerLen > LIMITS.safetensorsHeaderBytes) {
+      throw new CheckpointError('bad-header', `${file}: not a safetensors file (its header length is past the ${LIMITS.safetensorsHeaderBytes}-byte limit)`, { file });
     }
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(Buffer.from(await readExact(fh, 8, headerLen)).toString('utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new CheckpointError('bad-header', `${file}: safetensors header is not JSON (${(err as Error).message})`, { file });
+    if (8 + headerLen > size) {
+      throw new CheckpointError('truncated', `${file}: its safetensors header reaches past the end of the file; the file is truncated or not safetensors`, { file });
     }
+    const text = Buffer.from(await readExact(fh, 8, headerLen)).toString('utf8');
+    const parsed = parseJsonText(text, (why) => new CheckpointError('bad-header', `${file}: safetensors header is ${why}`, { file }));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new CheckpointError('bad-header', `${file}: safetensors header is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not an object of tensors`, { file });
+    }
+    const header = parsed as Record<string, unknown>;
     const base = 8 + headerLen;
     const entries = new Map<string, Entry>();
     for (const [name, raw] of Object.entries(header)) {
