@@ -51,6 +51,7 @@ export async function openSafetensors(path: string, file: string): Promise<Tenso
       if (name === '__metadata__') continue;
       entries.set(name, parseEntry(file, name, raw, base, size));
     }
+    checkDisjoint(file, entries);
     const tensors = new Map([...entries].map(([n, e]) => [n, e.info]));
     return {
       file,
@@ -82,11 +83,15 @@ function parseEntry(file: string, name: string, raw: unknown, base: number, size
     throw new CheckpointError('unsupported', `${file}: tensor "${name}" has dtype ${e.dtype}; supported: ${[...DTYPES].join(', ')}`, where);
   }
   const dtype = e.dtype as TensorDtype;
+  if (e.shape.length > LIMITS.tensorDims) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" has ${e.shape.length} dimensions (at most ${LIMITS.tensorDims} are read)`, where);
+  }
   const shape = e.shape.map(Number);
   const [b, en] = e.data_offsets.map(Number) as [number, number];
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0) || !Number.isInteger(b) || !Number.isInteger(en) || en < b) {
+  if (e.data_offsets.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(b) || !Number.isSafeInteger(en) || en < b) {
     throw new CheckpointError('bad-header', `${file}: tensor "${name}" has a malformed shape or data_offsets`, where);
   }
+  if (b < 0) throw new CheckpointError('bad-header', `${file}: tensor "${name}" starts at a negative offset`, where);
   const want = numel(shape) * DTYPE_BYTES[dtype];
   if (en - b !== want) {
     throw new CheckpointError('bad-header', `${file}: tensor "${name}" spans ${en - b} bytes but ${dtype}[${shape.join(', ')}] needs ${want}`, where);
@@ -95,4 +100,16 @@ function parseEntry(file: string, name: string, raw: unknown, base: number, size
     throw new CheckpointError('truncated', `${file}: tensor "${name}" ends at byte ${base + en} but the file has ${size} bytes; the file is truncated (download it again)`, where);
   }
   return { info: { name, dtype, shape, file }, begin: base + b, end: base + en };
+}
+
+/** The format requires tensors not to share bytes; a file whose tensors overlap is refused. */
+function checkDisjoint(file: string, entries: ReadonlyMap<string, Entry>): void {
+  const sorted = [...entries.values()].filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1]!;
+    const cur = sorted[i]!;
+    if (cur.begin < prev.end) {
+      throw new CheckpointError('bad-header', `${file}: tensors "${prev.info.name}" and "${cur.info.name}" overlap in the file`, { file, tensor: cur.info.name });
+    }
+  }
 }
