@@ -10,6 +10,7 @@ import { assertSafeRelativeName } from '../../util/safe-path.js';
 import { LIMITS } from './limits.js';
 import { openShard, readExact } from './positioned.js';
 import type { TensorSource } from './safetensors.js';
+import { PickleRefused } from './pickle-scan.js';
 import { parseStateDict, type TensorRef } from './torch-pickle.js';
 import { CheckpointError, DTYPE_BYTES, numel, type TensorInfo } from './types.js';
 import { entryDataOffset, readZipDirectory, ZipFormatError, type ZipEntry } from './zip-directory.js';
@@ -125,7 +126,8 @@ async function locateTensors(fh: FileHandle, file: string): Promise<Map<string, 
   try {
     refs = parseStateDict(pkl);
   } catch (err) {
-    throw new CheckpointError('bad-header', `${file}: cannot read its data.pkl: ${(err as Error).message}`, { file });
+    const reason = err instanceof PickleRefused && err.kind === 'limit' ? 'too-large' : 'bad-header';
+    throw new CheckpointError(reason, `${file}: cannot read its data.pkl: ${(err as Error).message} (nothing in it was run)`, { file });
   }
   if (refs.size === 0) throw new CheckpointError('bad-header', `${file}: data.pkl holds no tensors`, { file });
 
