@@ -146,9 +146,12 @@ async function locateTensors(fh: FileHandle, file: string): Promise<Map<string, 
       dataStart.set(entryName, start);
     }
     if (start + entry.size > size) throw new CheckpointError('truncated', `${file}: storage of "${name}" ends past the end of the file; download it again`, where);
+    if (ref.storage.numel * esize !== entry.size) {
+      throw new CheckpointError('bad-header', `${file}: tensor "${name}": storage ${entryName} says ${ref.storage.numel} elements but holds ${entry.size} bytes`, where);
+    }
+    checkView(file, name, ref);
     const n = numel(ref.size);
     const contiguous = isContiguous(ref.size, ref.stride);
-    if (ref.stride.some((s) => s < 0)) throw new CheckpointError('unsupported', `${file}: tensor "${name}" has negative strides`, where);
     const spanElems = n === 0 ? 0 : 1 + ref.size.reduce((acc, d, i) => acc + (d - 1) * ref.stride[i]!, 0);
     if ((ref.offset + spanElems) * esize > entry.size) {
       throw new CheckpointError('truncated', `${file}: tensor "${name}" (offset ${ref.offset}, size [${ref.size.join(', ')}], stride [${ref.stride.join(', ')}]) reaches past its storage's ${entry.size} bytes`, where);
@@ -162,6 +165,27 @@ async function locateTensors(fh: FileHandle, file: string): Promise<Map<string, 
     });
   }
   return out;
+}
+
+/**
+ * A view a state dict can hold: one stride per dimension, no stride 0 on a dimension longer than
+ * 1 (an expanded view would stand in for a full tensor from a few stored values), and no more
+ * elements than its storage (only overlapping strides could do that: an amplification).
+ */
+function checkView(file: string, name: string, ref: TensorRef): void {
+  const where = { file, tensor: name };
+  const shape = `size [${ref.size.join(', ')}], stride [${ref.stride.join(', ')}]`;
+  if (ref.stride.length !== ref.size.length) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" has ${ref.size.length} dimensions but ${ref.stride.length} strides (${shape})`, where);
+  }
+  if (ref.size.some((d, i) => d > 1 && ref.stride[i] === 0)) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" is a stride 0 (expanded) view (${shape}); a checkpoint stores every value`, where);
+  }
+  // Products can pass 2^53 for absurd sizes: compare with a float bound first.
+  const n = ref.size.reduce((a, d) => a * d, 1);
+  if (n > ref.storage.numel) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" has more elements (${shape}) than its storage's ${ref.storage.numel}`, where);
+  }
 }
 
 function isContiguous(size: readonly number[], stride: readonly number[]): boolean {
