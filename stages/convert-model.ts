@@ -56,13 +56,20 @@ function checkDtype(ctx: PlanContext, dtype: string): asserts dtype is ConvertDt
   }
 }
 
-function readJson(path: string): Record<string, unknown> | null {
+/** config.json at plan time (in the engine's process): its size bounded before it is read. */
+function readConfigJson(ctx: PlanContext, path: string): Record<string, unknown> {
+  const max = 64 * 1024 * 1024;
+  const size = statSync(path).size;
+  if (size > max) throw new Error(`${where(ctx)}: ${path} has ${size} bytes, more than a config.json may have (${max})`);
+  let v: unknown;
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+    v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
   } catch {
-    return null;
+    // Not V8's message: it quotes the text.
+    throw new Error(`${where(ctx)}: ${path} is not valid JSON`);
   }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${where(ctx)}: ${path} is not a JSON object`);
+  return v as Record<string, unknown>;
 }
 
 /** The checkpoint folder among the inputs: the one upstream output named `model`. */
@@ -108,13 +115,12 @@ export const convertModelKind: StageKind = {
       const folder = await knownRevisionFolder(ctx.model, one(ctx, 'revision'), { modelsDir: ctx.spec.modelsDir, client });
       if (folder && existsSync(join(folder, 'config.json')) && !hasOnnxExport(await listModelFiles(folder).catch(() => []))) {
         checkDtype(ctx, dtype);
-        const config = readJson(join(folder, 'config.json'));
-        if (config) {
-          // The detector alone: planning must not load the graph builder (a no-op run plans every stage).
-          const { detectArchitecture } = await import('../src/convert/arch/detect.js');
-          const det = detectArchitecture(config);
-          if (!det.ok) throw new Error(`${where(ctx)}: ${join(folder, 'config.json')}: ${det.message}`);
-        }
+        const config = readConfigJson(ctx, join(folder, 'config.json'));
+        // The detector alone: planning must not load the graph builder (a no-op run plans every
+        // stage). It bounds every size the config states (config-limits.ts) before planning.
+        const { detectArchitecture } = await import('../src/convert/arch/detect.js');
+        const det = detectArchitecture(config);
+        if (!det.ok) throw new Error(`${where(ctx)}: ${join(folder, 'config.json')}: ${det.message}`);
       }
     }
     return { dtype, scoring_parts: scoringParts };

@@ -4,8 +4,11 @@
 // prefers them. Tensors are read one at a time by positioned reads; the files are never loaded.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { assertSafeRelativeName, resolveInside } from '../util/safe-path.js';
+import { parseJsonText } from './readers/json-text.js';
+import { LIMITS } from './readers/limits.js';
 import { openSafetensors, type TensorSource } from './readers/safetensors.js';
 import { openTorchZip } from './readers/torch-zip.js';
 import { bytesToF32 } from './readers/to-f32.js';
@@ -31,7 +34,7 @@ const LAYOUTS: readonly Layout[] = [
 export async function openCheckpoint(dir: string): Promise<CheckpointReader> {
   for (const l of LAYOUTS) {
     if (existsSync(join(dir, l.index))) return openSharded(dir, l);
-    if (existsSync(join(dir, l.single))) return combine(dir, l.format, [l.single], [await l.open(join(dir, l.single), l.single)]);
+    if (existsSync(join(dir, l.single))) return combine(dir, l.format, [l.single], [await l.open(inside(dir, l.single), l.single)]);
   }
   throw new CheckpointError(
     'no-weights',
@@ -40,33 +43,54 @@ export async function openCheckpoint(dir: string): Promise<CheckpointReader> {
   );
 }
 
-/** Read an index file's weight_map ({tensor: shard file}). */
-export async function readWeightMap(path: string, file: string): Promise<Record<string, string>> {
-  let parsed: { weight_map?: unknown };
+/** `dir`/`file`, refused unless it stays inside `dir` once links are resolved. */
+function inside(dir: string, file: string): string {
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8')) as { weight_map?: unknown };
+    return resolveInside(dir, file, 'weight file');
   } catch (err) {
-    throw new CheckpointError('bad-header', `${file}: not a readable index (${(err as Error).message})`, { file });
+    throw new CheckpointError('unsafe-name', `${file}: ${(err as Error).message}`, { file });
   }
-  const map = parsed.weight_map;
-  if (typeof map !== 'object' || map === null || Object.values(map).some((v) => typeof v !== 'string')) {
+}
+
+/** Read an index file's weight_map ({tensor: shard file}); every shard name is checked. */
+export async function readWeightMap(path: string, file: string): Promise<Record<string, string>> {
+  const bytes = await stat(path).then((s) => s.size, () => 0);
+  if (bytes > LIMITS.indexBytes) {
+    throw new CheckpointError('too-large', `${file}: ${bytes} bytes, more than an index may have (${LIMITS.indexBytes})`, { file });
+  }
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CheckpointError('bad-header', `${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { file });
+  }
+  const parsed = parseJsonText(text, (why) => new CheckpointError('bad-header', `${file}: not a readable index: ${why}`, { file }));
+  const map = (typeof parsed === 'object' && parsed !== null ? (parsed as { weight_map?: unknown }).weight_map : undefined);
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.values(map).some((v) => typeof v !== 'string')) {
     throw new CheckpointError('bad-header', `${file}: no "weight_map" of tensor name → shard file`, { file });
+  }
+  for (const [tensor, shard] of Object.entries(map as Record<string, string>)) {
+    try {
+      assertSafeRelativeName(shard, `shard (for tensor ${JSON.stringify(tensor)})`);
+    } catch (err) {
+      throw new CheckpointError('unsafe-name', `${file}: ${(err as Error).message}`, { file, tensor });
+    }
   }
   return map as Record<string, string>;
 }
 
 async function openSharded(dir: string, l: Layout): Promise<CheckpointReader> {
-  const map = await readWeightMap(join(dir, l.index), l.index);
+  const map = await readWeightMap(inside(dir, l.index), l.index);
   const shards = [...new Set(Object.values(map))].sort();
   for (const shard of shards) {
-    if (!existsSync(join(dir, shard))) {
+    if (!existsSync(inside(dir, shard))) {
       const tensor = Object.keys(map).find((k) => map[k] === shard)!;
       throw new CheckpointError('missing-shard', `${l.index} names shard ${shard} (holding "${tensor}" and others), which is not in ${dir}`, { file: shard, tensor });
     }
   }
   const sources: TensorSource[] = [];
   try {
-    for (const shard of shards) sources.push(await l.open(join(dir, shard), shard));
+    for (const shard of shards) sources.push(await l.open(inside(dir, shard), shard));
     for (const [tensor, shard] of Object.entries(map)) {
       const src = sources.find((s) => s.file === shard)!;
       if (!src.tensors.has(tensor)) {

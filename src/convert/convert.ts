@@ -18,6 +18,8 @@ import { buildDecoderGraph } from './graph/decoder-graph.js';
 import { writeExternalData } from './graph/external-data.js';
 import { DT } from './graph/onnx-builder.js';
 import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
+import { parseJsonText } from './readers/json-text.js';
+import { LIMITS } from './readers/limits.js';
 import type { CheckpointReader } from './readers/types.js';
 
 export { detectArchitecture, type Detection } from './arch/detect.js';
@@ -62,17 +64,21 @@ async function readConfig(srcDir: string): Promise<Record<string, unknown>> {
   const file = join(srcDir, 'config.json');
   let text: string;
   try {
+    const bytes = (await stat(file)).size;
+    if (bytes > LIMITS.jsonBytes) {
+      throw new ConvertError({ kind: 'bad-config', file, detail: 'too large' }, `${file}: ${bytes} bytes, more than a config.json may have (${LIMITS.jsonBytes})`);
+    }
     text = await readFile(file, 'utf8');
-  } catch {
+  } catch (e) {
+    if (e instanceof ConvertError) throw e;
     throw new ConvertError({ kind: 'bad-config', file, detail: 'missing' }, `${file} is missing: a checkpoint folder needs its config.json`);
   }
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as Record<string, unknown>;
-  } catch (e) {
-    throw new ConvertError({ kind: 'bad-config', file, detail: (e as Error).message }, `${file} is not a JSON object: ${(e as Error).message}`);
+  // Never the parser's own message: V8 quotes the text, and config.json may be any file.
+  const parsed = parseJsonText(text, (why) => new ConvertError({ kind: 'bad-config', file, detail: why }, `${file} is ${why}`));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConvertError({ kind: 'bad-config', file, detail: 'not a JSON object' }, `${file} is not a JSON object`);
   }
+  return parsed as Record<string, unknown>;
 }
 
 export async function convertCheckpoint(srcDir: string, outDir: string, opts: ConvertOptions): Promise<ConvertReport> {

@@ -125,10 +125,19 @@ test('an unknown model_type or a remote-code model fails convert-model at plan t
   };
   edit('bloomish', { model_type: 'bloom', architectures: ['BloomForCausalLM'] });
   edit('remote', { model_type: 'mpt', auto_map: { AutoModelForCausalLM: 'modeling_mpt.MPTForCausalLM' } });
+  // Issue 17: a million layers once ran the engine out of heap at plan time; now the stage alone fails.
+  copyTiny(join(m, 'huge'));
+  edit('huge', { num_hidden_layers: 1_000_000 });
+  copyTiny(join(m, 'notjson'));
+  writeFileSync(join(m, 'notjson', 'config.json'), '{"model_type": SECRET-hunter2');
+  copyTiny(join(m, 'good'));
   rig.write('pipeline.yaml', `version: 1
 models:
   - { id: test/bloomish, path: ${join(m, 'bloomish')} }
   - { id: test/remote, path: ${join(m, 'remote')} }
+  - { id: test/huge, path: ${join(m, 'huge')} }
+  - { id: test/notjson, path: ${join(m, 'notjson')} }
+  - { id: test/good, path: ${join(m, 'good')} }
 stages:
   fetch-model:
     uses: fetch-model
@@ -142,13 +151,22 @@ stages:
   assert.notEqual(run.code, 0);
   // A plan that cannot be made blocks the stage (the planner's verdict), with a typed plan failure.
   const blocked = Rig.events(run).filter((e) => e['type'] === 'stage-blocked');
-  assert.deepEqual(blocked.map((e) => e['id']).sort(), ['convert-model/bloomish', 'convert-model/remote']);
-  const message = (id: string): string => {
+  assert.deepEqual(blocked.map((e) => e['id']).sort(), ['convert-model/bloomish', 'convert-model/huge', 'convert-model/notjson', 'convert-model/remote']);
+  const planFailure = (id: string): string => {
     const f = blocked.find((e) => e['id'] === id)!['failure'] as { reason: string; message: string };
     assert.equal(f.reason, 'plan', f.message);
-    assert.match(f.message, /supported: gpt2, gpt_neox, llama, mistral, gemma, olmo, hf_olmo/);
     return f.message;
+  };
+  const message = (id: string): string => {
+    const msg = planFailure(id);
+    assert.match(msg, /supported: gpt2, gpt_neox, llama, mistral, gemma, olmo, hf_olmo/);
+    return msg;
   };
   assert.match(message('convert-model/bloomish'), /model_type "bloom"/);
   assert.match(message('convert-model/remote'), /model_type "mpt" \(a remote-code model/);
+  assert.match(planFailure('convert-model/huge'), /model test\/huge.*num_hidden_layers is 1000000, past the converter's limit of 1024/);
+  assert.match(planFailure('convert-model/notjson'), /model test\/notjson.*config\.json is not valid JSON/);
+  assert.doesNotMatch(planFailure('convert-model/notjson'), /SECRET|hunter2/);
+  // The good model beside them is converted.
+  assert.ok(Rig.ran(run).includes('convert-model/good'), Rig.ran(run).join(', '));
 });

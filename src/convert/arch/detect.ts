@@ -13,6 +13,7 @@ import { planMistral } from './mistral.js';
 import { planOlmo } from './olmo.js';
 import { ARCHITECTURES, ConvertError, SUPPORTED_LIST, type Architecture, type ArchPlan, type ConvertFailure } from './spec.js';
 import { CONFIG_ONLY } from './tensors.js';
+import { CONFIG_LIMITS, plannedParameters } from './config-limits.js';
 
 export type Detection =
   | { ok: true; architecture: Architecture; modelType: string }
@@ -33,7 +34,7 @@ export function detectArchitecture(config: Record<string, unknown>): Detection {
   const det = detectType(config);
   if (!det.ok) return det;
   try {
-    PLANNERS[det.architecture](config, CONFIG_ONLY);
+    checkParameters(det.architecture, PLANNERS[det.architecture](config, CONFIG_ONLY));
   } catch (e) {
     if (e instanceof ConvertError) return { ok: false, failure: e.failure, message: e.message };
     throw e;
@@ -71,5 +72,15 @@ const PLANNERS: Readonly<Record<Architecture, (raw: Record<string, unknown>, rea
 };
 
 export function planArchitecture(architecture: Architecture, config: Record<string, unknown>, reader: CheckpointReader): ArchPlan {
-  return PLANNERS[architecture](config, reader);
+  return checkParameters(architecture, PLANNERS[architecture](config, reader));
+}
+
+/** Every field is bounded alone; their product is bounded here, before any weight is read. */
+function checkParameters(architecture: Architecture, plan: ArchPlan): ArchPlan {
+  const n = plannedParameters(plan);
+  if (n > CONFIG_LIMITS.parameters) {
+    const detail = `implies ${n.toPrecision(3)} parameters, past the converter's limit of ${CONFIG_LIMITS.parameters} (config-limits.ts)`;
+    throw new ConvertError({ kind: 'unsupported-config', architecture, field: 'parameters', detail }, `config.json (${architecture}): ${detail}; the config is broken or hostile`);
+  }
+  return plan;
 }

@@ -4,6 +4,7 @@
 import type { CheckpointReader } from '../readers/types.js';
 import { chunksOf, holdTensor, type HeldTensor } from './tensor-bytes.js';
 
+import { FIELD_LIMITS } from './config-limits.js';
 import { ConvertError, type WeightSpec } from './spec.js';
 
 /**
@@ -132,6 +133,8 @@ export class ConfigView {
   int(field: string, fallback?: number): number {
     const v = this.raw[field] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) this.fail(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+    const max = FIELD_LIMITS[field];
+    if (max !== undefined && v > max) this.fail(field, `is ${v}, past the converter's limit of ${max} (config-limits.ts); the config is broken or hostile`);
     return v;
   }
 

@@ -3,6 +3,8 @@
 // bytes, offsets relative to the end of the header. Every tensor's range is checked against the
 // file size when the file is opened, so a truncated download fails at once, naming the tensor.
 
+import { parseJsonText } from './json-text.js';
+import { LIMITS } from './limits.js';
 import { openShard, readExact } from './positioned.js';
 import { CheckpointError, DTYPE_BYTES, numel, type TensorDtype, type TensorInfo } from './types.js';
 
@@ -15,7 +17,6 @@ export interface TensorSource {
 }
 
 const DTYPES = new Set<string>(Object.keys(DTYPE_BYTES));
-const MAX_HEADER = 100 * 1024 * 1024;
 
 interface Entry {
   info: TensorInfo;
@@ -31,21 +32,26 @@ export async function openSafetensors(path: string, file: string): Promise<Tenso
     if (size < 8) throw new CheckpointError('truncated', `${file}: ${size} bytes, too short for a safetensors header`, { file });
     const lenBytes = await readExact(fh, 0, 8);
     const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
-    if (headerLen > MAX_HEADER || 8 + headerLen > size) {
-      throw new CheckpointError('truncated', `${file}: header length ${headerLen} exceeds the file (${size} bytes); the file is truncated or not safetensors`, { file });
+    // The length is the file's first 8 bytes: never printed (the file may be anything).
+    if (headerLen > LIMITS.safetensorsHeaderBytes) {
+      throw new CheckpointError('bad-header', `${file}: not a safetensors file (its header length is past the ${LIMITS.safetensorsHeaderBytes}-byte limit)`, { file });
     }
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(Buffer.from(await readExact(fh, 8, headerLen)).toString('utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new CheckpointError('bad-header', `${file}: safetensors header is not JSON (${(err as Error).message})`, { file });
+    if (8 + headerLen > size) {
+      throw new CheckpointError('truncated', `${file}: its safetensors header reaches past the end of the file; the file is truncated or not safetensors`, { file });
     }
+    const text = Buffer.from(await readExact(fh, 8, headerLen)).toString('utf8');
+    const parsed = parseJsonText(text, (why) => new CheckpointError('bad-header', `${file}: safetensors header is ${why}`, { file }));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new CheckpointError('bad-header', `${file}: safetensors header is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not an object of tensors`, { file });
+    }
+    const header = parsed as Record<string, unknown>;
     const base = 8 + headerLen;
     const entries = new Map<string, Entry>();
     for (const [name, raw] of Object.entries(header)) {
       if (name === '__metadata__') continue;
       entries.set(name, parseEntry(file, name, raw, base, size));
     }
+    checkDisjoint(file, entries);
     const tensors = new Map([...entries].map(([n, e]) => [n, e.info]));
     return {
       file,
@@ -77,11 +83,15 @@ function parseEntry(file: string, name: string, raw: unknown, base: number, size
     throw new CheckpointError('unsupported', `${file}: tensor "${name}" has dtype ${e.dtype}; supported: ${[...DTYPES].join(', ')}`, where);
   }
   const dtype = e.dtype as TensorDtype;
+  if (e.shape.length > LIMITS.tensorDims) {
+    throw new CheckpointError('bad-header', `${file}: tensor "${name}" has ${e.shape.length} dimensions (at most ${LIMITS.tensorDims} are read)`, where);
+  }
   const shape = e.shape.map(Number);
   const [b, en] = e.data_offsets.map(Number) as [number, number];
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0) || !Number.isInteger(b) || !Number.isInteger(en) || en < b) {
+  if (e.data_offsets.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(b) || !Number.isSafeInteger(en) || en < b) {
     throw new CheckpointError('bad-header', `${file}: tensor "${name}" has a malformed shape or data_offsets`, where);
   }
+  if (b < 0) throw new CheckpointError('bad-header', `${file}: tensor "${name}" starts at a negative offset`, where);
   const want = numel(shape) * DTYPE_BYTES[dtype];
   if (en - b !== want) {
     throw new CheckpointError('bad-header', `${file}: tensor "${name}" spans ${en - b} bytes but ${dtype}[${shape.join(', ')}] needs ${want}`, where);
@@ -90,4 +100,16 @@ function parseEntry(file: string, name: string, raw: unknown, base: number, size
     throw new CheckpointError('truncated', `${file}: tensor "${name}" ends at byte ${base + en} but the file has ${size} bytes; the file is truncated (download it again)`, where);
   }
   return { info: { name, dtype, shape, file }, begin: base + b, end: base + en };
+}
+
+/** The format requires tensors not to share bytes; a file whose tensors overlap is refused. */
+function checkDisjoint(file: string, entries: ReadonlyMap<string, Entry>): void {
+  const sorted = [...entries.values()].filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1]!;
+    const cur = sorted[i]!;
+    if (cur.begin < prev.end) {
+      throw new CheckpointError('bad-header', `${file}: tensors "${prev.info.name}" and "${cur.info.name}" overlap in the file`, { file, tensor: cur.info.name });
+    }
+  }
 }

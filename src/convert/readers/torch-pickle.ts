@@ -4,6 +4,7 @@
 // global stays an inert placeholder object, so nothing in the file is ever executed.
 
 import { NameRegistry, Parser } from 'pickleparser';
+import { scanPickle } from './pickle-scan.js';
 import type { TensorDtype } from './types.js';
 
 export interface StorageRef {
@@ -33,19 +34,27 @@ function isTensorRef(x: unknown): x is TensorRef {
   return typeof x === 'object' && x !== null && (x as TensorRef).kind === 'tensor';
 }
 
+/** A non-negative safe integer from a pickle int (number or bigint), else an error naming `what`. */
+function nat(x: unknown, what: string): number {
+  const n = typeof x === 'bigint' ? Number(x) : x;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error(`${what} is not a non-negative integer`);
+  return n;
+}
+
 function ints(x: unknown, what: string): number[] {
-  if (!Array.isArray(x) || !x.every((d) => typeof d === 'number' || typeof d === 'bigint')) throw new Error(`${what} is not a tuple of ints`);
-  return x.map(Number);
+  if (!Array.isArray(x) || x.length > 8) throw new Error(`${what} is not a tuple of at most 8 ints`);
+  return x.map((d) => nat(d, what));
 }
 
 function rebuild(storage: unknown, offset: unknown, size: unknown, stride: unknown): TensorRef {
   const s = storage as StorageRef;
   if (typeof s !== 'object' || s === null || s.kind !== 'storage') throw new Error('_rebuild_tensor without a storage persistent id');
-  return { kind: 'tensor', storage: s, offset: Number(offset), size: ints(size, 'size'), stride: ints(stride, 'stride') };
+  return { kind: 'tensor', storage: s, offset: nat(offset, 'storage offset'), size: ints(size, 'size'), stride: ints(stride, 'stride') };
 }
 
 /** Parse a state-dict pickle into {tensor name → TensorRef}. Throws with a reason on anything else. */
 export function parseStateDict(pkl: Uint8Array): Map<string, TensorRef> {
+  scanPickle(pkl); // refuses what a state dict never holds, and floods, before anything is built
   const names = new NameRegistry();
   names.register('torch._utils', '_rebuild_tensor_v2', rebuild);
   names.register('torch._utils', '_rebuild_tensor', rebuild);
@@ -62,12 +71,15 @@ export function parseStateDict(pkl: Uint8Array): Map<string, TensorRef> {
     persistentResolver: {
       resolve(pid: unknown): StorageRef {
         // ('storage', storage type, key, location, numel)
-        if (!Array.isArray(pid) || pid[0] !== 'storage') throw new Error(`unknown persistent id ${JSON.stringify(pid)}`);
+        if (!Array.isArray(pid) || pid.length !== 5 || pid[0] !== 'storage') throw new Error(`unknown persistent id ${describe(pid)}`);
         const type = pid[1] as StorageType | { module?: string; name?: string };
-        if (typeof type !== 'object' || type === null || !('storageDtype' in type)) {
+        if (typeof type !== 'object' || type === null || !Object.hasOwn(type, 'storageDtype')) {
           throw new Error(`unsupported storage type ${describe(type)}; supported: ${Object.keys(STORAGES).join(', ')}`);
         }
-        return { kind: 'storage', key: String(pid[2]), dtype: type.storageDtype, numel: Number(pid[4]) };
+        // The key names a zip entry (data/<key>): torch writes decimal numbers.
+        const key = pid[2];
+        if (typeof key !== 'string' || !/^[A-Za-z0-9_]{1,64}$/.test(key)) throw new Error(`storage key ${describe(key)} is not a plain name`);
+        return { kind: 'storage', key, dtype: (type as StorageType).storageDtype, numel: nat(pid[4], 'storage size') };
       },
     },
   });
@@ -77,12 +89,17 @@ export function parseStateDict(pkl: Uint8Array): Map<string, TensorRef> {
   return out;
 }
 
+/** A short description of a pickled value, never expanded (shared structures can be exponential). */
 function describe(x: unknown): string {
-  if (typeof x === 'object' && x !== null) {
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x);
+  if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean' || x === null || x === undefined) return String(x);
+  if (Array.isArray(x)) return `a tuple of ${x.length}`;
+  if (typeof x === 'object' || typeof x === 'function') {
     const o = x as Record<string, unknown>;
-    for (const k of ['__module__', 'module']) if (typeof o[k] === 'string') return `${o[k]}.${String(o.__name__ ?? o.name ?? '')}`;
+    if (typeof o['__module__'] === 'string' && typeof o['__name__'] === 'string') return `${o['__module__'].slice(0, 60)}.${o['__name__'].slice(0, 60)}`;
+    return x instanceof Map ? 'a dict' : 'an object';
   }
-  return JSON.stringify(x) ?? String(x);
+  return typeof x;
 }
 
 function entries(x: unknown): [string, unknown][] | null {

@@ -34,7 +34,9 @@ export type CheckpointFailure =
   | 'truncated' // a tensor's bytes extend past the end of its file
   | 'missing-shard' // an index names a file that is not there
   | 'missing-tensor'
-  | 'unsupported'; // a dtype, compression or layout the readers refuse
+  | 'unsupported' // a dtype, compression or layout the readers refuse
+  | 'unsafe-name' // a name from the checkpoint (shard, zip entry) that would leave its folder
+  | 'too-large'; // a size, count or ratio past the readers' limits (limits.ts)
 
 export class CheckpointError extends Error {
   readonly reason: CheckpointFailure;
