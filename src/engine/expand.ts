@@ -5,6 +5,7 @@ import { didYouMean, PipelineError, type Diagnostic } from './diagnostics.js';
 import { DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec, Vars } from './kind.js';
 import { runPathProblems } from './project-paths.js';
+import { quoteForCommand } from './command-values.js';
 import { normalizeParams, paramProblems, type KindParams } from './params.js';
 import { join } from 'node:path';
 
@@ -22,7 +23,7 @@ export interface Instance {
   model?: ModelSpec;
   task?: TaskSpec;
   /** For run stages: the command and its declared files, interpolated. */
-  run?: { cmd: string; deps: string[]; outs: string[] };
+  run?: { cmd: string; deps: string[]; outs: string[]; /** Values the command reads from the environment (command-values.ts). */ env?: Record<string, string> };
   decl: StageDecl;
 }
 
@@ -109,11 +110,15 @@ export function expand(spec: Spec, kinds?: KindParams): Instance[] {
       const res = mergeResources(decl.resources, decl.uses === 'score' ? model?.resources : undefined);
       if (res) inst.resources = res;
       if (decl.run !== undefined) {
+        // Values reach the command as data (one word each), never as shell syntax.
+        const { cmd, env } = quoteForCommand(decl.run, scope, onUnknown('run'));
         inst.run = {
-          cmd: String(interpolate(decl.run, scope, onUnknown('run'))),
+          cmd,
           deps: decl.deps.map((d) => String(interpolate(d, scope, onUnknown('deps')))),
           outs: decl.outs.map((d) => String(interpolate(d, scope, onUnknown('outs')))),
         };
+        // Only when some value goes by the environment: other stages' keys stay as they were.
+        if (Object.keys(env).length) inst.run.env = env;
         // The command and its files are the run kind's params: they enter the key like any param.
         inst.params = { ...inst.params, ...inst.run };
         const where = { projectDir: spec.projectDir, pipelineFile: spec.file, storeDir: join(spec.projectDir, 'cache'), checkSymlinks: true };
