@@ -1,11 +1,12 @@
 // `run:` stages — the escape hatch (like a DVC cmd stage): a shell command run by `bash -c` in the
 // project folder (values of `${name}` reach it as data: src/engine/command-values.ts), its declared
 // deps hashed into the key and its declared outs captured into the store.
-import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { OutputDecl, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { describePathProblem, lexicalProblem, symlinkProblem } from '../src/engine/project-paths.js';
+import { describePathProblem, inputProblem, lexicalProblem, symlinkProblem } from '../src/engine/project-paths.js';
+import { viewInputs } from '../src/engine/input-paths.js';
 
 interface RunParams {
   cmd: string;
@@ -62,8 +63,14 @@ const kind: StageKind = {
     const outs = outputDecls(ctx);
     // Expansion already refused these; the file system may have changed since (a new symlink), and
     // nothing outside the project is ever deleted.
+    const inputs = viewInputs(ctx.spec);
     for (const o of outs) {
-      const problem = lexicalProblem(o.name, ctx.spec.projectDir, 'out') ?? symlinkProblem(o.name, ctx.spec.projectDir);
+      const real = existsSync(abs(ctx, o.name)) ? realpathSync(abs(ctx, o.name)) : abs(ctx, o.name);
+      const problem =
+        lexicalProblem(o.name, ctx.spec.projectDir, 'out') ??
+        symlinkProblem(o.name, ctx.spec.projectDir) ??
+        inputProblem(o.name, ctx.spec.projectDir, inputs, ctx.instance.id) ??
+        inputProblem(real, ctx.spec.projectDir, inputs, ctx.instance.id);
       if (problem) throw new Error(`stage ${ctx.instance.id}: ${describePathProblem(problem, 'out', o.name)}; nothing was deleted`);
     }
     // Forget before running: stale outputs must not be mistaken for this run's.
