@@ -9,7 +9,7 @@ import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js
 import { readParams } from '../src/engine/params.js';
 
 export const annotationsParams = {
-  path: { type: 'string', doc: 'a folder of <condition>/<model>.csv files or one CSV, relative to the pipeline file (required)' },
+  path: { type: 'string', input: true, doc: 'a folder of <condition>/<model>.csv files or one CSV, relative to the pipeline file (required)' },
 } as const;
 
 function source(ctx: PlanContext): { abs: string; type: 'file' | 'dir' | 'missing' } {

@@ -14,7 +14,7 @@ import { listCsvFiles, scanOutputLayout } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
 
 export const importParams = {
-  dir: { type: 'string', doc: 'a folder laid out like output/: <task>[/<condition>]/<model>[_<revision>].csv (required)' },
+  dir: { type: 'string', input: true, doc: 'a folder laid out like output/: <task>[/<condition>]/<model>[_<revision>].csv (required)' },
 } as const;
 
 function importDir(ctx: PlanContext): string {

@@ -1,15 +1,19 @@
-// `run:` stages — the escape hatch (like a DVC cmd stage): a shell command run through zx in the
-// project folder, its declared deps hashed into the key and its declared outs captured into the store.
-import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+// `run:` stages — the escape hatch (like a DVC cmd stage): a shell command run by `bash -c` in the
+// project folder (values of `${name}` reach it as data: src/engine/command-values.ts), its declared
+// deps hashed into the key and its declared outs captured into the store.
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { OutputDecl, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { describePathProblem, lexicalProblem, symlinkProblem } from '../src/engine/project-paths.js';
+import { describePathProblem, inputProblem, lexicalProblem, symlinkProblem } from '../src/engine/project-paths.js';
+import { viewInputs } from '../src/engine/input-paths.js';
 
 interface RunParams {
   cmd: string;
   deps: string[];
   outs: string[];
+  /** Values of `${name}`s the command reads as environment variables (src/engine/command-values.ts). */
+  env?: Record<string, string>;
 }
 
 function params(ctx: PlanContext): RunParams {
@@ -36,7 +40,7 @@ function outputDecls(ctx: PlanContext): OutputDecl[] {
 
 const kind: StageKind = {
   name: 'run',
-  description: 'a shell command with declared deps and outs (run through zx in the project folder)',
+  description: 'a shell command with declared deps and outs (run by bash -c in the project folder)',
   code: [import.meta.url, new URL('../src/run/spawner.js', import.meta.url).href, new URL('../src/run/spawner-main.js', import.meta.url).href],
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
@@ -55,19 +59,25 @@ const kind: StageKind = {
     return { deps };
   },
   async execute(ctx: StageContext) {
-    const { cmd } = params(ctx);
+    const { cmd, env: values } = params(ctx);
     const outs = outputDecls(ctx);
     // Expansion already refused these; the file system may have changed since (a new symlink), and
     // nothing outside the project is ever deleted.
+    const inputs = viewInputs(ctx.spec);
     for (const o of outs) {
-      const problem = lexicalProblem(o.name, ctx.spec.projectDir, 'out') ?? symlinkProblem(o.name, ctx.spec.projectDir);
+      const real = existsSync(abs(ctx, o.name)) ? realpathSync(abs(ctx, o.name)) : abs(ctx, o.name);
+      const problem =
+        lexicalProblem(o.name, ctx.spec.projectDir, 'out') ??
+        symlinkProblem(o.name, ctx.spec.projectDir) ??
+        inputProblem(o.name, ctx.spec.projectDir, inputs, ctx.instance.id) ??
+        inputProblem(real, ctx.spec.projectDir, inputs, ctx.instance.id);
       if (problem) throw new Error(`stage ${ctx.instance.id}: ${describePathProblem(problem, 'out', o.name)}; nothing was deleted`);
     }
     // Forget before running: stale outputs must not be mistaken for this run's.
     for (const o of outs) rmSync(abs(ctx, o.name), { recursive: true, force: true });
-    const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_STAGE_ID: ctx.instance.id };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(values ?? {}), PIPELINE_STAGE_ID: ctx.instance.id };
     if (ctx.gpus.length) env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
-    // Run through zx in a small helper process (src/run/spawner.ts): spawning from the engine's
+    // Run in a small helper process (src/run/spawner.ts): spawning from the engine's
     // own, much larger process blocks its main thread for each command.
     const { spawnerFor } = await import('../src/run/spawner.js');
     const out = await spawnerFor(ctx.processCache).run(cmd, ctx.spec.projectDir, env, ctx.signal, (l) => ctx.log(l));

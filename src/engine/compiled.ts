@@ -21,7 +21,7 @@ let codeDigest: string | undefined;
 /** The parser, the expansion and every built-in kind's outputs decide what is cached here. */
 function engineCode(plugins: string[]): string {
   if (!codeDigest) {
-    const files = ['spec.js', 'spec-types.js', 'expand.js', 'params.js', 'engine.js', 'compiled.js'].map((f) => join(HERE, f));
+    const files = ['spec.js', 'spec-types.js', 'expand.js', 'params.js', 'engine.js', 'compiled.js', 'command-values.js', 'project-paths.js', 'input-paths.js'].map((f) => join(HERE, f));
     const stages = join(HERE, '..', '..', 'stages');
     for (const f of readdirSync(stages).sort()) if (f.endsWith('.js')) files.push(join(stages, f));
     codeDigest = sha256(files.map((f) => sha256(readFileSync(f))).join('\n'));
@@ -29,8 +29,8 @@ function engineCode(plugins: string[]): string {
   return sha256(codeDigest + plugins.map((p) => { try { return sha256(readFileSync(p)); } catch { return 'missing'; } }).join('\n'));
 }
 
-export function compiledKey(file: string, text: string, overrides: Record<string, string>): string {
-  return sha256(JSON.stringify([file, text, Object.entries(overrides).sort()]));
+export function compiledKey(file: string, text: string, overrides: Record<string, string>, mirrors: string[] = []): string {
+  return sha256(JSON.stringify([file, text, Object.entries(overrides).sort(), ...(mirrors.some(Boolean) ? [mirrors] : [])]));
 }
 
 function path(storeDir: string, key: string): string {

@@ -78,7 +78,9 @@ export class Engine {
     else {
       const file = resolve(opts.file);
       const text = readTextOrUndefined(file);
-      const key = text === undefined ? undefined : compiledKey(file, text, opts.overrides ?? {});
+      // The mirrors are checked against run stages' outs at expansion: they are part of the key.
+      const mirrors = [opts.modelsDir ?? process.env['PIPELINE_MODELS_DIR'] ?? '', opts.stimuliDir ?? process.env['PIPELINE_STIMULI_DIR'] ?? ''].map((d) => (d ? resolve(d) : ''));
+      const key = text === undefined ? undefined : compiledKey(file, text, opts.overrides ?? {}, mirrors);
       const hit = key ? loadCompiled(opts.storeDir ?? join(dirname(file), 'cache'), key) : undefined;
       if (hit) {
         ({ spec, instances } = hit);
@@ -110,7 +112,10 @@ export class Engine {
     useCodeDigestCache(join(storeDir, 'compiled', 'code-files.json'));
     if (!instances) {
       await resolveRevisionSelections(spec, view, storeDir);
-      instances = expand(spec, await kindParams(registry, spec.stages.flatMap((d) => (d.uses ? [d.uses] : []))));
+      const where: Parameters<typeof expand>[2] = { storeDir };
+      if (view.modelsDir) where.modelsDir = view.modelsDir;
+      if (view.stimuliDir) where.stimuliDir = view.stimuliDir;
+      instances = expand(spec, await kindParams(registry, spec.stages.flatMap((d) => (d.uses ? [d.uses] : []))), where);
       await linkMaterializedDeps(instances, registry, view, new Store(storeDir));
     }
     const graph = buildGraph(instances, spec);

@@ -4,7 +4,9 @@
 import { didYouMean, PipelineError, type Diagnostic } from './diagnostics.js';
 import { DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec, Vars } from './kind.js';
-import { runPathProblems } from './project-paths.js';
+import { describePathProblem, inputProblem, runPathProblems } from './project-paths.js';
+import { protectedInputs, type Mirrors } from './input-paths.js';
+import { quoteForCommand } from './command-values.js';
 import { normalizeParams, paramProblems, type KindParams } from './params.js';
 import { join } from 'node:path';
 
@@ -22,7 +24,7 @@ export interface Instance {
   model?: ModelSpec;
   task?: TaskSpec;
   /** For run stages: the command and its declared files, interpolated. */
-  run?: { cmd: string; deps: string[]; outs: string[] };
+  run?: { cmd: string; deps: string[]; outs: string[]; /** Values the command reads from the environment (command-values.ts). */ env?: Record<string, string> };
   decl: StageDecl;
 }
 
@@ -36,7 +38,7 @@ const DEPENDENT: Record<string, string> = { $revisions: 'model', $checkpoints: '
  * typed here, before anything runs. Params a task declares (`tasks: x: params:`) reach only the
  * kinds that declare them.
  */
-export function expand(spec: Spec, kinds?: KindParams): Instance[] {
+export function expand(spec: Spec, kinds?: KindParams, where: { storeDir?: string } & Mirrors = {}): Instance[] {
   const diags: Diagnostic[] = [];
   const reported = new Set<string>();
   const once = (d: Diagnostic): void => {
@@ -109,15 +111,19 @@ export function expand(spec: Spec, kinds?: KindParams): Instance[] {
       const res = mergeResources(decl.resources, decl.uses === 'score' ? model?.resources : undefined);
       if (res) inst.resources = res;
       if (decl.run !== undefined) {
+        // Values reach the command as data (one word each), never as shell syntax.
+        const { cmd, env } = quoteForCommand(decl.run, scope, onUnknown('run'));
         inst.run = {
-          cmd: String(interpolate(decl.run, scope, onUnknown('run'))),
+          cmd,
           deps: decl.deps.map((d) => String(interpolate(d, scope, onUnknown('deps')))),
           outs: decl.outs.map((d) => String(interpolate(d, scope, onUnknown('outs')))),
         };
+        // Only when some value goes by the environment: other stages' keys stay as they were.
+        if (Object.keys(env).length) inst.run.env = env;
         // The command and its files are the run kind's params: they enter the key like any param.
         inst.params = { ...inst.params, ...inst.run };
-        const where = { projectDir: spec.projectDir, pipelineFile: spec.file, storeDir: join(spec.projectDir, 'cache'), checkSymlinks: true };
-        for (const p of runPathProblems(inst.run, where)) diags.push(src.at([...path, p.field, p.index], `stage "${id}": ${p.message}`));
+        const paths = { projectDir: spec.projectDir, pipelineFile: spec.file, storeDir: where.storeDir ?? join(spec.projectDir, 'cache'), checkSymlinks: true };
+        for (const p of runPathProblems(inst.run, paths)) diags.push(src.at([...path, p.field, p.index], `stage "${id}": ${p.message}`));
       }
       list.push(inst);
     }
@@ -175,6 +181,14 @@ export function expand(spec: Spec, kinds?: KindParams): Instance[] {
     if (satisfied.has(`${inst.name}\u0000${need}`)) continue;
     satisfied.add(`${inst.name}\u0000${need}`);
     diags.push(src.at(['stages', inst.name, 'needs', i], `stage "${inst.id}" needs "${need}", but no instance of "${need}" has the same ${sharedVars(inst.vars, ups[0]!.vars).join(', ') || 'variables'}; check both matrices`));
+  }
+  // An out over anything the pipeline reads would delete it before the command runs.
+  const inputs = protectedInputs(spec, instances, kinds, where);
+  for (const inst of instances) {
+    inst.run?.outs.forEach((o, i) => {
+      const problem = inputProblem(o, spec.projectDir, inputs, inst.id);
+      if (problem) once(src.at(['stages', inst.name, 'outs', i], `stage "${inst.id}": ${describePathProblem(problem, 'out', o)}`));
+    });
   }
   // run stages: a dep that is another stage's materialised output links the two (as in DVC).
   linkRunDeps(instances);

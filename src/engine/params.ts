@@ -16,7 +16,9 @@ export type ParamDecl =
   | (Doc & { type: 'integer'; default?: number; min?: number; max?: number })
   | (Doc & { type: 'number'; default?: number; min?: number })
   | (Doc & { type: 'boolean'; default?: boolean })
-  | (Doc & { type: 'string'; default?: string; choices?: readonly string[] })
+  /** `input`: the value is a path the kind reads (relative to the project folder); no `run:`
+   * stage's outs may overlap it. */
+  | (Doc & { type: 'string'; default?: string; choices?: readonly string[]; input?: boolean })
   | (Doc & { type: 'string-list'; default?: readonly string[]; choices?: readonly string[] });
 
 export type ParamDecls = Readonly<Record<string, ParamDecl>>;

@@ -1,7 +1,8 @@
 // Paths a `run:` stage declares must stay inside the project: the engine deletes a stage's outs
 // before its command runs and restores them afterwards, so an out that is the project itself, lies
-// outside it, or contains one of the stage's own inputs (or the pipeline file, or the store) would
-// destroy data. Checked lexically at expansion (located errors) and again against the real file
+// outside it, or overlaps an input of any stage (a model's folder, stimuli, annotations, a plugin,
+// another stage's dep, its own deps), the pipeline file, .git, the store or a mirror would destroy
+// data that no store holds. Checked lexically at expansion (located errors) and again against the real file
 // system (symlinks) just before anything is deleted.
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -13,7 +14,9 @@ export type PathProblem =
   | { reason: 'escapes-by-symlink'; real: string }
   | { reason: 'contains-dep'; dep: string }
   | { reason: 'contains-pipeline-file' }
-  | { reason: 'contains-store' };
+  | { reason: 'contains-store'; store: string }
+  /** An input of the pipeline (a model's folder, stimuli, a plugin, another stage's source dep…). */
+  | { reason: 'contains-input' | 'inside-input'; input: string };
 
 /** True when `inner` is `outer` or lies below it (both absolute, normalised). */
 export function within(inner: string, outer: string): boolean {
@@ -50,8 +53,37 @@ export function containmentProblem(out: string, ctx: { projectDir: string; deps:
   const abs = resolve(ctx.projectDir, out);
   for (const d of ctx.deps) if (within(resolve(ctx.projectDir, d), abs)) return { reason: 'contains-dep', dep: d };
   if (within(resolve(ctx.pipelineFile), abs)) return { reason: 'contains-pipeline-file' };
-  if (within(resolve(ctx.storeDir), abs) || within(abs, resolve(ctx.storeDir))) return { reason: 'contains-store' };
+  if (within(resolve(ctx.storeDir), abs) || within(abs, resolve(ctx.storeDir))) return { reason: 'contains-store', store: shown(ctx.storeDir, ctx.projectDir) };
   return undefined;
+}
+
+/** Something a `run:` stage's outs must leave alone: `what` names it for the message. */
+export interface ProtectedInput {
+  /** Absolute path. */
+  path: string;
+  what: string;
+  /** Only an out that contains it is refused (another stage's dep: an out inside that dep's folder
+   * is that stage's input by declaration, not a file the out would delete). */
+  containOnly?: boolean;
+  /** The stage it belongs to: a stage's own deps are checked by containmentProblem. */
+  stage?: string;
+}
+
+/** An out over a protected input, either way round. */
+export function inputProblem(out: string, projectDir: string, inputs: readonly ProtectedInput[], stage: string): PathProblem | undefined {
+  const abs = resolve(projectDir, out);
+  for (const i of inputs) {
+    if (i.stage === stage) continue;
+    if (within(i.path, abs) && !(i.containOnly && i.path === abs)) return { reason: 'contains-input', input: i.what };
+    if (!i.containOnly && within(abs, i.path)) return { reason: 'inside-input', input: i.what };
+  }
+  return undefined;
+}
+
+/** A path for a message: relative to the project when inside it. */
+export function shown(p: string, projectDir: string): string {
+  const abs = resolve(projectDir, p);
+  return within(abs, resolve(projectDir)) ? relative(resolve(projectDir), abs) || '.' : abs;
 }
 
 export function describePathProblem(p: PathProblem, role: 'out' | 'dep', path: string): string {
@@ -70,7 +102,11 @@ export function describePathProblem(p: PathProblem, role: 'out' | 'dep', path: s
     case 'contains-pipeline-file':
       return `output "${path}" contains the pipeline file; outputs are deleted before the command runs — write the output somewhere else`;
     case 'contains-store':
-      return `output "${path}" overlaps the store (cache/); write the output somewhere else`;
+      return `output "${path}" overlaps the store (${p.store}/); write the output somewhere else`;
+    case 'contains-input':
+      return `output "${path}" contains ${p.input}; outputs are deleted before the command runs — write the output somewhere else`;
+    case 'inside-input':
+      return `output "${path}" lies inside ${p.input}; outputs are deleted before the command runs — write the output somewhere else`;
   }
 }
 
