@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertSafeRelativeName, resolveInside } from '../util/safe-path.js';
-import { parseJsonText } from './readers/json-text.js';
+import { parseJsonText } from '../util/json-text.js';
 import { LIMITS } from './readers/limits.js';
 import { openSafetensors, type TensorSource } from './readers/safetensors.js';
 import { openTorchZip } from './readers/torch-zip.js';

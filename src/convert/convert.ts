@@ -18,7 +18,7 @@ import { buildDecoderGraph } from './graph/decoder-graph.js';
 import { writeExternalData } from './graph/external-data.js';
 import { DT } from './graph/onnx-builder.js';
 import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
-import { parseJsonText } from './readers/json-text.js';
+import { parseJsonText } from '../util/json-text.js';
 import { LIMITS } from './readers/limits.js';
 import type { CheckpointReader } from './readers/types.js';
 

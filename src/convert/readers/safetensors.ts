@@ -3,7 +3,7 @@
 // bytes, offsets relative to the end of the header. Every tensor's range is checked against the
 // file size when the file is opened, so a truncated download fails at once, naming the tensor.
 
-import { parseJsonText } from './json-text.js';
+import { parseJsonText } from '../../util/json-text.js';
 import { LIMITS } from './limits.js';
 import { openShard, readExact } from './positioned.js';
 import { CheckpointError, DTYPE_BYTES, numel, type TensorDtype, type TensorInfo } from './types.js';
