@@ -18,7 +18,8 @@ import { buildDecoderGraph } from './graph/decoder-graph.js';
 import { writeExternalData } from './graph/external-data.js';
 import { DT } from './graph/onnx-builder.js';
 import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
-import { parseJsonText } from '../util/json-text.js';
+import { parseJsonText, readJsonFile } from '../util/json-text.js';
+import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import { LIMITS } from './readers/limits.js';
 import type { CheckpointReader } from './readers/types.js';
 
@@ -81,6 +82,23 @@ async function readConfig(srcDir: string): Promise<Record<string, unknown>> {
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * tokenizer.json is copied as it is, so check it here: it must be JSON (transformers.js's error
+ * would name no file and quote the text), and no token id it can produce may pass the rows of
+ * the embedding (an id past the table scores garbage or crashes the runtime).
+ */
+function checkTokenizer(srcDir: string, embedRows: number): void {
+  const file = join(srcDir, 'tokenizer.json');
+  if (!existsSync(file)) return;
+  const fail = (detail: string): ConvertError => new ConvertError({ kind: 'bad-config', file, detail }, detail);
+  const tok = readJsonFile(file, LIMITS.jsonBytes * 8, fail);
+  if (typeof tok !== 'object' || tok === null || Array.isArray(tok)) throw fail(`${file} is not a JSON object`);
+  const max = tokenizerMaxId(tok as Record<string, unknown>);
+  if (max !== null && max >= embedRows) {
+    throw fail(`${file} has token id ${max}, but the model has ${embedRows} embedding rows: the tokenizer does not belong to these weights`);
+  }
+}
+
 export async function convertCheckpoint(srcDir: string, outDir: string, opts: ConvertOptions): Promise<ConvertReport> {
   const log = opts.log ?? (() => undefined);
   if (opts.dtype !== 'fp32' && opts.dtype !== 'fp16') throw new Error(`convert: dtype must be fp32 or fp16, got ${String(opts.dtype)}`);
@@ -98,6 +116,7 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
         throw new ConvertError({ kind: 'unsupported-config', architecture: det.architecture, field: 'scoringParts', detail: (e as Error).message }, `convert: ${(e as Error).message}`);
       }
     }
+    checkTokenizer(srcDir, plan.spec.embedRows);
     const T = opts.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT;
     const suffix = opts.dtype === 'fp16' ? '_fp16' : '';
     const sources = [...new Set(plan.weights.flatMap((w) => w.sources))];

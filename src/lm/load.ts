@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile } from '../util/json-text.js';
+import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import type { CausalModelLike, Runtime, TensorCtor, TokenizerLike } from './runtime.js';
 
 export interface LoadedRuntime extends Runtime {
@@ -38,27 +39,6 @@ function readJson(file: string, fail: (msg: string) => Error): Record<string, un
   const v = readJsonFile(file, MAX_JSON, fail);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(`${file} is not a JSON object`);
   return v as Record<string, unknown>;
-}
-
-/** The largest token id tokenizer.json can produce (its vocabulary and added tokens), if it says. */
-function tokenizerMaxId(tok: Record<string, unknown>): number | null {
-  let max = -1;
-  const model = tok['model'];
-  if (typeof model === 'object' && model !== null) {
-    const vocab = (model as Record<string, unknown>)['vocab'];
-    if (Array.isArray(vocab)) max = vocab.length - 1; // Unigram: [token, score] by id
-    else if (typeof vocab === 'object' && vocab !== null) {
-      for (const id of Object.values(vocab)) if (typeof id === 'number' && id > max) max = id;
-    }
-  }
-  const added = tok['added_tokens'];
-  if (Array.isArray(added)) {
-    for (const a of added) {
-      const id = typeof a === 'object' && a !== null ? (a as Record<string, unknown>)['id'] : undefined;
-      if (typeof id === 'number' && id > max) max = id;
-    }
-  }
-  return max >= 0 ? max : null;
 }
 
 function numberOrNull(v: unknown): number | null {
