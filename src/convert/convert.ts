@@ -19,6 +19,7 @@ import { writeExternalData } from './graph/external-data.js';
 import { DT } from './graph/onnx-builder.js';
 import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
 import { parseJsonText, readJsonFile } from '../util/json-text.js';
+import { resolveInside } from '../util/safe-path.js';
 import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import { LIMITS } from './readers/limits.js';
 import type { CheckpointReader } from './readers/types.js';
@@ -61,8 +62,18 @@ export const COPIED_FILES = [
   'tokenizer.model',
 ] as const;
 
+/** `srcDir`/`name`, refused unless it stays inside the folder once links are resolved. */
+function inside(srcDir: string, name: string): string {
+  try {
+    return resolveInside(srcDir, name, 'checkpoint file');
+  } catch (e) {
+    const file = join(srcDir, name);
+    throw new ConvertError({ kind: 'bad-config', file, detail: 'outside the checkpoint folder' }, `${file}: ${(e as Error).message}`);
+  }
+}
+
 async function readConfig(srcDir: string): Promise<Record<string, unknown>> {
-  const file = join(srcDir, 'config.json');
+  const file = inside(srcDir, 'config.json');
   let text: string;
   try {
     const bytes = (await stat(file)).size;
@@ -88,8 +99,8 @@ async function readConfig(srcDir: string): Promise<Record<string, unknown>> {
  * the embedding (an id past the table scores garbage or crashes the runtime).
  */
 function checkTokenizer(srcDir: string, embedRows: number): void {
-  const file = join(srcDir, 'tokenizer.json');
-  if (!existsSync(file)) return;
+  if (!existsSync(join(srcDir, 'tokenizer.json'))) return;
+  const file = inside(srcDir, 'tokenizer.json');
   const fail = (detail: string): ConvertError => new ConvertError({ kind: 'bad-config', file, detail }, detail);
   const tok = readJsonFile(file, LIMITS.jsonBytes * 8, fail);
   if (typeof tok !== 'object' || tok === null || Array.isArray(tok)) throw fail(`${file} is not a JSON object`);
@@ -103,6 +114,9 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
   const log = opts.log ?? (() => undefined);
   if (opts.dtype !== 'fp32' && opts.dtype !== 'fp16') throw new Error(`convert: dtype must be fp32 or fp16, got ${String(opts.dtype)}`);
   const config = await readConfig(srcDir);
+  // Files copied as they are: checked before anything is written (a link out of the folder
+  // would copy any file of the user's into the output).
+  const copied = COPIED_FILES.filter((f) => existsSync(join(srcDir, f))).map((f) => [f, inside(srcDir, f)] as const);
   const det = detectArchitecture(config);
   if (!det.ok) throw new ConvertError(det.failure, `${join(srcDir, 'config.json')}: ${det.message}`);
   const reader = opts.reader ?? (await openCheckpoint(srcDir));
@@ -147,11 +161,9 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
     await writeFile(join(outDir, 'config.json'), JSON.stringify(jsConfig, null, 2) + '\n');
     await writeFile(join(outDir, 'source_config.json'), JSON.stringify(config, null, 2) + '\n');
     written.push('config.json', 'source_config.json');
-    for (const f of COPIED_FILES) {
-      if (existsSync(join(srcDir, f))) {
-        await copyFile(join(srcDir, f), join(outDir, f));
-        written.push(f);
-      }
+    for (const [f, from] of copied) {
+      await copyFile(from, join(outDir, f));
+      written.push(f);
     }
     const files = await Promise.all(written.map(async (path) => ({ path, bytes: (await stat(join(outDir, path))).size })));
     return {
