@@ -71,7 +71,7 @@ export async function readWeightMap(path: string, file: string): Promise<Record<
   }
   for (const [tensor, shard] of Object.entries(map as Record<string, string>)) {
     try {
-      assertSafeRelativeName(shard, `shard (for tensor ${JSON.stringify(tensor)})`);
+      assertSafeRelativeName(shard, `shard (for tensor ${JSON.stringify(tensor.length > 200 ? `${tensor.slice(0, 200)}…` : tensor)})`);
     } catch (err) {
       throw new CheckpointError('unsafe-name', `${file}: ${(err as Error).message}`, { file, tensor });
     }
