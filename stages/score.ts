@@ -10,6 +10,7 @@ import type { PlanContext, StageContext, StageInput, StageKind } from '../src/en
 import { cudaProviderProblem, deviceOrdinals, gpuStageProblem } from '../src/engine/gpus.js';
 import type { ExtraLoadOptions } from '../src/lm/index.js';
 import type { LanguageModel } from '../src/lm/types.js';
+import { isModelFaultMessage } from '../src/lm/errors.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
 import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
@@ -209,6 +210,10 @@ export const scoreKind: StageKind = {
       },
     });
     if (ctx.signal.aborted) throw new Error('cancelled');
+    // A score the model cannot compute (NaN, an id past its embedding) is the model's fault, not
+    // one item's: the stage fails rather than writing empty cells (issue 17).
+    const fault = result.failures.find((f) => isModelFaultMessage(f.message));
+    if (fault) throw new Error(`stage ${ctx.instance.id}: item ${fault.item}: ${fault.message}`);
 
     await writeFile(join(ctx.outDir, 'csv'), result.csv);
     await writeFile(join(ctx.outDir, 'requests'), result.requests.map((r) => JSON.stringify(r)).join('\n') + (result.requests.length ? '\n' : ''));

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertSafeRelativeName, resolveInside } from '../util/safe-path.js';
-import { parseJsonText } from './readers/json-text.js';
+import { parseJsonText } from '../util/json-text.js';
 import { LIMITS } from './readers/limits.js';
 import { openSafetensors, type TensorSource } from './readers/safetensors.js';
 import { openTorchZip } from './readers/torch-zip.js';
@@ -71,7 +71,7 @@ export async function readWeightMap(path: string, file: string): Promise<Record<
   }
   for (const [tensor, shard] of Object.entries(map as Record<string, string>)) {
     try {
-      assertSafeRelativeName(shard, `shard (for tensor ${JSON.stringify(tensor)})`);
+      assertSafeRelativeName(shard, `shard (for tensor ${JSON.stringify(tensor.length > 200 ? `${tensor.slice(0, 200)}…` : tensor)})`);
     } catch (err) {
       throw new CheckpointError('unsafe-name', `${file}: ${(err as Error).message}`, { file, tensor });
     }

@@ -18,7 +18,9 @@ import { buildDecoderGraph } from './graph/decoder-graph.js';
 import { writeExternalData } from './graph/external-data.js';
 import { DT } from './graph/onnx-builder.js';
 import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
-import { parseJsonText } from './readers/json-text.js';
+import { parseJsonText, readJsonFile } from '../util/json-text.js';
+import { resolveInside } from '../util/safe-path.js';
+import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import { LIMITS } from './readers/limits.js';
 import type { CheckpointReader } from './readers/types.js';
 
@@ -60,8 +62,18 @@ export const COPIED_FILES = [
   'tokenizer.model',
 ] as const;
 
+/** `srcDir`/`name`, refused unless it stays inside the folder once links are resolved. */
+function inside(srcDir: string, name: string): string {
+  try {
+    return resolveInside(srcDir, name, 'checkpoint file');
+  } catch (e) {
+    const file = join(srcDir, name);
+    throw new ConvertError({ kind: 'bad-config', file, detail: 'outside the checkpoint folder' }, `${file}: ${(e as Error).message}`);
+  }
+}
+
 async function readConfig(srcDir: string): Promise<Record<string, unknown>> {
-  const file = join(srcDir, 'config.json');
+  const file = inside(srcDir, 'config.json');
   let text: string;
   try {
     const bytes = (await stat(file)).size;
@@ -81,10 +93,30 @@ async function readConfig(srcDir: string): Promise<Record<string, unknown>> {
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * tokenizer.json is copied as it is, so check it here: it must be JSON (transformers.js's error
+ * would name no file and quote the text), and no token id it can produce may pass the rows of
+ * the embedding (an id past the table scores garbage or crashes the runtime).
+ */
+function checkTokenizer(srcDir: string, embedRows: number): void {
+  if (!existsSync(join(srcDir, 'tokenizer.json'))) return;
+  const file = inside(srcDir, 'tokenizer.json');
+  const fail = (detail: string): ConvertError => new ConvertError({ kind: 'bad-config', file, detail }, detail);
+  const tok = readJsonFile(file, LIMITS.jsonBytes * 8, fail);
+  if (typeof tok !== 'object' || tok === null || Array.isArray(tok)) throw fail(`${file} is not a JSON object`);
+  const max = tokenizerMaxId(tok as Record<string, unknown>);
+  if (max !== null && max >= embedRows) {
+    throw fail(`${file} has token id ${max}, but the model has ${embedRows} embedding rows: the tokenizer does not belong to these weights`);
+  }
+}
+
 export async function convertCheckpoint(srcDir: string, outDir: string, opts: ConvertOptions): Promise<ConvertReport> {
   const log = opts.log ?? (() => undefined);
   if (opts.dtype !== 'fp32' && opts.dtype !== 'fp16') throw new Error(`convert: dtype must be fp32 or fp16, got ${String(opts.dtype)}`);
   const config = await readConfig(srcDir);
+  // Files copied as they are: checked before anything is written (a link out of the folder
+  // would copy any file of the user's into the output).
+  const copied = COPIED_FILES.filter((f) => existsSync(join(srcDir, f))).map((f) => [f, inside(srcDir, f)] as const);
   const det = detectArchitecture(config);
   if (!det.ok) throw new ConvertError(det.failure, `${join(srcDir, 'config.json')}: ${det.message}`);
   const reader = opts.reader ?? (await openCheckpoint(srcDir));
@@ -98,6 +130,7 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
         throw new ConvertError({ kind: 'unsupported-config', architecture: det.architecture, field: 'scoringParts', detail: (e as Error).message }, `convert: ${(e as Error).message}`);
       }
     }
+    checkTokenizer(srcDir, plan.spec.embedRows);
     const T = opts.dtype === 'fp16' ? DT.FLOAT16 : DT.FLOAT;
     const suffix = opts.dtype === 'fp16' ? '_fp16' : '';
     const sources = [...new Set(plan.weights.flatMap((w) => w.sources))];
@@ -128,11 +161,9 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
     await writeFile(join(outDir, 'config.json'), JSON.stringify(jsConfig, null, 2) + '\n');
     await writeFile(join(outDir, 'source_config.json'), JSON.stringify(config, null, 2) + '\n');
     written.push('config.json', 'source_config.json');
-    for (const f of COPIED_FILES) {
-      if (existsSync(join(srcDir, f))) {
-        await copyFile(join(srcDir, f), join(outDir, f));
-        written.push(f);
-      }
+    for (const [f, from] of copied) {
+      await copyFile(from, join(outDir, f));
+      written.push(f);
     }
     const files = await Promise.all(written.map(async (path) => ({ path, bytes: (await stat(join(outDir, path))).size })));
     return {

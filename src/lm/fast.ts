@@ -10,6 +10,7 @@
 // batched by length under a token budget with right padding; a batch's children run before the
 // next batch, so only one path of caches is held at a time.
 
+import { ModelFault } from './errors.js';
 import { compareIds, packBatches, type BatchLimits } from './batching.js';
 import type { ForwardBatch, ForwardRunner, PastKV } from './forward.js';
 import { logSumExp } from './logsoftmax.js';
@@ -106,6 +107,18 @@ interface Pending {
   past: PastKV | undefined;
 }
 
+/**
+ * A log-probability that is NaN (unscored, or computed from NaN) or +Inf cannot be a score: the
+ * model is at fault (non-finite weights, fp16 overflow), and the stage fails rather than writing
+ * an empty cell. -Inf (probability 0) is a value.
+ */
+export function checkComputed(tokenLogprobs: readonly number[], item: number): void {
+  const k = tokenLogprobs.findIndex((v) => Number.isNaN(v) || v === Infinity);
+  if (k < 0) return;
+  throw new ModelFault(`the model computed ${tokenLogprobs[k]} as the log-probability of token ${k} of item ${item} `
+    + '(its weights hold NaN/Inf, or fp16 arithmetic overflowed: try dtype fp32)');
+}
+
 export async function scoreItemsFast(
   runner: ForwardRunner,
   items: readonly FastItem[],
@@ -121,11 +134,7 @@ export async function scoreItemsFast(
     const nodes = flat.map((i) => ({ node: { from: 0, to: inputLength(items[i]!), items: [i], children: [] }, past: undefined }));
     await runLevel(runner, items, sink, limits, nodes);
   }
-  for (const [i, res] of sink.out.entries()) {
-    if (res.tokenLogprobs.some((v) => Number.isNaN(v))) {
-      throw new Error(`internal: fast path left item ${i} partly unscored`);
-    }
-  }
+  for (const [i, res] of sink.out.entries()) checkComputed(res.tokenLogprobs, i);
   return sink.out;
 }
 

@@ -7,7 +7,8 @@
 
 import type { BatchLimits } from './batching.js';
 import { ForwardRunner, type LmStats } from './forward.js';
-import { scoreItemsFast, type FastItem, type FastResult } from './fast.js';
+import { ModelFault } from './errors.js';
+import { checkComputed, scoreItemsFast, type FastItem, type FastResult } from './fast.js';
 import { generateTexts, generationSettings } from './generate.js';
 import { loadRuntime, type LoadedRuntime } from './load.js';
 import { LogitsCache } from './logits-cache.js';
@@ -29,6 +30,7 @@ import type {
 } from './types.js';
 
 export type * from './types.js';
+export { ModelFault, isModelFaultMessage } from './errors.js';
 
 /** Options beyond the contract's LoadOptions. */
 export interface ExtraLoadOptions extends LoadOptions {
@@ -113,7 +115,13 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     this.plain = opts.plain === true;
     this.path = this.plain ? 'plain' : graph ? 'graph' : 'fast';
     this.forceGreedy = opts.forceGreedy === true;
-    this.encode = (text: string) => rt.tokenizer.encode(text);
+    this.encode = (text: string) => {
+      const ids = rt.tokenizer.encode(text);
+      // The load checks tokenizer.json's ids; this catches any other path to an id past the table.
+      const bad = ids.find((id) => !(id >= 0 && id < rt.vocabSize));
+      if (bad !== undefined) throw new ModelFault(`the tokenizer of ${rt.folder} gave token id ${bad}, past the model's ${rt.vocabSize} embedding rows`);
+      return ids;
+    };
     this.limits = {
       batchTokens: opts.batchTokens ?? 512,
       maxRows: opts.maxBatchRows ?? 64,
@@ -235,7 +243,11 @@ class TransformersLanguageModel implements LoadedLanguageModel {
   private async scoreItems(items: FastItem[], onCapture?: (i: number, captured: Float32Array) => void): Promise<number[][]> {
     if (this.plain) {
       const scores: number[][] = [];
-      for (const it of items) scores.push(await scoreItemPlain(this.runner, it));
+      for (const it of items) {
+        const tokenLogprobs = await scoreItemPlain(this.runner, it);
+        checkComputed(tokenLogprobs, scores.length);
+        scores.push(tokenLogprobs);
+      }
       return scores;
     }
     const res = await this.scoreFastOrGraph(items);

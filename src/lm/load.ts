@@ -7,6 +7,8 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { readJsonFile } from '../util/json-text.js';
+import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import type { CausalModelLike, Runtime, TensorCtor, TokenizerLike } from './runtime.js';
 
 export interface LoadedRuntime extends Runtime {
@@ -29,9 +31,14 @@ function serialised<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-function readJson(file: string): Record<string, unknown> | null {
+/** JSON files of a model folder: bounded, and a parse error names the file without quoting it. */
+const MAX_JSON = 512 * 1024 * 1024;
+
+function readJson(file: string, fail: (msg: string) => Error): Record<string, unknown> | null {
   if (!existsSync(file)) return null;
-  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const v = readJsonFile(file, MAX_JSON, fail);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(`${file} is not a JSON object`);
+  return v as Record<string, unknown>;
 }
 
 function numberOrNull(v: unknown): number | null {
@@ -57,6 +64,10 @@ export async function loadRuntime(
     new Error(`cannot load language model from folder "${folder}" (device ${device}, dtype ${dtype}): ${msg}`);
   const problem = folderProblem(folder);
   if (problem) throw fail(problem);
+  // Read here first: transformers.js's own errors name no file and quote the text.
+  for (const f of ['config.json', 'tokenizer_config.json', 'generation_config.json']) readJson(path.join(folder, f), fail);
+  const tokenizerFile = readJson(path.join(folder, 'tokenizer.json'), fail);
+  const maxTokenId = tokenizerFile ? tokenizerMaxId(tokenizerFile) : null;
 
   const t0 = performance.now();
   const tf = await import('@huggingface/transformers');
@@ -107,6 +118,10 @@ export async function loadRuntime(
   } catch (e) {
     throw fail(`probe forward pass failed: ${e instanceof Error ? e.message : String(e)}`);
   }
+  // A token id past the embedding rows would index outside the table: refuse the pair at once.
+  if (maxTokenId !== null && maxTokenId >= vocabSize) {
+    throw fail(`tokenizer.json has token id ${maxTokenId}, but the model has ${vocabSize} embedding rows (its logits width): the tokenizer does not belong to these weights`);
+  }
 
   const contextLength =
     numberOrNull(config['n_positions']) ??
@@ -126,7 +141,7 @@ export async function loadRuntime(
     vocabSize,
     modelType: String(config['model_type'] ?? 'unknown'),
     contextLength,
-    generationFile: readJson(path.join(folder, 'generation_config.json')),
+    generationFile: readJson(path.join(folder, 'generation_config.json'), fail),
     loadSeconds: (performance.now() - t0) / 1000,
   };
 }

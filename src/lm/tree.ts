@@ -3,7 +3,8 @@
 // the device. Only the K scored rows (and the L captured rows) pass through the output layer, and
 // only K floats (plus L full rows) come back per batch; no key/value cache crosses into JavaScript.
 
-import type { FastItem, FastResult } from './fast.js';
+import { ModelFault } from './errors.js';
+import { checkComputed, type FastItem, type FastResult } from './fast.js';
 import type { LmStats } from './forward.js';
 import { batchRows, batchTensors, packRows, type PackLimits } from './packing.js';
 import type { GraphOutput, ScoreGraph } from './score-graph.js';
@@ -25,6 +26,8 @@ export async function scoreItemsTree(
     tokenLogprobs: new Array<number>(Math.max(0, it.ids.length - it.start)).fill(NaN),
     captured: null,
   }));
+  // Which scores the graph gave, apart from their values: a NaN it computes is not "unscored".
+  const given = out.map((r) => new Uint8Array(r.tokenLogprobs.length));
   const rows = packRows(items, limits);
   for (const rowsOfBatch of batchRows(rows, limits)) {
     const batch = batchTensors(rowsOfBatch, padId);
@@ -36,7 +39,10 @@ export async function scoreItemsTree(
     batch.rows.forEach((r, b) => {
       r.scores.forEach((s, k) => {
         const v = res.logprobs[b * batch.K + k]!;
-        for (const u of s.uses) out[u.item]!.tokenLogprobs[u.index] = v;
+        for (const u of s.uses) {
+          out[u.item]!.tokenLogprobs[u.index] = v;
+          given[u.item]![u.index] = 1;
+        }
       });
       r.logits.forEach((l, k) => {
         const off = (b * batch.L + k) * res.vocab;
@@ -46,7 +52,9 @@ export async function scoreItemsTree(
     });
   }
   for (const [i, res] of out.entries()) {
-    if (res.tokenLogprobs.some((v) => Number.isNaN(v))) throw new Error(`internal: scoring graph left item ${i} partly unscored`);
+    const missing = given[i]!.indexOf(0);
+    if (missing >= 0) throw new ModelFault(`the scoring graph left token ${missing} of item ${i} unscored (an internal error)`);
+    checkComputed(res.tokenLogprobs, i);
     if (items[i]!.capture !== undefined && items[i]!.ids.length > items[i]!.start && !res.captured) {
       throw new Error(`internal: scoring graph returned no logits row for item ${i}`);
     }

@@ -170,3 +170,43 @@ stages:
   // The good model beside them is converted.
   assert.ok(Rig.ran(run).includes('convert-model/good'), Rig.ran(run).join(', '));
 });
+
+test('a model whose weights compute NaN fails its score stage with a model fault, not empty cells', { timeout: 300_000 }, async () => {
+  const rig = new Rig();
+  const m = join(rig.dir, 'models');
+  // An ONNX folder as the converter writes it, then damaged in place: its weights made NaN (the
+  // converter refuses NaN in a checkpoint, so the damage comes after conversion, as a bad export would).
+  const { convertCheckpoint } = await import('../../src/convert/convert.js');
+  await convertCheckpoint(PYTHIA, join(m, 'nan'), { dtype: 'fp32' });
+  const data = join(m, 'nan', 'onnx', 'model.onnx_data');
+  const bytes = readFileSync(data);
+  for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeFloatLE(NaN, i);
+  writeFileSync(data, bytes);
+  rig.write('pipeline.yaml', `version: 1
+models:
+  - { id: test/nan, path: ${join(m, 'nan')} }
+tasks:
+  blimp: {}
+stages:
+  fetch-model:
+    uses: fetch-model
+    matrix: { model: $models }
+  fetch-stimuli:
+    uses: fetch-stimuli
+    matrix: { task: $tasks }
+  build-config:
+    uses: build-config
+    matrix: { task: $tasks, model: $models }
+  score:
+    uses: score
+    matrix: { task: $tasks, model: $models }
+    needs: [fetch-model, fetch-stimuli, build-config]
+    params: { limit: 2 }
+`);
+  const run = await rig.cliAsync(['run', '--keep-going', '--json'], { PIPELINE_STIMULI_DIR: STIMULI });
+  assert.notEqual(run.code, 0);
+  const failed = Rig.events(run).filter((e) => e['type'] === 'stage-failed');
+  assert.deepEqual(failed.map((e) => e['id']), ['score/blimp/nan']);
+  assert.match(String(failed[0]!['message']), /model fault: the model computed NaN as the log-probability of token \d+ of item \d+/);
+  assert.equal(rig.exists('output/blimp/nan.csv'), false);
+});

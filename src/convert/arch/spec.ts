@@ -90,7 +90,8 @@ export type ConvertFailure =
   | { kind: 'unsupported-config'; architecture: string; field: string; detail: string }
   | { kind: 'missing-tensor'; tensor: string; file: string }
   | { kind: 'shape-mismatch'; tensor: string; file: string; expected: number[]; actual: number[] }
-  | { kind: 'bad-config'; file: string; detail: string };
+  | { kind: 'bad-config'; file: string; detail: string }
+  | { kind: 'non-finite'; tensor: string; file: string; index: number; value: 'NaN' | '+Inf' | '-Inf' };
 
 /** A conversion failure; `failure` says which, with the file and tensor where there is one. */
 export class ConvertError extends Error {

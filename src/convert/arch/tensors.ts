@@ -79,10 +79,33 @@ export function stackRows(reader: CheckpointReader, name: string, parts: RowPart
           held = await holdTensor(r, p.tensor);
           heldName = p.tensor;
         }
-        yield* chunksOf(held!, (p.start ?? 0) * rs, (p.count ?? p.dims[0]!) * rs);
+        const first = (p.start ?? 0) * rs;
+        let at = first;
+        for (const chunk of chunksOf(held!, first, (p.count ?? p.dims[0]!) * rs)) {
+          assertFinite(r, p.tensor, chunk, at);
+          at += chunk.length;
+          yield chunk;
+        }
       }
     },
   };
+}
+
+/**
+ * NaN or ±Inf in a stored weight would make every score NaN (empty cells, exit 0): fail naming
+ * the tensor, its file and the first such element. (v - v is NaN exactly for NaN and ±Inf.)
+ */
+function assertFinite(reader: CheckpointReader, tensor: string, chunk: Float32Array, offset: number): void {
+  for (let i = 0; i < chunk.length; i++) {
+    const v = chunk[i]!;
+    if (v - v === 0) continue;
+    const value = Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
+    const file = reader.info(tensor).file;
+    throw new ConvertError(
+      { kind: 'non-finite', tensor, file, index: offset + i, value },
+      `${file}: tensor "${tensor}" holds ${value} at element ${offset + i}; the checkpoint is damaged (a model with non-finite weights scores nothing)`,
+    );
+  }
 }
 
 /** A checkpoint tensor as it is. */

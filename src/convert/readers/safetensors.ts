@@ -3,7 +3,7 @@
 // bytes, offsets relative to the end of the header. Every tensor's range is checked against the
 // file size when the file is opened, so a truncated download fails at once, naming the tensor.
 
-import { parseJsonText } from './json-text.js';
+import { parseJsonText } from '../../util/json-text.js';
 import { LIMITS } from './limits.js';
 import { openShard, readExact } from './positioned.js';
 import { CheckpointError, DTYPE_BYTES, numel, type TensorDtype, type TensorInfo } from './types.js';
@@ -73,14 +73,21 @@ export async function openSafetensors(path: string, file: string): Promise<Tenso
   }
 }
 
+/** Longest tensor name read: names go into messages and records. */
+export const MAX_TENSOR_NAME = 1024;
+
 function parseEntry(file: string, name: string, raw: unknown, base: number, size: number): Entry {
+  if (name.length > MAX_TENSOR_NAME) {
+    throw new CheckpointError('bad-header', `${file}: a tensor name of ${name.length} characters (at most ${MAX_TENSOR_NAME} are read)`, { file });
+  }
   const where = { file, tensor: name };
   const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
     throw new CheckpointError('bad-header', `${file}: tensor "${name}" has no dtype/shape/data_offsets in the header`, where);
   }
   if (!DTYPES.has(e.dtype)) {
-    throw new CheckpointError('unsupported', `${file}: tensor "${name}" has dtype ${e.dtype}; supported: ${[...DTYPES].join(', ')}`, where);
+    const shown = e.dtype.length > 16 ? `${JSON.stringify(e.dtype.slice(0, 16))}… (${e.dtype.length} characters)` : e.dtype;
+    throw new CheckpointError('unsupported', `${file}: tensor "${name}" has dtype ${shown}; supported: ${[...DTYPES].join(', ')}`, where);
   }
   const dtype = e.dtype as TensorDtype;
   if (e.shape.length > LIMITS.tensorDims) {

@@ -103,8 +103,17 @@ function describe(x: unknown): string {
 }
 
 function entries(x: unknown): [string, unknown][] | null {
-  if (x instanceof Map) return [...x.entries()].map(([k, v]) => [String(k), v]);
-  return null;
+  if (!(x instanceof Map)) return null;
+  const out: [string, unknown][] = [];
+  for (const [k, v] of x) {
+    // Keys of a state dict are strings; String() of a shared nested tuple could be exponential.
+    if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') continue;
+    const name = String(k);
+    // Names go into messages and records.
+    if (name.length > 1024) throw new Error(`a key of ${name.length} characters (at most 1024 are read)`);
+    out.push([name, v]);
+  }
+  return out;
 }
 
 /** Tensors at the top level; a wrapper dict ({state_dict: …} / {model: …}) is looked through. */

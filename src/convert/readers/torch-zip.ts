@@ -34,8 +34,14 @@ export async function openTorchZip(path: string, file: string): Promise<TensorSo
       async readBytes(name, into) {
         const t = tensors.get(name);
         if (!t) throw new CheckpointError('missing-tensor', `${file}: no tensor "${name}"`, { file, tensor: name });
-        if (t.contiguous) return readExact(fh, t.start, t.span, into);
-        const rows = gather(await readExact(fh, t.start, t.span), t.ref, DTYPE_BYTES[t.info.dtype]);
+        let raw: Uint8Array;
+        try {
+          raw = await readExact(fh, t.start, t.span, t.contiguous ? into : undefined);
+        } catch (err) {
+          throw new CheckpointError('truncated', `${file}: tensor "${name}" could not be read (${(err as Error).message})`, { file, tensor: name });
+        }
+        if (t.contiguous) return raw;
+        const rows = gather(raw, t.ref, DTYPE_BYTES[t.info.dtype]);
         if (!into) return rows;
         into.set(rows);
         return into;

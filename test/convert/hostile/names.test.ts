@@ -89,3 +89,18 @@ test('a config.json that is not JSON is named, its content is not echoed', async
     return true;
   });
 });
+
+test('config and tokenizer files that are links out of the folder are refused, not copied into the output', async (t) => {
+  const root = temp(t);
+  const { cpSync, readdirSync: list } = await import('node:fs');
+  const pythia = join((await import('../../support/fake-hub.js')).sharedDir(), 'models', 'hf-tiny', 'pythia-tiny');
+  const dir = join(root, 'ckpt');
+  cpSync(pythia, dir, { recursive: true });
+  writeFileSync(join(root, 'id_rsa'), '{"SECRET": "hunter2"}');
+  const { rmSync } = await import('node:fs');
+  rmSync(join(dir, 'tokenizer_config.json'));
+  symlinkSync(join(root, 'id_rsa'), join(dir, 'tokenizer_config.json'));
+  const { convertCheckpoint } = await import('../../../src/convert/convert.js');
+  await assert.rejects(convertCheckpoint(dir, join(root, 'out'), { dtype: 'fp32' }), /tokenizer_config\.json.*outside/);
+  assert.ok(!list(root).includes('out') || !list(join(root, 'out')).includes('tokenizer_config.json'));
+});

@@ -62,3 +62,14 @@ test('negative, overlapping or out-of-order tensor ranges and absurd ranks are r
   assert.deepEqual([...(await r.readF32('b'))], [3, 4]);
   await r.close();
 });
+
+test('overlong tensor names and dtype strings are refused without being printed', async (t) => {
+  const dir = temp(t);
+  const long = 'x'.repeat(100_000);
+  writeRaw(join(dir, 'model.safetensors'), { [long]: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4));
+  const e1 = await refused(openCheckpoint(dir), 'bad-header', 'model.safetensors', /name of 100000 characters/);
+  assert.ok(e1.message.length < 500, e1.message.slice(0, 200));
+  writeRaw(join(dir, 'model.safetensors'), { a: { dtype: long, shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4));
+  const e2 = await refused(openCheckpoint(dir), 'unsupported', 'model.safetensors');
+  assert.ok(e2.message.length < 500, e2.message.slice(0, 200));
+});
