@@ -15,7 +15,7 @@ export class UnsafePathError extends Error {
 }
 
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/; // C0, DEL and C1 controls
 
 /** Why `name` is not a safe relative path (posix separators), or null when it is. */
 function relativeNameProblem(name: unknown): string | null {

@@ -10,8 +10,8 @@ import { temp } from './helpers.js';
 
 test('assertSafeRelativeName accepts plain relative names and refuses the rest, naming the name', () => {
   for (const ok of ['a', 'model-00001-of-00002.safetensors', 'onnx/model.onnx_data', 'a..b', '...x']) assertSafeRelativeName(ok, 'shard');
-  for (const bad of ['', '..', '../x', 'a/../../x', '/etc/passwd', 'C:\\x', 'c:x', 'a\\b', 'a\nb', 'a\u0000', 'a\u007f', 'a//b', './a', 'a/', 'x'.repeat(1025)]) {
-    assert.throws(() => assertSafeRelativeName(bad, 'shard'), (e: Error) => e.message.startsWith(`shard ${JSON.stringify(bad)} is refused`), JSON.stringify(bad));
+  for (const bad of ['', '..', '../x', 'a/../../x', '/etc/passwd', 'C:\\x', 'c:x', 'a\\b', 'a\nb', 'a\u0000', 'a\u007f', 'a//b', './a', 'a/', 'x'.repeat(4097)]) {
+    assert.throws(() => assertSafeRelativeName(bad, 'shard'), (e: Error) => e.message.startsWith(`shard: refusing ${JSON.stringify(bad)}`), JSON.stringify(bad));
   }
 });
 
@@ -22,10 +22,10 @@ test('resolveInside: absolute path inside the root; links out (file or folder), 
   assert.equal(resolveInside(dir, 'sub/x', 'file'), join(dir, 'sub', 'x'));
   assert.equal(resolveInside(dir, 'not/yet/there', 'file'), join(dir, 'not', 'yet', 'there'));
   symlinkSync(root, join(dir, 'up'));
-  assert.throws(() => resolveInside(dir, 'up/other', 'file'), /resolves outside/);
+  assert.throws(() => resolveInside(dir, 'up/other', 'file'), /resolves to .*, outside/);
   // Out and back in again is inside.
   assert.equal(resolveInside(dir, 'up/in/sub', 'file'), join(dir, 'up', 'in', 'sub'));
-  assert.throws(() => resolveInside(dir, 'up/missing/file', 'file'), /resolves outside/);
+  assert.throws(() => resolveInside(dir, 'up/missing/file', 'file'), /resolves to .*, outside/);
   symlinkSync(join(dir, 'sub'), join(dir, 'alias'));
   assert.equal(resolveInside(dir, 'alias/x', 'file'), join(dir, 'alias', 'x'));
   // The root itself through a link is fine.
