@@ -86,3 +86,14 @@ test('a model file that links outside the model folder is refused by name and ne
   symlinkSync(join(base, 'config.json'), join(ok, 'config.json'));
   await assert.rejects(localFetchSelection(ok, 'fp32', 'step3'), unsafe('config.json'), 'the revision folder is the root of its files');
 });
+
+test('pipeline score --revision with ".." or shell syntax is a usage error', async () => {
+  const { scorePipeline } = await import('../../src/cli/score.js');
+  const { UsageError } = await import('../../src/cli/main.js');
+  const { scoreParams } = await import('../../stages/score.js');
+  for (const rev of ['x/../../outside', '..', 'step1$(id)']) {
+    assert.throws(() => scorePipeline({ model: 'org/absent', task: 'lambada', revision: rev, param: [] }, '/nonexistent', scoreParams),
+      (e: unknown) => e instanceof UsageError && e.message.includes(JSON.stringify(rev)));
+  }
+  assert.match(scorePipeline({ model: 'org/absent', task: 'lambada', revision: 'step0030-tokens0.06M', param: [] }, '/nonexistent', scoreParams), /step0030-tokens0\.06M/);
+});
