@@ -14,6 +14,7 @@ import { paramProblems, type ParamDecls } from '../engine/params.js';
 import { DEFAULT_CONDITIONS } from '../engine/spec-types.js';
 import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
 import { lineReporter } from './reporters/lines.js';
+import { isValidCommitId, isValidRefName } from '../util/safe-path.js';
 
 interface ScoreFlags {
   model: string;
@@ -59,6 +60,10 @@ export function scorePipeline(f: ScoreFlags & { set?: string[] }, cwd: string, d
   const folder = resolve(cwd, f.model);
   const isFolder = existsSync(folder) && statSync(folder).isDirectory();
   const model: Record<string, unknown> = isFolder ? { id: basename(folder), path: folder } : { id: f.model };
+  // A revision names a branch, tag or commit, never a path (`x/../../…`) or shell syntax.
+  if (f.revision && !isValidRefName(f.revision) && !isValidCommitId(f.revision)) {
+    throw new UsageError(`--revision ${JSON.stringify(f.revision)} is not a valid git ref name or commit id (letters, digits and "._-+=,@/", no "..", no leading "-" or "/")`);
+  }
   if (f.revision) model['revisions'] = [f.revision];
   if (f.dtype) model['dtype'] = f.dtype;
   const params = scoreStageParams(f, decls);

@@ -1,13 +1,16 @@
 // One file over HTTP, robustly: bytes go to `<dest>.part`, a dropped connection resumes with a
 // Range request, the result is checked against the expected size and digest, and only then renamed
-// to `<dest>`. A partial file is never at the final path.
+// to `<dest>`. A partial file is never at the final path. A body longer than the expected size
+// (or the limit) is refused as soon as it passes it; a file already at `<dest>` (a shared hub
+// cache) is used only when its digest matches, else it is downloaded again.
 
 import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FetchError, HttpStatusError, isTransient } from './errors.js';
 import { withFileLock } from './file-lock.js';
 import { gitBlobSha1File, sha256File } from './hash.js';
-import { backoffDelay, type RetryOptions, sleep } from './hub-config.js';
+import { backoffDelay, DEFAULT_FIRST_BYTE_MS, DEFAULT_IDLE_MS, type RetryOptions, sleep } from './hub-config.js';
+import { HttpTimeoutError, readTextPrefix, timedFetch } from './http.js';
 import { errorText } from './hub-client.js';
 
 export interface Expected {
@@ -26,6 +29,10 @@ export interface DownloadOptions {
   expected?: Expected;
   retry: RetryOptions;
   idleTimeoutMs?: number;
+  /** Deadline for the response to start (connecting included); default 30 s. */
+  firstByteTimeoutMs?: number;
+  /** Most bytes read when no size is expected (default DEFAULT_MAX_DOWNLOAD_BYTES). */
+  maxBytes?: number;
   signal?: AbortSignal;
   /** Turn a non-transient HTTP status into the caller's error (401 → "set HF_TOKEN"). */
   mapError?: (err: HttpStatusError) => unknown;
@@ -41,6 +48,25 @@ export interface DownloadResult {
   requests: number;
   /** Requests that continued a `.part` file with a Range header. */
   resumed: number;
+  /** A file found at dest did not match its digest and was downloaded again. */
+  replaced?: boolean;
+}
+
+/** The limit of a download whose size nobody states (a pinned URL): 4 GiB. */
+export const DEFAULT_MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3;
+
+/** Why the file at `path` is not the expected one (size, then sha256 or git blob id), or null. */
+export async function cachedFileProblem(path: string, exp: Expected): Promise<string | null> {
+  const { size } = await stat(path);
+  if (exp.size !== undefined && size !== exp.size) return `${size} bytes, expected ${exp.size}`;
+  if (exp.sha256) {
+    const got = await sha256File(path);
+    if (got !== exp.sha256.toLowerCase()) return `sha256 ${got}, expected ${exp.sha256.toLowerCase()}`;
+  } else if (exp.gitSha1) {
+    const got = await gitBlobSha1File(path);
+    if (got !== exp.gitSha1.toLowerCase()) return `git blob id ${got}, expected ${exp.gitSha1.toLowerCase()}`;
+  }
+  return null;
 }
 
 async function sizeOf(path: string): Promise<number | null> {
@@ -87,66 +113,68 @@ async function verify(part: string, opts: DownloadOptions, size: number): Promis
 /** Download `url` to `dest` (resuming, verified, atomic). A file already at dest of the right size is kept. */
 export async function downloadFile(opts: DownloadOptions): Promise<DownloadResult> {
   const { dest, expected = {} } = opts;
+  // A file already there (this cache, or a shared HF_HOME another tool fills) counts only when
+  // it is the listed one: same size is not enough, a damaged file has that too.
   const have = await sizeOf(dest);
-  if (have !== null && (expected.size === undefined || have === expected.size)) {
+  if (have !== null && (await cachedFileProblem(dest, expected)) === null) {
     return { bytes: have, cached: true, requests: 0, resumed: 0 };
   }
   await mkdir(dirname(dest), { recursive: true });
   return withFileLock(`${dest}.lock`, async () => {
     // Another process may have finished it while we waited for the lock.
     const now = await sizeOf(dest);
-    if (now !== null && (expected.size === undefined || now === expected.size)) {
-      return { bytes: now, cached: true, requests: 0, resumed: 0 };
-    }
+    const problem = now === null ? null : await cachedFileProblem(dest, expected);
+    if (now !== null && problem === null) return { bytes: now, cached: true, requests: 0, resumed: 0 };
     const part = `${dest}.part`;
     const stats = await fetchToPart(opts, part);
     const size = (await sizeOf(part)) ?? 0;
     await verify(part, opts, size);
+    // rename replaces a link (huggingface_hub's snapshot → blob) by the file, leaving the blob alone.
     await rename(part, dest);
-    return { bytes: size, cached: false, ...stats };
+    return { bytes: size, cached: false, ...stats, ...(problem !== null ? { replaced: true } : {}) };
   }, opts.signal);
 }
 
 async function fetchToPart(opts: DownloadOptions, part: string): Promise<{ requests: number; resumed: number }> {
   const fetchImpl = opts.fetchImpl ?? fetch;
   const expectedSize = opts.expected?.size;
+  // Never keep more than the listing says (or the limit when it says nothing).
+  const limit = expectedSize ?? opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
+  const timeouts = { firstByteMs: opts.firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_MS, idleMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_MS };
+  const tooLarge = async (got: string): Promise<never> => {
+    await rm(part, { force: true });
+    throw new FetchError('too-large', `${opts.what}: the server sent ${got}, more than the ${limit} bytes `
+      + `${expectedSize !== undefined ? 'the listing gives' : 'allowed'} (from ${opts.url}); refusing it`);
+  };
   let requests = 0;
   let resumed = 0;
   let last: unknown;
   for (let attempt = 0; attempt < opts.retry.attempts; attempt++) {
     let offset = (await sizeOf(part)) ?? 0;
-    if (expectedSize !== undefined && offset > expectedSize) {
+    if (offset > limit) {
       await truncate(part, 0);
       offset = 0;
     }
     if (expectedSize !== undefined && offset === expectedSize && offset > 0) return { requests, resumed };
-    const idle = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(timer);
-      const ms = opts.idleTimeoutMs ?? 60_000;
-      timer = setTimeout(() => idle.abort(new Error(`no data for ${ms} ms`)), ms);
-    };
+    let r: Awaited<ReturnType<typeof timedFetch>> | undefined;
     try {
       const headers: Record<string, string> = { ...opts.headers };
       if (offset > 0) headers.range = `bytes=${offset}-`;
-      arm();
       requests++;
-      const res = await fetchImpl(opts.url, { headers, signal });
+      r = await timedFetch(opts.url, { headers, signal: opts.signal }, timeouts, fetchImpl);
+      const res = r.res;
       if (res.status === 416) {
         // Our .part no longer fits the remote file: start again from nothing.
         await rm(part, { force: true });
         throw new Error(`HTTP 416 for a resume at byte ${offset}`);
       }
       if (!res.ok || !res.body) {
-        throw new HttpStatusError(res.status, opts.url, res.headers.get('x-error-code'), await res.text().catch(() => ''));
+        throw new HttpStatusError(res.status, opts.url, res.headers.get('x-error-code'), await readTextPrefix(r));
       }
       let append = false;
       if (res.status === 206 && offset > 0) {
         const start = /bytes\s+(\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
         if (start === undefined || Number(start) !== offset) {
-          await res.body.cancel();
           await rm(part, { force: true }); // the next try starts from nothing
           throw new Error(`unexpected Content-Range ${res.headers.get('content-range')} for a resume at ${offset}`);
         }
@@ -154,19 +182,24 @@ async function fetchToPart(opts: DownloadOptions, part: string): Promise<{ reque
         resumed++;
       }
       const total = totalFrom(res, append ? offset : 0);
+      if (total !== undefined && total > limit) await tooLarge(`a length of ${total} bytes`);
       let bytes = append ? offset : 0;
       // Write each chunk as it arrives (not through a pipeline, which discards buffered writes when
       // the connection drops), so a resume continues from every byte that was received.
       const fh = await open(part, append ? 'a' : 'w');
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          arm();
+        for await (const chunk of r.chunks()) {
+          if (bytes + chunk.length > limit) {
+            r.close();
+            await fh.close().catch(() => undefined);
+            await tooLarge(`more than ${bytes + chunk.length} bytes`);
+          }
           await fh.write(chunk);
           bytes += chunk.length;
           opts.onProgress?.(bytes, expectedSize ?? total);
         }
       } finally {
-        await fh.close();
+        await fh.close().catch(() => undefined);
       }
       const want = expectedSize ?? total;
       if (want !== undefined && bytes < want) throw new Error(`connection ended at byte ${bytes} of ${want}`);
@@ -174,13 +207,13 @@ async function fetchToPart(opts: DownloadOptions, part: string): Promise<{ reque
     } catch (err) {
       last = err;
       if (opts.signal?.aborted) throw opts.signal.reason;
-      // An idle abort may surface as an AbortError; it is a stalled connection, worth another try.
-      if (!idle.signal.aborted && !isTransient(err)) {
+      // A missed deadline is a stalled or silent server, worth another try (a bounded number).
+      if (!(err instanceof HttpTimeoutError) && !isTransient(err)) {
         throw err instanceof HttpStatusError && opts.mapError ? opts.mapError(err) : err;
       }
       if (attempt + 1 < opts.retry.attempts) await sleep(backoffDelay(opts.retry, attempt), opts.signal);
     } finally {
-      clearTimeout(timer);
+      r?.close();
     }
   }
   const kept = (await sizeOf(part)) ?? 0;

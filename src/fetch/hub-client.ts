@@ -2,7 +2,8 @@
 // listing, list refs, build resolve URLs. HTTP statuses become FetchErrors that say what to do.
 
 import { FetchError, HttpStatusError, isTransient } from './errors.js';
-import { backoffDelay, type HubConfig, sleep } from './hub-config.js';
+import { backoffDelay, DEFAULT_MAX_JSON_BYTES, type HubConfig, sleep, timeoutsOf } from './hub-config.js';
+import { readTextLimited, timedFetch } from './http.js';
 import { checkHubId, checkRefs, checkRevision, checkRevisionInfo } from './hub-names.js';
 import { allRefNames, closeRefs, type Refs } from './revisions.js';
 
@@ -156,11 +157,15 @@ export class HubClient {
     let last: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
       try {
-        const res = await this.fetchImpl(url, { headers: this.headers({ accept: 'application/json' }) });
-        if (!res.ok) {
-          throw new HttpStatusError(res.status, url, res.headers.get('x-error-code'), await res.text().catch(() => ''));
+        const r = await timedFetch(url, { headers: this.headers({ accept: 'application/json' }) }, timeoutsOf(this.config), this.fetchImpl);
+        const max = this.config.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
+        const text = await readTextLimited(r, max, `${what}: ${url}`, (m) => new FetchError('too-large', m));
+        if (!r.res.ok) throw new HttpStatusError(r.res.status, url, r.res.headers.get('x-error-code'), text);
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new FetchError('http', `${what}: ${url} answered HTTP ${r.res.status} with a body that is not JSON`);
         }
-        return await res.json();
       } catch (err) {
         last = err;
         const unreachable = unreachableCode(err);

@@ -5,7 +5,7 @@ import { copyFile, link, mkdir, readFile, stat, writeFile } from 'node:fs/promis
 import { dirname, join, relative, sep } from 'node:path';
 import { assertSafeRelativeName, isValidCommitId } from '../util/safe-path.js';
 import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
-import { downloadFile, type DownloadResult } from './download.js';
+import { cachedFileProblem, downloadFile, type DownloadResult, type Expected } from './download.js';
 import { FetchError, HttpStatusError } from './errors.js';
 import { HubClient, hubRevision, type RevisionInfo, type Sibling } from './hub-client.js';
 import { repoCacheDir } from './hub-config.js';
@@ -192,12 +192,19 @@ export interface HubDownloadResult {
 async function cacheHubFile(client: HubClient, id: string, commit: string, file: string, s: Sibling | undefined,
   snapshotDir: string, opts: HubDownloadOptions): Promise<DownloadResult> {
   const cachePath = insideOrRefuse(repoCacheDir(client.config.cacheDir, id), `snapshots/${commit}/${file}`, `${describeRevision(id, commit)} listing`);
+  const expected: Expected = s?.lfs ? { size: s.lfs.size, sha256: s.lfs.sha256 } : { size: s?.size, gitSha1: s?.blobId };
   if (client.config.offline) {
     const want = s?.lfs?.size ?? s?.size;
     const have = await stat(cachePath).then((st) => st.size, () => null);
     if (have === null || (want !== undefined && have !== want)) {
       throw new FetchError('offline-missing',
         `${describeRevision(id, commit)}: ${file} is not in the hub cache (${cachePath}) and offline mode forbids downloading it`);
+    }
+    // Same size is not the same file: a damaged copy in a shared cache is refused, not used.
+    const problem = await cachedFileProblem(cachePath, expected);
+    if (problem) {
+      throw new FetchError('digest-mismatch', `${describeRevision(id, commit)}: ${file} in the hub cache (${cachePath}) is damaged `
+        + `(${problem}); delete it and run once with network to download it again`);
     }
     return { bytes: have, requests: 0, resumed: 0, cached: true };
   }
@@ -206,9 +213,10 @@ async function cacheHubFile(client: HubClient, id: string, commit: string, file:
     dest: cachePath,
     what: `${id}@${commit.slice(0, 12)} ${file}`,
     headers: client.headers(),
-    expected: s?.lfs ? { size: s.lfs.size, sha256: s.lfs.sha256 } : { size: s?.size, gitSha1: s?.blobId },
+    expected,
     retry: client.config.retry,
     idleTimeoutMs: client.config.idleTimeoutMs,
+    firstByteTimeoutMs: client.config.firstByteTimeoutMs,
     signal: opts.signal,
     mapError: (err: HttpStatusError) => client.toFetchError(err, id, file),
     fetchImpl: opts.fetchImpl,
@@ -262,6 +270,7 @@ export async function downloadHubModel(client: HubClient, id: string, commit: st
     total.requests += res.requests;
     total.resumed += res.resumed;
     total.cached += res.cached ? 1 : 0;
+    if (res.replaced) opts.log?.(`${file} in the hub cache did not match the listing: downloaded again`);
     if (!res.cached) opts.log?.(`downloaded ${file} (${res.bytes} bytes, ${res.requests} request(s), ${res.resumed} resumed)`);
   }
   await copyModelFiles(snapshotDir, files, destDir, { link: true, root: repoCacheDir(client.config.cacheDir, id) });

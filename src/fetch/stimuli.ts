@@ -3,13 +3,13 @@
 // revision. Choosing the source is a few stat() calls and no network; the pin is the key of a URL
 // source, the commit the revision resolves to (like a model revision) the key of a dataset file.
 
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { downloadFile } from './download.js';
+import { cachedFileProblem, downloadFile, type Expected } from './download.js';
 import { FetchError } from './errors.js';
 import { sha256File } from './hash.js';
-import type { HubClient } from './hub-client.js';
-import { asFetchError, checkHubId, checkRevision, insideOrRefuse } from './hub-names.js';
+import type { HubClient, RevisionInfo } from './hub-client.js';
+import { asFetchError, checkHubId, checkRevision, checkRevisionInfo, insideOrRefuse } from './hub-names.js';
 import { assertSafeRelativeName, isValidCommitId } from '../util/safe-path.js';
 import { DEFAULT_RETRY, type RetryOptions } from './hub-config.js';
 
@@ -62,6 +62,9 @@ export function stimuliFileName(task: string, decl: StimuliDecl): string {
 }
 
 const SHA256_RE = /^[0-9a-f]{64}$/i;
+
+/** A pinned URL states no size: its download stops here (stimuli files are megabytes). */
+export const STIMULI_MAX_BYTES = 1024 ** 3;
 
 /** Choose the source: explicit path, then the mirror, then the pinned URL. */
 export async function resolveStimuliSource(task: string, decl: StimuliDecl, opts: StimuliResolveOptions): Promise<StimuliSource> {
@@ -141,6 +144,38 @@ function describeDataset(src: { id: string; revision: string; repoFile: string }
   return `dataset ${src.id}@${src.revision} file ${src.repoFile}`;
 }
 
+function listingPath(client: HubClient, id: string, commit: string): string {
+  return insideOrRefuse(datasetCacheDir(client.config.cacheDir, id), `listings/${commit}.json`, `dataset ${id} revision ${commit}`);
+}
+
+/** Keep a dataset commit's listing (sizes and digests) so that a cached file can be checked offline too. */
+async function rememberDatasetListing(client: HubClient, info: RevisionInfo): Promise<void> {
+  try {
+    const file = listingPath(client, info.id, info.sha);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify(info));
+  } catch { /* a read-only cache only costs a later check */ }
+}
+
+async function cachedDatasetListing(client: HubClient, id: string, commit: string): Promise<RevisionInfo | undefined> {
+  let cached: unknown;
+  try {
+    cached = JSON.parse(await readFile(listingPath(client, id, commit), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return checkRevisionInfo('dataset', id, commit, cached as Partial<RevisionInfo>);
+}
+
+/** huggingface_hub names a blob by its digest (sha256 for LFS, git blob id otherwise): a snapshot link says what its file must hash to. */
+async function blobNameDigest(snapshot: string): Promise<Expected | null> {
+  const target = await readlink(snapshot).catch(() => null);
+  const name = target === null ? '' : basename(target);
+  if (/^[0-9a-f]{64}$/.test(name)) return { sha256: name };
+  if (/^[0-9a-f]{40}$/.test(name)) return { gitSha1: name };
+  return null;
+}
+
 /**
  * The commit a dataset source's revision points at, as for a model revision: a commit is itself;
  * otherwise the hub is asked (and the answer kept in the hub cache's `refs/<revision>`, as
@@ -161,6 +196,7 @@ export async function resolveDatasetCommit(task: string, src: Extract<StimuliSou
       + `run once with network, give dataset.revision as a commit, or put the file at <dir>/${task}/${src.file} and pass --stimuli-dir <dir>`);
   }
   const info = await client.datasetRevisionInfo(src.id, src.revision);
+  await rememberDatasetListing(client, info);
   if (!info.siblings.some((f) => f.rfilename === src.repoFile)) {
     const near = info.siblings.map((f) => f.rfilename).filter((f) => f.endsWith(basename(src.repoFile)) || dirname(f) === dirname(src.repoFile)).slice(0, 5);
     throw new FetchError('file-not-found', `task ${task}: stimuli ${describeDataset(src)}: no such file at commit ${info.sha}`
@@ -192,18 +228,34 @@ async function fetchDatasetFile(task: string, src: Extract<StimuliSource, { sour
   const commit = src.commit ?? await resolveDatasetCommit(task, src, client);
   checkHubId(src.id, 'dataset');
   if (!isValidCommitId(commit)) throw new FetchError('unsafe-name', `task ${task}: stimuli ${describeDataset(src)}: commit ${JSON.stringify(commit)} is not 40 hex digits`);
-  const snapshot = insideOrRefuse(datasetCacheDir(client.config.cacheDir, src.id), `snapshots/${commit}/${src.repoFile}`, `task ${task}: stimuli ${describeDataset(src)}`);
-  if (await isFile(snapshot)) {
-    await copyFile(snapshot, tmp);
-    return `${snapshot} (hub cache of ${src.id}@${commit})`;
+  const what = `task ${task}: stimuli ${describeDataset(src)}`;
+  const snapshot = insideOrRefuse(datasetCacheDir(client.config.cacheDir, src.id), `snapshots/${commit}/${src.repoFile}`, what);
+  let info = await cachedDatasetListing(client, src.id, commit);
+  if (!info && !client.config.offline) {
+    info = await client.datasetRevisionInfo(src.id, commit);
+    await rememberDatasetListing(client, info);
   }
-  if (client.config.offline) {
-    throw new FetchError('offline-missing', `task ${task}: stimuli ${describeDataset(src)}: offline and not in the hub cache (${snapshot}); `
+  const sib = info?.siblings.find((f) => f.rfilename === src.repoFile);
+  if (info && !sib) throw new FetchError('file-not-found', `${what}: no such file at commit ${commit}`);
+  const expected: Expected | null = sib
+    ? { size: sib.lfs?.size ?? sib.size, sha256: sib.lfs?.sha256, gitSha1: sib.lfs ? undefined : sib.blobId }
+    : await blobNameDigest(snapshot);
+  if (await isFile(snapshot)) {
+    // A shared cache's copy is used only when it is the listed file (same size is not enough).
+    const problem = expected ? await cachedFileProblem(snapshot, expected) : src.sha256 ? null : 'nothing to check it against';
+    if (problem === null) {
+      await copyFile(snapshot, tmp);
+      return `${snapshot} (hub cache of ${src.id}@${commit})`;
+    }
+    if (client.config.offline) {
+      throw new FetchError(expected ? 'digest-mismatch' : 'offline-missing', `${what}: the copy in the hub cache (${snapshot}) cannot be used (${problem}); `
+        + `run once with network to download it again, pin it with sha256:, or put the file at <dir>/${task}/${src.file} and pass --stimuli-dir <dir>`);
+    }
+  } else if (client.config.offline) {
+    throw new FetchError('offline-missing', `${what}: offline and not in the hub cache (${snapshot}); `
       + `run once with network, or put the file at <dir>/${task}/${src.file} and pass --stimuli-dir <dir>`);
   }
-  const info = await client.datasetRevisionInfo(src.id, commit);
-  const sib = info.siblings.find((f) => f.rfilename === src.repoFile);
-  if (!sib) throw new FetchError('file-not-found', `task ${task}: stimuli ${describeDataset(src)}: no such file at commit ${commit}`);
+  if (!sib) throw new FetchError('file-not-found', `${what}: no such file at commit ${commit}`);
   const url = client.datasetFileUrl(src.id, commit, src.repoFile);
   await downloadFile({
     url,
@@ -213,13 +265,18 @@ async function fetchDatasetFile(task: string, src: Extract<StimuliSource, { sour
     expected: { size: sib.lfs?.size ?? sib.size, sha256: sib.lfs?.sha256, gitSha1: sib.lfs ? undefined : sib.blobId },
     retry: opts.retry ?? client.config.retry,
     idleTimeoutMs: client.config.idleTimeoutMs,
+    firstByteTimeoutMs: client.config.firstByteTimeoutMs,
     signal: opts.signal,
     fetchImpl: opts.fetchImpl,
   });
   try {
     await mkdir(dirname(snapshot), { recursive: true });
-    await copyFile(tmp, snapshot);
-  } catch { /* a read-only cache only costs a later download */ }
+    // Copied beside and renamed, so a link in the cache (huggingface_hub's snapshot → blob) is replaced, never written through.
+    await copyFile(tmp, `${snapshot}.tmp-${process.pid}`);
+    await rename(`${snapshot}.tmp-${process.pid}`, snapshot);
+  } catch {
+    await rm(`${snapshot}.tmp-${process.pid}`, { force: true }); // a read-only cache only costs a later download
+  }
   return url;
 }
 
@@ -235,6 +292,8 @@ export async function fetchStimuli(task: string, src: StimuliSource, dest: strin
         dest: tmp,
         what: `task ${task}: stimuli ${src.url}`,
         retry: opts.retry ?? DEFAULT_RETRY,
+        maxBytes: STIMULI_MAX_BYTES,
+        ...(opts.client ? { idleTimeoutMs: opts.client.config.idleTimeoutMs, firstByteTimeoutMs: opts.client.config.firstByteTimeoutMs } : {}),
         signal: opts.signal,
         fetchImpl: opts.fetchImpl,
       });

@@ -112,3 +112,25 @@ test('dataset listings and dataset file names are checked like model ones', asyn
   await assert.rejects(fetchStimuli('lambada', sha, join(top, 'out', 's.jsonl'), { client }), unsafe(DS, sha.repoFile));
   assert.ok(!existsSync(join(top, 'x.jsonl')));
 });
+
+test('a revision selection that meets unsafe refs fails, instead of falling back to the remembered list', async (t) => {
+  const { resolveRevisionSelections } = await import('../../src/engine/revisions.js');
+  const good = await startFakeHub({});
+  t.after(() => good.close());
+  const bad = await startFakeHub({ hostile: { branches: ['step9$(id)'] } });
+  t.after(() => bad.close());
+  const storeDir = tempDir(t);
+  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_HUB_CACHE: process.env.HF_HUB_CACHE };
+  t.after(() => {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  });
+  process.env.HF_HUB_CACHE = tempDir(t);
+  const spec = () => ({ models: [{ id: ID, name: 'tiny', revisions: [] as string[], revisionSelect: { glob: 'step*' } }] });
+  const view = { offline: false } as never;
+  process.env.HF_ENDPOINT = good.url;
+  const first = spec();
+  await resolveRevisionSelections(first as never, view, storeDir);
+  assert.deepEqual(first.models[0]!.revisions, ['step0030-tokens0.06M', 'step0120-tokens0.25M', 'step0300-tokens0.61M']);
+  process.env.HF_ENDPOINT = bad.url;
+  await assert.rejects(resolveRevisionSelections(spec() as never, view, storeDir), /step9\$\(id\)/);
+});
