@@ -59,7 +59,7 @@ export function domainView(def: ReportDomain, inp: OverviewInput): DomainView {
       for (const r of rows) {
         const revision = fig === 'training_time' ? String(r['revision'] ?? '') : '';
         view.table.push({
-          domain: def.name, model: String(r['model']), revision: revision || 'main', task: def.tasks.join('+'), method: String(r['eval_method']),
+          domain: def.name, figure: fig, model: String(r['model']), revision, task: def.tasks.join('+'), method: String(r['eval_method']),
           methodLabel: String(r['method_label'] ?? prettyMethod(String(r['eval_method']))), mean: Number(r['mean']), ciLow: Number(r['ci_low']), ciHigh: Number(r['ci_high']), n: Number(r['n']),
           stage: p.id, source: csv ?? `${def.name}_${fig}.csv`, items: sets(String(r['model']), revision),
         });
@@ -92,7 +92,7 @@ function perTaskRows(def: ReportDomain, inp: OverviewInput, sets: (d: string, r:
     const mean = g.values.reduce((a, b) => a + b, 0) / g.values.length;
     const [lo, hi] = bootstrapMeanCI(g.values, `report_by_task\u0000${def.name}\u0000${k}`);
     return {
-      domain: def.name, model: g.model, revision: 'main', task: g.task, method: g.method, methodLabel: prettyMethod(g.method),
+      domain: def.name, figure: 'by_task', model: g.model, revision: '', task: g.task, method: g.method, methodLabel: prettyMethod(g.method),
       mean, ciLow: lo, ciHigh: hi, n: g.values.length, stage: agg?.id ?? '', source: `${def.name}_long_size.csv (split by task by the report)`, items: sets(g.model, '', g.task),
     };
   });

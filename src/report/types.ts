@@ -57,7 +57,10 @@ export interface FigureView {
 
 export interface TableRow {
   domain: string;
+  /** The series the row comes from (by_method, training_time; by_task: split by the report). */
+  figure: string;
   model: string;
+  /** '' for the final weights. */
   revision: string;
   task: string;
   method: string;

@@ -150,8 +150,8 @@
     const tb = h('tbody');
     for (const r of rows) {
       const target = r.items.length ? '#/items/' + r.items[0] + '?method=' + encodeURIComponent(r.method) : null;
-      tb.append(h('tr', { 'data-model': r.model, 'data-revision': r.revision, 'data-task': r.task, 'data-method': r.method, 'data-source': r.source },
-        h('th', { scope: 'row' }, r.model), h('td', {}, r.revision), h('td', {}, r.task), h('td', {}, r.methodLabel),
+      tb.append(h('tr', { 'data-figure': r.figure, 'data-model': r.model, 'data-revision': r.revision, 'data-task': r.task, 'data-method': r.method, 'data-source': r.source },
+        h('th', { scope: 'row' }, r.model), h('td', {}, r.revision || 'main'), h('td', {}, r.task), h('td', {}, r.methodLabel),
         h('td', { class: 'num mean', 'data-value': r.mean }, target ? h('a', { href: target, 'aria-label': `items behind ${r.model} ${r.revision} ${r.task} ${r.method}: ${fmt(r.mean)}` }, fmt(r.mean)) : fmt(r.mean)),
         h('td', { class: 'num ci', 'data-low': r.ciLow, 'data-high': r.ciHigh }, `[${fmt(r.ciLow)}, ${fmt(r.ciHigh)}]`),
         h('td', { class: 'num n', 'data-value': r.n }, String(r.n)),
