@@ -5,11 +5,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseCsv, type Table } from '../analysis/csv-io.js';
 import { modelInfo } from '../analysis/models.js';
+import type { ModelSpec } from '../engine/kind.js';
 import type { Engine } from '../engine/engine.js';
+import type { Verdict } from '../engine/planner.js';
+import type { Store } from '../engine/store/store.js';
 import { domainOf, reportDomains } from './domains.js';
 import { buildItemSet, type ItemSetSource } from './items.js';
 import { domainView } from './overview.js';
-import { stageProvenance } from './provenance.js';
+import { stageProvenance, type Describe } from './provenance.js';
 import { TokenDecoders } from './tokens.js';
 import type { ItemSet, ItemSetIndex, ReportData } from './types.js';
 
@@ -23,6 +26,7 @@ export interface Collected {
   items(i: number): Promise<ItemSet>;
 }
 
+/** The report of a pipeline file: its planner's verdicts (the ones `status` shows) over the store. */
 export async function collectReport(engine: Engine, opts: { compare?: string } = {}): Promise<Collected> {
   const store = engine.store;
   if (!existsSync(store.dir('runs'))) {
@@ -30,8 +34,28 @@ export async function collectReport(engine: Engine, opts: { compare?: string } =
     throw new ReportError(`no results to report: the store ${store.root} has no run records (missing or empty); run \`npx pipeline run -f ${file}\` first, or pass --store <dir>`);
   }
   const verdicts = await engine.status();
-  const stages = await stageProvenance(engine.graph, verdicts, store);
-  const displays = new Map(engine.spec.models.map((m) => [m.name, modelInfo(m).display]));
+  const describe: Describe = (id) => {
+    const i = engine.graph.byId.get(id);
+    return i ? { kind: i.kind, vars: i.vars } : undefined;
+  };
+  return collectFrom({ store, verdicts, describe, models: engine.spec.models, pipeline: engine.opts.file, ...opts });
+}
+
+export interface CollectSource {
+  store: Store;
+  verdicts: Map<string, Verdict>;
+  describe: Describe;
+  models: ModelSpec[];
+  /** What the report is of (the pipeline file), for its heading. */
+  pipeline: string;
+  compare?: string;
+}
+
+export async function collectFrom(src: CollectSource): Promise<Collected> {
+  const { store, verdicts } = src;
+  const opts = src.compare ? { compare: src.compare } : {};
+  const stages = await stageProvenance(src.describe, verdicts, store);
+  const displays = new Map(src.models.map((m) => [m.name, modelInfo(m).display]));
 
   // Long tables of fresh aggregate stages, per domain: the per-item method values.
   const long = new Map<string, { size?: Table; trainingTime?: Table }>();
@@ -79,7 +103,7 @@ export async function collectReport(engine: Engine, opts: { compare?: string } =
     .filter((v) => v.figures.length || v.table.length || v.problems.length || itemSets.some((s) => s.domain === v.name));
   const counts: Record<string, number> = {};
   for (const p of stages) counts[p.state] = (counts[p.state] ?? 0) + 1;
-  const data: ReportData = { generatedAt: new Date().toISOString(), pipeline: engine.opts.file, counts, domains, itemSets, stages };
+  const data: ReportData = { generatedAt: new Date().toISOString(), pipeline: src.pipeline, counts, domains, itemSets, stages };
   if (opts.compare) {
     const rev = opts.compare;
     if (!itemSets.some((s) => s.revision === rev)) {

@@ -4,7 +4,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { explain } from '../engine/fingerprint.js';
-import type { Graph } from '../engine/graph.js';
 import type { Verdict } from '../engine/planner.js';
 import type { Fingerprint, RunRecord } from '../engine/store/run-record.js';
 import type { Store } from '../engine/store/store.js';
@@ -53,11 +52,14 @@ function deviceOf(info: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-export async function stageProvenance(graph: Graph, verdicts: Map<string, Verdict>, store: Store): Promise<StageProvenance[]> {
+/** A stage's kind and matrix binding (from the pipeline's graph, or from its stored fingerprint). */
+export type Describe = (id: string) => { kind: string; vars: Record<string, unknown> } | undefined;
+
+export async function stageProvenance(describe: Describe, verdicts: Map<string, Verdict>, store: Store): Promise<StageProvenance[]> {
   const history = await runsByStage(store);
   const out: StageProvenance[] = [];
   for (const [id, v] of verdicts) {
-    const inst = graph.byId.get(id);
+    const inst = describe(id);
     const p: StageProvenance = { id, kind: inst?.kind ?? '', state: verdictLabel(v), reasons: verdictReasons(v), vars: { ...(inst?.vars ?? {}) } };
     // The current run for a fresh stage; for a stale or failed one its last successful run, marked not current.
     const key = v.state === 'fresh' ? v.key : await store.lastKey(id);

@@ -227,3 +227,23 @@ test('report --serve: serves on 127.0.0.1 and rebuilds when a run finishes', { t
     srv.close();
   }
 });
+
+test('report stage: a pipeline produces the site as its last stage', { timeout: 180_000 }, async () => {
+  rig.write('pipeline.yaml', `${rig.read('pipeline.yaml')}
+  report:
+    uses: report
+    needs: [plot-data]
+    params: { out: site-from-stage }
+`);
+  const r = rig.cli(['run', ...LIMIT, '--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
+  assert.deepEqual(Rig.ran(r), ['report']);
+  const page = await browser.newPage();
+  await page.goto(pathToFileURL(join(rig.dir, 'site-from-stage', 'index.html')).href + '#/domain/crt');
+  await page.waitForSelector('body[data-ready]');
+  const row = csv('figures/crt_by_method.csv').rows[0]!;
+  const shown = await page.$eval(`tr[data-figure="by_method"][data-model="${String(row['model'])}"][data-method="${String(row['eval_method'])}"] td.mean`, (td) => td.getAttribute('data-value'));
+  assert.equal(Number(shown), Number(row['mean']));
+  assert.equal(await page.$('#not-current'), null);
+  await page.close();
+});
