@@ -21,7 +21,7 @@ export async function reportCommand(g: GlobalOpts, f: Record<string, unknown>): 
   }
   const r = await buildReport(opts, out, compare);
   const index = join(out, 'index.html');
-  process.stdout.write(`report: ${relative(process.cwd(), index) || index} (${r.itemSets} score stages, ${r.items} items, built in ${(r.ms / 1000).toFixed(1)} s)\n`);
+  process.stdout.write(`report: ${relative(process.cwd(), index) || index} (${r.stages} stages, ${r.itemSets} score stages, ${r.items} items, built in ${(r.ms / 1000).toFixed(1)} s)\n`);
   if (f['open']) openInBrowser(pathToFileURL(index).href);
   return EXIT.ok;
 }

@@ -86,7 +86,7 @@ export async function collectFrom(src: CollectSource): Promise<Collected> {
     const index = itemSets.length;
     itemSets.push({
       index, stage: p.id, task, condition, model, display: displays.get(model) ?? model, revision, domain: dom?.name ?? '', state: p.state,
-      count: 0, file: csv ? `data/items/${index}.js` : '',
+      count: 0, chunks: 0, file: csv ? `data/items/${index}-0.js` : '',
     });
     if (!csv) continue;
     const l = dom ? long.get(dom.name) : undefined;

@@ -28,9 +28,15 @@ export interface Served {
 export async function serveReport(o: { engine: EngineOptions; out: string; compare?: string; port: number; log: (m: string) => void }): Promise<Served> {
   await buildReport(o.engine, o.out, o.compare);
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '') || 'index.html';
-    const path = join(o.out, rel);
+    let path: string;
+    try {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const rel = normalize(decodeURIComponent(url.pathname)).replace(/^([/\\])+/, '') || 'index.html';
+      path = join(o.out, rel);
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request');
+      return;
+    }
     // Only files inside the report folder.
     if (!(path === o.out || path.startsWith(o.out + sep)) || !existsSync(path) || !statSync(path).isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

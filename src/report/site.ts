@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Collected } from './collect.js';
+import type { ItemSet } from './types.js';
 
 /** A file of an installed package (its `exports` hide the prebuilt bundles from require.resolve). */
 function packageFile(rel: string): string {
@@ -33,7 +34,17 @@ const LIBS: [string, string][] = [
   ['vega-embed/build/vega-embed.min.js', 'vega-embed.min.js'],
 ];
 
-const script = (global: string, value: unknown): string => `${global}(${JSON.stringify(value)});\n`;
+/** Items per data file: the first page shows when the first file is in, whatever the set's size. */
+export const ITEMS_PER_CHUNK = 200;
+
+/** One score stage's items as data files `<index>-<chunk>.js` (data/items/). */
+export function itemChunkFiles(set: ItemSet): { name: string; text: string }[] {
+  const chunks = Math.max(1, Math.ceil(set.items.length / ITEMS_PER_CHUNK));
+  return Array.from({ length: chunks }, (_, k) => ({
+    name: `${set.index}-${k}.js`,
+    text: `window.__reportItems(${JSON.stringify({ ...set, chunk: k, chunks, items: set.items.slice(k * ITEMS_PER_CHUNK, (k + 1) * ITEMS_PER_CHUNK) })});\n`,
+  }));
+}
 
 function indexHtml(title: string): string {
   return `<!doctype html>
@@ -49,9 +60,6 @@ function indexHtml(title: string): string {
 <a class="skip" href="#main">Skip to content</a>
 <header><h1>Experiment report</h1><nav aria-label="Sections" id="nav"></nav></header>
 <main id="main" tabindex="-1"><p id="loading">Loading…</p></main>
-<script src="assets/vega.min.js"></script>
-<script src="assets/vega-lite.min.js"></script>
-<script src="assets/vega-embed.min.js"></script>
 <script src="data/report.js"></script>
 <script src="assets/report.js"></script>
 </body>
@@ -61,6 +69,7 @@ function indexHtml(title: string): string {
 
 export interface WriteResult {
   dir: string;
+  stages: number;
   itemSets: number;
   items: number;
   ms: number;
@@ -80,9 +89,11 @@ export async function writeSite(c: Collected, dir: string): Promise<WriteResult>
     if (!s.file) continue;
     const set = await c.items(s.index);
     items += set.items.length;
-    writeFileSync(join(dir, s.file), script('window.__reportItems', set));
+    const files = itemChunkFiles(set);
+    s.chunks = files.length;
+    for (const f of files) writeFileSync(join(dir, 'data', 'items', f.name), f.text);
   }
   writeFileSync(join(dir, 'data', 'report.js'), `window.REPORT = ${JSON.stringify(c.data)};\n`);
   writeFileSync(join(dir, 'index.html'), indexHtml(`Report: ${c.data.pipeline}`));
-  return { dir, itemSets: c.data.itemSets.filter((s) => s.file).length, items, ms: Date.now() - t0 };
+  return { dir, stages: c.data.stages.length, itemSets: c.data.itemSets.filter((s) => s.file).length, items, ms: Date.now() - t0 };
 }

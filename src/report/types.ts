@@ -99,6 +99,8 @@ export interface ItemSetIndex {
   domain: string;
   state: StageLabel;
   count: number;
+  /** Data files data/items/<index>-<k>.js, k < chunks; `file` is the first ('' when not current). */
+  chunks: number;
   file: string;
 }
 

@@ -53,7 +53,7 @@ before(async () => {
   assert.equal(run.code, 0, run.stderr + run.stdout.slice(-2000));
   const rep = rig.cli(['report', ...LIMIT, '--compare', 'step100-demo']);
   assert.equal(rep.code, 0, rep.stderr);
-  assert.match(rep.stdout, /report: report\/index\.html \(20 score stages, \d+ items/);
+  assert.match(rep.stdout, /report: report\/index\.html \(53 stages, 20 score stages, \d+ items/);
   site = join(rig.dir, 'report');
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--allow-file-access-from-files'] });
 });
@@ -98,6 +98,11 @@ test('report: a figure point leads to its items, and the per-token log-probabili
   await page.waitForSelector('figure[data-figure="lambada_training_time"][data-ready]');
   // The first point of the training-time curve (a vega symbol mark): click it as a user would.
   const point = await page.waitForSelector('figure[data-figure="lambada_training_time"] .mark-symbol path');
+  // Hovering shows model, revision, method, value, CI and item count (vega-tooltip).
+  await point!.hover();
+  const vgTip = await page.waitForSelector('#vg-tooltip-element.visible');
+  const tipText = await vgTip!.evaluate((e) => e.textContent ?? '');
+  for (const k of ['model', 'Demo-GPT 4M', 'revision', 'step', 'method', 'value', 'CI low', 'CI high', 'items']) assert.ok(tipText.includes(k), `tooltip lacks ${k}: ${tipText}`);
   await point!.click();
   await page.waitForSelector('main[data-items-ready]');
   const hash = await page.evaluate(() => location.hash);
@@ -245,5 +250,28 @@ test('report stage: a pipeline produces the site as its last stage', { timeout: 
   const shown = await page.$eval(`tr[data-figure="by_method"][data-model="${String(row['model'])}"][data-method="${String(row['eval_method'])}"] td.mean`, (td) => td.getAttribute('data-value'));
   assert.equal(Number(shown), Number(row['mean']));
   assert.equal(await page.$('#not-current'), null);
+  await page.close();
+});
+
+test('report: a failed stage is shown as failed, with its message, on the page', { timeout: 120_000 }, async () => {
+  const small = new Rig(`stages:
+  ok:
+    run: echo ok > out.txt
+    outs: [out.txt]
+  bad:
+    run: echo broken >&2; exit 3
+    outs: [bad.txt]
+`);
+  const run = small.cli(['run', '--keep-going']);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  const rep = small.cli(['report']);
+  assert.equal(rep.code, 0, rep.stderr);
+  const page = await browser.newPage();
+  await page.goto(pathToFileURL(join(small.dir, 'report', 'index.html')).href + '#/stages');
+  await page.waitForSelector('body[data-ready]');
+  const states = await page.$$eval('tr[data-state]', (trs) => trs.map((tr) => [tr.querySelector('th')!.textContent, tr.getAttribute('data-state'), tr.lastElementChild!.textContent]));
+  assert.deepEqual(states.map((s) => s.slice(0, 2)), [['ok', 'fresh'], ['bad', 'failed']]);
+  assert.match(String(states[1]![2]), /failed last time: .*exit/);
+  assert.match(await page.$eval('#not-current', (e) => e.textContent ?? ''), /^1 stage is not current/);
   await page.close();
 });

@@ -2,7 +2,7 @@
 // model × task × method), the items behind each number (loaded on demand, paginated, filtered),
 // each stage's provenance and revision comparisons. Plain browser script, no build step; every
 // string from the data goes through text nodes, never innerHTML.
-/* global vegaEmbed */
+/* global vegaEmbed */ // loaded on demand by ensureVega()
 (function () {
   'use strict';
   const R = window.REPORT;
@@ -33,27 +33,57 @@
     return `${s.display}${s.revision ? ' @ ' + s.revision : ''} · ${s.task}${s.condition ? ' / ' + s.condition : ''}`;
   }
 
-  // ---- item data, loaded on demand through <script> (works from file://) -------------------
-  const loaded = new Map();
-  const waiting = new Map();
-  window.__reportItems = function (set) {
-    loaded.set(set.index, set);
-    const w = waiting.get(set.index);
-    if (w) w.forEach((f) => f(set));
-    waiting.delete(set.index);
+  // ---- scripts and item data, loaded on demand through <script> (works from file://) --------
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const el = h('script', { src });
+      el.onload = () => resolve();
+      el.onerror = () => reject(new Error('could not load ' + src));
+      document.body.append(el);
+    });
+  }
+  let vegaLoading;
+  // vega is needed by the figures only: the items pages open without parsing it.
+  function ensureVega() {
+    vegaLoading = vegaLoading || ['assets/vega.min.js', 'assets/vega-lite.min.js', 'assets/vega-embed.min.js'].reduce((p, src) => p.then(() => loadScript(src)), Promise.resolve());
+    return vegaLoading;
+  }
+
+  // An item set arrives in chunks (data/items/<n>-<k>.js): `first` resolves with the set as soon as
+  // chunk 0 is in (its items array grows as the others arrive), `done` when every chunk is.
+  const sets = new Map();
+  window.__reportItems = function (part) {
+    const e = sets.get(part.index);
+    if (!e) return;
+    e.parts[part.chunk] = part.items;
+    if (!e.set) {
+      e.set = { index: part.index, stage: part.stage, columns: part.columns, items: [], complete: false };
+    }
+    if (part.chunk === 0) e.resolveFirst(e.set);
+    if (e.parts.filter(Boolean).length === part.chunks) {
+      e.set.items = e.parts.flat();
+      e.set.complete = true;
+      e.resolveDone(e.set);
+    } else if (part.chunk === 0) e.set.items = part.items.slice();
   };
   function loadItems(i) {
-    if (loaded.has(i)) return Promise.resolve(loaded.get(i));
     const meta = R.itemSets[i];
-    if (!meta || !meta.file) return Promise.reject(new Error('no fresh results for this stage'));
-    return new Promise((resolve, reject) => {
-      const first = !waiting.has(i);
-      waiting.set(i, [...(waiting.get(i) || []), resolve]);
-      if (!first) return;
-      const s = h('script', { src: meta.file });
-      s.onerror = () => reject(new Error('could not load ' + meta.file));
-      document.body.append(s);
-    });
+    if (!meta || !meta.file) return { first: Promise.reject(new Error('no fresh results for this stage')), done: Promise.reject(new Error('no fresh results')) };
+    let e = sets.get(i);
+    if (!e) {
+      e = { parts: [], set: null };
+      e.first = new Promise((res) => { e.resolveFirst = res; });
+      e.done = new Promise((res) => { e.resolveDone = res; });
+      sets.set(i, e);
+      const fail = (err) => { e.error = err; };
+      // Chunk 0 first (the first page), then the rest in order.
+      loadScript(`data/items/${i}-0.js`).then(() => {
+        let p = Promise.resolve();
+        for (let k = 1; k < meta.chunks; k++) p = p.then(() => loadScript(`data/items/${i}-${k}.js`));
+        return p;
+      }).catch(fail);
+    }
+    return { first: e.first, done: e.done };
   }
 
   // ---- navigation ---------------------------------------------------------------------------
@@ -126,7 +156,7 @@
     box.append(target, h('figcaption', {}, `${f.name.replace(/_/g, ' ')} — series ${f.csv || ''} from `, stageLink(f.stage), '. Click a point or bar for its items; the table below has the same numbers for keyboard use.'));
     const spec = withTooltips(f.spec, tooltipFields(f.rows));
     if (matchMedia('(prefers-color-scheme: dark)').matches) spec.background = null;
-    vegaEmbed(target, spec, { actions: false, renderer: 'svg', theme: matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : undefined })
+    ensureVega().then(() => vegaEmbed(target, spec, { actions: false, renderer: 'svg', theme: matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : undefined })
       .then((res) => {
         res.view.addEventListener('click', (_ev, item) => {
           const dat = item && item.datum;
@@ -136,7 +166,7 @@
           if (set) location.hash = '#/items/' + set.index + (dat.eval_method ? '?method=' + encodeURIComponent(dat.eval_method) : '');
         });
         box.setAttribute('data-ready', '1');
-      })
+      }))
       .catch((e) => target.append(h('p', { class: 'warn' }, 'figure failed to render: ' + e.message)));
     return box;
   }
@@ -231,7 +261,8 @@
     const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
     main.append(status, list, pager);
     let page = Number(q.get('page') || 0);
-    loadItems(i).then((set) => {
+    const loading = loadItems(i);
+    loading.first.then((set) => {
       const render = () => {
         const needle = f.search.value.toLowerCase();
         const m = f.method.value;
@@ -249,7 +280,7 @@
         });
         const pages = Math.max(1, Math.ceil(rows.length / PAGE));
         page = Math.min(page, pages - 1);
-        status.textContent = `${rows.length} of ${set.items.length} items · page ${page + 1} of ${pages}`;
+        status.textContent = `${rows.length} of ${set.complete ? set.items.length : meta.count} items${set.complete ? '' : ` (${set.items.length} loaded so far)`} · page ${page + 1} of ${pages}`;
         list.replaceChildren(...rows.slice(page * PAGE, (page + 1) * PAGE).map((it) => itemEl(it, dom, set)));
         pager.replaceChildren(
           h('button', { type: 'button', disabled: page === 0, on: { click: () => { page--; render(); } } }, '← Previous'),
@@ -259,6 +290,8 @@
       f.search.addEventListener('input', () => { page = 0; render(); });
       render();
       main.setAttribute('data-items-ready', '1');
+      if (!set.complete) loading.done.then(() => { render(); main.setAttribute('data-items-complete', '1'); });
+      else main.setAttribute('data-items-complete', '1');
     }, (e) => { status.textContent = e.message; });
   }
 
@@ -324,7 +357,7 @@
       const sec = h('section', { class: 'cmp', 'data-pair': `${p.base}-${p.other}` }, h('h3', {}, `${a.display} · ${a.task}${a.condition ? ' / ' + a.condition : ''}`));
       main.append(sec);
       if (!a.file || !b.file) { sec.append(h('p', { class: 'warn' }, 'One side is not current.')); continue; }
-      Promise.all([loadItems(p.base), loadItems(p.other)]).then(([x, y]) => {
+      Promise.all([loadItems(p.base).done, loadItems(p.other).done]).then(([x, y]) => {
         const dom = R.domains.find((d) => d.name === a.domain) || { methods: [], metric: 'correct' };
         const ys = new Map(y.items.map((it) => [it.id, it]));
         let changed = 0;
