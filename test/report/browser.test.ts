@@ -87,6 +87,18 @@ test('report: every number in the overview tables equals the figure CSVs', { tim
     }
   }
   assert.ok(checked >= 30, `only ${checked} rows checked`);
+  // Hovering a bar shows model, size, revision, method, value, CI and item count (vega-tooltip).
+  // Off the bar's centre: the CI rule drawn over it carries no tooltip.
+  const bars = await page.$$('figure[data-figure="crt_by_method"] .mark-rect.role-mark path');
+  const boxes = await Promise.all(bars.map((b) => b.boundingBox()));
+  const i = boxes.reduce((best, b, j) => ((b?.height ?? 0) > (boxes[best]?.height ?? 0) ? j : best), 0);
+  assert.ok((boxes[i]?.height ?? 0) > 4, 'a crt bar with height');
+  await bars[i]!.scrollIntoView();
+  const tall = (await bars[i]!.boundingBox())!;
+  await page.mouse.move(tall.x + tall.width * 0.25, tall.y + tall.height * 0.75);
+  const vgTip = await page.waitForSelector('#vg-tooltip-element.visible');
+  const tipText = await vgTip!.evaluate((e) => e.textContent ?? '');
+  for (const k of ['model', 'Demo-GPT', 'size (B params)', 'revision', 'main', 'method', 'value', 'CI low', 'CI high', 'items']) assert.ok(tipText.includes(k), `tooltip lacks ${k}: ${tipText}`);
   assert.equal(await page.$('#not-current'), null, 'a fresh pipeline shows no stale warning');
   await shot(page, 'overview');
   assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
@@ -97,12 +109,7 @@ test('report: a figure point leads to its items, and the per-token log-probabili
   const page = await open('#/domain/lambada');
   await page.waitForSelector('figure[data-figure="lambada_training_time"][data-ready]');
   // The first point of the training-time curve (a vega symbol mark): click it as a user would.
-  const point = await page.waitForSelector('figure[data-figure="lambada_training_time"] .mark-symbol path');
-  // Hovering shows model, revision, method, value, CI and item count (vega-tooltip).
-  await point!.hover();
-  const vgTip = await page.waitForSelector('#vg-tooltip-element.visible');
-  const tipText = await vgTip!.evaluate((e) => e.textContent ?? '');
-  for (const k of ['model', 'Demo-GPT 4M', 'revision', 'step', 'method', 'value', 'CI low', 'CI high', 'items']) assert.ok(tipText.includes(k), `tooltip lacks ${k}: ${tipText}`);
+  const point = await page.waitForSelector('figure[data-figure="lambada_training_time"] .mark-symbol.role-mark path');
   await point!.click();
   await page.waitForSelector('main[data-items-ready]');
   const hash = await page.evaluate(() => location.hash);
