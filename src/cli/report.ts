@@ -7,11 +7,11 @@ import { buildReport, serveReport } from '../report/server.js';
 import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
 
 export async function reportCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
+  if (f['port'] !== undefined && !f['serve']) throw new UsageError('--port goes with --serve');
   const opts = engineOptions(g);
   const probe = await Engine.open(opts);
   const out = resolve(typeof f['out'] === 'string' ? f['out'] : join(probe.spec.projectDir, 'report'));
   const compare = typeof f['compare'] === 'string' ? f['compare'] : undefined;
-  if (f['port'] !== undefined && !f['serve']) throw new UsageError('--port goes with --serve');
   if (f['serve']) {
     const port = f['port'] === undefined ? 0 : positiveInt(String(f['port']), '--port');
     const srv = await serveReport({ engine: opts, out, ...(compare ? { compare } : {}), port, log: (m) => process.stderr.write(`${m}\n`) });

@@ -87,6 +87,7 @@ test('report: every number in the overview tables equals the figure CSVs', { tim
     }
   }
   assert.ok(checked >= 30, `only ${checked} rows checked`);
+  await shot(page, 'overview');
   // Hovering a bar shows model, size, revision, method, value, CI and item count (vega-tooltip).
   // Off the bar's centre: the CI rule drawn over it carries no tooltip.
   const bars = await page.$$('figure[data-figure="crt_by_method"] .mark-rect.role-mark path');
@@ -100,7 +101,7 @@ test('report: every number in the overview tables equals the figure CSVs', { tim
   const tipText = await vgTip!.evaluate((e) => e.textContent ?? '');
   for (const k of ['model', 'Demo-GPT', 'size (B params)', 'revision', 'main', 'method', 'value', 'CI low', 'CI high', 'items']) assert.ok(tipText.includes(k), `tooltip lacks ${k}: ${tipText}`);
   assert.equal(await page.$('#not-current'), null, 'a fresh pipeline shows no stale warning');
-  await shot(page, 'overview');
+  await shot(page, 'tooltip');
   assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
   await page.close();
 });
@@ -215,6 +216,9 @@ test('report: stale stages are marked and not shown as results; a missing store 
 
   const empty = new Rig();
   copyFileSync(join(REPO, 'examples', 'quickstart', 'pipeline.yaml'), join(empty.dir, 'pipeline.yaml'));
+  const usage = empty.cli(['report', '--port', '8080']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--port goes with --serve/);
   const r = empty.cli(['report']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no results to report: the store .*cache has no run records \(missing or empty\); run `npx pipeline run -f pipeline.yaml` first/);
@@ -280,5 +284,14 @@ test('report: a failed stage is shown as failed, with its message, on the page',
   assert.deepEqual(states.map((s) => s.slice(0, 2)), [['ok', 'fresh'], ['bad', 'failed']]);
   assert.match(String(states[1]![2]), /failed last time: .*exit/);
   assert.match(await page.$eval('#not-current', (e) => e.textContent ?? ''), /^1 stage is not current/);
+  // Why a stage last ran: its fingerprint against the run before it, as `status` words it.
+  assert.match(await page.$eval('tr[data-state="fresh"] td:last-child', (e) => e.textContent ?? ''), /^first run of this stage in this store$/);
+  small.write('pipeline.yaml', small.read('pipeline.yaml').replace('echo ok > out.txt', 'echo ok again > out.txt'));
+  assert.equal(small.cli(['run', '--keep-going']).code, 1);
+  assert.equal(small.cli(['report']).code, 0);
+  await page.goto(pathToFileURL(join(small.dir, 'report', 'index.html')).href + '#/stage/ok');
+  await page.waitForSelector('body[data-ready]');
+  const why = await page.$$eval('dl.kv dt', (dts) => dts.find((d) => d.textContent === 'why it ran')?.nextElementSibling?.textContent ?? '');
+  assert.match(why, /echo ok > out\.txt.*→.*echo ok again > out\.txt/);
   await page.close();
 });
