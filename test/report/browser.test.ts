@@ -289,7 +289,7 @@ test('report: a failed stage is shown as failed, with its message, on the page',
   small.write('pipeline.yaml', small.read('pipeline.yaml').replace('echo ok > out.txt', 'echo ok again > out.txt'));
   assert.equal(small.cli(['run', '--keep-going']).code, 1);
   assert.equal(small.cli(['report']).code, 0);
-  await page.goto(pathToFileURL(join(small.dir, 'report', 'index.html')).href + '#/stage/ok');
+  await page.goto(pathToFileURL(join(small.dir, 'report', 'index.html')).href + '?rebuilt#/stage/ok');
   await page.waitForSelector('body[data-ready]');
   const why = await page.$$eval('dl.kv dt', (dts) => dts.find((d) => d.textContent === 'why it ran')?.nextElementSibling?.textContent ?? '');
   assert.match(why, /echo ok > out\.txt.*→.*echo ok again > out\.txt/);
