@@ -29,6 +29,14 @@ async function main(): Promise<void> {
     const { runScoreBench } = await import('./score-bench.js');
     await runScoreBench({ out: join(REPO, 'docs', 'bench-lm.md') });
   }
+  if (only.includes('report')) {
+    // Not in the default set: it runs the quickstart with every item first (a few minutes).
+    console.log('report benchmark (pipeline report over the 266-stage DAG and the full quickstart) …');
+    const { reportBench, reportTable } = await import('./report-bench.js');
+    const rows = await reportBench();
+    console.log(reportTable(rows));
+    for (const r of rows) console.log(`${r.case}: ${r.summary}`);
+  }
   if (only.length === 0 || only.includes('convert')) {
     // Sizes from the environment (CONVERT_BENCH_GB, default 4; CONVERT_BENCH_DTYPES; CONVERT_BENCH_DIR).
     console.log('conversion benchmark (synthetic llama-shaped fp32 safetensors → ONNX) …');

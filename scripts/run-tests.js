@@ -30,5 +30,13 @@ if (chosen.some((f) => /\/test\/(analysis|e2e)\//.test(f))) {
     process.exit(1);
   }
 }
+// The report tests drive a real browser: headless Chromium from Debian (scripts/install-chromium.sh).
+if (chosen.some((f) => /\/test\/report\//.test(f))) {
+  const r = spawnSync('bash', [join(import.meta.dirname, 'install-chromium.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('the report tests need Chromium: run `sudo bash scripts/install-chromium.sh` (or apt-get install -y --no-install-recommends chromium)');
+    process.exit(1);
+  }
+}
 const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...chosen], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

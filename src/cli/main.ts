@@ -167,6 +167,15 @@ error (exit 2) naming the closest stages, tasks, models, revisions and kinds.`)
     .addHelpText('after', () => (help.scoreParams ? `\nParams of the score kind (--param name=value; --limit n is limit=n):\n${help.scoreParams}\n` : ''))
     .action(wrap(async () => (await import('./score.js')).scoreCommand));
 
+  p.command('report')
+    .description('a static, self-contained site of the results: figures, tables, items, provenance (no server needed)')
+    .option('-o, --out <dir>', 'where to write it (default: <project>/report)')
+    .option('--open', 'open it in the browser when written')
+    .option('--serve', 'serve it on 127.0.0.1 and rebuild when a run finishes')
+    .option('--port <n>', 'port for --serve (default: any free port)')
+    .option('--compare <revision>', 'compare that revision with the final weights, item by item')
+    .action(wrap(async () => (await import('./report.js')).reportCommand));
+
   p.command('doctor')
     .description('GPUs (nvidia-smi) with free memory, the CUDA provider of onnxruntime-node and its CUDA 12 / cuDNN 9 libraries, and the fix for what is missing')
     .option('--json', 'machine-readable output')

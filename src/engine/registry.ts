@@ -9,7 +9,7 @@ import { installedVersion } from './library-version.js';
 
 const STAGES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../stages');
 
-export const BUILTIN_KINDS = ['fetch-model', 'convert-model', 'build-model', 'fetch-stimuli', 'demo-stimuli', 'build-config', 'score', 'import', 'annotations', 'aggregate', 'plot-data', 'statistics', 'run'] as const;
+export const BUILTIN_KINDS = ['fetch-model', 'convert-model', 'build-model', 'fetch-stimuli', 'demo-stimuli', 'build-config', 'score', 'import', 'annotations', 'aggregate', 'plot-data', 'statistics', 'report', 'run'] as const;
 
 export class KindRegistry {
   private loaded = new Map<string, Promise<StageKind>>();
