@@ -36,7 +36,7 @@ test('a kind spins only while one of its stages runs; its running stages are lis
 });
 
 const summary = (over: Partial<RunSummary>): RunSummary => ({
-  selected: 53, ran: 0, cached: 53, failed: 0, blocked: 0, blockages: [], skipped: 0, interrupted: false, durationMs: 120, modelLoads: {}, restored: [], failures: [],
+  selected: 53, ran: 0, cached: 53, failed: 0, blocked: 0, blockages: [], skipped: 0, interrupted: false, durationMs: 120, modelLoads: {}, restored: [], recreated: [], switched: [], failures: [],
   results: { projectDir: '/p', folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 }, ...over,
 });
 
