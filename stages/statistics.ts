@@ -49,7 +49,7 @@ export const statistics: StageKind = {
     const domain = statisticsDomain(ctx);
     const check = await checkR(rscriptPath(ctx), R_PACKAGES, R_CHECK_PROGRAM);
     if (!check.ok) throw new Error(`${where(ctx)}: ${check.reason}; ${R_INSTALL_HINT}`);
-    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages };
+    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages, blas: check.blas };
   },
   async execute(ctx: StageContext): Promise<void> {
     const domain = statisticsDomain(ctx);
