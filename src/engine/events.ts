@@ -13,6 +13,9 @@ export interface RunSummary {
   /** Stages that cannot run: their plan failed, or an upstream's did (counted apart from failures). */
   blocked: number;
   skipped: number;
+  /** The run was asked to go on after a failure (--keep-going): a dry run's count holds only then
+   * when something is blocked. */
+  keepGoing: boolean;
   interrupted: boolean;
   durationMs: number;
   /** (model, revision) → number of times a worker loaded it in this run. */
@@ -60,5 +63,5 @@ export type EngineEvent =
 export type Reporter = (e: EngineEvent) => void;
 
 export function emptySummary(projectDir: string): RunSummary {
-  return { selected: 0, ran: 0, cached: 0, failed: 0, blocked: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], recreated: [], switched: [], failures: [], blockages: [], results: { projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
+  return { selected: 0, ran: 0, cached: 0, failed: 0, blocked: 0, skipped: 0, keepGoing: false, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], recreated: [], switched: [], failures: [], blockages: [], results: { projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
 }

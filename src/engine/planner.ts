@@ -98,7 +98,12 @@ export class Planner {
       const v = known.get(n);
       if (v?.state === 'blocked') return { state: 'blocked', failure: v.failure, by: v.by ?? n };
     }
-    for (const n of inst.needs) if (known.get(n)?.state !== 'fresh') return { state: 'waiting', on: n };
+    for (const n of inst.needs) {
+      if (known.get(n)?.state === 'fresh') continue;
+      // Its key waits on the upstream; what it needs of this machine (R, the network) does not.
+      const pre = await this.preflight(inst);
+      return pre ? { state: 'blocked', failure: pre } : { state: 'waiting', on: n };
+    }
     const p = await this.prepare(inst);
     let fp: Fingerprint;
     try {
@@ -119,7 +124,23 @@ export class Planner {
       }
       return v;
     }
+    // It would run: what it needs of this machine (the network for a download, R) must be there.
+    const pre = await this.preflight(inst);
+    if (pre) return { state: 'blocked', failure: pre };
     return { state: 'stale', key, fingerprint: fp, reasons: await this.whyStale(inst.id, key, fp) };
+  }
+
+  /** The kind's preflight of a stage (see StageKind.preflight): its failure, or undefined. */
+  async preflight(inst: Instance): Promise<Failure | undefined> {
+    const p = await this.prepare(inst);
+    if (!p.kind.preflight) return undefined;
+    try {
+      await p.kind.preflight(p.ctx);
+      return undefined;
+    } catch (e: unknown) {
+      if (e instanceof Error && !e.message.startsWith(`stage ${inst.id}`)) e.message = `stage ${inst.id}: ${e.message}`;
+      return toFailure(e, 'plan');
+    }
   }
 
   /** Verdicts of instances in dependency order (status, dry-run). */

@@ -82,6 +82,7 @@ export class Scheduler {
     this.selected = selected;
     this.opts = opts;
     this.summary.selected = selected.length;
+    this.summary.keepGoing = !!opts.keepGoing;
     for (const i of selected) this.status.set(i.id, 'waiting');
     // Kinds and affinities up front: the scheduler needs to know which model every stage will want.
     for (const p of await Promise.all(selected.map((i) => this.o.planner.prepare(i)))) {

@@ -62,6 +62,8 @@ export function summaryLine(s: RunSummary, dryRun = false): string {
   const tailEdits = edits ? `; ${edits}` : '';
   if (dryRun) {
     const blocked = s.blocked ? `, ${s.blocked} blocked` : '';
+    // A run stops at the first blocked stage unless --keep-going: the count holds only with it.
+    if (s.ran > 0 && s.blocked > 0 && !s.keepGoing) return `${s.ran} of ${s.selected} stages would run with --keep-going (${s.cached} up to date${blocked})${tailEdits}; without it a run stops at the first blocked stage and skips every stage not started by then.`;
     if (s.ran > 0) return `${s.ran} of ${s.selected} stages would run (${s.cached} up to date${blocked})${tailEdits}.`;
     if (s.blocked > 0) return `Nothing can run: ${s.blocked} of ${s.selected} stages are blocked (${s.cached} up to date)${tailEdits}.`;
     return edits ? `All ${s.selected} stages are up to date; ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date.`;
