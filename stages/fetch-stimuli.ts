@@ -10,6 +10,8 @@ import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import { fetchStimuli, resolveDatasetCommit, resolveStimuliSource, stimuliFileName, type StimuliDecl, type StimuliSource } from '../src/fetch/stimuli.js';
+import { FailureError } from '../src/engine/failure.js';
+import { reachable } from '../src/engine/reachable.js';
 
 /**
  * A built-in task without a `stimuli:` block: the paper's public sources (digit_mat: the paper
@@ -65,6 +67,21 @@ export const fetchStimuliKind: StageKind = {
     const { name, task } = taskOf(ctx);
     const file = stimuliFileName(name, task.stimuli ?? {});
     return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${name}/${file}` }];
+  },
+
+  // A stage that would download from a URL (its file is in no mirror and not stored yet): a host
+  // that cannot be reached blocks it, in the plan, as a hub that cannot be reached blocks a model.
+  async preflight(ctx) {
+    const src = await resolve(ctx);
+    if (src.source !== 'url') return;
+    const r = await reachable(src.url);
+    if (r.ok) return;
+    const { name } = taskOf(ctx);
+    throw new FailureError({
+      reason: 'fetch',
+      cause: 'network',
+      message: `stage ${ctx.instance.id}: cannot reach ${new URL(src.url).host} (${r.code}) to download ${src.url}; without network, give task ${name}'s ${src.file} with --stimuli-dir <dir> (or a path: in its stimuli: block)`,
+    });
   },
 
   async plan(ctx) {

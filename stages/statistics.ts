@@ -45,11 +45,17 @@ export const statistics: StageKind = {
   outputs(ctx) {
     return sizeModelFiles(statisticsDomain(ctx)).map((f) => ({ name: f.name, type: 'file' as const, materialize: `lmers/${f.file}` }));
   },
+  // R, lme4 and lmerTest, asked once per process: a dry run says "blocked" while the aggregate it
+  // waits on would still run.
+  async preflight(ctx) {
+    const check = await checkR(rscriptPath(ctx), R_PACKAGES, R_CHECK_PROGRAM);
+    if (!check.ok) throw new Error(`${where(ctx)}: ${check.reason}; ${R_INSTALL_HINT}`);
+  },
   async plan(ctx) {
     const domain = statisticsDomain(ctx);
     const check = await checkR(rscriptPath(ctx), R_PACKAGES, R_CHECK_PROGRAM);
     if (!check.ok) throw new Error(`${where(ctx)}: ${check.reason}; ${R_INSTALL_HINT}`);
-    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages };
+    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages, blas: check.blas };
   },
   async execute(ctx: StageContext): Promise<void> {
     const domain = statisticsDomain(ctx);

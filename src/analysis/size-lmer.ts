@@ -43,6 +43,8 @@ export const R_CHECK_PROGRAM = [
   '  cat(p, v, "\\n")',
   '}',
   'cat("R", paste(R.version$major, R.version$minor, sep = "."), "\\n")',
+  // The BLAS build changes a singular fit's estimates in the third decimal: it is part of the key.
+  'cat("BLAS", tryCatch(sessionInfo()$BLAS, error = function(e) "unknown"), "\\n")',
 ].join('\n');
 
 /**
@@ -66,6 +68,14 @@ df$model_family <- factor(df$model_family)
 df$eval_method <- factor(df$eval_method)
 df$model_n_params_log <- log10(df$model_n_params)
 
+# The paper called glmer/lmer with lme4's default controls; they are written out here (lme4
+# 1.1.x's defaults) so that a new lme4 whose defaults differ cannot move the fits silently.
+glmer_control <- glmerControl(optimizer = c("bobyqa", "Nelder_Mead"), tolPwrss = 1e-7,
+  optCtrl = list(), boundary.tol = 1e-5, check.conv.grad = .makeCC("warning", tol = 2e-3, relTol = NULL))
+lmer_control <- lmerControl(optimizer = "nloptwrap", boundary.tol = 1e-5,
+  optCtrl = list(algorithm = "NLOPT_LN_BOBYQA", xtol_abs = 1e-8, ftol_abs = 1e-8, maxeval = 1e5),
+  check.conv.grad = .makeCC("warning", tol = 2e-3, relTol = NULL))
+
 warned <- character(0)
 keep_warning <- function(w) { warned <<- c(warned, conditionMessage(w)); invokeRestart("muffleWarning") }
 t0 <- proc.time()[["elapsed"]]
@@ -75,12 +85,16 @@ withCallingHandlers({
     m <- glmer(
       response_correct ~ model_n_params_log*eval_method + (model_n_params_log*eval_method | model_family),
       data=df,
-      family=binomial(link="logit")
+      family=binomial(link="logit"),
+      nAGQ=1,
+      control=glmer_control
     )
   } else {
     m <- lmer(
       logprob ~ model_n_params_log*eval_method + (model_n_params_log*eval_method | model_family),
-      data=df
+      data=df,
+      REML=TRUE,
+      control=lmer_control
     )
   }
 }, warning = keep_warning)

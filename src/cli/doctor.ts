@@ -1,12 +1,16 @@
-// `pipeline doctor`: can this host score on its GPUs? GPUs (nvidia-smi) with free memory, the CUDA
-// provider of onnxruntime-node, the CUDA 12 / cuDNN 9 libraries it loads, and the exact fix for
-// whatever is missing. Exit 0 when the host is ready for GPUs or has none; 1 when it has GPUs but
-// cannot use them.
+// `pipeline doctor`: can this host run the pipeline? GPUs (nvidia-smi) with free memory, the CUDA
+// provider of onnxruntime-node, the CUDA 12 / cuDNN 9 libraries it loads; R with lme4 and lmerTest,
+// Slurm, the hub endpoint, free disk in the store (host-checks.ts); and the exact fix for whatever
+// is missing. Exit 0 when the host is ready for GPUs or has none; 1 when it has GPUs but cannot
+// use them (the other checks are reported: a host may well do without R or Slurm).
+import { dirname, join, resolve } from 'node:path';
 import { cudaProviderStatus, cudaRuntimeLibs, CUDA_FIX, gpuInventory } from '../engine/gpus.js';
+import { gib, hostChecks, type Check } from './host-checks.js';
 import { EXIT, type GlobalOpts } from './main.js';
 
 export async function doctorCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
-  const gpus = await gpuInventory();
+  const store = g.store ? resolve(g.store) : join(dirname(resolve(g.file)), 'cache');
+  const [gpus, host] = await Promise.all([gpuInventory(), hostChecks(store)]);
   const provider = cudaProviderStatus();
   const libs = await cudaRuntimeLibs();
   const missingLibs = libs ? Object.entries(libs).filter(([, ok]) => !ok).map(([l]) => l) : [];
@@ -26,6 +30,7 @@ export async function doctorCommand(g: GlobalOpts, f: Record<string, unknown>): 
     cudaRuntimeLibs: libs,
     ready: gpus.length > 0 && fixes.length === 0,
     fixes,
+    ...host,
   };
   if (f['json'] || g.json) {
     process.stdout.write(JSON.stringify(report, null, 1) + '\n');
@@ -45,6 +50,14 @@ export async function doctorCommand(g: GlobalOpts, f: Record<string, unknown>): 
       for (const fix of fixes) w(`  - ${fix}`);
     } else if (gpus.length > 0) w('Ready: score stages given GPUs run on CUDA.');
     else if (!provider.present) w(`On a GPU host: ${CUDA_FIX}`);
+    const line = <T>(what: string, c: Check<T>, ok: (c: T) => string): void => {
+      w(c.ok ? `${what}: ${ok(c)}` : `${what}: ${c.problem}\n  - ${c.fix}`);
+    };
+    line('R (statistics stage)', host.r, (c) => `R ${c.r}, lme4 ${c.packages['lme4']}, lmerTest ${c.packages['lmerTest']} (${c.rscript}; BLAS ${c.blas})`);
+    line('Slurm (--executor slurm)', host.slurm, (c) => `${c.partitions.length} partition${c.partitions.length === 1 ? '' : 's'}: ${c.partitions.join('; ')}`);
+    if (host.hub.ok === null) w(`Hub: ${host.hub.note}`);
+    else line('Hub', host.hub, (c) => `${c.endpoint} answers (${c.ms} ms)`);
+    line('Disk', host.disk, (c) => `${gib(c.freeBytes)} free of ${gib(c.totalBytes)} where the store is (${c.store})`);
   }
   return gpus.length > 0 && fixes.length > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -177,7 +177,7 @@ error (exit 2) naming the closest stages, tasks, models, revisions and kinds.`)
     .action(wrap(async () => (await import('./report.js')).reportCommand));
 
   p.command('doctor')
-    .description('GPUs (nvidia-smi) with free memory, the CUDA provider of onnxruntime-node and its CUDA 12 / cuDNN 9 libraries, and the fix for what is missing')
+    .description('GPUs (nvidia-smi) with free memory, the CUDA provider of onnxruntime-node and its CUDA 12 / cuDNN 9 libraries, R with lme4 and lmerTest, Slurm (sinfo), the hub endpoint, free disk in the store, and the fix for what is missing')
     .option('--json', 'machine-readable output')
     .action(wrap(async () => (await import('./doctor.js')).doctorCommand));
 

@@ -5,6 +5,7 @@
 // changes nothing; a file it does reach changes exactly its kinds.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
+import { tokenizer, type Token } from 'acorn';
 import { sha256 } from './canonical.js';
 
 export interface CodeFile {
@@ -15,193 +16,88 @@ export interface CodeFile {
   imports: string[];
 }
 
-/** JavaScript source without comments; whitespace runs outside literals collapse to one space or
- * newline. Strings, template literals (with nested `${}`) and regular expressions are kept as
- * written, so a `//` inside a string or a regex is not mistaken for a comment. */
+/** JavaScript source without comments; whitespace runs between tokens collapse to one space, or a
+ * newline where the run (comments removed) held one — a line break can matter (ASI), its amount
+ * cannot. Tokens come from acorn's lexer, which knows a regular expression from a division and a
+ * template literal's `${}` from a brace: strings, templates and regular expressions are kept as
+ * written, so a `//` inside one is never taken for a comment. */
 export function stripComments(src: string): { code: string; specifiers: string[] } {
-  const t = new Tokenizer(src);
-  t.run();
-  return { code: t.out.join('').trim(), specifiers: t.specifiers };
+  const out: string[] = [];
+  const recent: Tok[] = [];
+  const specifiers: string[] = [];
+  let prevEnd = -1;
+  const lexer = tokenizer(src, {
+    ecmaVersion: 'latest',
+    sourceType: 'module',
+    allowHashBang: true,
+    allowReturnOutsideFunction: true,
+    allowAwaitOutsideFunction: true,
+    allowImportExportEverywhere: true,
+  });
+  for (const token of lexer) {
+    if (prevEnd >= 0) out.push(gap(src.slice(prevEnd, token.start)));
+    prevEnd = token.end;
+    const tok = classify(token, src);
+    out.push(src.slice(token.start, token.end));
+    recent.push(tok);
+    if (recent.length > 64) recent.splice(0, 48);
+    if (tok.t === 'str') noteSpecifier(recent, specifiers);
+    else if (tok.v === ')' || tok.v === ',') noteUrl(recent, specifiers);
+  }
+  return { code: out.join('').trim(), specifiers };
 }
 
-// After one of these keywords a `/` starts a regular expression, not a division.
-const REGEX_AFTER_WORD = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 10 || c === 9 || c === 13 || c === 11 || c === 12 || c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029;
-}
-
-/** Identifier and number characters (every non-ASCII character counts: enough for hashing). */
-function isWord(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36 || (c >= 0x80 && !isSpace(c));
+/** What separates two tokens: nothing, a space, or a newline (comments count as a space; a line
+ * comment's end of line counts as a newline). */
+function gap(text: string): string {
+  if (text === '') return '';
+  let nl = false;
+  for (let i = 0; i < text.length; ) {
+    if (text.startsWith('/*', i)) {
+      const e = text.indexOf('*/', i + 2);
+      i = e < 0 ? text.length : e + 2;
+    } else if (text.startsWith('//', i)) {
+      const e = text.indexOf('\n', i);
+      i = e < 0 ? text.length : e;
+    } else {
+      if (text[i] === '\n') nl = true;
+      i++;
+    }
+  }
+  return nl ? '\n' : ' ';
 }
 
 type Tok = { t: 'word' | 'str' | 'punct'; v: string };
 
-class Tokenizer {
-  out: string[] = [];
-  specifiers: string[] = [];
-  private i = 0;
-  /** Significant tokens so far, most recent last (only the last few are kept). */
-  private recent: Tok[] = [];
-  /** Brace depth at each open `${` of an enclosing template literal. */
-  private templates: number[] = [];
-  private depth = 0;
-  constructor(private readonly s: string) {}
+/** A token as the specifier scan sees it: names and keywords are words; strings, templates and
+ * regular expressions are literals (a string's value is its cooked text); the rest punctuation. */
+function classify(token: Token, src: string): Tok {
+  const label = token.type.label;
+  if (label === 'string') return { t: 'str', v: String((token as Token & { value?: unknown }).value) };
+  if (label === 'template' || label === 'regexp' || label === 'invalidTemplate') return { t: 'str', v: src.slice(token.start, token.end) };
+  if (label === 'name' || token.type.keyword !== undefined || label === 'num' || label === 'privateId') return { t: 'word', v: src.slice(token.start, token.end) };
+  return { t: 'punct', v: src.slice(token.start, token.end) };
+}
 
-  private push(tok: Tok, text: string): void {
-    this.out.push(text);
-    this.recent.push(tok);
-    if (this.recent.length > 64) this.recent.splice(0, 48);
-    if (tok.t === 'str') this.noteSpecifier(tok.v);
-    else if (tok.v === ')' || tok.v === ',') this.noteUrl();
-  }
+/** `from '…'`, `import '…'`, `import('…')`: the string just read is a module specifier. */
+function noteSpecifier(r: Tok[], specifiers: string[]): void {
+  const v = r[r.length - 1]!.v;
+  const a = r[r.length - 2];
+  const b = r[r.length - 3];
+  if (a?.t === 'word' && (a.v === 'from' || a.v === 'import')) specifiers.push(v);
+  else if (a?.v === '(' && b?.t === 'word' && b.v === 'import') specifiers.push(v);
+}
 
-  private back(n: number): Tok | undefined {
-    return this.recent[this.recent.length - 1 - n];
+/** `new URL('…', import.meta.url)`: seen when the `)` after `url` arrives. */
+function noteUrl(r: Tok[], specifiers: string[]): void {
+  const n = r.length;
+  const want = ['new', 'URL', '(', '*', ',', 'import', '.', 'meta', '.', 'url', ')'];
+  if (n < want.length) return;
+  for (let k = 0; k < want.length; k++) {
+    const tok = r[n - want.length + k]!;
+    if (want[k] === '*' ? tok.t !== 'str' : tok.v !== want[k]) return;
   }
-
-  /** `from '…'`, `import '…'`, `import('…')`: the string just pushed is a module specifier. */
-  private noteSpecifier(v: string): void {
-    const a = this.back(1);
-    const b = this.back(2);
-    if (a?.t === 'word' && (a.v === 'from' || a.v === 'import')) this.specifiers.push(v);
-    else if (a?.v === '(' && b?.t === 'word' && b.v === 'import') this.specifiers.push(v);
-  }
-
-  /** `new URL('…', import.meta.url)`: seen when the `)` after `url` arrives. */
-  private noteUrl(): void {
-    const r = this.recent;
-    const n = r.length;
-    const want = ['new', 'URL', '(', '*', ',', 'import', '.', 'meta', '.', 'url', ')'];
-    if (n < want.length) return;
-    for (let k = 0; k < want.length; k++) {
-      const tok = r[n - want.length + k]!;
-      if (want[k] === '*' ? tok.t !== 'str' : tok.v !== want[k]) return;
-    }
-    this.specifiers.push(r[n - 8]!.v);
-  }
-
-  private space(): void {
-    let nl = false;
-    while (this.i < this.s.length && isSpace(this.s.charCodeAt(this.i))) {
-      if (this.s.charCodeAt(this.i) === 10) nl = true;
-      this.i++;
-    }
-    const last = this.out[this.out.length - 1];
-    if (last === ' ' || last === '\n') {
-      if (nl) this.out[this.out.length - 1] = '\n';
-    } else if (this.out.length) this.out.push(nl ? '\n' : ' ');
-  }
-
-  private regexAllowed(): boolean {
-    const p = this.back(0);
-    if (!p) return true;
-    if (p.t === 'str') return false;
-    if (p.t === 'word') return REGEX_AFTER_WORD.has(p.v);
-    return ![')', ']', '}'].includes(p.v);
-  }
-
-  run(): void {
-    const s = this.s;
-    while (this.i < s.length) {
-      const c = s[this.i]!;
-      const d = s[this.i + 1];
-      if (isSpace(s.charCodeAt(this.i))) this.space();
-      else if (c === '/' && d === '/') {
-        while (this.i < s.length && s[this.i] !== '\n') this.i++;
-        this.space();
-      } else if (c === '/' && d === '*') {
-        const end = s.indexOf('*/', this.i + 2);
-        this.i = end < 0 ? s.length : end + 2;
-        // A block comment separates tokens: keep a space so `a/**/b` does not become `ab`.
-        const last = this.out[this.out.length - 1];
-        if (this.out.length && last !== ' ' && last !== '\n') this.out.push(' ');
-        this.space();
-      } else if (c === '"' || c === "'") this.quoted(c);
-      else if (c === '`') this.template();
-      else if (c === '/' && this.regexAllowed()) this.regex();
-      else if (isWord(s.charCodeAt(this.i))) {
-        let j = this.i + 1;
-        while (j < s.length && isWord(s.charCodeAt(j))) j++;
-        const w = s.slice(this.i, j);
-        this.i = j;
-        this.push({ t: 'word', v: w }, w);
-      } else {
-        this.i++;
-        if (c === '{') this.depth++;
-        else if (c === '}') {
-          if (this.templates.length && this.templates[this.templates.length - 1] === this.depth) {
-            this.templates.pop();
-            this.template(true);
-            continue;
-          }
-          this.depth--;
-        }
-        this.push({ t: 'punct', v: c }, c);
-      }
-    }
-  }
-
-  private quoted(q: string): void {
-    const s = this.s;
-    let j = this.i + 1;
-    let escaped = false;
-    while (j < s.length && s[j] !== q && s[j] !== '\n') {
-      if (s[j] === '\\') {
-        escaped = true;
-        j += 2;
-      } else j++;
-    }
-    const text = s.slice(this.i, j + 1);
-    // The value matters only for module specifiers, which have no escapes worth decoding.
-    const v = escaped ? text.slice(1, -1).replace(/\\(.)/g, '$1') : text.slice(1, -1);
-    this.i = j + 1;
-    this.push({ t: 'str', v }, text);
-  }
-
-  /** A template literal from its opening backtick (or from the `}` that closes a `${`). */
-  private template(resume = false): void {
-    const s = this.s;
-    let j = resume ? this.i : this.i + 1;
-    const start = resume ? this.i - 1 : this.i;
-    while (j < s.length) {
-      if (s[j] === '\\') j += 2;
-      else if (s[j] === '`') {
-        j++;
-        break;
-      } else if (s[j] === '$' && s[j + 1] === '{') {
-        j += 2;
-        this.templates.push(this.depth);
-        this.out.push(s.slice(start, j));
-        this.i = j;
-        this.recent.push({ t: 'punct', v: '${' });
-        return;
-      } else j++;
-    }
-    this.out.push(s.slice(start, j));
-    this.i = j;
-    this.recent.push({ t: 'str', v: '`' });
-  }
-
-  private regex(): void {
-    const s = this.s;
-    let j = this.i + 1;
-    let cls = false;
-    while (j < s.length && s[j] !== '\n') {
-      if (s[j] === '\\') j += 2;
-      else if (s[j] === '[') (cls = true), j++;
-      else if (s[j] === ']') (cls = false), j++;
-      else if (s[j] === '/' && !cls) break;
-      else j++;
-    }
-    j++;
-    while (j < s.length && /[a-z]/.test(s[j]!)) j++;
-    const text = s.slice(this.i, j);
-    this.i = j;
-    this.out.push(text);
-    this.recent.push({ t: 'str', v: '/re/' });
-  }
+  specifiers.push(r[n - 8]!.v);
 }
 
 const cache = new Map<string, CodeFile>();

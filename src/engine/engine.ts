@@ -57,6 +57,8 @@ export class Engine {
   readonly store: Store;
   /** The one place verdicts come from (status, dry-run and run). */
   readonly planner: Planner;
+  /** One materialiser for the planner, the guard and the scheduler: they see the same record. */
+  private readonly mat: Materializer;
   private constructor(
     readonly spec: Spec,
     readonly graph: Graph,
@@ -66,7 +68,8 @@ export class Engine {
   ) {
     this.store = new Store(opts.storeDir ?? join(spec.projectDir, 'cache'));
     if (opts.reporter) this.store.warn = (message) => this.emit({ type: 'warning', message });
-    this.planner = new Planner(graph, registry, this.store, specView, spec.plugins, this.materializer());
+    this.mat = this.materializer();
+    this.planner = new Planner(graph, registry, this.store, specView, spec.plugins, this.mat);
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -150,7 +153,7 @@ export class Engine {
     const selected = this.selection(opts);
     const executors = await this.makeExecutors();
     try {
-      await guardMaterialized(this, this.materializer(), this.pipelineName, selected, !!opts.dryRun, (e) => this.emit(e));
+      await guardMaterialized(this, this.mat, this.pipelineName, selected, !!opts.dryRun, (e) => this.emit(e));
       const scheduler = new Scheduler({
         planner: this.planner,
         graph: this.graph,
@@ -160,7 +163,7 @@ export class Engine {
         jobs: this.opts.jobs ?? pools.cpu,
         maxWorkers: pools.workers,
         executors,
-        materializer: this.materializer(),
+        materializer: this.mat,
         // --force re-runs what the selection names, not the upstream stages it pulls in.
         forced: opts.force ? chosen(this.graph, opts.targets ?? [], opts.only ?? []) : new Set(),
         emit: (e) => this.emit(e),

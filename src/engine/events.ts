@@ -13,6 +13,9 @@ export interface RunSummary {
   /** Stages that cannot run: their plan failed, or an upstream's did (counted apart from failures). */
   blocked: number;
   skipped: number;
+  /** The run was asked to go on after a failure (--keep-going): a dry run's count holds only then
+   * when something is blocked. */
+  keepGoing: boolean;
   interrupted: boolean;
   durationMs: number;
   /** (model, revision) → number of times a worker loaded it in this run. */
@@ -20,6 +23,12 @@ export interface RunSummary {
   /** Materialised files that had been edited by hand and were restored (the edit kept beside);
    * in a dry run, those a run would restore. */
   restored: string[];
+  /** Materialised outputs of up-to-date stages that had been deleted and were written again from
+   * the store (in a dry run: would be). */
+  recreated: string[];
+  /** Up-to-date stages whose working copies held another run's results (other settings: `--set
+   * limit=20`, then the default) and were switched to this run's cached ones, with what differs. */
+  switched: Switched[];
   failures: { id: string; failure: Failure }[];
   /** Blocked stages: the failure, and the blocked upstream it comes from (`by`) when not their own. */
   blockages: { id: string; kind: string; failure: Failure; by?: string }[];
@@ -27,6 +36,13 @@ export interface RunSummary {
   results: { projectDir: string; folders: string[] };
   /** Peak concurrent use of each pool. */
   peak: { cpu: number; gpu: number; memory: number; stages: number };
+}
+
+export interface Switched {
+  stage: string;
+  paths: string[];
+  /** What differs between the results the working tree held and these (empty when unknown). */
+  reasons: StaleReason[];
 }
 
 export type EngineEvent =
@@ -47,5 +63,5 @@ export type EngineEvent =
 export type Reporter = (e: EngineEvent) => void;
 
 export function emptySummary(projectDir: string): RunSummary {
-  return { selected: 0, ran: 0, cached: 0, failed: 0, blocked: 0, skipped: 0, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], failures: [], blockages: [], results: { projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
+  return { selected: 0, ran: 0, cached: 0, failed: 0, blocked: 0, skipped: 0, keepGoing: false, interrupted: false, durationMs: 0, modelLoads: {}, restored: [], recreated: [], switched: [], failures: [], blockages: [], results: { projectDir, folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 } };
 }

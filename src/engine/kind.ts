@@ -155,5 +155,10 @@ export interface StageKind {
   outputs(ctx: PlanContext): OutputDecl[];
   /** Extra key ingredients known before running: a resolved hub commit, a local folder's digest, display metadata. */
   plan?(ctx: PlanContext): Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** What the stage needs of this machine whatever its inputs (R and its packages, the network):
+   * throws, with the fix, when it is missing. Asked of a stage that would run (it blocks it, in
+   * status, --dry-run and the run alike) and, in status and --dry-run, of one still waiting on an
+   * upstream, so a plan never promises what the run cannot do. Cheap and cached. */
+  preflight?(ctx: PlanContext): Promise<void>;
   execute(ctx: StageContext): Promise<void>;
 }

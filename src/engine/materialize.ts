@@ -32,6 +32,29 @@ export interface WrittenEntry {
 interface RecordFile {
   version: 2;
   files: Record<string, WrittenEntry>;
+  /** The run key whose results the working tree holds, per stage: `JSON [project, pipeline, stage]`
+   * → key. "Why is this stale" and "what a run would switch" compare against it, not against the
+   * last key that ran (which may be another setting's: `--set limit=20`, then the default). */
+  current?: Record<string, string>;
+}
+
+/** What a fresh stage's working copies are, against its record (nothing to do when all empty). */
+export interface Drift {
+  /** Differ from the store and from what the engine wrote: edited by hand (restored, edit kept). */
+  edited: string[];
+  /** Absent from the working tree (deleted): written again from the store. */
+  missing: string[];
+  /** Hold what the engine wrote for another key of the stage (other settings): replaced. */
+  switched: string[];
+}
+
+/** What `ensure` did to the working tree; `from` is the key whose results it held before, when known. */
+export interface Ensured {
+  /** Edited copies restored, each with where the edit was kept. */
+  restored: string[];
+  recreated: string[];
+  switched: string[];
+  from?: string;
 }
 
 /** Who is materialising: the pipeline file, and (for pruning) the stage ids it has now. */
@@ -58,6 +81,12 @@ export interface Pruned {
   kept: { path: string; stage: string }[];
 }
 
+function parseCurrent(raw: unknown): Record<string, string> {
+  const c = raw && typeof raw === 'object' ? (raw as { current?: unknown }).current : undefined;
+  if (!c || typeof c !== 'object') return {};
+  return Object.fromEntries(Object.entries(c as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
 function parseRecord(raw: unknown): Record<string, WrittenEntry> {
   if (!raw || typeof raw !== 'object') return {};
   const r = raw as Partial<RecordFile> & Record<string, unknown>;
@@ -70,8 +99,11 @@ function parseRecord(raw: unknown): Record<string, WrittenEntry> {
 
 export class Materializer {
   private written: Record<string, WrittenEntry> | undefined;
+  private currentKeys: Record<string, string> | undefined;
   private readonly changed = new Set<string>();
   private readonly dropped = new Set<string>();
+  private readonly changedKeys = new Set<string>();
+  private readonly droppedKeys = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -84,8 +116,35 @@ export class Materializer {
   }
 
   private entries(): Record<string, WrittenEntry> {
-    this.written ??= parseRecord(readJsonSync<unknown>(this.file));
+    if (!this.written) {
+      const raw = readJsonSync<unknown>(this.file);
+      this.written = parseRecord(raw);
+      this.currentKeys = parseCurrent(raw);
+    }
     return this.written;
+  }
+
+  private keys(): Record<string, string> {
+    this.entries();
+    return this.currentKeys!;
+  }
+
+  private slot(stage: string): string | undefined {
+    return this.owner ? JSON.stringify([this.projectDir, this.owner.pipeline, stage]) : undefined;
+  }
+
+  /** The run key whose results this pipeline last put in the working tree for a stage. */
+  currentKey(stage: string): string | undefined {
+    const s = this.slot(stage);
+    return s === undefined ? undefined : this.keys()[s];
+  }
+
+  private setCurrent(stage: string, key: string): void {
+    const s = this.slot(stage);
+    if (s === undefined || this.keys()[s] === key) return;
+    this.keys()[s] = key;
+    this.changedKeys.add(s);
+    this.droppedKeys.delete(s);
   }
 
   private last(rel: string): string | undefined {
@@ -109,13 +168,19 @@ export class Materializer {
 
   /** Write the record, merged with what another run wrote meanwhile (two runs may share a store). */
   async flush(): Promise<void> {
-    if (!this.written || (this.changed.size === 0 && this.dropped.size === 0)) return;
-    const onDisk = parseRecord(readJsonSync<unknown>(this.file));
+    if (!this.written || (this.changed.size === 0 && this.dropped.size === 0 && this.changedKeys.size === 0 && this.droppedKeys.size === 0)) return;
+    const raw = readJsonSync<unknown>(this.file);
+    const onDisk = parseRecord(raw);
+    const keysOnDisk = parseCurrent(raw);
     for (const rel of this.changed) onDisk[rel] = this.written[rel]!;
     for (const rel of this.dropped) delete onDisk[rel];
-    await writeFileAtomic(this.file, JSON.stringify({ version: 2, files: onDisk } satisfies RecordFile));
+    for (const s of this.changedKeys) keysOnDisk[s] = this.currentKeys![s]!;
+    for (const s of this.droppedKeys) delete keysOnDisk[s];
+    await writeFileAtomic(this.file, JSON.stringify({ version: 2, files: onDisk, current: keysOnDisk } satisfies RecordFile));
     this.changed.clear();
     this.dropped.clear();
+    this.changedKeys.clear();
+    this.droppedKeys.clear();
   }
 
   private async current(path: string): Promise<string | undefined> {
@@ -147,28 +212,34 @@ export class Materializer {
     return out;
   }
 
-  /** Materialised paths of a record whose working copy exists but differs from the store. */
-  async edited(record: RunRecord): Promise<string[]> {
-    const out: string[] = [];
+  /** How a record's materialised paths differ from the working tree: what `status` and `--dry-run`
+   * count and a run does for a fresh stage ("edited outputs will be restored", "1 deleted output
+   * will be restored", "30 outputs will be switched to the results for …"). */
+  async drift(record: RunRecord): Promise<Drift> {
+    const out: Drift = { edited: [], missing: [], switched: [] };
     for (const o of Object.values(record.outputs)) {
       if (!o.materialize) continue;
       const d = await this.current(join(this.projectDir, o.materialize));
-      if (d !== undefined && d !== o.digest && d !== this.last(o.materialize)) out.push(o.materialize);
+      if (d === o.digest) continue;
+      if (d === undefined) out.missing.push(o.materialize);
+      else if (d === this.last(o.materialize)) out.switched.push(o.materialize);
+      else out.edited.push(o.materialize);
     }
     return out;
   }
 
-  /** The working copies a run would restore over a hand edit, for records that stay as they are
-   * (fresh stages): what `--dry-run` and `status` count as "edited outputs will be restored". */
-  async pendingRestores(records: Iterable<RunRecord>): Promise<string[]> {
-    const out: string[] = [];
-    for (const r of records) out.push(...(await this.edited(r)));
-    return out;
+  /** Materialised paths of a record whose working copy exists but differs from the store and from
+   * what the engine wrote there. */
+  async edited(record: RunRecord): Promise<string[]> {
+    return (await this.drift(record)).edited;
   }
 
-  /** Make every materialised output of a record match the store. Returns the paths restored over an edit. */
-  async ensure(record: RunRecord): Promise<string[]> {
-    const restored: string[] = [];
+  /** Make every materialised output of a record match the store, and remember that the working
+   * tree now holds this record's results. Returns every path it wrote, by why. */
+  async ensure(record: RunRecord): Promise<Ensured> {
+    const res: Ensured = { restored: [], recreated: [], switched: [] };
+    const from = this.currentKey(record.stageId);
+    if (from !== undefined && from !== record.key) res.from = from;
     for (const o of Object.values(record.outputs)) {
       if (!o.materialize) continue;
       const path = join(this.projectDir, o.materialize);
@@ -181,15 +252,18 @@ export class Materializer {
         if (e?.digest !== d || e.stage !== record.stageId || e.pipeline !== this.owner?.pipeline || e.project !== this.projectDir) this.remember(o.materialize, d, record.stageId);
         continue;
       }
-      if (d !== undefined && d !== this.last(o.materialize)) {
+      if (d === undefined) res.recreated.push(o.materialize);
+      else if (d === this.last(o.materialize)) res.switched.push(o.materialize);
+      else {
         const kept = `${path}.edited-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         await fs.rename(path, kept);
-        restored.push(`${o.materialize} (your edit kept as ${kept.slice(this.projectDir.length + 1)})`);
+        res.restored.push(`${o.materialize} (your edit kept as ${kept.slice(this.projectDir.length + 1)})`);
       }
       await this.write(o, path);
       this.remember(o.materialize, o.digest, record.stageId);
     }
-    return restored;
+    this.setCurrent(record.stageId, record.key);
+    return res;
   }
 
   /** Remove what this pipeline materialised for stages it no longer has, when unchanged since it
@@ -198,6 +272,16 @@ export class Materializer {
     const res: Pruned = { removed: [], kept: [] };
     const stages = this.owner?.stages;
     if (!stages) return res;
+    if (!dryRun) {
+      for (const s of Object.keys(this.keys())) {
+        const [project, pipeline, stage] = JSON.parse(s) as [string, string, string];
+        if (project === this.projectDir && pipeline === this.owner!.pipeline && !stages.has(stage)) {
+          delete this.keys()[s];
+          this.droppedKeys.add(s);
+          this.changedKeys.delete(s);
+        }
+      }
+    }
     for (const [rel, e] of Object.entries(this.entries()).sort(([a], [b]) => a.localeCompare(b))) {
       if (!e.stage || e.pipeline !== this.owner!.pipeline || e.project !== this.projectDir || stages.has(e.stage)) continue;
       const path = join(this.projectDir, rel);

@@ -32,7 +32,18 @@ export type StaleReason =
   | { reason: 'key'; field?: string };
 
 export type Verdict =
-  | { state: 'fresh'; key: string; record: RunRecord; /** Materialised files edited by hand (a run restores them); when asked for. */ edited?: string[] }
+  | {
+      state: 'fresh';
+      key: string;
+      record: RunRecord;
+      /** Materialised files edited by hand (a run restores them); when asked for. */
+      edited?: string[];
+      /** Materialised files deleted from the working tree (a run writes them again); when asked for. */
+      missing?: string[];
+      /** Materialised files holding another key's results (a run switches them to this one's), and
+       * what differs between that key and this one; when asked for. */
+      switched?: { paths: string[]; reasons: StaleReason[] };
+    }
   | { state: 'stale'; key: string; fingerprint: Fingerprint; reasons: StaleReason[] }
   /** An upstream stage will run first; this stage's key is known only then. */
   | { state: 'waiting'; on: string }
@@ -87,7 +98,12 @@ export class Planner {
       const v = known.get(n);
       if (v?.state === 'blocked') return { state: 'blocked', failure: v.failure, by: v.by ?? n };
     }
-    for (const n of inst.needs) if (known.get(n)?.state !== 'fresh') return { state: 'waiting', on: n };
+    for (const n of inst.needs) {
+      if (known.get(n)?.state === 'fresh') continue;
+      // Its key waits on the upstream; what it needs of this machine (R, the network) does not.
+      const pre = await this.preflight(inst);
+      return pre ? { state: 'blocked', failure: pre } : { state: 'waiting', on: n };
+    }
     const p = await this.prepare(inst);
     let fp: Fingerprint;
     try {
@@ -100,10 +116,31 @@ export class Planner {
     const rec = await this.freshRecord(key);
     if (rec) {
       const v: Verdict = { state: 'fresh', key, record: rec };
-      if (o.edits) v.edited = await this.mat.edited(rec);
+      if (o.edits) {
+        const d = await this.mat.drift(rec);
+        if (d.edited.length) v.edited = d.edited;
+        if (d.missing.length) v.missing = d.missing;
+        if (d.switched.length) v.switched = { paths: d.switched, reasons: await this.switchReasons(this.mat.currentKey(inst.id) ?? (await this.store.lastKey(inst.id)), key) };
+      }
       return v;
     }
+    // It would run: what it needs of this machine (the network for a download, R) must be there.
+    const pre = await this.preflight(inst);
+    if (pre) return { state: 'blocked', failure: pre };
     return { state: 'stale', key, fingerprint: fp, reasons: await this.whyStale(inst.id, key, fp) };
+  }
+
+  /** The kind's preflight of a stage (see StageKind.preflight): its failure, or undefined. */
+  async preflight(inst: Instance): Promise<Failure | undefined> {
+    const p = await this.prepare(inst);
+    if (!p.kind.preflight) return undefined;
+    try {
+      await p.kind.preflight(p.ctx);
+      return undefined;
+    } catch (e: unknown) {
+      if (e instanceof Error && !e.message.startsWith(`stage ${inst.id}`)) e.message = `stage ${inst.id}: ${e.message}`;
+      return toFailure(e, 'plan');
+    }
   }
 
   /** Verdicts of instances in dependency order (status, dry-run). */
@@ -145,15 +182,28 @@ export class Planner {
     };
   }
 
+  /** Why a stage is stale, against the run whose results the working tree holds (the one this
+   * pipeline last materialised), else the last run of the stage id: after `--set limit=20` and a
+   * plain run that switched back to the cached default, a change says what changed since the
+   * default, not since limit=20. */
   private async whyStale(id: string, key: string, fp: Fingerprint): Promise<StaleReason[]> {
     const failure = await this.store.readFailure(id);
     if (failure && failure.key === key) return [{ reason: 'failed-last-time', message: failure.message.split('\n')[0] ?? '' }];
-    const last = await this.store.lastKey(id);
+    const current = this.mat.currentKey(id);
+    const last = current !== undefined && (current === key || (await this.store.readFingerprint(current))) ? current : await this.store.lastKey(id);
     if (!last) return [{ reason: 'never-run' }];
     if (last === key) return [{ reason: 'outputs-missing' }];
     const prev = await this.store.readFingerprint(last);
     if (!prev) return [{ reason: 'record-gone' }];
     return explain(prev, fp);
+  }
+
+  /** What differs between the run whose results a working copy holds (`from`) and the fresh run
+   * `to` that replaces them: "param limit: 20 → 12". Empty when unknown. */
+  async switchReasons(from: string | undefined, to: string): Promise<StaleReason[]> {
+    if (from === undefined || from === to) return [];
+    const [a, b] = await Promise.all([this.store.readFingerprint(from), this.store.readFingerprint(to)]);
+    return a && b ? explain(a, b) : [];
   }
 
   /** What a stale stage is given of its upstream stages' outputs. */

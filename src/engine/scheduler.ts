@@ -82,6 +82,7 @@ export class Scheduler {
     this.selected = selected;
     this.opts = opts;
     this.summary.selected = selected.length;
+    this.summary.keepGoing = !!opts.keepGoing;
     for (const i of selected) this.status.set(i.id, 'waiting');
     // Kinds and affinities up front: the scheduler needs to know which model every stage will want.
     for (const p of await Promise.all(selected.map((i) => this.o.planner.prepare(i)))) {
@@ -137,8 +138,10 @@ export class Scheduler {
       switch (v.state) {
         case 'fresh':
           this.summary.cached++;
-          // A dry run: what the run would restore.
+          // A dry run: what the run would restore, write again or switch.
           if (v.edited?.length) this.summary.restored.push(...v.edited);
+          if (v.missing?.length) this.summary.recreated.push(...v.missing);
+          if (v.switched) this.summary.switched.push({ stage: inst.id, ...v.switched });
           this.o.emit(v.edited?.length ? { type: 'stage-cached', id: inst.id, edited: v.edited } : { type: 'stage-cached', id: inst.id });
           break;
         case 'stale':
@@ -251,7 +254,11 @@ export class Scheduler {
   }
 
   private async finishCached(inst: Instance, v: Extract<Verdict, { state: 'fresh' }>): Promise<void> {
-    this.summary.restored.push(...(await this.mat.ensure(v.record)));
+    // Nothing ran, but the working tree may change: every file written is counted and named.
+    const done = await this.mat.ensure(v.record);
+    this.summary.restored.push(...done.restored);
+    this.summary.recreated.push(...done.recreated);
+    if (done.switched.length) this.summary.switched.push({ stage: inst.id, paths: done.switched, reasons: await this.o.planner.switchReasons(done.from ?? (await this.o.store.lastKey(inst.id)), v.key) });
     this.known.set(inst.id, v);
     this.summary.cached++;
     this.o.emit({ type: 'stage-cached', id: inst.id });
@@ -350,7 +357,8 @@ export class Scheduler {
     };
     exec()
       .then(async (rec) => {
-        this.summary.restored.push(...(await this.mat.ensure(rec)));
+        // The stage ran: its outputs are new; only a hand edit it replaced is worth a word.
+        this.summary.restored.push(...(await this.mat.ensure(rec)).restored);
         this.known.set(id, { state: 'fresh', key: r.key, record: rec });
         this.summary.ran++;
         this.o.emit({ type: 'stage-done', id, kind: r.p.kind.name, durationMs: Date.now() - t0, key: r.key });

@@ -36,7 +36,7 @@ test('a kind spins only while one of its stages runs; its running stages are lis
 });
 
 const summary = (over: Partial<RunSummary>): RunSummary => ({
-  selected: 53, ran: 0, cached: 53, failed: 0, blocked: 0, blockages: [], skipped: 0, interrupted: false, durationMs: 120, modelLoads: {}, restored: [], failures: [],
+  selected: 53, ran: 0, cached: 53, failed: 0, blocked: 0, blockages: [], skipped: 0, keepGoing: false, interrupted: false, durationMs: 120, modelLoads: {}, restored: [], recreated: [], switched: [], failures: [],
   results: { projectDir: '/p', folders: [] }, peak: { cpu: 0, gpu: 0, memory: 0, stages: 0 }, ...over,
 });
 
@@ -46,6 +46,18 @@ test('edited outputs have their own count in the summary and in a dry run', () =
   assert.equal(summaryLine(summary({ ran: 7, cached: 46, restored: ['output/a.csv'] }), true), '7 of 53 stages would run (46 up to date); 1 edited output will be restored: output/a.csv.');
   assert.equal(summaryLine(summary({ restored: ['output/a.csv (your edit kept as output/a.csv.edited-1)'] })), 'All 53 stages are up to date (120 ms); 1 edited output restored (your copy kept beside it, see above).');
   assert.equal(summaryLine(summary({})), 'Nothing to do: all 53 stages are up to date (120 ms).');
+});
+
+test('a dry run with a blocked stage says its count holds with --keep-going only (a run stops at the first block)', () => {
+  assert.equal(summaryLine(summary({ ran: 12, cached: 7, blocked: 1 }), true), '12 of 53 stages would run with --keep-going (7 up to date, 1 blocked); without it a run stops at the first blocked stage and skips every stage not started by then.');
+  assert.equal(summaryLine(summary({ ran: 12, cached: 7, blocked: 1, keepGoing: true }), true), '12 of 53 stages would run (7 up to date, 1 blocked).');
+});
+
+test('working-tree changes of up-to-date stages are counted: deleted outputs restored, outputs switched between cached settings', () => {
+  const sw = [{ stage: 'score/a', paths: ['output/a.csv'], reasons: [{ reason: 'param' as const, name: 'limit', from: 20, to: 12 }] }, { stage: 'aggregate/x', paths: ['processed_data/x.csv', 'processed_data/y.csv'], reasons: [{ reason: 'input' as const, stage: 'score/a', change: 'digest' as const }] }];
+  assert.equal(summaryLine(summary({ recreated: ['figures/a.svg'], switched: sw })), 'All 53 stages are up to date (120 ms); restored 1 deleted output; switched 3 outputs to cached results (param limit: 20 → 12).');
+  assert.equal(summaryLine(summary({ recreated: ['figures/a.svg'], switched: sw }), true), 'All 53 stages are up to date; 1 deleted output will be restored: figures/a.svg; 3 outputs will be switched to cached results (param limit: 20 → 12).');
+  assert.equal(summaryLine(summary({ switched: [sw[1]!] })), 'All 53 stages are up to date (120 ms); switched 2 outputs to cached results (their inputs changed).');
 });
 
 test('plain lines: a running stage prints its progress at most every LINE_PROGRESS_MS, never in verbose twice', (t) => {

@@ -1,5 +1,5 @@
 // Code keys follow what a kind really runs (issue 12 item 3): its module's import closure inside
-// the project, hashed without comments. Counted with a calls log, as in incremental.test.ts.
+// the project, hashed without comments (tokens from acorn's lexer). Counted with a calls log, as in incremental.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { stripComments } from '../../src/engine/code-digest.js';
@@ -25,6 +25,24 @@ const d = 4 / 2 / 1;`);
   const base = stripComments('const a = 1;\nconst b = "x";\n').code;
   assert.equal(stripComments('/** doc */\nconst a = 1; // one\n\n\n  const b = "x";').code.trim(), base.trim());
   assert.notEqual(stripComments('const a = 1;\nconst b = "y";\n').code, base);
+});
+
+test('the lexer, not a guess, tells a regex from a division: quotes and // in regexes, ${} in templates, / after )', () => {
+  const same = (withComments: string, without: string): void => assert.equal(stripComments(withComments).code, stripComments(without).code, withComments);
+  // A regular expression holding a quote, or `//`, is not a string or a comment.
+  same('const q = /"[^"]*"/g; // a comment', 'const q = /"[^"]*"/g;');
+  same("const s = /'/; /* one */ const t = 1;", "const s = /'/; const t = 1;");
+  same('const u = /https?:\\/\\/x/; // c', 'const u = /https?:\\/\\/x/;');
+  assert.ok(stripComments('const u = /https?:\\/\\/x/; // c').code.includes('/https?:\\/\\/x/'));
+  // After the ) of an if, a / starts a regular expression; after the ) of an expression, a division.
+  same('if (ok) /"/.test(s) && f(); // c', 'if (ok) /"/.test(s) && f();');
+  same('const x = (a) / 2 / (b); // half of it', 'const x = (a) / 2 / (b);');
+  same('const y = f(a) / g(b) /* per */ / h;', 'const y = f(a) / g(b) / h;');
+  // A template literal's ${} may hold braces, strings with `}` and `//`, nested templates.
+  const t = 'const t = `a ${ { k: "}" }.k } // not a comment ${`${"//"}`}`; // a comment';
+  assert.equal(stripComments(t).code, 'const t = `a ${ { k: "}" }.k } // not a comment ${`${"//"}`}`;');
+  // Specifiers are read from string tokens only: one in a comment or a template names nothing.
+  assert.deepEqual(stripComments("// import x from './no.js'\nconst s = `import('./no2.js')`;\nimport y from './yes.js';").specifiers, ['./yes.js']);
 });
 
 test('built-in kinds are keyed by their import closure: import reaches csv-io, score does not reach demo-stimuli', async () => {

@@ -24,11 +24,12 @@ test("another host's staging folder and stage lock survive status and run while 
   assert.equal(r.cli(['status']).code, 0);
   assert.ok(existsSync(staging), 'status must not remove a live foreign staging folder');
   assert.ok(existsSync(lock));
-  const run = r.spawn(['run', '--json']);
+  const run = r.spawn(['run', '--json'], { PIPELINE_WAIT_NOTICE_MS: '1' });
   let said = '';
   run.proc.stdout!.on('data', (d: Buffer) => (said += d.toString()));
   assert.ok(await until(() => said.includes('being computed by'), 60_000), said);
-  await new Promise((res) => setTimeout(res, 500));
+  // Not a fixed wait: the run says it still waits each time it judged the holder alive again.
+  assert.ok(await until(() => said.split('still waiting for').length > 2, 60_000), said);
   assert.deepEqual(r.calls(), [], 'the stage is being computed on the other host: wait, do not compute it twice');
   assert.ok(existsSync(staging) && existsSync(lock));
   // The other host stops beating (it crashed): after STALE_MS its lock is taken over.

@@ -49,12 +49,13 @@ test('status and run wait while gc holds the store (another host, fresh heartbea
     outs: [a.txt]
 `);
   const lease = forgeExclusiveLease(r, owner('eeeeeeeeeeee'));
-  const run = r.spawn(['run']);
+  const run = r.spawn(['run'], { PIPELINE_WAIT_NOTICE_MS: '1' });
   let said = '';
   for (const stream of [run.proc.stdout!, run.proc.stderr!]) stream.on('data', (d: Buffer) => (said += d.toString()));
   assert.ok(await until(() => /which needs it to itself; waiting/.test(said), 60_000), said);
   assert.match(said, /held by `pipeline gc` \(pid 4000000 on host node17\.other-cluster\.example, since .*\), which needs it to itself; waiting/);
-  await new Promise((res) => setTimeout(res, 500));
+  // Not a fixed wait: the run says it still waits each time it judged the lease alive again.
+  assert.ok(await until(() => said.split('still waiting for').length > 2, 60_000), said);
   assert.deepEqual(r.calls(), [], 'nothing runs while gc holds the store');
   assert.ok(existsSync(lease));
   age(lease, 3_600_000); // gc's host went silent an hour ago

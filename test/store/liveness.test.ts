@@ -71,8 +71,19 @@ test('acquireLock takes over a dead holder, an old unreadable one, and waits for
   writeFileSync(live, JSON.stringify({ ...base, token: 'cccccccccccc', host: 'elsewhere.example' }));
   const ac = new AbortController();
   let told = '';
-  const waiting = acquireLock(live, { signal: ac.signal, onWait: (h) => (told = h.owner!.host) });
-  await new Promise((r) => setTimeout(r, 400));
+  // Synchronised on the waiter's own events: it said it waits, then judged the holder alive twice more.
+  let stillAlive = 0;
+  let judgedTwice!: () => void;
+  const twice = new Promise<void>((r) => (judgedTwice = r));
+  const waiting = acquireLock(live, {
+    signal: ac.signal,
+    noticeMs: 1,
+    onWait: (h) => (told = h.owner!.host),
+    onStillWaiting: () => {
+      if (++stillAlive === 2) judgedTwice();
+    },
+  });
+  await twice;
   assert.equal(told, 'elsewhere.example');
   assert.match(readFileSync(live, 'utf8'), /cccccccccccc/, 'the live holder keeps its lock');
   // Its heartbeat goes stale: taken over.

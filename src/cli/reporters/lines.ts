@@ -1,9 +1,9 @@
 // Plain line logs for CI and pipes: one line per event that matters. The end-of-run lines
 // (summaryLines) are shared with the listr reporter, so a terminal and a log say the same.
 import { relative } from 'node:path';
-import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
+import type { EngineEvent, Reporter, RunSummary, Switched } from '../../engine/events.js';
 import { noteLog, parseProgress, runningText, type Running } from './progress.js';
-import { blockedLines, reasonText, type Blockage } from './reasons.js';
+import { blockedLines, reasonText, staleText, type Blockage } from './reasons.js';
 
 export { reasonText } from './reasons.js';
 
@@ -29,12 +29,41 @@ export function editsText(restored: string[], dryRun: boolean, when = ''): strin
   return `${n} will be restored${when}: ${shown}`;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `a, b and 3 more`: paths named, up to `max`. */
+export function shownPaths(paths: string[], max = 3): string {
+  return paths.length <= max ? paths.join(', ') : `${paths.slice(0, max).join(', ')} and ${paths.length - max} more`;
+}
+
+/** Why switched outputs changed, said once for all: the settings that differ ("param limit: 20 →
+ * 12"); a stage whose only change is upstream's adds nothing (its upstream says it). */
+export function switchedWhy(sw: Switched[]): string {
+  const own = [...new Set(sw.flatMap((x) => x.reasons.filter((r) => r.reason !== 'input').map(staleText)))];
+  if (own.length) return ` (${own.length <= 3 ? own.join('; ') : `${own.slice(0, 3).join('; ')}; and ${own.length - 3} more`})`;
+  return sw.some((x) => x.reasons.length) ? ' (their inputs changed)' : '';
+}
+
+/** Working-tree changes of up-to-date stages besides hand edits: "restored 1 deleted output",
+ * "switched 30 outputs to cached results (param limit: 20 → 12)"; in a dry run, what a run will do. */
+export function treeTexts(s: Pick<RunSummary, 'recreated' | 'switched'>, dryRun: boolean, when = ''): string[] {
+  const out: string[] = [];
+  const n = s.switched.reduce((a, x) => a + x.paths.length, 0);
+  if (s.recreated.length) out.push(dryRun ? `${plural(s.recreated.length, 'deleted output')} will be restored${when}: ${shownPaths(s.recreated)}` : `restored ${plural(s.recreated.length, 'deleted output')}`);
+  if (n) out.push(dryRun ? `${plural(n, 'output')} will be switched${when} to cached results${switchedWhy(s.switched)}` : `switched ${plural(n, 'output')} to cached results${switchedWhy(s.switched)}`);
+  return out;
+}
+
 /** In a dry run `restored` lists what the run would restore; blocked stages are counted apart. */
 export function summaryLine(s: RunSummary, dryRun = false): string {
-  const edits = editsText(s.restored, dryRun);
+  const edits = [editsText(s.restored, dryRun), ...treeTexts(s, dryRun)].filter(Boolean).join('; ');
   const tailEdits = edits ? `; ${edits}` : '';
   if (dryRun) {
     const blocked = s.blocked ? `, ${s.blocked} blocked` : '';
+    // A run stops at the first blocked stage unless --keep-going: the count holds only with it.
+    if (s.ran > 0 && s.blocked > 0 && !s.keepGoing) return `${s.ran} of ${s.selected} stages would run with --keep-going (${s.cached} up to date${blocked})${tailEdits}; without it a run stops at the first blocked stage and skips every stage not started by then.`;
     if (s.ran > 0) return `${s.ran} of ${s.selected} stages would run (${s.cached} up to date${blocked})${tailEdits}.`;
     if (s.blocked > 0) return `Nothing can run: ${s.blocked} of ${s.selected} stages are blocked (${s.cached} up to date)${tailEdits}.`;
     return edits ? `All ${s.selected} stages are up to date; ${edits}.` : `Nothing to do: all ${s.selected} stages are up to date.`;
@@ -50,14 +79,20 @@ export function summaryLine(s: RunSummary, dryRun = false): string {
   return `${s.selected} stages: ${parts.join(', ')} in ${secs(s.durationMs)}${tail}${tailEdits}.`;
 }
 
-/** Lines before the summary: each restored file (a real run) or each file a run would restore. */
-export function restoredLines(s: RunSummary, dryRun: boolean): string[] {
-  return s.restored.map((r) => (dryRun ? `would restore ${r} (edited by hand; your copy will be kept beside it)` : `restored ${r}`));
+/** Lines before the summary: each restored file (a real run) or each file a run would restore;
+ * files written again or switched, named (ten of each, all with -v). */
+export function restoredLines(s: RunSummary, dryRun: boolean, verbose = false): string[] {
+  const out = s.restored.map((r) => (dryRun ? `would restore ${r} (edited by hand; your copy will be kept beside it)` : `restored ${r}`));
+  const max = verbose ? Infinity : 10;
+  if (s.recreated.length) out.push(`${dryRun ? 'would restore' : 'restored'} ${plural(s.recreated.length, 'deleted output')} from the store: ${shownPaths(s.recreated, max)}`);
+  const switched = s.switched.flatMap((x) => x.paths);
+  if (switched.length) out.push(`${dryRun ? 'would switch' : 'switched'} ${plural(switched.length, 'output')} to cached results${switchedWhy(s.switched)}: ${shownPaths(switched, max)}`);
+  return out;
 }
 
 /** The lines after a run: restored files, blocked stages grouped, the summary, the results. */
 export function summaryLines(s: RunSummary, dryRun: boolean, verbose = false): string[] {
-  const out = restoredLines(s, dryRun);
+  const out = restoredLines(s, dryRun, verbose);
   out.push(...blockedLines(s.blockages, verbose));
   out.push(summaryLine(s, dryRun));
   if (!dryRun && s.ran > 0) {

@@ -100,6 +100,12 @@ const GROUP_HINT: Record<string, string> = {
   'fetch:gave-up': 'the server kept failing; run again later (downloads resume where they stopped)',
 };
 
+/** The group's hint, in the words of the kind: stimuli come from --stimuli-dir, not --models-dir. */
+function groupHint(kind: string, group: string): string | undefined {
+  if (kind === 'fetch-stimuli' && group === 'fetch:network') return 'no network; run with --offline and --stimuli-dir, or see README › Models';
+  return GROUP_HINT[group];
+}
+
 const NOUN: Record<string, [string, string]> = {
   'fetch-model': ['model', 'models'],
   'fetch-stimuli': ['stimuli file', 'stimuli files'],
@@ -132,7 +138,7 @@ export function blockedLines(blocked: Blockage[], verbose = false): string[] {
     const [one, many] = NOUN[first.kind] ?? ['stage', 'stages'];
     const what = first.failure.reason === 'fetch' ? 'cannot be fetched' : 'cannot be planned';
     const ids = members.slice(0, 3).map((m) => m.id).join(', ');
-    lines.push(`⊘ ${members.length} ${members.length === 1 ? one : many} ${what}: ${GROUP_HINT[failureGroup(first.failure)]} (${ids}${members.length > 3 ? `, and ${members.length - 3} more` : ''}; first: ${failureLine(first.failure)})`);
+    lines.push(`⊘ ${members.length} ${members.length === 1 ? one : many} ${what}: ${groupHint(first.kind, failureGroup(first.failure))} (${ids}${members.length > 3 ? `, and ${members.length - 3} more` : ''}; first: ${failureLine(first.failure)})`);
   }
   const behind = blocked.length - own.length;
   if (behind > 0) lines.push(`⊘ ${behind} stage${behind === 1 ? '' : 's'} downstream of ${own.length === 1 ? 'it' : 'them'} cannot run either`);

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beat, describeOwner, liveness, selfOwner, stopBeat, type Owner } from './liveness.js';
-import { breakLock, createExclusive, readHolder, releaseLock } from './lock-file.js';
+import { breakLock, createExclusive, notifier, readHolder, releaseLock, WAIT_NOTICE_MS } from './lock-file.js';
 
 export type LeaseMode = 'shared' | 'exclusive';
 
@@ -77,6 +77,7 @@ export async function acquireShared(storeRoot: string, o: LeaseOptions): Promise
   const file = join(dir, `shared-${me.token}.json`);
   const content = JSON.stringify(me);
   let told = false;
+  let still: (() => void) | undefined;
   for (;;) {
     const ex = readHolder(exclusive);
     if (ex) {
@@ -87,7 +88,8 @@ export async function acquireShared(storeRoot: string, o: LeaseOptions): Promise
       if (!told) {
         told = true;
         o.warn(`the store ${storeRoot} is held by ${describeOwner(ex.owner)}, which needs it to itself; waiting for it to finish`);
-      }
+        still = notifier(WAIT_NOTICE_MS, (ms) => o.warn(`still waiting for ${describeOwner(ex.owner)} to release the store (${Math.round(ms / 1000)} s)`));
+      } else still?.();
       if (o.signal?.aborted) throw new Error('interrupted while waiting for the store');
       await sleep(200);
       continue;

@@ -6,8 +6,11 @@
 // Dead means: on this host, its pid is gone, was reused by another process, or the host rebooted
 // since; on another host, its heartbeat is older than STALE_MS. A stopped (Ctrl-Z) or busy process
 // on this host is alive: only its pid decides there, because pids are a proof and clocks are not.
+// "This host" means the same host name, boot id and PID namespace: two containers on one machine
+// (Apptainer --pid, `unshare -p`, pods) share the first two but not their pids, so an owner in
+// another PID namespace is judged by its heartbeat, as an owner on another host is.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, utimesSync } from 'node:fs';
+import { readFileSync, readlinkSync, utimesSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 function envMs(name: string, dflt: number): number {
@@ -31,6 +34,9 @@ export interface Owner {
   pid: number;
   /** The process's start time (clock ticks since boot): tells a reused pid from the owner. */
   start?: number;
+  /** Its PID namespace (`pid:[4026531836]`, the link /proc/self/ns/pid): a pid means something
+   * only in the namespace it was written from. */
+  pidns?: string;
   /** The command line after `pipeline`, for messages ("pipeline gc", "pipeline run --only x"). */
   argv: string;
   since: string;
@@ -46,6 +52,17 @@ function readOr(path: string): string | undefined {
 
 const BOOT = readOr('/proc/sys/kernel/random/boot_id');
 const HOST = hostname();
+
+function readLinkOr(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's PID namespace; undefined where there is no /proc. */
+export const PIDNS = readLinkOr('/proc/self/ns/pid');
 
 /** Start time of a process from /proc (Linux); undefined where there is no /proc. */
 export function processStart(pid: number): number | undefined {
@@ -73,6 +90,7 @@ export function selfOwner(): Owner {
     const token = randomBytes(6).toString('hex');
     self = { token, host: HOST, pid: process.pid, argv: process.argv.slice(2).join(' ').slice(0, 200), since: new Date().toISOString() };
     if (BOOT) self.boot = BOOT;
+    if (PIDNS) self.pidns = PIDNS;
     const start = processStart(process.pid);
     if (start !== undefined) self.start = start;
   }
@@ -101,7 +119,9 @@ export type Liveness = { dead: true; why: string } | { dead: false };
 export function liveness(owner: Owner | undefined, heartbeatMs: number | undefined, now = Date.now()): Liveness {
   const age = heartbeatMs === undefined ? Infinity : now - heartbeatMs;
   if (!owner) return age > STALE_MS ? { dead: true, why: `unreadable, untouched for ${Math.round(age / 1000)} s` } : { dead: false };
-  if (owner.host === HOST) {
+  // Same host name, but another PID namespace: its pid says nothing here, its heartbeat does.
+  const foreignNs = owner.host === HOST && !!owner.pidns && !!PIDNS && owner.pidns !== PIDNS && !(owner.boot && BOOT && owner.boot !== BOOT);
+  if (owner.host === HOST && !foreignNs) {
     if (owner.boot && BOOT && owner.boot !== BOOT) return { dead: true, why: `host ${HOST} rebooted since` };
     if (!pidAlive(owner.pid)) return { dead: true, why: `pid ${owner.pid} is not running on ${HOST}` };
     if (owner.start !== undefined) {
@@ -110,7 +130,8 @@ export function liveness(owner: Owner | undefined, heartbeatMs: number | undefin
     }
     return { dead: false };
   }
-  return age > STALE_MS ? { dead: true, why: `no heartbeat from host ${owner.host} for ${Math.round(age / 1000)} s` } : { dead: false };
+  const where = foreignNs ? `host ${owner.host} in another PID namespace (${owner.pidns})` : `host ${owner.host}`;
+  return age > STALE_MS ? { dead: true, why: `no heartbeat from ${where} for ${Math.round(age / 1000)} s` } : { dead: false };
 }
 
 /** "`pipeline run` (pid 123 on host h, since 12:00:01)" */

@@ -112,6 +112,25 @@ export interface AcquireOptions {
   beat?: boolean;
   /** Called once when the lock is held by a live owner and this call starts waiting. */
   onWait?: (h: Holder) => void;
+  /** Called every `noticeMs` while it still waits, each time after judging the holder alive again. */
+  onStillWaiting?: (h: Holder, waitedMs: number) => void;
+  noticeMs?: number;
+}
+
+/** How often a wait for a live holder says it still waits (env PIPELINE_WAIT_NOTICE_MS): a user
+ * sees the run is alive, and a test can tell that the holder was judged alive again and again. */
+export const WAIT_NOTICE_MS = Number(process.env['PIPELINE_WAIT_NOTICE_MS']) > 0 ? Number(process.env['PIPELINE_WAIT_NOTICE_MS']) : 60_000;
+
+/** Calls `say` at most every `everyMs` (the first time `everyMs` after it was created). */
+export function notifier(everyMs: number, say: (waitedMs: number) => void): () => void {
+  const start = Date.now();
+  let last = start;
+  return () => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    say(now - start);
+  };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -130,6 +149,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function acquireLock(path: string, o: AcquireOptions = {}): Promise<() => void> {
   const content = JSON.stringify(selfOwner());
   let told = false;
+  let still: (() => void) | undefined;
   for (let wait = 20; ; wait = Math.min(wait * 2, 250)) {
     if (createExclusive(path, content, o.tmpDir)) {
       if (o.beat) beat(path);
@@ -142,7 +162,8 @@ export async function acquireLock(path: string, o: AcquireOptions = {}): Promise
     } else if (!told) {
       told = true;
       o.onWait?.(h);
-    }
+      still = notifier(o.noticeMs ?? WAIT_NOTICE_MS, (ms) => o.onStillWaiting?.(h, ms));
+    } else still?.();
     if (o.signal?.aborted) throw new Error(`interrupted while waiting for the lock ${path}`);
     await sleep(wait, o.signal);
   }

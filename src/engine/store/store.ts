@@ -419,6 +419,7 @@ export class Store {
       tmpDir: this.dir('tmp'),
       heartbeatOf: (o) => this.heartbeat(o),
       onWait: (h) => this.warn(`stage ${key.slice(0, 12)} is being computed by ${describeOwner(h.owner)}; waiting for it (lock ${p})`),
+      onStillWaiting: (h, ms) => this.warn(`stage ${key.slice(0, 12)}: still waiting for ${describeOwner(h.owner)} (${Math.round(ms / 1000)} s)`),
     };
     if (signal) opts.signal = signal;
     const release = await acquireLock(p, opts);
