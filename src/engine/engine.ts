@@ -35,6 +35,8 @@ export interface EngineOptions {
   jobs?: number;
   executor?: 'local' | 'slurm';
   reporter?: Reporter;
+  /** Most stage instances the matrices may expand to (default DEFAULT_MAX_STAGES). */
+  maxStages?: number;
   /** An in-memory spec (the `score` command) instead of a file. */
   spec?: Spec;
 }
@@ -80,7 +82,7 @@ export class Engine {
       const text = readTextOrUndefined(file);
       // The mirrors are checked against run stages' outs at expansion: they are part of the key.
       const mirrors = [opts.modelsDir ?? process.env['PIPELINE_MODELS_DIR'] ?? '', opts.stimuliDir ?? process.env['PIPELINE_STIMULI_DIR'] ?? ''].map((d) => (d ? resolve(d) : ''));
-      const key = text === undefined ? undefined : compiledKey(file, text, opts.overrides ?? {}, mirrors);
+      const key = text === undefined ? undefined : compiledKey(file, text, opts.overrides ?? {}, [...mirrors, opts.maxStages ? String(opts.maxStages) : '']);
       const hit = key ? loadCompiled(opts.storeDir ?? join(dirname(file), 'cache'), key) : undefined;
       if (hit) {
         ({ spec, instances } = hit);
@@ -113,6 +115,7 @@ export class Engine {
     if (!instances) {
       await resolveRevisionSelections(spec, view, storeDir);
       const where: Parameters<typeof expand>[2] = { storeDir };
+      if (opts.maxStages) where.maxStages = opts.maxStages;
       if (view.modelsDir) where.modelsDir = view.modelsDir;
       if (view.stimuliDir) where.stimuliDir = view.stimuliDir;
       instances = expand(spec, await kindParams(registry, spec.stages.flatMap((d) => (d.uses ? [d.uses] : []))), where);

@@ -7,7 +7,7 @@ import { sha256 } from './canonical.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, ErrorObject } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { didYouMean, PipelineError, showPath, type Diagnostic, type SourceLocator } from './diagnostics.js';
 import { SourceMap } from './source-map.js';
 import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseSize, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
@@ -69,12 +69,17 @@ export function parseSpec(text: string, file: string, opts: LoadOptions = {}): S
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
         const source = text.split('\n')[pos.line - 1] ?? '';
-        const msg = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${e.message.replace(/^Map keys must be unique.*/, 'each stage, model field or task may appear once')}` : `YAML syntax error: ${e.message.split('\n')[0]}`;
+        const msg =
+          e.code === 'DUPLICATE_KEY'
+            ? `duplicate key: ${e.message.replace(/^Map keys must be unique.*/, 'each stage, model field or task may appear once')}`
+            : /Maximum call stack/.test(e.message)
+              ? 'the pipeline file nests too deeply for the YAML parser; a pipeline needs a few levels'
+              : `YAML syntax error: ${e.message.split('\n')[0]}`;
         return { file: src.file, line: pos.line, col: pos.col, length: Math.max(1, e.pos[1] - e.pos[0]), message: msg, source };
       }),
     );
   }
-  const data = doc.toJS() as unknown;
+  const data = toJS(doc, text, src.file, lines);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new PipelineError([src.at([], 'the pipeline file must be a mapping with at least `stages:`')]);
   }
@@ -86,6 +91,35 @@ export function parseSpec(text: string, file: string, opts: LoadOptions = {}): S
   const spec = build(data as RawSpec, file, src, opts, diags);
   if (diags.length) throw new PipelineError(dedupe(diags));
   return spec;
+}
+
+/** Aliased nodes a pipeline file may expand to (yaml's own default, stated: a guard, not a taste). */
+export const MAX_ALIAS_COUNT = 100;
+
+/** The document's data; an alias bomb ("billion laughs") is a located error, not an exhausted heap. */
+function toJS(doc: Document, text: string, file: string, lines: LineCounter): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e: unknown) {
+    if (!(e instanceof ReferenceError) || !/alias/i.test(e.message)) throw e;
+    let at = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        if (isAlias(node) && node.range) at = node.range[0];
+        return visit.BREAK;
+      },
+    });
+    const pos = lines.linePos(at);
+    const d: Diagnostic = {
+      file,
+      line: pos.line,
+      col: pos.col,
+      length: 1,
+      message: `the pipeline file's YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} aliased nodes: an alias bomb); write the values out, or alias fewer and smaller nodes`,
+      source: text.split('\n')[pos.line - 1] ?? '',
+    };
+    throw new PipelineError([d]);
+  }
 }
 
 function displayName(file: string): string {
