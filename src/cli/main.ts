@@ -109,6 +109,7 @@ export function program(): Command {
     .option('--force', 're-run the selected stages even when fresh')
     .option('--jobs <n>', 'most stages running at once (default: the cpu pool)')
     .option('--keep-going', 'after a failure, still run everything not downstream of it')
+    .option('--stage-timeout <duration>', "every stage's wall-clock limit, e.g. 30m, 2h (before pipeline.yaml's timeout: and timeouts:)")
     .addOption(new Option('--executor <name>', 'where stages run').choices(['local', 'slurm']))
     .option('--retries <n>', 'resubmit failed Slurm jobs up to n times')
     .option('--json', 'JSON lines events on stdout')

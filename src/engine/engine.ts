@@ -10,7 +10,7 @@ import { expand, normal, type Instance } from './expand.js';
 import { Planner, type Verdict } from './planner.js';
 import { KindRegistry } from './registry.js';
 import { saveCodeDigestCache, useCodeDigestCache } from './code-digest.js';
-import { resolvePools, type Pools, type Spec } from './spec-types.js';
+import { resolvePools, type Duration, type Pools, type Spec } from './spec-types.js';
 import { compiledKey, loadCompiled, saveCompiled } from './compiled.js';
 import { PipelineError } from './diagnostics.js';
 import { Store } from './store/store.js';
@@ -47,6 +47,8 @@ export interface Selection {
 }
 
 export interface RunOptions extends Selection {
+  /** --stage-timeout: every stage's wall-clock limit (before pipeline.yaml's). */
+  stageTimeout?: Duration;
   force?: boolean;
   dryRun?: boolean;
   keepGoing?: boolean;
@@ -166,6 +168,8 @@ export class Engine {
         materializer: this.materializer(),
         // --force re-runs what the selection names, not the upstream stages it pulls in.
         forced: opts.force ? chosen(this.graph, opts.targets ?? [], opts.only ?? []) : new Set(),
+        ...(opts.stageTimeout ? { stageTimeout: opts.stageTimeout } : {}),
+        ...(this.spec.timeouts ? { kindTimeouts: this.spec.timeouts } : {}),
         emit: (e) => this.emit(e),
       });
       const sched: Parameters<typeof scheduler.run>[1] = {};

@@ -10,7 +10,7 @@ import type { Ajv as AjvClass, ErrorObject } from 'ajv';
 import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { didYouMean, PipelineError, showPath, type Diagnostic, type SourceLocator } from './diagnostics.js';
 import { SourceMap } from './source-map.js';
-import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseSize, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
+import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseDuration, parseSize, type Duration, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
 export * from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
 
@@ -260,6 +260,7 @@ interface RawSpec {
   vars?: Record<string, string | number | boolean>;
   executor?: string | ExecutorSpec;
   pools?: { cpu?: number; gpu?: (string | number)[]; memory?: string | number; workers?: number };
+  timeouts?: Record<string, string | number>;
   plugins?: string[];
   models?: RawModel[];
   tasks?: Record<string, { conditions?: string[]; stimuli?: TaskSpec['stimuli']; params?: Record<string, unknown> }>;
@@ -352,6 +353,13 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     if ((decl.deps.length || decl.outs.length) && decl.uses) diags.push(src.at(['stages', name, decl.deps.length ? 'deps' : 'outs'], `\`deps:\`/\`outs:\` belong to \`run:\` stages; a \`uses: ${decl.uses}\` stage declares its outputs itself`, { key: true }));
     if (decl.run && decl.outs.length === 0) diags.push(src.at(['stages', name, 'run'], `run stage "${name}" declares no \`outs:\`; list the files it writes so they can be cached (or it would re-run every time)`, { key: true }));
     if (typeof st['id'] === 'string') decl.idTemplate = st['id'];
+    if (st['timeout'] !== undefined) {
+      try {
+        decl.timeout = parseDuration(st['timeout'] as string | number);
+      } catch (e: unknown) {
+        diags.push(src.at(['stages', name, 'timeout'], `stages.${name}.timeout: ${(e as Error).message}`));
+      }
+    }
     if (st['resources']) decl.resources = resourceRequest(st['resources'] as Record<string, unknown>, ['stages', name, 'resources'], src, diags);
     if (st['matrix'] !== undefined && st['foreach'] !== undefined) diags.push(src.at(['stages', name, 'foreach'], `stage "${name}" has both \`matrix:\` and \`foreach:\` (the same thing); keep one`, { key: true }));
     const matrix = (st['matrix'] ?? st['foreach']) as Record<string, unknown> | undefined;
@@ -361,12 +369,22 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     }
     stages.push(decl);
   }
+  const timeouts: Record<string, Duration> = {};
+  for (const [kind, d] of Object.entries(raw.timeouts ?? {})) {
+    try {
+      timeouts[kind] = parseDuration(d);
+    } catch (e: unknown) {
+      diags.push(src.at(['timeouts', kind], `timeouts.${kind}: ${(e as Error).message}`));
+    }
+  }
   const plugins = (raw.plugins ?? []).map((p, i) => abs(String(interp(p, ['plugins', i]))));
   plugins.forEach((p, i) => {
     if (!existsSync(p)) diags.push(src.at(['plugins', i], `plugin ${p} does not exist (plugin paths are relative to the pipeline file's folder)`));
   });
   if (opts.kinds) diags.push(...kindDiagnostics(stages, src, opts.kinds));
-  return { file: resolve(file), projectDir, vars, executor, pools, plugins, models, tasks, stages, source: src };
+  const spec: Spec = { file: resolve(file), projectDir, vars, executor, pools, plugins, models, tasks, stages, source: src };
+  if (Object.keys(timeouts).length) spec.timeouts = timeouts;
+  return spec;
 }
 
 /**

@@ -27,12 +27,17 @@ process.on('message', (m: Start | Kill) => {
   // remote shell (rshd/sshd) and sources ~/.bashrc for every command — slow (a pyenv init per
   // stage on this machine) and a source of results that depend on the user's shell setup.
   const proc = spawn('bash', ['-c', m.cmd], { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const kill = (): void => {
+  const signalGroup = (sig: NodeJS.Signals): void => {
     try {
-      if (proc.pid) process.kill(-proc.pid, 'SIGTERM');
+      if (proc.pid) process.kill(-proc.pid, sig);
     } catch {
       /* already gone */
     }
+  };
+  // SIGTERM first; whatever is left of the group (a child that ignores it) is killed 2 s later.
+  const kill = (): void => {
+    signalGroup('SIGTERM');
+    setTimeout(() => signalGroup('SIGKILL'), 2000).unref();
   };
   running.set(m.id, { kill });
   const stderr: string[] = [];
