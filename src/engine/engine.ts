@@ -177,6 +177,11 @@ export class Engine {
       if (opts.keepGoing) sched.keepGoing = true;
       if (opts.signal) sched.signal = opts.signal;
       return await scheduler.run(selected, sched);
+    } catch (e: unknown) {
+      // Said once: the error names the file; the store's own later writes add nothing.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') this.store.noteFull();
+      throw e;
     } finally {
       await Promise.all(Object.values(executors).map((x) => x?.close()));
       saveCodeDigestCache();

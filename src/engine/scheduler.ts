@@ -138,7 +138,10 @@ export class Scheduler {
     }
     this.summary.results.folders = [...folders].sort();
     for (const s of this.status.values()) if (s === 'skipped' || (this.stopping && (s === 'waiting' || s === 'queued'))) this.summary.skipped++;
-    if (!opts.dryRun) await this.writeHistory();
+    if (!opts.dryRun) {
+      // The history only helps gc keep what recent runs used: a full disk costs it, not the run.
+      await this.writeHistory().catch((e: unknown) => this.o.store.warn(`the run's history was not saved: ${(e as Error).message}`));
+    }
     await this.mat.flush();
     this.o.emit({ type: 'run-done', summary: this.summary });
     return this.summary;
@@ -288,6 +291,8 @@ export class Scheduler {
   }
 
   private fail(inst: Instance, failure: Failure): void {
+    // A full disk named here (with its file) is not said again by the store's later writes.
+    if (/\((ENOSPC|EDQUOT)\)/.test(failure.message)) this.o.store.noteFull();
     this.summary.failed++;
     this.summary.failures.push({ id: inst.id, failure });
     this.o.emit({ type: 'stage-failed', id: inst.id, message: failure.message, failure });

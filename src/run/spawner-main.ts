@@ -41,15 +41,31 @@ process.on('message', (m: Start | Kill) => {
   };
   running.set(m.id, { kill });
   const stderr: string[] = [];
-  const lines = (d: Buffer): string[] => d.toString().split('\n').filter(Boolean);
-  proc.stdout.on('data', (d: Buffer) => lines(d).forEach((line) => send({ type: 'line', id: m.id, line })));
-  proc.stderr.on('data', (d: Buffer) =>
-    lines(d).forEach((line) => {
-      stderr.push(line);
-      if (stderr.length > 5) stderr.shift();
-      send({ type: 'line', id: m.id, line });
-    }),
-  );
+  // A chunk may end inside a line: the rest is kept for the next chunk (or the end).
+  const splitter = (onLine: (l: string) => void): { data(d: Buffer): void; end(): void } => {
+    let rest = '';
+    return {
+      data(d) {
+        const parts = (rest + d.toString()).split('\n');
+        rest = parts.pop() ?? '';
+        parts.filter(Boolean).forEach(onLine);
+      },
+      end() {
+        if (rest) onLine(rest);
+        rest = '';
+      },
+    };
+  };
+  const out = splitter((line) => send({ type: 'line', id: m.id, line }));
+  const err = splitter((line) => {
+    stderr.push(line);
+    if (stderr.length > 5) stderr.shift();
+    send({ type: 'line', id: m.id, line });
+  });
+  proc.stdout.on('data', out.data);
+  proc.stderr.on('data', err.data);
+  proc.stdout.on('end', out.end);
+  proc.stderr.on('end', err.end);
   let settled = false;
   const finish = (code: number | null, signal: string | null, message?: string): void => {
     if (settled) return;
