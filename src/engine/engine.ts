@@ -124,7 +124,8 @@ export class Engine {
       await linkMaterializedDeps(instances, registry, view, new Store(storeDir));
     }
     const graph = buildGraph(instances, spec);
-    await save?.(storeDir);
+    // Only a cache: a read-only or full store answers without it (docs/store.md).
+    await save?.(storeDir).catch(() => undefined);
     return new Engine(spec, graph, registry, opts, view);
   }
 
@@ -180,7 +181,7 @@ export class Engine {
     } catch (e: unknown) {
       // Said once: the error names the file; the store's own later writes add nothing.
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') this.store.noteFull();
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') this.store.noteFull();
       throw e;
     } finally {
       await Promise.all(Object.values(executors).map((x) => x?.close()));

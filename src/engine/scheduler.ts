@@ -292,7 +292,7 @@ export class Scheduler {
 
   private fail(inst: Instance, failure: Failure): void {
     // A full disk named here (with its file) is not said again by the store's later writes.
-    if (/\((ENOSPC|EDQUOT)\)/.test(failure.message)) this.o.store.noteFull();
+    if (/\b(ENOSPC|EDQUOT|EROFS)\b/.test(failure.message)) this.o.store.noteFull();
     this.summary.failed++;
     this.summary.failures.push({ id: inst.id, failure });
     this.o.emit({ type: 'stage-failed', id: inst.id, message: failure.message, failure });

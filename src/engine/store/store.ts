@@ -37,8 +37,8 @@ export class Store {
   /** Where the store's warnings go (damaged metadata quarantined, waiting for a lock or a lease);
    * the engine routes them to its reporter. */
   private warnTo: (message: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`);
-  /** A full disk is said once, with the file that could not be written; later writes that fail
-   * for the same reason add nothing. */
+  /** A full disk (or a read-only store) is said once, with the file that could not be written;
+   * later writes that fail for the same reason add nothing. */
   private saidFull = false;
   /** The caller has reported a full disk (an error that ends the command). */
   noteFull(): void {
@@ -49,7 +49,7 @@ export class Store {
   }
   set warn(fn: (message: string) => void) {
     this.warnTo = (m) => {
-      if (/\((ENOSPC|EDQUOT)\)/.test(m)) {
+      if (/\b(ENOSPC|EDQUOT|EROFS)\b/.test(m)) {
         if (this.saidFull) return;
         this.saidFull = true;
       }
@@ -80,7 +80,8 @@ export class Store {
       // anyway at its first write, with that error.)
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw e;
-      warn(`could not take a lease on the store ${this.root} (${code}); gc and verify will not know this process uses it`);
+      const why = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'not permitted' }[code];
+      warn(`could not take a lease on the store ${this.root} (${why}, ${code}): it is answered from as it is, nothing is written; gc and verify will not know this process uses it`);
       this.releaseLease = () => undefined;
     }
     await this.cleanTmp();
@@ -534,5 +535,5 @@ function isRunRecord(v: unknown): boolean {
 
 function isFull(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
 }
