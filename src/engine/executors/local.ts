@@ -142,6 +142,8 @@ export class LocalExecutor implements Executor {
         w.proc.once('exit', onExit);
         signal.addEventListener('abort', onAbort, { once: true });
         w.proc.send({ type: 'exec', inv, gpus: w.grant.gpus, cpus: w.grant.cpus });
+        // Aborted while the worker was starting (a time limit shorter than its start): no event comes.
+        if (signal.aborted) onAbort();
       });
     } finally {
       w.busy = false;
