@@ -121,7 +121,7 @@ stages:
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const failed = Rig.events(r).filter((e) => e['type'] === 'stage-failed') as unknown as Failed[];
   assert.deepEqual(failed.map((f) => [f.id, f.failure.cause]).sort(), [['s/1', 'timeout'], ['s/2', 'timeout']]);
-  assert.match(failed[0]!.failure.message, /time limit of 6 s \(timeouts: stuck-score: 8s\)/);
+  assert.match(failed[0]!.failure.message, /time limit of 8 s \(timeouts: stuck-score: 8s\)/);
   assert.deepEqual(Rig.ran(r), ['g']);
   for (const n of [1, 2]) if (rig.exists(`s-${n}.pid`)) assert.ok(!alive(Number(rig.read(`s-${n}.pid`))), `the stuck worker of s/${n} was killed`);
   assert.ok(rig.exists('s-1.pid') || rig.exists('s-2.pid'), 'a stuck stage got as far as its execute');
