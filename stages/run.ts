@@ -59,6 +59,7 @@ const kind: StageKind = {
     return { deps };
   },
   async execute(ctx: StageContext) {
+    if (ctx.signal.aborted) throw new Error('interrupted');
     const { cmd, env: values } = params(ctx);
     const outs = outputDecls(ctx);
     // Expansion already refused these; the file system may have changed since (a new symlink), and

@@ -18,6 +18,7 @@ export interface GlobalOpts {
   cpus?: string;
   gpus?: string;
   memory?: string;
+  maxStages?: string;
   json?: boolean;
 }
 
@@ -38,6 +39,7 @@ export function engineOptions(g: GlobalOpts): EngineOptions {
   if (g.cpus) pools.cpu = positiveInt(g.cpus, '--cpus');
   if (g.gpus !== undefined) pools.gpu = g.gpus === '' || g.gpus === 'none' ? [] : g.gpus.split(',').map((s) => s.trim());
   if (g.memory) pools.memory = parseSize(g.memory);
+  if (g.maxStages !== undefined) opts.maxStages = positiveInt(g.maxStages, '--max-stages');
   opts.pools = pools;
   return opts;
 }
@@ -92,6 +94,7 @@ export function program(): Command {
     .option('--cpus <n>', 'size of the cpu pool (default: cores, or pools.cpu)')
     .option('--gpus <ids>', 'gpu pool as device ids, e.g. 0,1 (default: detected, or pools.gpu); "none" for no GPUs')
     .option('--memory <size>', 'size of the memory pool, e.g. 16GiB')
+    .option('--max-stages <n>', 'most stage instances the pipeline may expand to (default 100000)')
     .showHelpAfterError()
     // Commander exits 1 on its own errors; ours are usage errors (exit 2), thrown and mapped in main().
     // Set before the subcommands are added: they inherit it.
@@ -106,6 +109,7 @@ export function program(): Command {
     .option('--force', 're-run the selected stages even when fresh')
     .option('--jobs <n>', 'most stages running at once (default: the cpu pool)')
     .option('--keep-going', 'after a failure, still run everything not downstream of it')
+    .option('--stage-timeout <duration>', "every stage's wall-clock limit, e.g. 30m, 2h (before pipeline.yaml's timeout: and timeouts:)")
     .addOption(new Option('--executor <name>', 'where stages run').choices(['local', 'slurm']))
     .option('--retries <n>', 'resubmit failed Slurm jobs up to n times')
     .option('--json', 'JSON lines events on stdout')

@@ -1,6 +1,7 @@
 // `pipeline run`: pick a reporter (listr2 in a terminal, lines otherwise, JSON with --json), wire
 // Ctrl-C to a clean stop, and turn the summary into an exit code.
 import { Engine } from '../engine/engine.js';
+import { parseDuration, type Duration } from '../engine/spec-types.js';
 import type { Reporter } from '../engine/events.js';
 import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
 import { jsonReporter } from './reporters/json.js';
@@ -12,16 +13,26 @@ interface RunFlags {
   force?: boolean;
   jobs?: string;
   keepGoing?: boolean;
+  stageTimeout?: string;
   executor?: 'local' | 'slurm';
   retries?: string;
   json?: boolean;
   verbose?: boolean;
 }
 
+function duration(v: string, flag: string): Duration {
+  try {
+    return parseDuration(v);
+  } catch (e: unknown) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
 export async function runCommand(g: GlobalOpts, f: Record<string, unknown>, targets: string[]): Promise<number> {
   const flags = f as unknown as RunFlags;
   const out = (l: string): void => void process.stdout.write(l + '\n');
   const opts = engineOptions(g);
+  const stageTimeout = flags.stageTimeout !== undefined ? duration(flags.stageTimeout, '--stage-timeout') : undefined;
   if (flags.jobs) opts.jobs = positiveInt(flags.jobs, '--jobs');
   if (flags.executor) opts.executor = flags.executor;
   let forward: Reporter = () => undefined;
@@ -56,6 +67,7 @@ export async function runCommand(g: GlobalOpts, f: Record<string, unknown>, targ
     if (flags.dryRun) runOpts.dryRun = true;
     if (flags.force) runOpts.force = true;
     if (flags.keepGoing) runOpts.keepGoing = true;
+    if (stageTimeout) runOpts.stageTimeout = stageTimeout;
     const summary = await engine.run(runOpts);
     await done;
     if (summary.interrupted) return EXIT.interrupted;

@@ -21,12 +21,19 @@ export class PipelineError extends Error {
   }
 }
 
+const WIDTH = 160;
+
 export function formatDiagnostic(d: Diagnostic): string {
   const head = `${d.file}:${d.line}:${d.col} ${d.message}`;
   if (d.source === undefined) return head;
   const num = String(d.line);
   const pad = ' '.repeat(num.length);
-  return `${head}\n ${num} | ${d.source}\n ${pad} | ${' '.repeat(Math.max(0, d.col - 1))}${'^'.repeat(Math.max(1, d.length))}`;
+  // A very long line (a minified or hostile file) is shown as a window around the column.
+  const from = d.source.length > WIDTH ? Math.max(0, Math.min(d.col - 1 - 40, d.source.length - WIDTH)) : 0;
+  const shown = (from > 0 ? '…' : '') + d.source.slice(from, from + WIDTH) + (from + WIDTH < d.source.length ? '…' : '');
+  const caret = Math.max(0, d.col - 1 - from) + (from > 0 ? 1 : 0);
+  const width = Math.max(1, Math.min(d.length, WIDTH - caret));
+  return `${head}\n ${num} | ${shown}\n ${pad} | ${' '.repeat(caret)}${'^'.repeat(width)}`;
 }
 
 export function didYouMean(word: string, candidates: readonly string[]): string {

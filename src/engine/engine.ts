@@ -10,7 +10,7 @@ import { expand, normal, type Instance } from './expand.js';
 import { Planner, type Verdict } from './planner.js';
 import { KindRegistry } from './registry.js';
 import { saveCodeDigestCache, useCodeDigestCache } from './code-digest.js';
-import { resolvePools, type Pools, type Spec } from './spec-types.js';
+import { resolvePools, type Duration, type Pools, type Spec } from './spec-types.js';
 import { compiledKey, loadCompiled, saveCompiled } from './compiled.js';
 import { PipelineError } from './diagnostics.js';
 import { Store } from './store/store.js';
@@ -35,6 +35,8 @@ export interface EngineOptions {
   jobs?: number;
   executor?: 'local' | 'slurm';
   reporter?: Reporter;
+  /** Most stage instances the matrices may expand to (default DEFAULT_MAX_STAGES). */
+  maxStages?: number;
   /** An in-memory spec (the `score` command) instead of a file. */
   spec?: Spec;
 }
@@ -45,6 +47,8 @@ export interface Selection {
 }
 
 export interface RunOptions extends Selection {
+  /** --stage-timeout: every stage's wall-clock limit (before pipeline.yaml's). */
+  stageTimeout?: Duration;
   force?: boolean;
   dryRun?: boolean;
   keepGoing?: boolean;
@@ -83,7 +87,7 @@ export class Engine {
       const text = readTextOrUndefined(file);
       // The mirrors are checked against run stages' outs at expansion: they are part of the key.
       const mirrors = [opts.modelsDir ?? process.env['PIPELINE_MODELS_DIR'] ?? '', opts.stimuliDir ?? process.env['PIPELINE_STIMULI_DIR'] ?? ''].map((d) => (d ? resolve(d) : ''));
-      const key = text === undefined ? undefined : compiledKey(file, text, opts.overrides ?? {}, mirrors);
+      const key = text === undefined ? undefined : compiledKey(file, text, opts.overrides ?? {}, [...mirrors, opts.maxStages ? String(opts.maxStages) : '']);
       const hit = key ? loadCompiled(opts.storeDir ?? join(dirname(file), 'cache'), key) : undefined;
       if (hit) {
         ({ spec, instances } = hit);
@@ -116,13 +120,15 @@ export class Engine {
     if (!instances) {
       await resolveRevisionSelections(spec, view, storeDir);
       const where: Parameters<typeof expand>[2] = { storeDir };
+      if (opts.maxStages) where.maxStages = opts.maxStages;
       if (view.modelsDir) where.modelsDir = view.modelsDir;
       if (view.stimuliDir) where.stimuliDir = view.stimuliDir;
       instances = expand(spec, await kindParams(registry, spec.stages.flatMap((d) => (d.uses ? [d.uses] : []))), where);
       await linkMaterializedDeps(instances, registry, view, new Store(storeDir));
     }
     const graph = buildGraph(instances, spec);
-    await save?.(storeDir);
+    // Only a cache: a read-only or full store answers without it (docs/store.md).
+    await save?.(storeDir).catch(() => undefined);
     return new Engine(spec, graph, registry, opts, view);
   }
 
@@ -166,6 +172,8 @@ export class Engine {
         materializer: this.mat,
         // --force re-runs what the selection names, not the upstream stages it pulls in.
         forced: opts.force ? chosen(this.graph, opts.targets ?? [], opts.only ?? []) : new Set(),
+        ...(opts.stageTimeout ? { stageTimeout: opts.stageTimeout } : {}),
+        ...(this.spec.timeouts ? { kindTimeouts: this.spec.timeouts } : {}),
         emit: (e) => this.emit(e),
       });
       const sched: Parameters<typeof scheduler.run>[1] = {};
@@ -173,6 +181,11 @@ export class Engine {
       if (opts.keepGoing) sched.keepGoing = true;
       if (opts.signal) sched.signal = opts.signal;
       return await scheduler.run(selected, sched);
+    } catch (e: unknown) {
+      // Said once: the error names the file; the store's own later writes add nothing.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') this.store.noteFull();
+      throw e;
     } finally {
       await Promise.all(Object.values(executors).map((x) => x?.close()));
       saveCodeDigestCache();

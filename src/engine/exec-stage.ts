@@ -11,7 +11,7 @@ import type { PlanContext, StageContext } from './kind.js';
 import { KindRegistry } from './registry.js';
 import type { Fingerprint, RunRecord, StoredOutput } from './store/run-record.js';
 import { Store } from './store/store.js';
-import { ensureDir } from './store/fs-util.js';
+import { ensureDir, withPath } from './store/fs-util.js';
 import { userPaths } from './store/user-paths.js';
 
 export interface ExecEnv {
@@ -70,7 +70,11 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   const flushLog = async (): Promise<void> => {
     if (log.closed) return;
     log.closed = true;
-    if (lines.length) writeFileSync(logPath, lines.join(''));
+    try {
+      if (lines.length) writeFileSync(logPath, lines.join(''));
+    } catch (e: unknown) {
+      throw withPath(e, logPath);
+    }
   };
   const info: Record<string, unknown> = {};
   const warnings: string[] = [];

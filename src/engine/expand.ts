@@ -38,7 +38,8 @@ const DEPENDENT: Record<string, string> = { $revisions: 'model', $checkpoints: '
  * typed here, before anything runs. Params a task declares (`tasks: x: params:`) reach only the
  * kinds that declare them.
  */
-export function expand(spec: Spec, kinds?: KindParams, where: { storeDir?: string } & Mirrors = {}): Instance[] {
+export function expand(spec: Spec, kinds?: KindParams, where: { storeDir?: string; maxStages?: number } & Mirrors = {}): Instance[] {
+  refuseOversized(spec, where.maxStages ?? DEFAULT_MAX_STAGES);
   const diags: Diagnostic[] = [];
   const reported = new Set<string>();
   const once = (d: Diagnostic): void => {
@@ -232,6 +233,49 @@ export function agrees(down: Vars, up: Vars): boolean {
 function mergeResources(a?: ResourceRequest, b?: ResourceRequest): ResourceRequest | undefined {
   if (!a && !b) return undefined;
   return { ...(a ?? {}), ...(b ?? {}) };
+}
+
+/** Stage instances a pipeline may expand to unless --max-stages says otherwise. */
+export const DEFAULT_MAX_STAGES = 100_000;
+
+/** Counted before anything is expanded: a six-variable matrix of ten values is a million
+ * instances, and building them first would exhaust the engine. */
+function refuseOversized(spec: Spec, limit: number): void {
+  const diags: Diagnostic[] = [];
+  const n = (x: number): string => x.toLocaleString('en-US');
+  let total = 0;
+  for (const decl of spec.stages) {
+    const size = matrixSize(decl, spec);
+    total += size;
+    if (size > limit) {
+      diags.push(spec.source.at(['stages', decl.name, 'matrix'], `stage "${decl.name}": its matrix would expand to ${n(size)} instances, more than the limit of ${n(limit)} (--max-stages); split the stage or narrow its lists`, { key: true }));
+    }
+  }
+  if (diags.length === 0 && total > limit) {
+    diags.push(spec.source.at(['stages'], `the pipeline's stages would expand to ${n(total)} instances, more than the limit of ${n(limit)} (--max-stages); narrow the matrices, or raise the limit with --max-stages`, { key: true }));
+  }
+  if (diags.length) throw new PipelineError(diags);
+}
+
+/** The number of instances a declaration's matrix makes (before exclude:), by arithmetic. */
+export function matrixSize(decl: StageDecl, spec: Spec): number {
+  if (!decl.matrix) return 1;
+  const entries = Object.entries(decl.matrix.vars);
+  const isDependent = (v: unknown): v is string => typeof v === 'string' && v in DEPENDENT;
+  const valuesOf = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === '$models' ? spec.models.map((m) => m.name) : v === '$tasks' ? spec.tasks.map((t) => t.name) : []);
+  const dependentCount = (ref: string, parent: string): number => {
+    if (ref === '$conditions') return Math.max(1, spec.tasks.find((t) => t.name === parent)?.conditions.length ?? 0);
+    const m = spec.models.find((x) => x.name === parent || x.id === parent);
+    return (m?.revisions.length ?? 0) + (ref === '$revisions' ? 1 : 0);
+  };
+  let size = entries.length ? 1 : 0;
+  for (const [name, value] of entries) {
+    if (isDependent(value)) continue;
+    const deps = entries.filter(([, v]) => isDependent(v) && DEPENDENT[v as string] === name).map(([, v]) => v as string);
+    const values = valuesOf(value);
+    size *= deps.length === 0 ? values.length || (Array.isArray(value) ? 0 : 1) : values.reduce((sum, v) => sum + deps.reduce((p, d) => p * dependentCount(d, v), 1), 0);
+  }
+  return size + decl.matrix.include.length;
 }
 
 function expandMatrix(decl: StageDecl, spec: Spec, diags: Diagnostic[]): Binding[] {

@@ -38,7 +38,8 @@ export type Failure =
   | { reason: 'plan'; message: string }
   /** A model could not be loaded (corrupt weights, unsupported architecture). */
   | { reason: 'load'; message: string }
-  | { reason: 'execute'; cause: ExecuteCause; message: string; jobId?: string }
+  /** `limitMs`: with cause `timeout`, the wall-clock limit the stage ran past. */
+  | { reason: 'execute'; cause: ExecuteCause; message: string; jobId?: string; limitMs?: number }
   /** More cpu/gpu/memory than the pools hold. */
   | { reason: 'resources'; message: string }
   | { reason: 'cancelled'; message: string };

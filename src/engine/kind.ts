@@ -147,6 +147,13 @@ export interface StageKind {
    * plugin, `run:` stages) takes any params unchecked.
    */
   params?: ParamDecls;
+  /**
+   * The default wall-clock limit of a stage of this kind, derived from its work: `baseMs`, plus
+   * `perItemMs` for each item once the stage's progress lines (`<done>/<total> requests`) give the
+   * total. Without it a stage has no limit unless pipeline.yaml (`timeout:`, `timeouts:`) or
+   * `--stage-timeout` sets one.
+   */
+  timeout?: { baseMs: number; perItemMs?: number };
   /** 'worker': run in a long-lived worker process (score); 'inline': in the engine process. */
   isolation: 'inline' | 'worker';
   /** Stages with the same affinity go to the same worker (score: the model instance). */

@@ -16,6 +16,17 @@ import type { RunRecord } from './store/run-record.js';
 import type { Store } from './store/store.js';
 import { writeFileAtomic } from './store/fs-util.js';
 import type { LocalExecutor } from './executors/local.js';
+import { showDuration, type Duration } from './spec-types.js';
+
+/** A stage's wall-clock limit and where it comes from (for the failure message). */
+interface Limit {
+  ms: number;
+  perItemMs?: number;
+  from: string;
+}
+
+/** Progress lines of a stage with items (`lambada: 8/24 requests`): the total sets a per-item limit. */
+const PROGRESS = /(\d+)\/(\d+) requests$/;
 
 type Status = 'waiting' | 'planning' | 'queued' | 'running' | 'done' | 'failed' | 'blocked' | 'skipped';
 
@@ -42,6 +53,10 @@ export interface SchedulerOptions {
   materializer: Materializer;
   /** Stages --force re-runs (what the selection names, not the upstream stages it pulls in). */
   forced: ReadonlySet<string>;
+  /** `--stage-timeout`: every stage's wall-clock limit, before pipeline.yaml's. */
+  stageTimeout?: Duration;
+  /** pipeline.yaml's `timeouts:` per kind. */
+  kindTimeouts?: Record<string, Duration>;
   emit(e: EngineEvent): void;
 }
 
@@ -124,7 +139,10 @@ export class Scheduler {
     }
     this.summary.results.folders = [...folders].sort();
     for (const s of this.status.values()) if (s === 'skipped' || (this.stopping && (s === 'waiting' || s === 'queued'))) this.summary.skipped++;
-    if (!opts.dryRun) await this.writeHistory();
+    if (!opts.dryRun) {
+      // The history only helps gc keep what recent runs used: a full disk costs it, not the run.
+      await this.writeHistory().catch((e: unknown) => this.o.store.warn(`the run's history was not saved: ${(e as Error).message}`));
+    }
     await this.mat.flush();
     this.o.emit({ type: 'run-done', summary: this.summary });
     return this.summary;
@@ -280,6 +298,8 @@ export class Scheduler {
   }
 
   private fail(inst: Instance, failure: Failure): void {
+    // A full disk named here (with its file) is not said again by the store's later writes.
+    if (/\b(ENOSPC|EDQUOT|EROFS)\b/.test(failure.message)) this.o.store.noteFull();
     this.summary.failed++;
     this.summary.failures.push({ id: inst.id, failure });
     this.o.emit({ type: 'stage-failed', id: inst.id, message: failure.message, failure });
@@ -347,8 +367,32 @@ export class Scheduler {
     const t0 = Date.now();
     // A worker stage runs in the worker spawned for its affinity, which holds its own grant.
     const executor: Executor = where === 'remote' ? this.o.executors.remote! : this.o.executors.local;
+    // Each stage has its own signal: a stop of the run aborts it, and so does its time limit.
+    const stageAc = new AbortController();
+    const stopAll = (): void => stageAc.abort();
+    this.ac.signal.addEventListener('abort', stopAll, { once: true });
+    const limit = this.limitOf(r.p);
+    let timedOut: Limit | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = limit;
+        stageAc.abort();
+      }, Math.max(0, t0 + ms - Date.now()));
+    };
+    if (limit) arm(limit.ms);
+    const onStageLog = (line: string): void => {
+      const m = limit?.perItemMs ? PROGRESS.exec(line) : null;
+      if (m && !timedOut) {
+        limit!.ms = limit!.ms - (limit!.total ?? 0) * limit!.perItemMs! + Number(m[2]) * limit!.perItemMs!;
+        limit!.total = Number(m[2]);
+        arm(limit!.ms);
+      }
+      onLog(line);
+    };
     const exec = async (): Promise<RunRecord> => {
-      const out = await executor.execute(r.inv, grant ?? { cpus: 0, gpus: [], memory: 0 }, this.ac.signal, onLog);
+      const out = await executor.execute(r.inv, grant ?? { cpus: 0, gpus: [], memory: 0 }, stageAc.signal, onStageLog);
       // The executor's message already names the job and ends with its log tail.
       if (!out.ok) throw outcomeFailure(out);
       const rec = out.record ?? (await this.o.store.readRun(r.key));
@@ -370,9 +414,18 @@ export class Scheduler {
       })
       .catch((e: unknown) => {
         if (this.ac.signal.aborted) this.settle(id, 'skipped', 'interrupted');
-        else this.fail(r.p.instance, isFailure(e) ? e : { reason: 'execute', cause: 'stage-error', message: e instanceof Error ? e.message : String(e) });
+        else if (timedOut) {
+          const message = `stage ${id} ran past its time limit of ${showDuration(timedOut.ms)} (${timedOut.from}); it was stopped and its processes killed — raise the limit if it needs longer`;
+          this.fail(r.p.instance, { reason: 'execute', cause: 'timeout', message, limitMs: timedOut.ms });
+          // `status` then says why it failed (the killed process could not write it).
+          void this.o.store.writeFailure(id, r.key, message).catch(() => undefined);
+        } else this.fail(r.p.instance, isFailure(e) ? e : { reason: 'execute', cause: 'stage-error', message: e instanceof Error ? e.message : String(e) });
       })
       .finally(async () => {
+        clearTimeout(timer);
+        this.ac.signal.removeEventListener('abort', stopAll);
+        // A worker that died (killed at its limit, or crashed) gives its grant back here.
+        for (const g of this.o.executors.local.reclaim()) this.o.pools.release(g);
         await r.release();
         if (grant && where === 'inline') this.o.pools.release(grant);
         if (where === 'worker' && r.p.affinity && this.remaining(r.p.affinity) === 0) {
@@ -382,6 +435,22 @@ export class Scheduler {
         this.running--;
         this.pump();
       });
+  }
+
+  /** The stage's wall-clock limit: --stage-timeout, its own `timeout:`, `timeouts:` of its kind,
+   * then its kind's default (derived from its work); none when none says one. */
+  private limitOf(p: Planned): (Limit & { total?: number }) | undefined {
+    const cli = this.o.stageTimeout;
+    if (cli) return { ms: cli.ms, from: `--stage-timeout ${cli.text}` };
+    const own = p.instance.decl.timeout;
+    if (own) return { ms: own.ms, from: `timeout: ${own.text} of stage ${p.instance.name}` };
+    const kind = this.o.kindTimeouts?.[p.kind.name];
+    if (kind) return { ms: kind.ms, from: `timeouts: ${p.kind.name}: ${kind.text}` };
+    const d = p.kind.timeout;
+    if (!d) return undefined;
+    const l: Limit = { ms: d.baseMs, from: `the default of kind ${p.kind.name}: ${showDuration(d.baseMs)}${d.perItemMs ? ` + ${showDuration(d.perItemMs)} per request` : ''}` };
+    if (d.perItemMs) l.perItemMs = d.perItemMs;
+    return l;
   }
 
   private async writeHistory(): Promise<void> {

@@ -21,6 +21,8 @@ export interface StageDecl {
   needs: string[];
   params: Record<string, unknown>;
   resources?: ResourceRequest;
+  /** `timeout:` — the wall-clock limit of each instance. */
+  timeout?: Duration;
   matrix?: { vars: Record<string, MatrixValue>; include: Record<string, unknown>[]; exclude: Record<string, unknown>[] };
 }
 
@@ -54,7 +56,38 @@ export interface Spec {
   models: ModelSpec[];
   tasks: TaskSpec[];
   stages: StageDecl[];
+  /** `timeouts:` — wall-clock limits per stage kind. */
+  timeouts?: Record<string, Duration>;
   source: SourceLocator;
+}
+
+/** A duration as given (for messages) and in milliseconds. */
+export interface Duration {
+  text: string;
+  ms: number;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `2h`, `1h30m`, `1500ms`, or a number of seconds. */
+export function parseDuration(v: string | number): Duration {
+  const text = String(v).trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  else if (/^(\d+(\.\d+)?\s*(ms|s|m|h|d)\s*)+$/.test(text)) {
+    ms = 0;
+    for (const m of text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  } else throw new Error(`cannot read the duration "${text}" (use e.g. 90s, 30m, 2h, 1h30m, or a number of seconds)`);
+  if (!(ms > 0) || !Number.isFinite(ms)) throw new Error(`a duration must be more than 0, got "${text}"`);
+  return { text, ms };
+}
+
+/** A duration for messages: 1 s, 1.5 s, 30 min, 2 h. */
+export function showDuration(ms: number): string {
+  const n = (x: number): string => String(Math.round(x * 10) / 10);
+  if (ms < 60_000) return `${n(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${n(ms / 60_000)} min`;
+  return `${n(ms / 3_600_000)} h`;
 }
 
 const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_.]*)\}/g;

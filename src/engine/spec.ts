@@ -7,10 +7,10 @@ import { sha256 } from './canonical.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, ErrorObject } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { didYouMean, PipelineError, showPath, type Diagnostic, type SourceLocator } from './diagnostics.js';
 import { SourceMap } from './source-map.js';
-import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseSize, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
+import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseDuration, parseSize, type Duration, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
 export * from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
 
@@ -69,12 +69,17 @@ export function parseSpec(text: string, file: string, opts: LoadOptions = {}): S
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
         const source = text.split('\n')[pos.line - 1] ?? '';
-        const msg = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${e.message.replace(/^Map keys must be unique.*/, 'each stage, model field or task may appear once')}` : `YAML syntax error: ${e.message.split('\n')[0]}`;
+        const msg =
+          e.code === 'DUPLICATE_KEY'
+            ? `duplicate key: ${e.message.replace(/^Map keys must be unique.*/, 'each stage, model field or task may appear once')}`
+            : /Maximum call stack/.test(e.message)
+              ? 'the pipeline file nests too deeply for the YAML parser; a pipeline needs a few levels'
+              : `YAML syntax error: ${e.message.split('\n')[0]}`;
         return { file: src.file, line: pos.line, col: pos.col, length: Math.max(1, e.pos[1] - e.pos[0]), message: msg, source };
       }),
     );
   }
-  const data = doc.toJS() as unknown;
+  const data = toJS(doc, text, src.file, lines);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new PipelineError([src.at([], 'the pipeline file must be a mapping with at least `stages:`')]);
   }
@@ -86,6 +91,35 @@ export function parseSpec(text: string, file: string, opts: LoadOptions = {}): S
   const spec = build(data as RawSpec, file, src, opts, diags);
   if (diags.length) throw new PipelineError(dedupe(diags));
   return spec;
+}
+
+/** Aliased nodes a pipeline file may expand to (yaml's own default, stated: a guard, not a taste). */
+export const MAX_ALIAS_COUNT = 100;
+
+/** The document's data; an alias bomb ("billion laughs") is a located error, not an exhausted heap. */
+function toJS(doc: Document, text: string, file: string, lines: LineCounter): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e: unknown) {
+    if (!(e instanceof ReferenceError) || !/alias/i.test(e.message)) throw e;
+    let at = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        if (isAlias(node) && node.range) at = node.range[0];
+        return visit.BREAK;
+      },
+    });
+    const pos = lines.linePos(at);
+    const d: Diagnostic = {
+      file,
+      line: pos.line,
+      col: pos.col,
+      length: 1,
+      message: `the pipeline file's YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} aliased nodes: an alias bomb); write the values out, or alias fewer and smaller nodes`,
+      source: text.split('\n')[pos.line - 1] ?? '',
+    };
+    throw new PipelineError([d]);
+  }
 }
 
 function displayName(file: string): string {
@@ -226,6 +260,7 @@ interface RawSpec {
   vars?: Record<string, string | number | boolean>;
   executor?: string | ExecutorSpec;
   pools?: { cpu?: number; gpu?: (string | number)[]; memory?: string | number; workers?: number };
+  timeouts?: Record<string, string | number>;
   plugins?: string[];
   models?: RawModel[];
   tasks?: Record<string, { conditions?: string[]; stimuli?: TaskSpec['stimuli']; params?: Record<string, unknown> }>;
@@ -318,6 +353,13 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     if ((decl.deps.length || decl.outs.length) && decl.uses) diags.push(src.at(['stages', name, decl.deps.length ? 'deps' : 'outs'], `\`deps:\`/\`outs:\` belong to \`run:\` stages; a \`uses: ${decl.uses}\` stage declares its outputs itself`, { key: true }));
     if (decl.run && decl.outs.length === 0) diags.push(src.at(['stages', name, 'run'], `run stage "${name}" declares no \`outs:\`; list the files it writes so they can be cached (or it would re-run every time)`, { key: true }));
     if (typeof st['id'] === 'string') decl.idTemplate = st['id'];
+    if (st['timeout'] !== undefined) {
+      try {
+        decl.timeout = parseDuration(st['timeout'] as string | number);
+      } catch (e: unknown) {
+        diags.push(src.at(['stages', name, 'timeout'], `stages.${name}.timeout: ${(e as Error).message}`));
+      }
+    }
     if (st['resources']) decl.resources = resourceRequest(st['resources'] as Record<string, unknown>, ['stages', name, 'resources'], src, diags);
     if (st['matrix'] !== undefined && st['foreach'] !== undefined) diags.push(src.at(['stages', name, 'foreach'], `stage "${name}" has both \`matrix:\` and \`foreach:\` (the same thing); keep one`, { key: true }));
     const matrix = (st['matrix'] ?? st['foreach']) as Record<string, unknown> | undefined;
@@ -327,12 +369,22 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     }
     stages.push(decl);
   }
+  const timeouts: Record<string, Duration> = {};
+  for (const [kind, d] of Object.entries(raw.timeouts ?? {})) {
+    try {
+      timeouts[kind] = parseDuration(d);
+    } catch (e: unknown) {
+      diags.push(src.at(['timeouts', kind], `timeouts.${kind}: ${(e as Error).message}`));
+    }
+  }
   const plugins = (raw.plugins ?? []).map((p, i) => abs(String(interp(p, ['plugins', i]))));
   plugins.forEach((p, i) => {
     if (!existsSync(p)) diags.push(src.at(['plugins', i], `plugin ${p} does not exist (plugin paths are relative to the pipeline file's folder)`));
   });
   if (opts.kinds) diags.push(...kindDiagnostics(stages, src, opts.kinds));
-  return { file: resolve(file), projectDir, vars, executor, pools, plugins, models, tasks, stages, source: src };
+  const spec: Spec = { file: resolve(file), projectDir, vars, executor, pools, plugins, models, tasks, stages, source: src };
+  if (Object.keys(timeouts).length) spec.timeouts = timeouts;
+  return spec;
 }
 
 /**

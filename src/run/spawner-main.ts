@@ -27,24 +27,45 @@ process.on('message', (m: Start | Kill) => {
   // remote shell (rshd/sshd) and sources ~/.bashrc for every command — slow (a pyenv init per
   // stage on this machine) and a source of results that depend on the user's shell setup.
   const proc = spawn('bash', ['-c', m.cmd], { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const kill = (): void => {
+  const signalGroup = (sig: NodeJS.Signals): void => {
     try {
-      if (proc.pid) process.kill(-proc.pid, 'SIGTERM');
+      if (proc.pid) process.kill(-proc.pid, sig);
     } catch {
       /* already gone */
     }
   };
+  // SIGTERM first; whatever is left of the group (a child that ignores it) is killed 2 s later.
+  const kill = (): void => {
+    signalGroup('SIGTERM');
+    setTimeout(() => signalGroup('SIGKILL'), 2000).unref();
+  };
   running.set(m.id, { kill });
   const stderr: string[] = [];
-  const lines = (d: Buffer): string[] => d.toString().split('\n').filter(Boolean);
-  proc.stdout.on('data', (d: Buffer) => lines(d).forEach((line) => send({ type: 'line', id: m.id, line })));
-  proc.stderr.on('data', (d: Buffer) =>
-    lines(d).forEach((line) => {
-      stderr.push(line);
-      if (stderr.length > 5) stderr.shift();
-      send({ type: 'line', id: m.id, line });
-    }),
-  );
+  // A chunk may end inside a line: the rest is kept for the next chunk (or the end).
+  const splitter = (onLine: (l: string) => void): { data(d: Buffer): void; end(): void } => {
+    let rest = '';
+    return {
+      data(d) {
+        const parts = (rest + d.toString()).split('\n');
+        rest = parts.pop() ?? '';
+        parts.filter(Boolean).forEach(onLine);
+      },
+      end() {
+        if (rest) onLine(rest);
+        rest = '';
+      },
+    };
+  };
+  const out = splitter((line) => send({ type: 'line', id: m.id, line }));
+  const err = splitter((line) => {
+    stderr.push(line);
+    if (stderr.length > 5) stderr.shift();
+    send({ type: 'line', id: m.id, line });
+  });
+  proc.stdout.on('data', out.data);
+  proc.stderr.on('data', err.data);
+  proc.stdout.on('end', out.end);
+  proc.stderr.on('end', err.end);
   let settled = false;
   const finish = (code: number | null, signal: string | null, message?: string): void => {
     if (settled) return;

@@ -52,6 +52,8 @@ export class Spawner {
       this.waiting.set(id, { resolve: done, onLine });
       signal.addEventListener('abort', onAbort, { once: true });
       this.child.send({ type: 'start', id, cmd, cwd, env });
+      // Aborted before it started (a time limit that ran out while the spawner started).
+      if (signal.aborted) onAbort();
     });
   }
 }

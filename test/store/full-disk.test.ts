@@ -46,6 +46,12 @@ test('a run that fills the disk, then space freed: the next run completes untouc
   const full = r.cli(['run', '--keep-going', '--jobs', '4']);
   assert.notEqual(full.code, 0, 'the disk is too small for this run');
   assert.match(full.stdout + full.stderr, /ENOSPC|no space left/i);
+  // The engine says a full disk once per event, naming the file it could not write (issue 17, 11).
+  const said = (full.stdout + full.stderr).split('\n').filter((l) => /ENOSPC/.test(l));
+  assert.ok(said.length > 0, full.stdout + full.stderr);
+  for (const l of said) assert.match(l, /\(ENOSPC\) (writing|storing) \/\S+/, `names the file: ${l}`);
+  assert.equal(new Set(said).size, said.length, `nothing said twice:\n${said.join('\n')}`);
+  assert.ok(said.filter((l) => l.startsWith('warning')).length <= 1, said.join('\n'));
   // Nothing a later run could trip on: no empty or partial lock, record or pointer.
   const cache = join(r.dir, 'cache');
   for (const f of filesUnder(join(cache, 'locks'))) assert.ok(statSync(f).size > 0, `empty lock ${f}`);

@@ -44,6 +44,8 @@ export class LocalExecutor implements Executor {
   private processCache = new Map<string, unknown>();
   private workers = new Map<string, WorkerHandle>();
   private spawns = new Map<string, number>();
+  /** Grants of workers that died while running a stage (killed at a time limit, crashed). */
+  private orphans: Grant[] = [];
 
   constructor(private readonly registry: KindRegistry) {}
 
@@ -120,7 +122,10 @@ export class LocalExecutor implements Executor {
           else if (m.type === 'failed') finish(() => reject(new ExecFailure(m.message ?? 'failed', asReason(m.reason), isFailure(m.failure) ? m.failure : undefined)));
         };
         const onExit = (code: number | null, sig: string | null): void => {
-          this.workers.delete(affinity);
+          if (this.workers.get(affinity) === w) {
+            this.workers.delete(affinity);
+            this.orphans.push(w.grant);
+          }
           finish(() => reject(new ExecFailure(signal.aborted ? 'interrupted' : `the worker process for ${affinity} died (${sig ?? `exit code ${code}`})${w.stderr.length ? `:\n${w.stderr.slice(-8).join('\n')}` : ''}`, signal.aborted ? 'cancelled' : 'worker-crashed')));
         };
         const onAbort = (): void => {
@@ -137,11 +142,18 @@ export class LocalExecutor implements Executor {
         w.proc.once('exit', onExit);
         signal.addEventListener('abort', onAbort, { once: true });
         w.proc.send({ type: 'exec', inv, gpus: w.grant.gpus, cpus: w.grant.cpus });
+        // Aborted while the worker was starting (a time limit shorter than its start): no event comes.
+        if (signal.aborted) onAbort();
       });
     } finally {
       w.busy = false;
       w.lastUsed = Date.now();
     }
+  }
+
+  /** The grants of workers that died since the last call, for the scheduler to release. */
+  reclaim(): Grant[] {
+    return this.orphans.splice(0);
   }
 
   /** Stop a worker; returns the grant it held so the scheduler can release it. */

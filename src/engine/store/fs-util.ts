@@ -40,8 +40,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     renameSync(tmp, path);
   } catch (e: unknown) {
     rmSync(tmp, { force: true }); // a full disk leaves nothing half-written behind
-    throw e;
+    throw withPath(e, path);
   }
+}
+
+const PLAIN: Record<string, string> = { ENOSPC: 'no space left on device', EROFS: 'read-only file system', EACCES: 'permission denied', EDQUOT: 'disk quota exceeded' };
+
+/** Node's write errors name no file ("ENOSPC: no space left on device, write"): say which, keeping
+ * the code for callers that test it. */
+export function withPath(e: unknown, path: string, verb = 'writing'): unknown {
+  const x = e as NodeJS.ErrnoException;
+  if (!x || typeof x !== 'object' || typeof x.code !== 'string' || x.path) return e;
+  const err = new Error(`${PLAIN[x.code] ?? x.message.replace(/^[A-Z]+: /, '').replace(/, \w+$/, '')} (${x.code}) ${verb} ${path}`) as NodeJS.ErrnoException;
+  err.code = x.code;
+  err.path = path;
+  return err;
 }
 
 /** Copy with a reflink where the filesystem supports it, a plain copy elsewhere. */

@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
-import { copyFileFast, ensureDir, exists, listFiles, uniqueSuffix, writeFileAtomic } from './fs-util.js';
+import { copyFileFast, ensureDir, exists, listFiles, uniqueSuffix, withPath, writeFileAtomic } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { Fingerprint, RunRecord } from './run-record.js';
 import type { StageInput } from '../kind.js';
@@ -37,11 +37,24 @@ export class Store {
   /** Where the store's warnings go (damaged metadata quarantined, waiting for a lock or a lease);
    * the engine routes them to its reporter. */
   private warnTo: (message: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`);
+  /** A full disk (or a read-only store) is said once, with the file that could not be written;
+   * later writes that fail for the same reason add nothing. */
+  private saidFull = false;
+  /** The caller has reported a full disk (an error that ends the command). */
+  noteFull(): void {
+    this.saidFull = true;
+  }
   get warn(): (message: string) => void {
     return this.warnTo;
   }
   set warn(fn: (message: string) => void) {
-    this.warnTo = fn;
+    this.warnTo = (m) => {
+      if (/\b(ENOSPC|EDQUOT|EROFS)\b/.test(m)) {
+        if (this.saidFull) return;
+        this.saidFull = true;
+      }
+      fn(m);
+    };
     registerStoreRoot(this.root, (m) => this.warnTo(m), true);
   }
 
@@ -67,7 +80,8 @@ export class Store {
       // anyway at its first write, with that error.)
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw e;
-      warn(`could not take a lease on the store ${this.root} (${code}); gc and verify will not know this process uses it`);
+      const why = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'not permitted' }[code];
+      warn(`could not take a lease on the store ${this.root} (${why}, ${code}): it is answered from as it is, nothing is written; gc and verify will not know this process uses it`);
       this.releaseLease = () => undefined;
     }
     await this.cleanTmp();
@@ -198,7 +212,7 @@ export class Store {
       );
     } catch (e: unknown) {
       rmSync(tmp, { force: true }); // ENOSPC: nothing partial stays behind
-      throw e;
+      throw withPath(e, src, 'storing');
     }
     const digest = h.digest('hex');
     await this.adopt(tmp, digest);
@@ -217,7 +231,7 @@ export class Store {
       writeFileSync(tmp, data);
     } catch (e: unknown) {
       rmSync(tmp, { force: true });
-      throw e;
+      throw withPath(e, tmp);
     }
     await this.adopt(tmp, digest);
     return digest;
@@ -489,7 +503,9 @@ export class Store {
       await this.stat.flush();
     } catch (e: unknown) {
       // Only a cache: a full disk costs some re-hashing next time, never the command.
-      this.warnTo(`could not save the stat cache (${(e as Error).message})`);
+      const full = isFull(e);
+      if (!(full && this.saidFull)) this.warnTo(`could not save the stat cache: ${(e as Error).message}`);
+      if (full) this.saidFull = true;
     } finally {
       this.releaseLease?.();
       this.releaseLease = undefined;
@@ -516,4 +532,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function isRunRecord(v: unknown): boolean {
   return isObject(v) && typeof v['key'] === 'string' && typeof v['stageId'] === 'string' && isObject(v['outputs']) && isObject(v['info']);
+}
+
+function isFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
 }
