@@ -116,7 +116,7 @@ async function runOne(name: string, folder: string, opts: Record<string, unknown
   try {
     for (const t of TASKS) {
       const key = t.task + (t.condition ? `/${t.condition}` : '');
-      const res = await runTask({ task: t.task, condition: t.condition, stimuliPath: path.join(SHARED, 'data', 'stimuli', t.file), lm, model: 'bench', revision: undefined, limit: items, maxNewTokens: t.task === 'digit_mat' ? 10 : 100 });
+      const res = await runTask({ task: t.task, condition: t.condition, stimuliPath: path.join(SHARED, 'data', 'stimuli', t.file), lm, model: 'bench', revision: '', limit: items, maxNewTokens: t.task === 'digit_mat' ? 10 : 100 });
       const reqs = res.requests as Array<Record<string, unknown>>;
       values.set(key, reqs.filter((r) => Array.isArray(r['token_logprobs'])).map((r) => r['token_logprobs'] as number[]));
       gens.set(key, reqs.filter((r) => r['kind'] === 'generate').map((r) => r['new_token_ids'] as number[]));
