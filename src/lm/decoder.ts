@@ -3,7 +3,7 @@
 // on the first generate(): transformers.js's model object is never created on that path, so the
 // decoder is not loaded at start, released, and loaded again.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sessionOptions, type ThreadOptions } from './threads.js';
 import { dtypeSuffix, executionProviders } from './score-graph.js';
@@ -48,5 +48,22 @@ export async function loadDecoderSession(
     });
   } catch (e) {
     throw new Error(`cannot load decoder graph ${file} (device ${opts.device}): ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * Whether a left-padded row computes bit-for-bit what it computes alone on this decoder graph:
+ * graphs converted by this project say so in onnx/decoder.json (float64 attention softmax), for
+ * the CPU in fp32 (other devices' matrix products may split their sums by size).
+ */
+export function paddingInvariant(folder: string, device: string, dtype: string): boolean {
+  if (device !== 'cpu' || dtype !== 'fp32') return false;
+  const file = path.join(folder, 'onnx', 'decoder.json');
+  if (!existsSync(file)) return false;
+  try {
+    const info = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return info['attention_softmax'] === 'float64' && info['padding_invariant_on'] === 'cpu-fp32';
+  } catch {
+    return false;
   }
 }

@@ -2,9 +2,10 @@
 // paper's generate(max_new_tokens=n) call did; only the new tokens are decoded, with
 // skip_special_tokens and clean_up_tokenization_spaces passed explicitly (transformers.js would
 // otherwise follow the tokenizer's config). The plain path (the reference) runs transformers.js
-// generate one prompt at a time. The others decode greedily in batches of prompts of exactly one
-// token length (greedy.ts: no padding, so every row computes what it would alone) on the decoder
-// session; settings that transformers.js applies as logits processors or samplers
+// generate one prompt at a time. The others decode greedily in batches on the decoder session
+// (greedy.ts), batched so that every row computes bit-for-bit what it would alone: prompts of one
+// token length, or left-padded prompts of neighbouring lengths where the graph is padding-invariant
+// (decoder.ts paddingInvariant); settings that transformers.js applies as logits processors or samplers
 // (sampling, repetition penalty, …) go to transformers.js generate in left-padded batches.
 
 import { packBatches, type BatchLimits } from './batching.js';
@@ -45,7 +46,7 @@ export interface GenerateOptions {
   limits: BatchLimits;
   stats: LmStats;
   /** The decoder session for batched greedy decoding (loaded on first use). */
-  decoder: () => Promise<{ ort: OrtLike; session: DecoderSession }>;
+  decoder: () => Promise<{ ort: OrtLike; session: DecoderSession; padded: boolean }>;
   /** The runtime with a transformers.js model session (for settings greedy.ts does not cover). */
   transformers: () => Promise<LoadedRuntime>;
 }
@@ -114,11 +115,11 @@ export async function generateTexts(
   const decode = (ids: number[]) =>
     ids.length ? rt.tokenizer.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: true }) : '';
   if (!opts.plain && isPlainGreedy(effectiveConfig(rt, opts.forceGreedy))) {
-    const { ort, session } = await opts.decoder();
+    const { ort, session, padded } = await opts.decoder();
     // Each row may take what fits in the context after its own prompt.
     const rows = encoded.map((e) => ({ ...e, maxNew: rt.contextLength === null ? maxNewTokens : Math.min(maxNewTokens, rt.contextLength - e.len) }));
     const perRow = (r: { len: number; maxNew: number }) => r.len + r.maxNew;
-    for (const batch of greedyBatches(rows, { maxRows: opts.limits.maxRows, batchTokens: GREEDY_BATCH_TOKENS, size: perRow })) {
+    for (const batch of greedyBatches(rows, { maxRows: opts.limits.maxRows, batchTokens: GREEDY_BATCH_TOKENS, size: perRow, padded })) {
       const newIds = await greedyBatch(ort, session, batch, eos, opts.stats);
       batch.forEach((e, b) => (results[e.i] = { text: decode(newIds[b]!), promptIds: e.ids, newTokenIds: newIds[b]! }));
     }

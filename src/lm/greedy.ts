@@ -6,15 +6,16 @@
 // that has emitted EOS or used its budget leaves the batch (its cache rows are dropped) so the
 // others go on without computing it.
 //
-// Grouping (why exact lengths): a row's numbers must not depend on what it is batched with, or an
-// fp32 near-tie could flip a greedy token against one-at-a-time generation (the reference). Padding
-// does change them: left padding shifts a row's keys within the attention reductions, whose
-// vectorised sums then add in another order (measured on tiny-gpt2: last-position logits differ by up to 6e-6 from the same prompt alone,
-// while rows of equal length batched 2 or 4 deep are bit-identical). So
-// rows are batched only with prompts of exactly the same token length: no padding anywhere, every
-// row's attention sees the same keys at the same indices as alone. Matrix products over B·T rows
-// give each row the same result whatever B is (onnxruntime's CPU GEMM accumulates each output over
-// the inner dimension in a fixed order), which the tests check against one-at-a-time generation.
+// Grouping. A row's numbers must not depend on what it is batched with, or an fp32 near-tie could
+// flip a greedy token against one-at-a-time generation (the reference). With an ordinary float32
+// attention softmax, left padding changes them: a row's keys sit at other offsets in the
+// vectorised sum over keys (measured on tiny-gpt2: last-position logits up to 6e-6 apart). So by
+// default rows are batched only with prompts of exactly the same token length (no padding; rows of
+// equal length batched 2 or 4 deep are bit-identical to the row alone). A decoder graph converted by
+// this project computes that softmax in float64 (onnx/decoder.json; decoder-graph.ts), which makes
+// a left-padded row bit-identical to the row alone on the CPU in fp32; there (`padded`) prompts of
+// different lengths share a batch, left-padded, positions counted from the attention mask as
+// Hugging Face does (pads get position 1 and are never attended to).
 
 import type { DecoderSession, OrtLike, OrtTensorLike } from './decoder.js';
 
@@ -30,29 +31,40 @@ export interface GreedyCounters {
   paddedForwardTokens: number;
 }
 
-/** Exact-length groups in order of length, each split under the limits. */
+/**
+ * Batches in order of prompt length: exact lengths only, or (padded) neighbouring lengths while the
+ * padding stays under a quarter of the batch's prompt tokens (or 16 tokens).
+ */
 export function greedyBatches<T extends { ids: readonly number[] }>(
   rows: readonly T[],
-  limits: { maxRows: number; batchTokens: number; size?: (row: T) => number },
+  limits: { maxRows: number; batchTokens: number; size?: (row: T) => number; padded?: boolean },
 ): T[][] {
   const size = limits.size ?? ((r: T) => r.ids.length);
-  const byLen = new Map<number, T[]>();
-  for (const r of rows) byLen.set(r.ids.length, [...(byLen.get(r.ids.length) ?? []), r]);
+  const sorted = [...rows].sort((a, b) => a.ids.length - b.ids.length);
   const out: T[][] = [];
-  for (const len of [...byLen.keys()].sort((a, b) => a - b)) {
-    let cur: T[] = [];
-    let used = 0;
-    for (const r of byLen.get(len)!) {
-      if (cur.length > 0 && (cur.length >= limits.maxRows || used + size(r) > limits.batchTokens)) {
-        out.push(cur);
-        cur = [];
-        used = 0;
-      }
-      cur.push(r);
-      used += size(r);
+  let cur: T[] = [];
+  let used = 0;
+  let real = 0;
+  for (const r of sorted) {
+    const n = r.ids.length;
+    const longest = Math.max(n, cur.at(-1)?.ids.length ?? 0);
+    const padding = (cur.length + 1) * longest - (real + n);
+    const joins =
+      cur.length > 0 &&
+      cur.length < limits.maxRows &&
+      used + size(r) <= limits.batchTokens &&
+      (limits.padded ? padding <= Math.max(16, 0.25 * (real + n)) : cur[0]!.ids.length === n);
+    if (cur.length > 0 && !joins) {
+      out.push(cur);
+      cur = [];
+      used = 0;
+      real = 0;
     }
-    if (cur.length > 0) out.push(cur);
+    cur.push(r);
+    used += size(r);
+    real += n;
   }
+  if (cur.length > 0) out.push(cur);
   return out;
 }
 
@@ -112,8 +124,8 @@ function keepRows(ort: OrtLike, t: OrtTensorLike, keep: readonly number[]): OrtT
 }
 
 /**
- * Greedy new tokens for each row of one exact-length batch (every row's prompt has the same
- * length). A row stops after an EOS token (kept in its output) or after maxNew tokens.
+ * Greedy new tokens for each row of one batch, left-padded to its longest prompt. A row stops
+ * after an EOS token (kept in its output) or after maxNew tokens.
  */
 export async function greedyBatch(
   ort: OrtLike,
@@ -122,18 +134,30 @@ export async function greedyBatch(
   eos: ReadonlySet<number>,
   counters: GreedyCounters,
 ): Promise<number[][]> {
-  const S = rows[0]!.ids.length;
-  if (rows.some((r) => r.ids.length !== S)) throw new Error('internal: greedyBatch wants prompts of one length');
+  const S = Math.max(...rows.map((r) => r.ids.length));
   const layout = cacheLayout(session);
   const wants = new Set(session.inputNames);
   const out: number[][] = rows.map(() => []);
   let live = rows.map((_, i) => i); // batch row j is rows[live[j]]
   let B = rows.length;
-  let total = S;
-  let input = new BigInt64Array(B * S);
-  rows.forEach((r, b) => r.ids.forEach((id, j) => (input[b * S + j] = BigInt(id))));
-  let pos = BigInt64Array.from({ length: B * S }, (_, k) => BigInt(k % S));
   let T = S;
+  let input = new BigInt64Array(B * S);
+  // Attention mask rows (grown by one column per step) and each row's next position.
+  let mask: Uint8Array[] = [];
+  let next = new Array<number>(B);
+  let pos = new BigInt64Array(B * S).fill(1n);
+  rows.forEach((r, b) => {
+    const off = S - r.ids.length;
+    const m = new Uint8Array(S);
+    r.ids.forEach((id, j) => {
+      input[b * S + off + j] = BigInt(id);
+      pos[b * S + off + j] = BigInt(j);
+      m[off + j] = 1;
+    });
+    mask.push(m);
+    next[b] = r.ids.length;
+  });
+  let total = S;
   const emptyCache = () =>
     new ort.Tensor(layout.type, layout.type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [B, layout.heads, 0, layout.headDim]);
   let past: Record<string, OrtTensorLike> = Object.fromEntries(layout.names.map((n) => [n.past, emptyCache()]));
@@ -141,23 +165,27 @@ export async function greedyBatch(
 
   while (live.length > 0) {
     const feeds: Record<string, OrtTensorLike> = { ...past, input_ids: new ort.Tensor('int64', input, [B, T]) };
-    if (wants.has('attention_mask')) feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(B * total).fill(1n), [B, total]);
+    if (wants.has('attention_mask')) {
+      const am = new BigInt64Array(B * total);
+      mask.forEach((m, b) => m.forEach((v, j) => v && (am[b * total + j] = 1n)));
+      feeds['attention_mask'] = new ort.Tensor('int64', am, [B, total]);
+    }
     if (wants.has('position_ids')) feeds['position_ids'] = new ort.Tensor('int64', pos, [B, T]);
     if (wants.has('num_logits_to_keep')) feeds['num_logits_to_keep'] = keepOne;
     const res = await session.run(feeds);
     counters.forwardCalls++;
-    counters.forwardTokens += B * T;
+    counters.forwardTokens += T === 1 ? B : live.reduce((a, i) => a + rows[i]!.ids.length, 0);
     counters.paddedForwardTokens += B * T;
     const logits = res['logits'];
     if (!logits) throw new Error('decoder graph returned no "logits" output');
     const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
     const [, L, V] = logits.dims as [number, number, number];
-    const next: number[] = [];
+    const chosen: number[] = [];
     const stay: number[] = [];
     live.forEach((i, b) => {
       const id = argmaxRow(lg, (b * L + L - 1) * V, V);
       out[i]!.push(id);
-      next.push(id);
+      chosen.push(id);
       if (!eos.has(id) && out[i]!.length < rows[i]!.maxNew) stay.push(b);
     });
     if (stay.length === 0) break;
@@ -166,10 +194,19 @@ export async function greedyBatch(
       // Drop finished rows from the cache: the rest never compute them again.
       past = Object.fromEntries(Object.entries(past).map(([k, t]) => [k, keepRows(ort, t, stay)]));
       live = stay.map((b) => live[b]!);
+      mask = stay.map((b) => mask[b]!);
+      next = stay.map((b) => next[b]!);
     }
     B = live.length;
-    input = BigInt64Array.from(stay.map((b) => BigInt(next[b]!)));
-    pos = new BigInt64Array(B).fill(BigInt(total));
+    input = BigInt64Array.from(stay.map((b) => BigInt(chosen[b]!)));
+    pos = BigInt64Array.from(next.map((p) => BigInt(p)));
+    next = next.map((p) => p + 1);
+    mask = mask.map((m) => {
+      const g = new Uint8Array(m.length + 1);
+      g.set(m);
+      g[m.length] = 1;
+      return g;
+    });
     total += 1;
     T = 1;
   }

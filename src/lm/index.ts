@@ -10,7 +10,7 @@
 import type { BatchLimits } from './batching.js';
 import { ForwardRunner, type LmStats } from './forward.js';
 import { scoreItemsFast, type FastItem, type FastResult } from './fast.js';
-import { loadDecoderSession, loadOrt, type DecoderSession, type OrtLike } from './decoder.js';
+import { loadDecoderSession, loadOrt, paddingInvariant, type DecoderSession, type OrtLike } from './decoder.js';
 import { generateTexts, generationSettings } from './generate.js';
 import { loadRuntime, type LoadedRuntime } from './load.js';
 import { LogitsCache } from './logits-cache.js';
@@ -111,7 +111,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
   readonly path: ScoringPath;
   private readonly packLimits: PackLimits;
   private runnerInstance: ForwardRunner | null = null;
-  private decoderSession: Promise<{ ort: OrtLike; session: DecoderSession }> | null = null;
+  private decoderSession: Promise<{ ort: OrtLike; session: DecoderSession; padded: boolean }> | null = null;
   private transformersRt: Promise<LoadedRuntime> | null = null;
   private readonly encode: Encode;
   private readonly limits: BatchLimits;
@@ -313,10 +313,11 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       decoder: () =>
         (this.decoderSession ??= (async () => {
           const ort = await loadOrt();
-          if (lazy) return { ort, session: await lazy.decoder() };
+          const padded = paddingInvariant(this.rt.folder, this.rt.device, this.rt.dtype);
+          if (lazy) return { ort, session: await lazy.decoder(), padded };
           const session = this.rt.model.sessions['model'] as unknown as DecoderSession | undefined;
           if (!session) throw new Error(`the model in ${this.rt.folder} has no decoder session "model"`);
-          return { ort, session };
+          return { ort, session, padded };
         })()),
       transformers: () => (this.transformersRt ??= lazy ? lazy.transformers() : Promise.resolve(this.rt)),
     });

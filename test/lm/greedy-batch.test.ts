@@ -6,7 +6,7 @@
 // changing the others.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -38,11 +38,15 @@ const PROMPTS = [
   'The packages',
 ];
 
-test('greedyBatches groups exact lengths only, shortest first, under the limits', () => {
+test('greedyBatches: exact lengths only unless padded, shortest first, under the limits', () => {
   const rows = [[1, 2, 3], [4], [5, 6, 7], [8, 9, 10], [11]].map((ids, i) => ({ ids, i }));
-  const batches = greedyBatches(rows, { maxRows: 2, batchTokens: 100 });
-  assert.deepEqual(batches.map((b) => b.map((r) => r.i)), [[1, 4], [0, 2], [3]]);
-  assert.deepEqual(greedyBatches(rows, { maxRows: 8, batchTokens: 6 }).map((b) => b.map((r) => r.i)), [[1, 4], [0, 2], [3]]);
+  const ids = (bs: Array<Array<{ i: number }>>) => bs.map((b) => b.map((r) => r.i));
+  assert.deepEqual(ids(greedyBatches(rows, { maxRows: 2, batchTokens: 100 })), [[1, 4], [0, 2], [3]]);
+  assert.deepEqual(ids(greedyBatches(rows, { maxRows: 8, batchTokens: 6 })), [[1, 4], [0, 2], [3]]);
+  assert.deepEqual(ids(greedyBatches(rows, { maxRows: 8, batchTokens: 100, padded: true })), [[1, 4, 0, 2, 3]]);
+  // Padding is bounded: a 40-token prompt does not join 1-token ones.
+  const long = [...rows, { ids: new Array(40).fill(7), i: 5 }];
+  assert.deepEqual(ids(greedyBatches(long, { maxRows: 8, batchTokens: 1000, padded: true })), [[1, 4, 0, 2, 3], [5]]);
 });
 
 test('tiny-gpt2: batched greedy (fast path) = one prompt at a time (plain), in fewer forward calls', async () => {
@@ -110,11 +114,28 @@ for (const name of ['gpt2-tiny', 'pythia-tiny', 'llama-tiny']) {
         assert.deepEqual(g.promptIds, refs[i]!.ids, `prompt ids of text ${i}`);
         assert.deepEqual(g.newTokenIds, refs[i]!.greedy_10, `greedy tokens of text ${i}`);
       });
-      // 60 texts × 10 tokens one at a time would be 600 forward calls; equal lengths share them.
-      assert.ok(lm.stats.forwardCalls < 600 - 100, `${lm.stats.forwardCalls} forward calls`);
+      // 60 texts × 10 tokens one at a time would be 600 forward calls; a converted graph on the
+      // CPU in fp32 batches left-padded prompts of neighbouring lengths (onnx/decoder.json).
+      assert.ok(existsSync(path.join(folder, 'onnx', 'decoder.json')));
+      assert.ok(lm.stats.forwardCalls < 200, `${lm.stats.forwardCalls} forward calls`);
       assert.equal(lm.decoderLoaded, true);
     } finally {
       await lm.dispose();
+    }
+    // Left-padded rows of different lengths, one stopping early at an "EOS": each = the row alone.
+    const ort = await loadOrt();
+    const session = await loadDecoderSession(folder, { device: 'cpu', dtype: 'fp32', deviceId: 0, threads: 2 });
+    try {
+      const rows = refs.slice(0, 8).map((r) => ({ ids: r.ids, maxNew: 10 }));
+      assert.ok(new Set(rows.map((r) => r.ids.length)).size > 4, 'rows of different lengths');
+      const eos = new Set([refs[0]!.greedy_10[3]!]);
+      const counters = { forwardCalls: 0, forwardTokens: 0, paddedForwardTokens: 0 };
+      const batched = await greedyBatch(ort, session, rows, eos, counters);
+      assert.ok(counters.paddedForwardTokens > counters.forwardTokens, 'the batch was padded');
+      for (const [i, r] of rows.entries()) assert.deepEqual(batched[i], (await greedyBatch(ort, session, [r], eos, counters))[0], `row ${i}`);
+      assert.ok(batched[0]!.length <= 4);
+    } finally {
+      await session.release?.();
     }
   });
 }
