@@ -136,6 +136,7 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
     const first = cli('blimp', undefined, 1);
     const storeBytes = du(path.join(cwd, 'cache'));
     const encode = await tokenizer(ckpt);
+    const gen = await generationOnly(cwd, dir, threads, python, torchProblem ? null : pinned, log);
     const rows: Row[] = [];
     for (const t of TASKS) {
       const name = t.task + (t.condition ? `/${t.condition}` : '');
@@ -161,7 +162,6 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
       }
       rows.push(row);
     }
-    const gen = await generationOnly(path.join(dir, 'run'), rows, dir, threads, python, torchProblem ? null : pinned, log);
     sections.push(shapeMarkdown(shape, params, rows, first, storeBytes, du(ckpt), threads, gen));
   }
   const head = [
@@ -191,48 +191,80 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
 interface GenOnly {
   task: string;
   prompts: number;
+  tokens: number;
+  same: string | null;
   oursCpu: number;
   oursWall: number;
   torchCpu: number | null;
   torchWall: number | null;
 }
 
-/** Generation alone, in-process on both sides: our generate() on the converted model vs the torch loop's greedy part. */
-async function generationOnly(cwd: string, rows: Row[], dir: string, threads: number, python: string, env: NodeJS.ProcessEnv | null, log: (s: string) => void): Promise<GenOnly[]> {
+/** The prompts a task generates from, as its own code builds them (no model runs: a stand-in answers). */
+async function taskPrompts(task: string, condition: string | undefined, file: string): Promise<{ prompts: string[]; maxNew: number }> {
+  const { runTask } = await import('../src/tasks/run-task.js');
+  const prompts: string[] = [];
+  let maxNew = 0;
+  const lm = {
+    info: { generation: { doSample: false, eosTokenId: 50256, forcedGreedy: false }, modelType: 'stand-in', vocabSize: 50304, contextLength: 2048, device: 'cpu', dtype: 'fp32' },
+    stats: { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0 },
+    conditional: async (r: unknown[]) => r.map(() => ({ logprob: 0, tokenIds: [], tokenLogprobs: [], prefixIds: [] })),
+    sequence: async (t: unknown[]) => t.map(() => ({ logprob: 0, tokenIds: [], tokenLogprobs: [], inputIds: [] })),
+    nextTokenLogits: async (t: unknown[]) => t.map(() => new Float32Array(4)),
+    generate: async (p: string[], n: number) => {
+      prompts.push(...p);
+      maxNew = n;
+      return p.map(() => ({ text: '', promptIds: [], newTokenIds: [] }));
+    },
+    countTokens: (t: string) => t.length,
+    dispose: async () => undefined,
+  };
+  await runTask({ task, condition, stimuliPath: path.join(SHARED, 'data', 'stimuli', file), lm, model: 'stand-in', revision: '', maxNewTokens: task === 'digit_mat' ? 10 : 100 });
+  return { prompts, maxNew };
+}
+
+/**
+ * Production alone, in-process on both sides (no process start, no load): our generate() on the
+ * converted model vs the torch loop's batched greedy generation, over the task's own prompts (all
+ * 50 crt1 questions; the first BENCH_E2E_GEN_DIGIT digit_mat problems, default 64).
+ */
+async function generationOnly(cwd: string, dir: string, threads: number, python: string, env: NodeJS.ProcessEnv | null, log: (s: string) => void): Promise<GenOnly[]> {
   const { loadLanguageModel } = await import('../src/lm/index.js');
-  const trees = path.join(cwd, 'cache', 'trees');
   const { readdirSync } = await import('node:fs');
+  const trees = path.join(cwd, 'cache', 'trees');
   const folder = existsSync(trees) ? readdirSync(trees).map((d) => path.join(trees, d)).find((d) => existsSync(path.join(d, 'onnx', 'model.onnx'))) : undefined;
   if (!folder) {
     log('generation-only: no converted model folder under cache/trees; skipped');
     return [];
   }
+  const encode = await tokenizer(folder);
   const out: GenOnly[] = [];
-  for (const r of rows.filter((x) => x.gens > 0)) {
-    const jobsFile = path.join(dir, `jobs-${r.task.split('/')[0]}.json`);
-    if (!existsSync(jobsFile)) continue;
-    const jobs = (JSON.parse(readFileSync(jobsFile, 'utf8')) as { jobs: Job[] }).jobs.filter((j) => j.gen);
+  const digit = Number(process.env.BENCH_E2E_GEN_DIGIT ?? 64);
+  for (const [name, task, condition, file, limit] of [['crt/crt1', 'crt', 'crt1', 'crt/stimuli.csv', Infinity], ['digit_mat', 'digit_mat', undefined, 'digit_mat/problems.json', digit]] as const) {
+    const all = await taskPrompts(task, condition, file);
+    const prompts = all.prompts.slice(0, limit);
+    log(`== generation alone: ${name}, ${prompts.length} prompts, ours …`);
     const lm = await loadLanguageModel(folder, { threads });
-    // The prompts the CLI sent (requests.jsonl), and the same token ids on the torch side.
-    const prompts = jobs.map((j) => j.text!);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await lm.generate(prompts, jobs[0]!.gen!);
+    const res = await lm.generate(prompts, all.maxNew);
     const wall = (performance.now() - t0) / 1000;
     const cu = process.cpuUsage(c0);
     await lm.dispose();
     let torchCpu: number | null = null;
     let torchWall: number | null = null;
+    let same: string | null = null;
     if (env) {
-      const gf = path.join(dir, `gen-${r.task.split('/')[0]}.json`);
-      writeFileSync(gf, JSON.stringify({ jobs: jobs.map(({ text: _t, ...j }) => j), eos: 50256 }));
-      const of = path.join(dir, `gen-${r.task.split('/')[0]}-out.json`);
+      log(`== generation alone: ${name}, torch batched …`);
+      const gf = path.join(dir, `gen-${task}.json`);
+      writeFileSync(gf, JSON.stringify({ jobs: prompts.map((p) => ({ ids: encode(p), gen: all.maxNew })), eos: 50256 }));
+      const of = path.join(dir, `gen-${task}-out.json`);
       timed(python, [path.join(REPO, 'bench', 'torch-e2e.py'), path.join(dir, 'checkpoint'), gf, of, 'batched'], { cwd, env });
-      const o = JSON.parse(readFileSync(of, 'utf8')) as { seconds: number; cpuSeconds: number };
+      const o = JSON.parse(readFileSync(of, 'utf8')) as { seconds: number; cpuSeconds: number; generated: Record<string, number[]> };
       torchCpu = o.cpuSeconds;
       torchWall = o.seconds;
+      same = `${res.filter((g, i) => JSON.stringify(g.newTokenIds) === JSON.stringify(o.generated[String(i)])).length}/${res.length}`;
     }
-    out.push({ task: r.task, prompts: prompts.length, oursCpu: (cu.user + cu.system) / 1e6, oursWall: wall, torchCpu, torchWall });
+    out.push({ task: name, prompts: prompts.length, tokens: res.reduce((a, g) => a + g.newTokenIds.length, 0), oursCpu: (cu.user + cu.system) / 1e6, oursWall: wall, torchCpu, torchWall, same });
   }
   return out;
 }
@@ -255,8 +287,8 @@ function shapeMarkdown(shape: string, params: number, rows: Row[], first: Timed,
     `First call (fetch-model from the folder, convert-model, one blimp item): ${f2(first.wall)} s wall, ${f2(first.cpu)} s CPU, ${first.writtenMiB.toFixed(0)} MiB written. Disk: checkpoint ${GiB(ckptBytes)} GiB; the store after converting ${GiB(storeBytes)} GiB (${(storeBytes / ckptBytes).toFixed(2)}× the checkpoint).`,
   );
   if (gen.length) {
-    lines.push('', 'Generation alone (in-process work only, no load: our batched greedy `generate()` on the converted model vs the torch loop\'s batched greedy generation over the same prompts):', '', '| task | prompts | ours s | ours cpu s | torch batched s | torch batched cpu s | ours / torch batched, cpu |', '|---|---:|---:|---:|---:|---:|---:|');
-    for (const g of gen) lines.push(`| ${g.task} | ${g.prompts} | ${f2(g.oursWall)} | ${f2(g.oursCpu)} | ${g.torchWall === null ? '–' : f2(g.torchWall)} | ${g.torchCpu === null ? '–' : f2(g.torchCpu)} | ${ratio(g.oursCpu, g.torchCpu ?? undefined)} |`);
+    lines.push('', 'Production alone (in-process work only, no start or load): our batched greedy `generate()` on the converted model vs the torch loop\'s batched greedy generation (batches of 16, left-padded, key/value cache) over the task\'s own prompts:', '', '| task | prompts | new tokens (ours) | ours s | ours cpu s | torch batched s | torch batched cpu s | ours / torch batched, cpu | ours / torch batched, wall | same greedy ids |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const g of gen) lines.push(`| ${g.task} | ${g.prompts} | ${g.tokens} | ${f2(g.oursWall)} | ${f2(g.oursCpu)} | ${g.torchWall === null ? '–' : f2(g.torchWall)} | ${g.torchCpu === null ? '–' : f2(g.torchCpu)} | ${ratio(g.oursCpu, g.torchCpu ?? undefined)} | ${ratio(g.oursWall, g.torchWall ?? undefined)} | ${g.same ?? '–'} |`);
   }
   return lines.join('\n');
 }
