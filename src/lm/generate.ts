@@ -65,6 +65,7 @@ export function isPlainGreedy(c: Record<string, unknown>): boolean {
   return (
     c['do_sample'] !== true &&
     num('num_beams', 1) &&
+    num('num_return_sequences', 1) &&
     num('repetition_penalty', 1) &&
     num('no_repeat_ngram_size', 0) &&
     unset('bad_words_ids') &&
