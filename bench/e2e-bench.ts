@@ -128,7 +128,8 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
     const cwd = path.join(dir, 'run');
     log(`== ${shape}: writing the random checkpoint …`);
     const { params } = await writeCheckpoint(ckpt, 'neox', neoxSizes(sizes));
-    rmSync(cwd, { recursive: true, force: true });
+    // BENCH_E2E_KEEP=1 keeps the store of an earlier run (its converted model) to save the conversion.
+    if (process.env.BENCH_E2E_KEEP !== '1') rmSync(cwd, { recursive: true, force: true });
     mkdirSync(cwd, { recursive: true });
     const cli = (task: string, condition: string | undefined, limit: number) =>
       timed(process.execPath, [path.join(REPO, 'bin', 'pipeline.js'), '--stimuli-dir', path.join(SHARED, 'data', 'stimuli'), 'score', '--model', ckpt, '--task', task, ...(condition ? ['--condition', condition] : []), '--limit', String(limit), '--threads', String(threads), '--param', 'request_cache=false', '--json'], { cwd });
@@ -161,6 +162,7 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
         }
       }
       rows.push(row);
+      log(`row: ${JSON.stringify({ ...row, cli: { ...row.cli, stdout: undefined } })}`);
     }
     sections.push(shapeMarkdown(shape, params, rows, first, storeBytes, du(ckpt), threads, gen));
   }
@@ -224,8 +226,9 @@ async function taskPrompts(task: string, condition: string | undefined, file: st
 
 /**
  * Production alone, in-process on both sides (no process start, no load): our generate() on the
- * converted model vs the torch loop's batched greedy generation, over the task's own prompts (all
- * 50 crt1 questions; the first BENCH_E2E_GEN_DIGIT digit_mat problems, default 64).
+ * converted model vs the torch loop's batched greedy generation, over the task's own prompts (the
+ * first BENCH_E2E_GEN_CRT crt1 questions, default all 50; the first BENCH_E2E_GEN_DIGIT digit_mat
+ * problems, default 64).
  */
 async function generationOnly(cwd: string, dir: string, threads: number, python: string, env: NodeJS.ProcessEnv | null, log: (s: string) => void): Promise<GenOnly[]> {
   const { loadLanguageModel } = await import('../src/lm/index.js');
@@ -239,7 +242,8 @@ async function generationOnly(cwd: string, dir: string, threads: number, python:
   const encode = await tokenizer(folder);
   const out: GenOnly[] = [];
   const digit = Number(process.env.BENCH_E2E_GEN_DIGIT ?? 64);
-  for (const [name, task, condition, file, limit] of [['crt/crt1', 'crt', 'crt1', 'crt/stimuli.csv', Infinity], ['digit_mat', 'digit_mat', undefined, 'digit_mat/problems.json', digit]] as const) {
+  const crt = Number(process.env.BENCH_E2E_GEN_CRT ?? 50);
+  for (const [name, task, condition, file, limit] of [['crt/crt1', 'crt', 'crt1', 'crt/stimuli.csv', crt], ['digit_mat', 'digit_mat', undefined, 'digit_mat/problems.json', digit]] as const) {
     const all = await taskPrompts(task, condition, file);
     const prompts = all.prompts.slice(0, limit);
     log(`== generation alone: ${name}, ${prompts.length} prompts, ours …`);
@@ -265,6 +269,7 @@ async function generationOnly(cwd: string, dir: string, threads: number, python:
       same = `${res.filter((g, i) => JSON.stringify(g.newTokenIds) === JSON.stringify(o.generated[String(i)])).length}/${res.length}`;
     }
     out.push({ task: name, prompts: prompts.length, tokens: res.reduce((a, g) => a + g.newTokenIds.length, 0), oursCpu: (cu.user + cu.system) / 1e6, oursWall: wall, torchCpu, torchWall, same });
+    log(`generation alone: ${JSON.stringify(out.at(-1))}`);
   }
   return out;
 }
