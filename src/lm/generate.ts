@@ -51,8 +51,12 @@ export interface GenerateOptions {
   transformers: () => Promise<LoadedRuntime>;
 }
 
-/** Budget on rows × (prompt + new tokens) of one greedy batch: the key/value cache it ends with. */
-const GREEDY_BATCH_TOKENS = 32768;
+/**
+ * Budget on Σ (prompt + new tokens) over a greedy batch: the key/value cache it ends with (8,192
+ * tokens: ~0.6 GB of fp32 cache for Pythia-160m, ~2.1 GB for Pythia-1b, held about twice while a
+ * step's outputs replace its inputs).
+ */
+const GREEDY_BATCH_TOKENS = 8192;
 
 /**
  * Whether transformers.js generate would be pure greedy argmax for this effective config: no

@@ -32,8 +32,9 @@ export interface GreedyCounters {
 }
 
 /**
- * Batches in order of prompt length: exact lengths only, or (padded) neighbouring lengths while the
- * padding stays under a quarter of the batch's prompt tokens (or 16 tokens).
+ * Batches in order of prompt length: exact lengths only, or (padded) consecutive lengths. Padding
+ * costs only the prefill's pad tokens, while every decoding step streams the weights once for the
+ * whole batch, so padded batches are as large as the limits allow.
  */
 export function greedyBatches<T extends { ids: readonly number[] }>(
   rows: readonly T[],
@@ -44,25 +45,15 @@ export function greedyBatches<T extends { ids: readonly number[] }>(
   const out: T[][] = [];
   let cur: T[] = [];
   let used = 0;
-  let real = 0;
   for (const r of sorted) {
-    const n = r.ids.length;
-    const longest = Math.max(n, cur.at(-1)?.ids.length ?? 0);
-    const padding = (cur.length + 1) * longest - (real + n);
-    const joins =
-      cur.length > 0 &&
-      cur.length < limits.maxRows &&
-      used + size(r) <= limits.batchTokens &&
-      (limits.padded ? padding <= Math.max(16, 0.25 * (real + n)) : cur[0]!.ids.length === n);
+    const joins = cur.length > 0 && cur.length < limits.maxRows && used + size(r) <= limits.batchTokens && (limits.padded || cur[0]!.ids.length === r.ids.length);
     if (cur.length > 0 && !joins) {
       out.push(cur);
       cur = [];
       used = 0;
-      real = 0;
     }
     cur.push(r);
     used += size(r);
-    real += n;
   }
   if (cur.length > 0) out.push(cur);
   return out;

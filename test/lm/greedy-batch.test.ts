@@ -44,9 +44,11 @@ test('greedyBatches: exact lengths only unless padded, shortest first, under the
   assert.deepEqual(ids(greedyBatches(rows, { maxRows: 2, batchTokens: 100 })), [[1, 4], [0, 2], [3]]);
   assert.deepEqual(ids(greedyBatches(rows, { maxRows: 8, batchTokens: 6 })), [[1, 4], [0, 2], [3]]);
   assert.deepEqual(ids(greedyBatches(rows, { maxRows: 8, batchTokens: 100, padded: true })), [[1, 4, 0, 2, 3]]);
-  // Padding is bounded: a 40-token prompt does not join 1-token ones.
+  // Padded batches are as large as the row and token limits allow.
   const long = [...rows, { ids: new Array(40).fill(7), i: 5 }];
-  assert.deepEqual(ids(greedyBatches(long, { maxRows: 8, batchTokens: 1000, padded: true })), [[1, 4, 0, 2, 3], [5]]);
+  assert.deepEqual(ids(greedyBatches(long, { maxRows: 8, batchTokens: 1000, padded: true })), [[1, 4, 0, 2, 3, 5]]);
+  assert.deepEqual(ids(greedyBatches(long, { maxRows: 4, batchTokens: 1000, padded: true })), [[1, 4, 0, 2], [3, 5]]);
+  assert.deepEqual(ids(greedyBatches(long, { maxRows: 8, batchTokens: 40, padded: true })), [[1, 4, 0, 2, 3], [5]]);
 });
 
 test('tiny-gpt2: batched greedy (fast path) = one prompt at a time (plain), in fewer forward calls', async () => {
