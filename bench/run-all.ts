@@ -1,5 +1,6 @@
 // `npm run bench`: the engine benchmark (written to docs/bench.md), the scoring-library benchmark
-// (docs/bench-lm.md) and the conversion benchmark (docs/convert.md; `npm run bench -- convert`). The first
+// (docs/bench-lm.md), the end-to-end CLI benchmark against PyTorch loops (docs/bench-lm.md,
+// `npm run bench -- e2e`) and the conversion benchmark (docs/convert.md; `npm run bench -- convert`). The first
 // two compare side by side in one run and report ratios: the machine is shared.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -36,6 +37,12 @@ async function main(): Promise<void> {
     const rows = await reportBench();
     console.log(reportTable(rows));
     for (const r of rows) console.log(`${r.case}: ${r.summary}`);
+  }
+  if (only.length === 0 || only.includes('e2e')) {
+    // Shapes, items and threads from the environment (BENCH_E2E_SHAPES=160m,1b; BENCH_E2E_ITEMS; BENCH_THREADS).
+    console.log('end-to-end benchmark (pipeline score through the CLI vs one-sequence and batched PyTorch loops) …');
+    const { runE2eBench } = await import('./e2e-bench.js');
+    await runE2eBench({ out: join(REPO, 'docs', 'bench-lm.md') });
   }
   if (only.length === 0 || only.includes('convert')) {
     // Sizes from the environment (CONVERT_BENCH_GB, default 4; CONVERT_BENCH_DTYPES; CONVERT_BENCH_DIR).

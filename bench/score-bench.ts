@@ -89,7 +89,7 @@ function normals(seed: number): (n: number, std: number, mean?: number) => Float
   };
 }
 
-interface NeoxSizes {
+export interface NeoxSizes {
   layers: number;
   hidden: number;
   heads: number;
@@ -97,21 +97,22 @@ interface NeoxSizes {
   vocab: number;
 }
 
-function neoxSizes(): NeoxSizes {
+export function neoxSizes(over: Partial<NeoxSizes> = {}): NeoxSizes {
   return {
     layers: envInt('BENCH_NEOX_LAYERS', 12),
     hidden: envInt('BENCH_NEOX_HIDDEN', 768),
     heads: envInt('BENCH_NEOX_HEADS', 12),
     inner: envInt('BENCH_NEOX_INNER', 3072),
     vocab: envInt('BENCH_NEOX_VOCAB', 50304),
+    ...over,
   };
 }
 
 /** config.json and [name, shape, kind] of every tensor of the checkpoint. */
-function checkpointSpec(kind: ModelKind): { config: Record<string, unknown>; tensors: Array<[string, number[], 'w' | 'g' | 'b']> } {
+function checkpointSpec(kind: ModelKind, sizes?: NeoxSizes): { config: Record<string, unknown>; tensors: Array<[string, number[], 'w' | 'g' | 'b']> } {
   const tensors: Array<[string, number[], 'w' | 'g' | 'b']> = [];
   if (kind === 'neox') {
-    const s = neoxSizes();
+    const s = sizes ?? neoxSizes();
     const H = s.hidden;
     tensors.push(['gpt_neox.embed_in.weight', [s.vocab, H], 'w']);
     for (let i = 0; i < s.layers; i++) {
@@ -182,8 +183,8 @@ function checkpointSpec(kind: ModelKind): { config: Record<string, unknown>; ten
 }
 
 /** A checkpoint folder (hub layout) with random weights and tiny-gpt2's GPT-2 tokenizer; kept when its spec is unchanged. */
-async function writeCheckpoint(dir: string, kind: ModelKind): Promise<{ params: number }> {
-  const { config, tensors } = checkpointSpec(kind);
+export async function writeCheckpoint(dir: string, kind: ModelKind, sizes?: NeoxSizes): Promise<{ params: number }> {
+  const { config, tensors } = checkpointSpec(kind, sizes);
   const params = tensors.reduce((a, [, shape]) => a + shape.reduce((x, y) => x * y, 1), 0);
   const stamp = JSON.stringify({ config, tensors: tensors.map(([n, s]) => [n, s]) });
   const stampFile = path.join(dir, 'bench-spec.json');

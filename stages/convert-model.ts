@@ -104,7 +104,9 @@ export const convertModelKind: StageKind = {
     const rev = one(ctx, 'revision');
     return rev ? `${model}@${rev}` : model;
   },
-  resources: () => ({ cpu: 1 }),
+  // The worker this spawns goes on to score the model and keeps this grant: ask for the cpus the
+  // model's score stages declare (their onnxruntime threads), or it would hold one.
+  resources: (ctx) => ({ cpu: ctx.model?.resources?.cpu ?? 1 }),
   outputs: () => [{ name: 'model', type: 'dir' }],
 
   async plan(ctx) {

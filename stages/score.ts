@@ -173,6 +173,9 @@ export const scoreKind: StageKind = {
       plain: params.plain,
       forceGreedy: params.force_greedy,
       ...(params.batch_tokens !== undefined ? { batchTokens: params.batch_tokens } : {}),
+      // onnxruntime's intra-op threads = the cpus the scheduler granted (resources.cpu, default 1),
+      // so stages side by side never oversubscribe the pool (src/lm/threads.ts).
+      ...(ctx.cpus > 0 ? { threads: ctx.cpus } : {}),
     };
 
     if (opts.device === 'cuda') {
@@ -224,6 +227,7 @@ export const scoreKind: StageKind = {
 
     for (const w of result.warnings) ctx.warn(w);
     ctx.record('generation', { ...lm.info.generation, max_new_tokens: maxNewTokens });
+    ctx.record('threads', opts.threads ?? null);
     ctx.record('model_info', { modelType: lm.info.modelType, vocabSize: lm.info.vocabSize, contextLength: lm.info.contextLength, device: lm.info.device, dtype: lm.info.dtype, scoringPath: lm.info.scoringPath ?? null, parts: lm.info.parts ?? 1 });
     ctx.record('counters', {
       ...result.counters,

@@ -12,7 +12,8 @@ import { KindRegistry } from '../engine/registry.js';
 import { didYouMean } from '../engine/diagnostics.js';
 import { paramProblems, type ParamDecls } from '../engine/params.js';
 import { DEFAULT_CONDITIONS } from '../engine/spec-types.js';
-import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
+import { cpus } from 'node:os';
+import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
 import { lineReporter } from './reporters/lines.js';
 import { isValidCommitId, isValidRefName } from '../util/safe-path.js';
 
@@ -23,6 +24,7 @@ interface ScoreFlags {
   revision?: string;
   limit?: string;
   dtype?: string;
+  threads?: string;
   param: string[];
   json?: boolean;
 }
@@ -66,6 +68,8 @@ export function scorePipeline(f: ScoreFlags & { set?: string[] }, cwd: string, d
   }
   if (f.revision) model['revisions'] = [f.revision];
   if (f.dtype) model['dtype'] = f.dtype;
+  // --threads N: the score stage takes N cpus, which become onnxruntime's intra-op threads.
+  if (f.threads !== undefined) model['resources'] = { cpu: positiveInt(f.threads, '--threads') };
   const params = scoreStageParams(f, decls);
   const task: Record<string, unknown> = {};
   if (f.task === 'crt') task['conditions'] = [f.condition ?? 'crt1'];
@@ -95,7 +99,9 @@ export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): P
   const file = resolve(process.cwd(), '.pipeline-score.yaml');
   writeFileSync(file, `# written by \`pipeline score\` (the last call); inspect with: npx pipeline -f .pipeline-score.yaml inspect <stage>\n${text}`);
   const spec = parseSpec(text, file, { kinds: new KindRegistry().names() });
-  const opts = engineOptions({ ...g, set: [] });
+  // A stage asking for more cpus than the machine's cores still runs: the pool grows to fit it.
+  const threads = flags.threads !== undefined ? positiveInt(flags.threads, '--threads') : 0;
+  const opts = engineOptions({ ...g, set: [], ...(!g.cpus && threads > cpus().length ? { cpus: String(threads) } : {}) });
   opts.spec = spec;
   const json = !!(flags.json || g.json);
   opts.reporter = json ? () => undefined : lineReporter((l) => void process.stderr.write(l + '\n'));

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { detectArchitecture, planArchitecture } from './arch/detect.js';
 import { ConvertError, type Architecture } from './arch/spec.js';
 import { openCheckpoint } from './checkpoint.js';
-import { buildDecoderGraph } from './graph/decoder-graph.js';
+import { buildDecoderGraph, DECODER_INFO } from './graph/decoder-graph.js';
 import { writeExternalData } from './graph/external-data.js';
 import { DT } from './graph/onnx-builder.js';
 import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
@@ -154,6 +154,8 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
       await writeFile(join(outDir, path), bytes);
       written.push(path);
     }
+    await writeFile(join(outDir, 'onnx', 'decoder.json'), JSON.stringify(DECODER_INFO) + '\n');
+    written.push('onnx/decoder.json');
 
     const jsConfig: Record<string, unknown> = { ...plan.jsConfig };
     const prior = (typeof jsConfig['transformers.js_config'] === 'object' && jsConfig['transformers.js_config']) || {};

@@ -1,12 +1,17 @@
-// gen(prompt, n): transformers.js generate with the folder's generation_config.json applied, as
-// the paper's generate(max_new_tokens=n) call did; only the new tokens are decoded, with
+// gen(prompt, n): greedy generation with the folder's generation_config.json applied, as the
+// paper's generate(max_new_tokens=n) call did; only the new tokens are decoded, with
 // skip_special_tokens and clean_up_tokenization_spaces passed explicitly (transformers.js would
-// otherwise follow the tokenizer's config). The plain path generates one prompt at a time; the
-// fast path left-pads prompts of similar length into batches (positions come from the mask, so
-// each row is the same computation as alone).
+// otherwise follow the tokenizer's config). The plain path (the reference) runs transformers.js
+// generate one prompt at a time. The others decode greedily in batches on the decoder session
+// (greedy.ts), batched so that every row computes bit-for-bit what it would alone: prompts of one
+// token length, or left-padded prompts of neighbouring lengths where the graph is padding-invariant
+// (decoder.ts paddingInvariant); settings that transformers.js applies as logits processors or samplers
+// (sampling, repetition penalty, …) go to transformers.js generate in left-padded batches.
 
 import { packBatches, type BatchLimits } from './batching.js';
+import type { DecoderSession, OrtLike } from './decoder.js';
 import type { LmStats } from './forward.js';
+import { greedyBatch, greedyBatches } from './greedy.js';
 import type { LoadedRuntime } from './load.js';
 import type { TensorLike } from './runtime.js';
 import type { GenerateResult, GenerationSettings } from './types.js';
@@ -16,9 +21,7 @@ const NOT_SETTINGS = new Set(['_from_model_config', 'transformers_version', 'do_
 /** The generation settings that apply, for the run record. */
 export function generationSettings(rt: LoadedRuntime, forceGreedy: boolean): GenerationSettings {
   const file = rt.generationFile ?? {};
-  const effective =
-    rt.model._prepare_generation_config?.(null, forceGreedy ? { do_sample: false } : {}) ??
-    { ...(rt.model.generation_config ?? {}), ...(forceGreedy ? { do_sample: false } : {}) };
+  const effective = effectiveConfig(rt, forceGreedy);
   const doSample = effective['do_sample'] === true;
   const eos = effective['eos_token_id'];
   const settings: GenerationSettings = {
@@ -42,6 +45,49 @@ export interface GenerateOptions {
   forceGreedy: boolean;
   limits: BatchLimits;
   stats: LmStats;
+  /** The decoder session for batched greedy decoding (loaded on first use). */
+  decoder: () => Promise<{ ort: OrtLike; session: DecoderSession; padded: boolean }>;
+  /** The runtime with a transformers.js model session (for settings greedy.ts does not cover). */
+  transformers: () => Promise<LoadedRuntime>;
+}
+
+/**
+ * Budget on Σ (prompt + new tokens) over a greedy batch: the key/value cache it ends with (8,192
+ * tokens: ~0.6 GB of fp32 cache for Pythia-160m, ~2.1 GB for Pythia-1b, held about twice while a
+ * step's outputs replace its inputs).
+ */
+const GREEDY_BATCH_TOKENS = 8192;
+
+/**
+ * Whether transformers.js generate would be pure greedy argmax for this effective config: no
+ * sampling, one beam, and none of the logits processors it builds
+ * (modeling_utils.js `_get_logits_processor`) active.
+ */
+export function isPlainGreedy(c: Record<string, unknown>): boolean {
+  const unset = (k: string) => c[k] === null || c[k] === undefined;
+  const num = (k: string, dflt: number) => unset(k) || c[k] === dflt;
+  return (
+    c['do_sample'] !== true &&
+    num('num_beams', 1) &&
+    num('num_return_sequences', 1) &&
+    num('repetition_penalty', 1) &&
+    num('no_repeat_ngram_size', 0) &&
+    unset('bad_words_ids') &&
+    (num('min_length', 0) || unset('eos_token_id')) &&
+    (num('min_new_tokens', 0) || unset('eos_token_id')) &&
+    unset('forced_bos_token_id') &&
+    unset('forced_eos_token_id') &&
+    unset('suppress_tokens') &&
+    unset('begin_suppress_tokens') &&
+    unset('guidance_scale')
+  );
+}
+
+function effectiveConfig(rt: LoadedRuntime, forceGreedy: boolean): Record<string, unknown> {
+  return (
+    rt.model._prepare_generation_config?.(null, forceGreedy ? { do_sample: false } : {}) ??
+    { ...(rt.model.generation_config ?? {}), ...(forceGreedy ? { do_sample: false } : {}) }
+  );
 }
 
 function eosSet(settings: GenerationSettings): Set<number> {
@@ -71,6 +117,20 @@ export async function generateTexts(
     return { i, ids, len: ids.length, past: 0 };
   });
   const results = new Array<GenerateResult>(prompts.length);
+  const decode = (ids: number[]) =>
+    ids.length ? rt.tokenizer.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: true }) : '';
+  if (!opts.plain && isPlainGreedy(effectiveConfig(rt, opts.forceGreedy))) {
+    const { ort, session, padded } = await opts.decoder();
+    // Each row may take what fits in the context after its own prompt.
+    const rows = encoded.map((e) => ({ ...e, maxNew: rt.contextLength === null ? maxNewTokens : Math.min(maxNewTokens, rt.contextLength - e.len) }));
+    const perRow = (r: { len: number; maxNew: number }) => r.len + r.maxNew;
+    for (const batch of greedyBatches(rows, { maxRows: opts.limits.maxRows, batchTokens: GREEDY_BATCH_TOKENS, size: perRow, padded })) {
+      const newIds = await greedyBatch(ort, session, batch, eos, opts.stats);
+      batch.forEach((e, b) => (results[e.i] = { text: decode(newIds[b]!), promptIds: e.ids, newTokenIds: newIds[b]! }));
+    }
+    return results;
+  }
+  const trt = opts.plain ? rt : await opts.transformers();
   const order = opts.plain ? encoded : [...encoded].sort((a, b) => a.len - b.len);
   // A left-padded batch is as long as its longest prompt plus the new tokens; keep that within the
   // context (prompts that would need fewer new tokens than asked run alone, shortened).
@@ -96,12 +156,12 @@ export async function generateTexts(
       });
     });
     const gen: Record<string, unknown> = {
-      inputs: new rt.Tensor('int64', ids, [batch.length, S]),
-      attention_mask: new rt.Tensor('int64', mask, [batch.length, S]),
+      inputs: new trt.Tensor('int64', ids, [batch.length, S]),
+      attention_mask: new trt.Tensor('int64', mask, [batch.length, S]),
       max_new_tokens: maxNew,
     };
     if (opts.forceGreedy) gen['do_sample'] = false;
-    const out = await rt.model.generate(gen);
+    const out = await trt.model.generate(gen);
     const seqs = ('sequences' in out ? out.sequences : out) as TensorLike;
     const width = seqs.dims[1]!;
     const data = seqs.data as ArrayLike<bigint>;
@@ -114,10 +174,7 @@ export async function generateTexts(
         if (eos.has(id)) break; // what follows an EOS in a batch is padding
       }
       steps = Math.max(steps, newIds.length);
-      const text = newIds.length
-        ? rt.tokenizer.decode(newIds, { skip_special_tokens: true, clean_up_tokenization_spaces: true })
-        : '';
-      results[e.i] = { text, promptIds: e.ids, newTokenIds: newIds };
+      results[e.i] = { text: decode(newIds), promptIds: e.ids, newTokenIds: newIds };
     });
     opts.stats.forwardCalls += Math.max(1, steps);
     opts.stats.forwardTokens += batch.reduce((a, e) => a + e.len, 0) + batch.length * Math.max(0, steps - 1);

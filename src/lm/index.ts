@@ -2,13 +2,16 @@
 // Three scoring paths, one set of numbers: `plain: true` is the reference (one sequence per pass,
 // no cache); a converted model's scoring graph (onnx/score.onnx: token trees, log-probabilities
 // gathered in the graph; tree.ts) is the default where the folder has one; the transformers.js
-// fast path (fast.ts) otherwise. Generation always uses the transformers.js decoder graph. Import
-// this module lazily from stage kinds: it pulls in transformers.js when a model is loaded.
+// fast path (fast.ts) otherwise. Generation decodes greedily in batches on the decoder graph
+// (generate.ts, greedy.ts); on the scoring-graph path that session is loaded once, on the first
+// generate(). Import this module lazily from stage kinds: it pulls in transformers.js when a model
+// is loaded.
 
 import type { BatchLimits } from './batching.js';
 import { ForwardRunner, type LmStats } from './forward.js';
 import { ModelFault } from './errors.js';
 import { checkComputed, scoreItemsFast, type FastItem, type FastResult } from './fast.js';
+import { loadDecoderSession, loadOrt, paddingInvariant, type DecoderSession, type OrtLike } from './decoder.js';
 import { generateTexts, generationSettings } from './generate.js';
 import { loadRuntime, type LoadedRuntime } from './load.js';
 import { LogitsCache } from './logits-cache.js';
@@ -44,8 +47,10 @@ export interface ExtraLoadOptions extends LoadOptions {
   rowTokens?: number;
   /** CUDA device of the decoder (generation) and of scoring-graph part i (default: i). */
   deviceIds?: number[];
-  /** onnxruntime intra-op threads per session (default: onnxruntime's, one per core). */
+  /** onnxruntime intra-op threads per session (default: onnxruntime's, one per core); threads.ts. */
   threads?: number;
+  /** Let onnxruntime's threads spin between operators (default false; threads.ts). */
+  spin?: boolean;
 }
 
 export type ScoringPath = 'plain' | 'fast' | 'graph';
@@ -66,29 +71,39 @@ export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions =
   const dtype = opts.dtype ?? 'fp32';
   const parts = opts.parts ?? 1;
   const useGraph = opts.plain !== true && (opts.scoringGraph ?? (parts > 1 || hasScoreGraph(folder, dtype)));
-  const rtOpts = { device, dtype, deviceId: opts.deviceIds?.[0] ?? 0, ...(opts.threads ? { threads: opts.threads } : {}) };
-  const rt = await loadRuntime(folder, rtOpts);
-  let graph: ScoreGraph | null = null;
+  const threadOpts = { ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.spin !== undefined ? { spin: opts.spin } : {}) };
+  const rtOpts = { device, dtype, deviceId: opts.deviceIds?.[0] ?? 0, ...threadOpts };
   if (useGraph) {
-    // The decoder session (a second copy of the weights) is only needed to generate: release it
-    // once the tokenizer, the logits width and the generation settings are known, before the
-    // scoring graph loads, and load it again on the first generate().
-    const generation = generationSettings(rt, opts.forceGreedy === true);
-    await rt.model.dispose();
+    // Tokenizer and settings only: the decoder session (a second copy of the weights) is loaded
+    // on the first generate(), once; a scoring-only stage never loads it.
+    const rt = await loadRuntime(folder, { ...rtOpts, session: false });
+    let graph: ScoreGraph;
     try {
-      graph = await ScoreGraph.load(rt.folder, { device, dtype, parts, ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}), ...(opts.threads ? { threads: opts.threads } : {}) });
+      graph = await ScoreGraph.load(rt.folder, { device, dtype, parts, ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}), ...threadOpts });
     } catch (e) {
       throw new Error(`cannot load language model from folder "${rt.folder}" (device ${device}, dtype ${dtype}): ${e instanceof Error ? e.message : String(e)}`);
     }
-    return new TransformersLanguageModel(rt, opts, graph, { generation, reload: () => loadRuntime(folder, rtOpts) });
+    const vocab = graph.vocab;
+    if (vocab === null) {
+      await graph.dispose();
+      throw new Error(`cannot load language model from folder "${rt.folder}": its scoring graph does not declare the logits width`);
+    }
+    rt.vocabSize = vocab;
+    return new TransformersLanguageModel(rt, opts, graph, {
+      decoder: () => loadDecoderSession(rt.folder, rtOpts),
+      transformers: () => loadRuntime(folder, rtOpts),
+    });
   }
+  const rt = await loadRuntime(folder, rtOpts);
   return new TransformersLanguageModel(rt, opts, null);
 }
 
-/** For a model whose decoder was released after loading: its settings, and how to load it again. */
-interface ReleasedDecoder {
-  generation: ModelInfo['generation'];
-  reload(): Promise<LoadedRuntime>;
+/** For a model loaded without a decoder session (scoring-graph path): how to load one when generating. */
+interface LazyDecoder {
+  /** The bare decoder session for batched greedy decoding. */
+  decoder(): Promise<DecoderSession>;
+  /** transformers.js's model object, for generation settings that greedy.ts does not cover. */
+  transformers(): Promise<LoadedRuntime>;
 }
 
 class TransformersLanguageModel implements LoadedLanguageModel {
@@ -98,8 +113,8 @@ class TransformersLanguageModel implements LoadedLanguageModel {
   readonly path: ScoringPath;
   private readonly packLimits: PackLimits;
   private runnerInstance: ForwardRunner | null = null;
-  private released: ReleasedDecoder | null;
-  private reloading: Promise<void> | null = null;
+  private decoderSession: Promise<{ ort: OrtLike; session: DecoderSession; padded: boolean }> | null = null;
+  private transformersRt: Promise<LoadedRuntime> | null = null;
   private readonly encode: Encode;
   private readonly limits: BatchLimits;
   private readonly cache: LogitsCache;
@@ -109,9 +124,8 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     private rt: LoadedRuntime,
     opts: ExtraLoadOptions,
     private readonly graph: ScoreGraph | null = null,
-    released: ReleasedDecoder | null = null,
+    private readonly lazy: LazyDecoder | null = null,
   ) {
-    this.released = released;
     this.plain = opts.plain === true;
     this.path = this.plain ? 'plain' : graph ? 'graph' : 'fast';
     this.forceGreedy = opts.forceGreedy === true;
@@ -147,7 +161,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       contextLength: rt.contextLength,
       device: rt.device,
       dtype: rt.dtype,
-      generation: released?.generation ?? generationSettings(rt, this.forceGreedy),
+      generation: generationSettings(rt, this.forceGreedy),
       scoringPath: this.path,
       ...(graph ? { parts: graph.parts } : {}),
     };
@@ -155,12 +169,12 @@ class TransformersLanguageModel implements LoadedLanguageModel {
 
   /** The plain/fast paths' forward runner (never needed on the graph path). */
   private get runner(): ForwardRunner {
-    if (this.released) throw new Error('internal: the decoder graph was released (scoring-graph path)');
+    if (this.lazy) throw new Error('internal: no decoder session for scoring (scoring-graph path)');
     return (this.runnerInstance ??= new ForwardRunner(this.rt, this.stats));
   }
 
   get decoderLoaded(): boolean {
-    return this.released === null;
+    return this.lazy === null || this.decoderSession !== null || this.transformersRt !== null;
   }
 
   get folder(): string {
@@ -302,25 +316,35 @@ class TransformersLanguageModel implements LoadedLanguageModel {
   }
 
   async generate(prompts: string[], maxNewTokens: number): Promise<GenerateResult[]> {
-    if (this.released) {
-      const released = this.released;
-      this.reloading ??= released.reload().then((rt) => {
-        this.rt = rt;
-        this.released = null;
-      });
-      await this.reloading;
-    }
+    const lazy = this.lazy;
     return generateTexts(this.rt, prompts, maxNewTokens, {
       plain: this.plain,
       forceGreedy: this.forceGreedy,
       limits: this.limits,
       stats: this.stats,
+      decoder: () =>
+        (this.decoderSession ??= (async () => {
+          const ort = await loadOrt();
+          const padded = paddingInvariant(this.rt.folder, this.rt.device, this.rt.dtype);
+          if (lazy) return { ort, session: await lazy.decoder(), padded };
+          const session = this.rt.model.sessions['model'] as unknown as DecoderSession | undefined;
+          if (!session) throw new Error(`the model in ${this.rt.folder} has no decoder session "model"`);
+          return { ort, session, padded };
+        })()),
+      transformers: () => (this.transformersRt ??= lazy ? lazy.transformers() : Promise.resolve(this.rt)),
     });
   }
 
   async dispose(): Promise<void> {
     this.cache.clear();
     await this.graph?.dispose();
-    if (!this.released) await this.rt.model.dispose();
+    if (this.lazy) {
+      const dec = await this.decoderSession?.catch(() => null);
+      await dec?.session.release?.();
+      const trt = await this.transformersRt?.catch(() => null);
+      await trt?.model.dispose();
+    } else {
+      await this.rt.model.dispose();
+    }
   }
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readJsonFile } from '../util/json-text.js';
 import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import type { CausalModelLike, Runtime, TensorCtor, TokenizerLike } from './runtime.js';
+import { sessionOptions } from './threads.js';
 
 export interface LoadedRuntime extends Runtime {
   folder: string;
@@ -55,7 +56,7 @@ function folderProblem(folder: string): string | null {
 
 export async function loadRuntime(
   folderIn: string,
-  opts: { device?: string; dtype?: string; deviceId?: number; threads?: number } = {},
+  opts: { device?: string; dtype?: string; deviceId?: number; threads?: number; spin?: boolean; session?: boolean } = {},
 ): Promise<LoadedRuntime> {
   const folder = path.resolve(folderIn);
   const device = opts.device ?? 'cpu';
@@ -78,17 +79,21 @@ export async function loadRuntime(
     const id = path.basename(folder);
     try {
       const tokenizer = (await tf.AutoTokenizer.from_pretrained(id)) as unknown as TokenizerLike;
+      if (opts.session === false) {
+        // Tokenizer and configs only (the scoring-graph path): transformers.js's own generation
+        // settings logic runs on the config and generation_config.json without a session.
+        const config = (await tf.AutoConfig.from_pretrained(id)) as unknown as Record<string, unknown>;
+        return { tokenizer, model: configOnlyModel(tf.PreTrainedModel.prototype as never, config, readJson(path.join(folder, 'generation_config.json'), fail)) };
+      }
       // The device is chosen in the session options too, not only through CUDA_VISIBLE_DEVICES.
-      const sessionOptions = {
-        session_options: {
-          ...(device === 'cuda' ? { executionProviders: [{ name: 'cuda', deviceId: opts.deviceId ?? 0 }] } : {}),
-          ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-        },
+      const session_options = {
+        ...(device === 'cuda' ? { executionProviders: [{ name: 'cuda', deviceId: opts.deviceId ?? 0 }] } : {}),
+        ...sessionOptions(opts),
       };
       const model = (await tf.AutoModelForCausalLM.from_pretrained(id, {
         dtype: dtype as never,
         device: device as never,
-        ...sessionOptions,
+        session_options,
       })) as unknown as CausalModelLike;
       return { tokenizer, model };
     } catch (e) {
@@ -104,19 +109,22 @@ export async function loadRuntime(
   const padId = tokenizer.pad_token_id ?? eos ?? 0;
 
   // The logits width is what scoring normalises over; read it off a one-token forward pass
-  // rather than trusting config fields that differ between architectures.
-  let vocabSize: number;
-  try {
-    const probe = await model({
-      input_ids: new Tensor('int64', BigInt64Array.from([BigInt(padId)]), [1, 1]),
-      attention_mask: new Tensor('int64', BigInt64Array.from([1n]), [1, 1]),
-      position_ids: new Tensor('int64', BigInt64Array.from([0n]), [1, 1]),
-    });
-    const logits = probe['logits'];
-    if (!logits) throw new Error('the model returned no "logits" output');
-    vocabSize = logits.dims[logits.dims.length - 1] ?? 0;
-  } catch (e) {
-    throw fail(`probe forward pass failed: ${e instanceof Error ? e.message : String(e)}`);
+  // rather than trusting config fields that differ between architectures. Without a session the
+  // caller sets it (the scoring graph's logits output says it).
+  let vocabSize = 0;
+  if (opts.session !== false) {
+    try {
+      const probe = await model({
+        input_ids: new Tensor('int64', BigInt64Array.from([BigInt(padId)]), [1, 1]),
+        attention_mask: new Tensor('int64', BigInt64Array.from([1n]), [1, 1]),
+        position_ids: new Tensor('int64', BigInt64Array.from([0n]), [1, 1]),
+      });
+      const logits = probe['logits'];
+      if (!logits) throw new Error('the model returned no "logits" output');
+      vocabSize = logits.dims[logits.dims.length - 1] ?? 0;
+    } catch (e) {
+      throw fail(`probe forward pass failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   // A token id past the embedding rows would index outside the table: refuse the pair at once.
   if (maxTokenId !== null && maxTokenId >= vocabSize) {
@@ -144,4 +152,24 @@ export async function loadRuntime(
     generationFile: readJson(path.join(folder, 'generation_config.json'), fail),
     loadSeconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** A stand-in for transformers.js's model object with no session: config, generation settings. */
+function configOnlyModel(
+  proto: { _prepare_generation_config: (g: unknown, k: unknown) => Record<string, unknown> },
+  config: Record<string, unknown>,
+  generationFile: Record<string, unknown> | null,
+): CausalModelLike {
+  const noSession = (): never => {
+    throw new Error('internal: this model was loaded without a decoder session (scoring-graph path)');
+  };
+  const self = { config, generation_config: generationFile };
+  return Object.assign(noSession, {
+    config,
+    generation_config: generationFile,
+    sessions: {},
+    generate: noSession,
+    _prepare_generation_config: (g: Record<string, unknown> | null, k: Record<string, unknown>) => proto._prepare_generation_config.call(self, g, k),
+    dispose: async () => undefined,
+  }) as unknown as CausalModelLike;
 }

@@ -12,6 +12,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PackedBatch } from './packing.js';
+import { sessionOptions } from './threads.js';
 
 /** onnx/model{suffix}.onnx naming, as transformers.js uses it. */
 export function dtypeSuffix(dtype: string): string {
@@ -49,8 +50,9 @@ export interface ScoreGraphOptions {
   parts?: number;
   /** CUDA device of each part (default: part i on device i of the visible ones). */
   deviceIds?: number[];
-  /** Threads per session on CPU (default: onnxruntime's). */
+  /** Threads per session on CPU (default: onnxruntime's) and spinning (threads.ts). */
   threads?: number;
+  spin?: boolean;
 }
 
 interface OrtTensor {
@@ -62,6 +64,7 @@ interface OrtTensor {
 interface OrtSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
+  outputMetadata?: ReadonlyArray<{ name: string; shape?: ReadonlyArray<number | string> }>;
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
@@ -115,8 +118,7 @@ export class ScoreGraph {
         sessions.push(
           await ort.InferenceSession.create(file, {
             executionProviders: executionProviders(opts.device, deviceId),
-            graphOptimizationLevel: 'all',
-            ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+            ...sessionOptions(opts),
           }),
         );
       }
@@ -127,6 +129,13 @@ export class ScoreGraph {
     const g = new ScoreGraph(ort, sessions, files);
     g.checkContract();
     return g;
+  }
+
+  /** The logits width, as the last part's `logits` output declares it (null when not a number). */
+  get vocab(): number | null {
+    const meta = this.sessions.at(-1)!.outputMetadata?.find((m) => m.name === 'logits');
+    const v = meta?.shape?.[2];
+    return typeof v === 'number' ? v : null;
   }
 
   get parts(): number {

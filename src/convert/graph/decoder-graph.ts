@@ -13,6 +13,12 @@
 // size are fixed numbers and the dtype follows the graph. Logits are float32 even in an fp16 graph
 // (transformers.js would cast fp16 logits anyway; the scoring code reads float32).
 //
+// The attention softmax runs in float64 (cast back to float32): its sum over keys is then the same,
+// after rounding, wherever a row's keys sit in a left-padded batch, and the probabilities × values
+// product adds the pads' exact zeros in sequence, so on the CPU a row's logits are bit-identical
+// alone and in a padded batch (measured on every hf-tiny model; float32 sums differed by up to 4e-6).
+// Batched greedy generation relies on it (src/lm/greedy.ts, DECODER_INFO below).
+//
 // Attention follows Hugging Face: query at absolute index past+t sees key j iff j <= past+t, the
 // attention mask marks j real, and (Mistral) past+t − j <= sliding_window.
 
@@ -54,6 +60,7 @@ export function buildDecoderGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
     shapeBT,
     mask,
     rope: null,
+    softmaxF64: true,
     kv(i, k, v) {
       return {
         k: g.op('Concat', [`past_key_values.${i}.key`, k], [intAttr('axis', 2)], `present.${i}.key`),
@@ -79,3 +86,6 @@ export function buildDecoderGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   }
   return g;
 }
+
+/** Written beside the decoder graph (onnx/decoder.json): what src/lm may rely on. */
+export const DECODER_INFO = { attention_softmax: 'float64', padding_invariant_on: 'cpu-fp32' } as const;

@@ -18,6 +18,7 @@ export const DT = {
   FLOAT16: onnx.TensorProto.DataType.FLOAT16,
   INT64: onnx.TensorProto.DataType.INT64,
   BOOL: onnx.TensorProto.DataType.BOOL,
+  DOUBLE: onnx.TensorProto.DataType.DOUBLE,
 } as const;
 export type ElemType = (typeof DT)[keyof typeof DT];
 

@@ -26,6 +26,8 @@ export interface Body {
   /** bool, broadcastable to [B, kvHeads, group, T, S]: key s is visible to query t. */
   mask: string;
   rope: { cos: string; sin: string } | null;
+  /** Attention softmax in float64 (decoder graph): see decoder-graph.ts. */
+  softmaxF64?: boolean;
   /** Keys/values [B, kvHeads, T, D] of layer i → all keys/values the queries see [B, kvHeads, S, D]. */
   kv(layer: number, k: string, v: string): { k: string; v: string };
 }
@@ -144,7 +146,9 @@ function attention(b: Body, i: number, x: string): string {
   if (fp16(b)) scores = g.cast(scores, DT.FLOAT);
   scores = g.op('Mul', [scores, g.float([spec.attnScale[i]!])]);
   const masked = g.op('Where', [b.mask, scores, g.float([MASKED_SCORE])]);
-  let probs = g.op('Softmax', [masked], [intAttr('axis', -1)]);
+  let probs = b.softmaxF64
+    ? g.cast(g.op('Softmax', [g.cast(masked, DT.DOUBLE)], [intAttr('axis', -1)]), DT.FLOAT)
+    : g.op('Softmax', [masked], [intAttr('axis', -1)]);
   if (fp16(b)) probs = g.cast(probs, DT.FLOAT16);
   const ctx = g.op('MatMul', [probs, g.op('Unsqueeze', [all.v, axis2])]); // [B, Hkv, group, T, D]
   const merged = g.op('Reshape', [g.op('Transpose', [ctx], [intsAttr('perm', [0, 3, 1, 2, 4])]), g.i64([-1, Hq * D])]);

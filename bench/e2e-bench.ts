@@ -1,0 +1,306 @@
+// End to end through the CLI against a one-sequence and a batched PyTorch loop over the same
+// requests, at equal thread counts (`npm run bench -- e2e`; docs/bench-lm.md).
+//
+// Per shape (BENCH_E2E_SHAPES: 160m, 1b; default 160m): a random-weight GPT-NeoX checkpoint written
+// by the project's safetensors writer; `pipeline score --threads T` per task in one store, each a
+// fresh process (start, model load, conversion on the first call), timed by /usr/bin/time (wall,
+// user + sys CPU, peak RSS, blocks written); then bench/torch-e2e.py over that call's requests.jsonl
+// in "one" and "batched" mode, also whole processes, with torch's, OpenMP's, OpenBLAS's and MKL's
+// threads pinned to T. Generation is also timed in-process on both sides (our generate() vs the
+// torch loop's greedy part) for the production target. Disk: the checkpoint, the store after the
+// run (du), and what the converting call wrote.
+//
+// Env: BENCH_E2E_SHAPES (160m,1b), BENCH_E2E_ITEMS (items per task, default 6), BENCH_THREADS (1),
+// BENCH_E2E_DIR (work folder, default <tmp>/lm-e2e-bench), BENCH_E2E_PYTHON (python with torch,
+// default /usr/bin/python3), BENCH_E2E_TORCH=0 to skip torch.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { neoxSizes, writeCheckpoint, type NeoxSizes } from './score-bench.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SHARED = path.resolve(REPO, '../shared');
+
+const SHAPES: Record<string, Partial<NeoxSizes>> = {
+  // A few MB, for checking the benchmark itself.
+  mini: { layers: 2, hidden: 64, heads: 4, inner: 256, vocab: 50304 },
+  '160m': { layers: 12, hidden: 768, heads: 12, inner: 3072, vocab: 50304 },
+  '1b': { layers: 16, hidden: 2048, heads: 8, inner: 8192, vocab: 50304 },
+};
+const TASKS: Array<{ task: string; condition?: string }> = [
+  { task: 'blimp' },
+  { task: 'dgl' },
+  { task: 'lambada' },
+  { task: 'digit_mat' },
+  { task: 'crt', condition: 'crt1' },
+];
+
+interface Timed {
+  wall: number;
+  cpu: number;
+  rssMiB: number;
+  writtenMiB: number;
+  stdout: string;
+}
+
+/** Run a command under /usr/bin/time: wall, user+sys CPU, peak RSS, blocks written. */
+function timed(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Timed {
+  const stats = path.join(opts.cwd, '.time');
+  const r = spawnSync('/usr/bin/time', ['-o', stats, '-f', '%e %U %S %M %O', cmd, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
+  const [e, u, s, m, o] = readFileSync(stats, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { wall: e!, cpu: u! + s!, rssMiB: m! / 1024, writtenMiB: (o! * 512) / 2 ** 20, stdout: r.stdout };
+}
+
+function du(p: string): number {
+  return Number(execFileSync('du', ['-sb', p], { encoding: 'utf8' }).split('\t')[0]);
+}
+
+interface Row {
+  task: string;
+  requests: number;
+  gens: number;
+  cli: Timed;
+  one?: Timed & { work: number; workCpu: number };
+  batched?: Timed & { work: number; workCpu: number };
+  sameGenerated?: string;
+}
+
+async function tokenizer(folder: string): Promise<(t: string) => number[]> {
+  const tf = await import('@huggingface/transformers');
+  tf.env.allowRemoteModels = false;
+  tf.env.allowLocalModels = true;
+  tf.env.localModelPath = path.dirname(folder) + path.sep;
+  const tok = (await tf.AutoTokenizer.from_pretrained(path.basename(folder))) as unknown as { encode(t: string): number[] };
+  return (t) => tok.encode(t);
+}
+
+type Job = { ids: number[]; start?: number; next?: boolean; gen?: number; text?: string };
+
+/** The torch jobs for a CLI call's requests.jsonl: the same token ids the model saw. */
+function jobsOf(requestsFile: string, encode: (t: string) => number[], planConditional: (e: (t: string) => number[], r: { prefix: string; continuation: string; separator: string }) => { ids: number[]; start: number }): { jobs: Job[]; ours: Map<number, number[]> } {
+  const jobs: Job[] = [];
+  const ours = new Map<number, number[]>();
+  for (const line of readFileSync(requestsFile, 'utf8').split('\n')) {
+    if (!line) continue;
+    const r = JSON.parse(line) as Record<string, unknown>;
+    if (r['kind'] === 'conditional') {
+      const p = planConditional(encode, r as never);
+      if (p.ids.length > p.start) jobs.push({ ids: p.ids, start: p.start });
+    } else if (r['kind'] === 'sequence') jobs.push({ ids: r['input_ids'] as number[], start: 1 });
+    else if (r['kind'] === 'next-token') jobs.push({ ids: encode(String(r['text'])), next: true });
+    else if (r['kind'] === 'generate') {
+      ours.set(jobs.length, r['new_token_ids'] as number[]);
+      jobs.push({ ids: r['prompt_ids'] as number[], gen: Number(r['max_new_tokens']), text: String(r['prompt']) });
+    }
+  }
+  return { jobs, ours };
+}
+
+const f2 = (x: number) => x.toFixed(2);
+const ratio = (a: number, b: number | undefined) => (b ? f2(a / b) : '–');
+
+export async function runE2eBench(opts: { out?: string | null; log?: (s: string) => void } = {}): Promise<string> {
+  const log = opts.log ?? console.log;
+  const shapes = (process.env.BENCH_E2E_SHAPES ?? '160m').split(',').map((s) => s.trim()).filter(Boolean);
+  const items = Number(process.env.BENCH_E2E_ITEMS ?? 6);
+  const threads = Number(process.env.BENCH_THREADS ?? 1);
+  const python = process.env.BENCH_E2E_PYTHON ?? '/usr/bin/python3';
+  const work = process.env.BENCH_E2E_DIR ?? path.join(tmpdir(), 'lm-e2e-bench');
+  let torchProblem: string | null = process.env.BENCH_E2E_TORCH === '0' ? 'skipped (BENCH_E2E_TORCH=0)' : null;
+  if (!torchProblem) {
+    const probe = spawnSync(python, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
+    torchProblem = probe.status === 0 ? null : `torch is not importable by ${python}: ${probe.stderr.trim().split('\n').at(-1)}`;
+    if (!torchProblem) log(`torch ${probe.stdout.trim()} (${python})`);
+  }
+  if (torchProblem) log(`torch comparison: ${torchProblem}`);
+  const { planConditional } = await import('../src/lm/tokenize.js');
+  const pinned = { ...process.env, BENCH_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const sections: string[] = [];
+  for (const shape of shapes) {
+    const sizes = SHAPES[shape];
+    if (!sizes) throw new Error(`BENCH_E2E_SHAPES: unknown shape "${shape}" (known: ${Object.keys(SHAPES).join(', ')})`);
+    const dir = path.join(work, shape);
+    const ckpt = path.join(dir, 'checkpoint');
+    const cwd = path.join(dir, 'run');
+    log(`== ${shape}: writing the random checkpoint …`);
+    const { params } = await writeCheckpoint(ckpt, 'neox', neoxSizes(sizes));
+    // BENCH_E2E_KEEP=1 keeps the store of an earlier run (its converted model) to save the conversion.
+    if (process.env.BENCH_E2E_KEEP !== '1') rmSync(cwd, { recursive: true, force: true });
+    mkdirSync(cwd, { recursive: true });
+    const cli = (task: string, condition: string | undefined, limit: number) =>
+      timed(process.execPath, [path.join(REPO, 'bin', 'pipeline.js'), '--stimuli-dir', path.join(SHARED, 'data', 'stimuli'), 'score', '--model', ckpt, '--task', task, ...(condition ? ['--condition', condition] : []), '--limit', String(limit), '--threads', String(threads), '--param', 'request_cache=false', '--json'], { cwd });
+    log(`== ${shape}: first call (fetch + convert + 1 blimp item) …`);
+    const first = cli('blimp', undefined, 1);
+    const storeBytes = du(path.join(cwd, 'cache'));
+    const encode = await tokenizer(ckpt);
+    const gen = await generationOnly(cwd, dir, threads, python, torchProblem ? null : pinned, log);
+    const rows: Row[] = [];
+    // BENCH_E2E_GEN_ONLY=1: production alone, no per-task CLI runs.
+    for (const t of process.env.BENCH_E2E_GEN_ONLY === '1' ? [] : TASKS) {
+      const name = t.task + (t.condition ? `/${t.condition}` : '');
+      log(`== ${shape}: ${name} through the CLI …`);
+      const res = cli(t.task, t.condition, items);
+      const out = JSON.parse(res.stdout) as { requests: string };
+      const { jobs, ours } = jobsOf(out.requests, encode, planConditional);
+      const row: Row = { task: name, requests: jobs.length, gens: ours.size, cli: res };
+      const jobsFile = path.join(dir, `jobs-${t.task}.json`);
+      writeFileSync(jobsFile, JSON.stringify({ jobs, eos: 50256 }));
+      if (!torchProblem) {
+        for (const mode of ['one', 'batched'] as const) {
+          log(`== ${shape}: ${name} torch ${mode} …`);
+          const outFile = path.join(dir, `torch-${t.task}-${mode}.json`);
+          const tr = timed(python, [path.join(REPO, 'bench', 'torch-e2e.py'), ckpt, jobsFile, outFile, mode], { cwd, env: pinned });
+          const o = JSON.parse(readFileSync(outFile, 'utf8')) as { seconds: number; cpuSeconds: number; generated: Record<string, number[]> };
+          row[mode] = { ...tr, work: o.seconds, workCpu: o.cpuSeconds };
+          if (mode === 'batched' && ours.size) {
+            const same = [...ours].filter(([i, ids]) => JSON.stringify(o.generated[String(i)]) === JSON.stringify(ids)).length;
+            row.sameGenerated = `${same}/${ours.size}`;
+          }
+        }
+      }
+      rows.push(row);
+      log(`row: ${JSON.stringify({ ...row, cli: { ...row.cli, stdout: undefined } })}`);
+    }
+    sections.push(shapeMarkdown(shape, params, rows, first, storeBytes, du(ckpt), threads, gen));
+  }
+  const head = [
+    '## End to end through the CLI vs PyTorch loops (`npm run bench -- e2e`)',
+    '',
+    `Generated by \`node dist/bench/run-all.js e2e\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ${items} items per task (BENCH_E2E_ITEMS), ${threads} thread(s) per side (BENCH_THREADS), load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
+    '',
+    'Each "CLI" figure is a whole `pipeline score --threads T` process (start, model load, the task, writing',
+    'its outputs; the store already holds the converted model) timed by /usr/bin/time; each torch figure a',
+    'whole bench/torch-e2e.py process (start, loading the safetensors, the same token ids as the CLI sent,',
+    'from its requests.jsonl) with torch, OpenMP, OpenBLAS and MKL pinned to T threads. "one" = one sequence',
+    'at a time (generation: greedy with a key/value cache, one prompt at a time); "batched" = length-sorted',
+    'batches of 16 (scoring right-padded; generation left-padded with positions from the mask and a',
+    'key/value cache, as Hugging Face `generate` does). The torch side is a hand-written GPT-NeoX forward',
+    '(Hugging Face transformers is not installable here), not `transformers` itself.',
+    torchProblem ? `\n**Torch comparison not run: ${torchProblem}.** Only the CLI side is reported.` : '',
+  ];
+  const md = head.join('\n') + '\n\n' + sections.join('\n\n') + '\n';
+  if (opts.out) {
+    const { writeSection } = await import('./score-bench.js');
+    writeSection(opts.out, '## End to end through the CLI vs PyTorch loops', md);
+  }
+  log(md);
+  return md;
+}
+
+interface GenOnly {
+  task: string;
+  prompts: number;
+  tokens: number;
+  same: string | null;
+  oursCpu: number;
+  oursWall: number;
+  torchCpu: number | null;
+  torchWall: number | null;
+}
+
+/** The prompts a task generates from, as its own code builds them (no model runs: a stand-in answers). */
+async function taskPrompts(task: string, condition: string | undefined, file: string): Promise<{ prompts: string[]; maxNew: number }> {
+  const { runTask } = await import('../src/tasks/run-task.js');
+  const prompts: string[] = [];
+  let maxNew = 0;
+  const lm = {
+    info: { generation: { doSample: false, eosTokenId: 50256, forcedGreedy: false }, modelType: 'stand-in', vocabSize: 50304, contextLength: 2048, device: 'cpu', dtype: 'fp32' },
+    stats: { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0 },
+    conditional: async (r: unknown[]) => r.map(() => ({ logprob: 0, tokenIds: [], tokenLogprobs: [], prefixIds: [] })),
+    sequence: async (t: unknown[]) => t.map(() => ({ logprob: 0, tokenIds: [], tokenLogprobs: [], inputIds: [] })),
+    nextTokenLogits: async (t: unknown[]) => t.map(() => new Float32Array(4)),
+    generate: async (p: string[], n: number) => {
+      prompts.push(...p);
+      maxNew = n;
+      return p.map(() => ({ text: '', promptIds: [], newTokenIds: [] }));
+    },
+    countTokens: (t: string) => t.length,
+    dispose: async () => undefined,
+  };
+  await runTask({ task, condition, stimuliPath: path.join(SHARED, 'data', 'stimuli', file), lm, model: 'stand-in', revision: '', maxNewTokens: task === 'digit_mat' ? 10 : 100 });
+  return { prompts, maxNew };
+}
+
+/**
+ * Production alone, in-process on both sides (no process start, no load): our generate() on the
+ * converted model vs the torch loop's batched greedy generation, over the task's own prompts (the
+ * first BENCH_E2E_GEN_CRT crt1 questions, default all 50; the first BENCH_E2E_GEN_DIGIT digit_mat
+ * problems, default 64).
+ */
+async function generationOnly(cwd: string, dir: string, threads: number, python: string, env: NodeJS.ProcessEnv | null, log: (s: string) => void): Promise<GenOnly[]> {
+  const { loadLanguageModel } = await import('../src/lm/index.js');
+  const { readdirSync } = await import('node:fs');
+  const trees = path.join(cwd, 'cache', 'trees');
+  const folder = existsSync(trees) ? readdirSync(trees).map((d) => path.join(trees, d)).find((d) => existsSync(path.join(d, 'onnx', 'model.onnx'))) : undefined;
+  if (!folder) {
+    log('generation-only: no converted model folder under cache/trees; skipped');
+    return [];
+  }
+  const encode = await tokenizer(folder);
+  const out: GenOnly[] = [];
+  const digit = Number(process.env.BENCH_E2E_GEN_DIGIT ?? 64);
+  const crt = Number(process.env.BENCH_E2E_GEN_CRT ?? 50);
+  for (const [name, task, condition, file, limit] of [['crt/crt1', 'crt', 'crt1', 'crt/stimuli.csv', crt], ['digit_mat', 'digit_mat', undefined, 'digit_mat/problems.json', digit]] as const) {
+    const all = await taskPrompts(task, condition, file);
+    const prompts = all.prompts.slice(0, limit);
+    log(`== generation alone: ${name}, ${prompts.length} prompts, ours …`);
+    const lm = await loadLanguageModel(folder, { threads });
+    await lm.generate([prompts[0]!], 1); // loads the decoder session: load time is not production
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const res = await lm.generate(prompts, all.maxNew);
+    const wall = (performance.now() - t0) / 1000;
+    const cu = process.cpuUsage(c0);
+    await lm.dispose();
+    let torchCpu: number | null = null;
+    let torchWall: number | null = null;
+    let same: string | null = null;
+    if (env) {
+      log(`== generation alone: ${name}, torch batched …`);
+      const gf = path.join(dir, `gen-${task}.json`);
+      writeFileSync(gf, JSON.stringify({ jobs: prompts.map((p) => ({ ids: encode(p), gen: all.maxNew })), eos: 50256 }));
+      const of = path.join(dir, `gen-${task}-out.json`);
+      timed(python, [path.join(REPO, 'bench', 'torch-e2e.py'), path.join(dir, 'checkpoint'), gf, of, 'batched'], { cwd, env });
+      const o = JSON.parse(readFileSync(of, 'utf8')) as { seconds: number; cpuSeconds: number; generated: Record<string, number[]> };
+      torchCpu = o.cpuSeconds;
+      torchWall = o.seconds;
+      same = `${res.filter((g, i) => JSON.stringify(g.newTokenIds) === JSON.stringify(o.generated[String(i)])).length}/${res.length}`;
+    }
+    out.push({ task: name, prompts: prompts.length, tokens: res.reduce((a, g) => a + g.newTokenIds.length, 0), oursCpu: (cu.user + cu.system) / 1e6, oursWall: wall, torchCpu, torchWall, same });
+    log(`generation alone: ${JSON.stringify(out.at(-1))}`);
+  }
+  return out;
+}
+
+function shapeMarkdown(shape: string, params: number, rows: Row[], first: Timed, storeBytes: number, ckptBytes: number, threads: number, gen: GenOnly[]): string {
+  const GiB = (b: number) => (b / 2 ** 30).toFixed(2);
+  const lines = [
+    `### GPT-NeoX, Pythia-${shape} shape, cpu, fp32 (${(params / 1e6).toFixed(1)}M parameters), ${threads} thread(s)`,
+    '',
+    '| task | requests (generations) | CLI s | CLI cpu s | torch one s | torch one cpu s | torch batched s | torch batched cpu s | CLI / one, cpu | CLI / batched, cpu | CLI / batched, wall | CLI peak RSS MiB | torch batched peak RSS MiB | same greedy ids as torch batched |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.task} | ${r.requests}${r.gens ? ` (${r.gens})` : ''} | ${f2(r.cli.wall)} | ${f2(r.cli.cpu)} | ${r.one ? f2(r.one.wall) : '–'} | ${r.one ? f2(r.one.cpu) : '–'} | ${r.batched ? f2(r.batched.wall) : '–'} | ${r.batched ? f2(r.batched.cpu) : '–'} | ${ratio(r.cli.cpu, r.one?.cpu)} | ${ratio(r.cli.cpu, r.batched?.cpu)} | ${ratio(r.cli.wall, r.batched?.wall)} | ${r.cli.rssMiB.toFixed(0)} | ${r.batched ? r.batched.rssMiB.toFixed(0) : '–'} | ${r.sameGenerated ?? '–'} |`,
+    );
+  }
+  lines.push(
+    '',
+    `First call (fetch-model from the folder, convert-model, one blimp item): ${f2(first.wall)} s wall, ${f2(first.cpu)} s CPU, ${first.writtenMiB.toFixed(0)} MiB written. Disk: checkpoint ${GiB(ckptBytes)} GiB; the store after converting ${GiB(storeBytes)} GiB (${(storeBytes / ckptBytes).toFixed(2)}× the checkpoint).`,
+  );
+  if (gen.length) {
+    lines.push('', 'Production alone (in-process work only, no start or load): our batched greedy `generate()` on the converted model vs the torch loop\'s batched greedy generation (batches of 16, left-padded, key/value cache) over the task\'s own prompts:', '', '| task | prompts | new tokens (ours) | ours s | ours cpu s | torch batched s | torch batched cpu s | ours / torch batched, cpu | ours / torch batched, wall | same greedy ids |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const g of gen) lines.push(`| ${g.task} | ${g.prompts} | ${g.tokens} | ${f2(g.oursWall)} | ${f2(g.oursCpu)} | ${g.torchWall === null ? '–' : f2(g.torchWall)} | ${g.torchCpu === null ? '–' : f2(g.torchCpu)} | ${ratio(g.oursCpu, g.torchCpu ?? undefined)} | ${ratio(g.oursWall, g.torchWall ?? undefined)} | ${g.same ?? '–'} |`);
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const i = process.argv.indexOf('--out');
+  await runE2eBench({ out: i > 0 ? process.argv[i + 1] ?? null : null });
+}
