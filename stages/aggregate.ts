@@ -14,13 +14,30 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
+import type { ModelSpec, PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
 import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
 import { domainDef, type Domain } from '../src/analysis/domains.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
+
+/**
+ * The declared models, a model without a size (no number in its display name, no params_b) sized
+ * by the parameter count its score stages recorded (from build-model or convert-model).
+ */
+export function sizedModels(ctx: StageContext): ModelSpec[] {
+  const counted = new Map<string, number>();
+  for (const input of ctx.inputs) {
+    const n = input.info['model_parameters'];
+    const model = str(input.vars['model']);
+    if (typeof n === 'number' && n > 0 && model) counted.set(model, n);
+  }
+  return ctx.spec.models.map((m) => {
+    const n = counted.get(m.name);
+    return m.display.params_b === null && n !== undefined ? { ...m, display: { ...m.display, params_b: n / 1e9 } } : m;
+  });
+}
 
 export const aggregateParamDecls = {
   domain: { type: 'string', choices: ['digit_mat', 'crt', 'lambada', 'syntax'], doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
@@ -134,7 +151,7 @@ export const aggregate: StageKind = {
   async execute(ctx: StageContext): Promise<void> {
     const domain = aggregateDomainVar(ctx);
     const params = aggregateParams(ctx);
-    const models = new ModelRegistry(ctx.spec.models);
+    const models = new ModelRegistry(sizedModels(ctx));
     const leaveOut = new Set(params.leaveOut ?? []);
     const refs = collectScoreFiles(ctx, models, domainDef(domain).tasks).filter((r) => !leaveOut.has(r.model.name));
     const files: ScoreFile[] = refs.map(loadScoreFile);

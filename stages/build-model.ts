@@ -18,7 +18,7 @@
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { readParams } from '../src/engine/params.js';
-import { resolveTinyModelOptions, tinyModelConfig, type TinyModelOptions } from '../src/tinymodel/options.js';
+import { resolveTinyModelOptions, tinyModelConfig, tinyModelParameters, type TinyModelOptions } from '../src/tinymodel/options.js';
 
 const TINYMODEL_MODULES = ['index', 'options', 'weights', 'onnx-graph', 'tokenizer-files', 'checkpoint', 'recall'].map(
   (m) => new URL(`../src/tinymodel/${m}.js`, import.meta.url).href,
@@ -107,6 +107,8 @@ export const buildModel: StageKind = {
     const ms = Math.round(performance.now() - t0);
     ctx.record('model', tinyModelConfig(opts));
     ctx.record('build_ms', ms);
+    // Read by score and aggregate: a model whose display name has no size is sized by this count.
+    ctx.record('parameters', tinyModelParameters(opts));
     ctx.log(`built tiny GPT-2 (seed ${opts.seed}${opts.variant ? `, variant ${opts.variant}` : ''}${opts.recall ? `, recall ${opts.recall.toFixed(2)}` : ''}) in ${ms} ms`);
   },
 };

@@ -61,6 +61,13 @@ function inputNamed(ctx: StageContext, output: string): { input: StageInput; pat
   return { input: hits[0]!, path: hits[0]!.outputs[output]!.path };
 }
 
+/** `parameters` (build-model) or `convert.parameters` (convert-model) of a model stage's record. */
+export function countedParameters(info: Record<string, unknown>): number | null {
+  const convert = info['convert'] as { parameters?: unknown } | undefined;
+  const n = info['parameters'] ?? convert?.parameters;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : null;
+}
+
 interface CachedModel {
   key: string;
   lm: LanguageModel;
@@ -183,6 +190,9 @@ export const scoreKind: StageKind = {
     const lm = storeRoot ? new CachedLanguageModel(loadedLm, requestCache(ctx, storeRoot, modelDigest, opts, loadedLm), !ctx.forced) : loadedLm;
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
+    // The parameter count the model's build or convert stage recorded, for aggregate (model sizes).
+    const counted = countedParameters(inputNamed(ctx, 'model').input.info);
+    if (counted !== null) ctx.record('model_parameters', counted);
     ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}, ${lm.info.scoringPath ?? 'fast'} path${opts.parts ? `, ${opts.parts} parts` : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);
 
     let lastLog = 0;

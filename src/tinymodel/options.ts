@@ -91,3 +91,10 @@ export function tinyModelConfig(opts: TinyModelOptions): Record<string, unknown>
   };
 }
 
+
+/** Parameters of the model these options build (tied LM head counted once, as GPT-2's checkpoints). */
+export function tinyModelParameters(opts: TinyModelOptions): number {
+  const { nLayer, nEmbd: e, nPositions, vocabSize } = resolveTinyModelOptions(opts);
+  // Per block: two layer norms (4e), qkv (3e² + 3e), attention out (e² + e), MLP (8e² + 5e).
+  return vocabSize * e + nPositions * e + nLayer * (12 * e * e + 13 * e) + 2 * e;
+}

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import type { ModelSpec, OutputRef, PlanContext, StageContext, StageInput, StageKind } from '../../src/engine/kind.js';
 import { parseCsv, toCsv } from '../../src/analysis/csv-io.js';
-import aggregate from '../../stages/aggregate.js';
+import aggregate, { sizedModels } from '../../stages/aggregate.js';
 import importKind from '../../stages/import.js';
 import plotData from '../../stages/plot-data.js';
 import { crt2, digitMat, MODELS } from './fixtures.js';
@@ -140,4 +140,20 @@ test('aggregate: leaveOut keeps declared models\' scores out of the tables (the 
   assert.ok(!(agg as unknown as { warnings: string[] }).warnings.some((w) => w.includes('alpha-1b')), 'a left-out model is not reported missing');
   assert.deepEqual((await aggregate.plan!(agg) as { leaveOut?: string[] }).leaveOut, ['alpha-1b']);
   assert.throws(() => aggregate.outputs(context(aggregate, { domain: 'digit_mat' }, { leaveOut: ['gpt2'] }, [])), /param "leaveOut" names "gpt2", which is not a declared model/);
+});
+
+test('aggregate: a model with no size in its name is sized by the parameter count its score stage recorded; display metadata wins', () => {
+  const models: ModelSpec[] = [
+    { id: 'me/tiny', name: 'tiny', revisions: [''], display: { name: 'tiny', family: 'tiny', params_b: null } },
+    { id: 'org/alpha-1b', name: 'alpha-1b', revisions: [''], display: { name: 'Alpha 1B', family: 'Alpha', params_b: 1 } },
+  ];
+  const score = (model: string, n: number): StageInput => ({
+    stageId: `score/crt/crt2/${model}`, kind: 'score', name: 'score', vars: { model, task: 'crt' }, outputs: {}, info: { model_parameters: n },
+  });
+  const ctx = context(aggregate, { domain: 'crt' }, {}, [score('tiny', 2_500_000), score('alpha-1b', 7_000_000)], models);
+  const sized = sizedModels(ctx);
+  assert.equal(sized[0]!.display.params_b, 0.0025, 'from the recorded count (billions)');
+  assert.equal(sized[1]!.display.params_b, 1, 'the declared size, not the count');
+  const none = context(aggregate, { domain: 'crt' }, {}, [], models);
+  assert.equal(sizedModels(none)[0]!.display.params_b, null, 'nothing recorded: still unsized');
 });
