@@ -5,7 +5,7 @@ import { FetchError } from './errors.js';
 import type { HubClient } from './hub-client.js';
 import { findMirrorRevision, localRevisions } from './mirror.js';
 import type { ModelRef } from './model-fetch.js';
-import { selectRevisions, type Refs, type RevisionSelect } from './revisions.js';
+import { allRefNames, selectRevisions, type Refs, type RevisionSelect } from './revisions.js';
 
 export interface SelectOptions {
   modelsDir?: string;
@@ -19,12 +19,18 @@ function asRefs(names: string[]): Refs {
 
 /** Revision names matching the selection, sorted by step; local folders are asked before the hub. */
 export async function selectModelRevisions(model: ModelRef, select: RevisionSelect, opts: SelectOptions): Promise<string[]> {
-  if (model.path) return selectRevisions(asRefs(await localRevisions(model.path)), select);
+  return (await selectModelRevisionsFrom(model, select, opts)).names;
+}
+
+/** The selection, and every ref name it was chosen from and where they came from (for "matches none"). */
+export async function selectModelRevisionsFrom(model: ModelRef, select: RevisionSelect, opts: SelectOptions): Promise<{ names: string[]; available: string[]; from: string }> {
+  const local = (names: string[], from: string) => ({ names: selectRevisions(asRefs(names), select), available: names, from });
+  if (model.path) return local(await localRevisions(model.path), `the folder ${model.path}`);
   if (opts.modelsDir) {
     const base = await findMirrorRevision(opts.modelsDir, model.id, '', model.name);
     if (base.folder) {
       const names = await localRevisions(base.folder);
-      if (names.length > 0 || opts.offline) return selectRevisions(asRefs(names), select);
+      if (names.length > 0 || opts.offline) return local(names, `the mirror ${base.folder}`);
     }
   }
   if (opts.offline || opts.client.config.offline) {
@@ -32,5 +38,6 @@ export async function selectModelRevisions(model: ModelRef, select: RevisionSele
       `model ${model.id}: revisionSelect ${select.glob} needs the hub's refs, and offline mode forbids asking; `
       + `provide the revisions under <dir>/${model.id}/revisions/ and pass --models-dir <dir> (or set PIPELINE_MODELS_DIR), or list revisions: explicitly`);
   }
-  return selectRevisions(await opts.client.refs(model.id), select);
+  const refs = await opts.client.refs(model.id);
+  return { names: selectRevisions(refs, select), available: allRefNames(refs), from: 'the hub' };
 }
