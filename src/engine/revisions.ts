@@ -12,7 +12,7 @@ export async function resolveRevisionSelections(spec: Spec, view: SpecView, stor
   const todo = spec.models.filter((m) => m.revisionSelect);
   if (todo.length === 0) return;
   const { selectModelRevisionsFrom } = await import('../fetch/revision-select.js');
-  const { HubClient } = await import('../fetch/hub-client.js');
+  const { HubClient, noteOfflineFallback, unreachableEndpoint } = await import('../fetch/hub-client.js');
   const { hubConfigFromEnv } = await import('../fetch/hub-config.js');
   const client = new HubClient(hubConfigFromEnv(process.env, view.offline ? { offline: true } : {}));
   const { closeRefs } = await import('../fetch/revisions.js');
@@ -34,6 +34,8 @@ export async function resolveRevisionSelections(spec: Spec, view: SpecView, stor
     } catch (e: unknown) {
       const remembered = await readJson<string[]>(memo);
       if (!remembered) throw new Error(`model ${m.id}: cannot resolve its revision selection (${m.revisionSelect!.glob}): ${(e as Error).message}`);
+      // No network: the last resolution stands, and the run says once that it works from the cache.
+      if (unreachableEndpoint(client.config.endpoint)) noteOfflineFallback(client.config.endpoint);
       m.revisions = [...new Set([...m.revisions, ...remembered])];
     }
     // A glob that matches no ref: blame the glob (not the stage's matrix, which then expands to

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
 import { downloadFile, type DownloadResult } from './download.js';
 import { FetchError, HttpStatusError } from './errors.js';
-import { HubClient, hubRevision, type RevisionInfo, type Sibling } from './hub-client.js';
+import { HubClient, hubRevision, noteOfflineFallback, unreachableEndpoint, type RevisionInfo, type Sibling } from './hub-client.js';
 import { repoCacheDir } from './hub-config.js';
 import { findLocalRevision, findMirrorRevision, listModelFiles, localRevisions } from './mirror.js';
 import { closeRefs } from './revisions.js';
@@ -104,7 +104,17 @@ export async function resolveModelSource(model: ModelRef, revision: string, opts
     if (commit) return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
     throw offlineMissing(model, revision, tried, opts.modelsDir, cacheDir);
   }
-  const info = await opts.client.revisionInfo(model.id, revision);
+  let info: RevisionInfo;
+  try {
+    info = await opts.client.revisionInfo(model.id, revision);
+  } catch (err) {
+    // No network at all: a revision resolved before is still in the cache; use it and say so once.
+    const endpoint = opts.client.config.endpoint;
+    const commit = unreachableEndpoint(endpoint) ? await cachedCommit(cacheDir, model.id, revision) : undefined;
+    if (!commit) throw err;
+    noteOfflineFallback(endpoint);
+    return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
+  }
   // Remembered only so that offline runs can resolve it later; a read-only cache is no error.
   await rememberResolution(cacheDir, model.id, revision, info).catch(() => undefined);
   return { source: 'hub', id: model.id, revision: hubRevision(revision), commit: info.sha };

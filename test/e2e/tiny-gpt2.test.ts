@@ -174,6 +174,13 @@ stages:
   const offline = await rig.cliAsync(['--offline', 'run'], { HF_HOME: join(rig.dir, 'hf'), HF_ENDPOINT: 'http://127.0.0.1:9' });
   assert.equal(offline.code, 0, offline.stderr + offline.stdout);
   assert.match(offline.stdout, /Nothing to do: all 3 stages are up to date/);
+  // Without --offline and without network (a hub name that does not resolve): the cache is used
+  // as --offline would, and the run says so once.
+  const unreachable = await rig.cliAsync(['run'], { HF_HOME: join(rig.dir, 'hf'), HF_ENDPOINT: 'http://hub.invalid' });
+  assert.equal(unreachable.code, 0, unreachable.stderr + unreachable.stdout);
+  assert.match(unreachable.stdout, /Nothing to do: all 3 stages are up to date/);
+  const notes = unreachable.stderr.match(/note: cannot reach http:\/\/hub\.invalid \((ENOTFOUND|EAI_AGAIN)\); using the local hub cache, as --offline would/g) ?? [];
+  assert.equal(notes.length, 1, unreachable.stderr);
 });
 
 test('a revision glob that matches no ref: the glob and its line are blamed, with the refs the hub has', { timeout: 120_000 }, async () => {
