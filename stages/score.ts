@@ -208,13 +208,13 @@ export const scoreKind: StageKind = {
       limit,
       maxNewTokens,
       chunkSize: params.chunk_requests,
-      onProgress(done, total) {
+      onProgress(done, total, unit = 'requests') {
         // Progress is reported between LM calls: the place to stop a cancelled run.
         if (ctx.signal.aborted) throw new Error('cancelled');
         const now = Date.now();
         if (now - lastLog > 1000 || done === total) {
           lastLog = now;
-          ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} requests`);
+          ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} ${unit}`);
         }
       },
     });
