@@ -13,7 +13,7 @@
 // aggregation but not scoring.
 
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import type { ModelSpec, PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
 import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
@@ -108,17 +108,30 @@ export function collectScoreFiles(ctx: StageContext, models: ModelRegistry, task
       if (!model) {
         if (tasks.includes(task)) ctx.warn(`aggregate: input ${input.stageId} is for undeclared model ${JSON.stringify(name)}; ignored`);
       } else {
-        add({ task, condition: str(input.vars['condition']), model, revision: str(input.vars['revision']), path: csv.path }, input.stageId);
+        const ref: ScoreFileRef = { task, condition: str(input.vars['condition']), model, revision: str(input.vars['revision']), path: csv.path };
+        if (csv.materialized) ref.shown = shownPath(ctx, csv.materialized);
+        add(ref, input.stageId);
       }
     }
     const scores = input.outputs['scores'];
     if (scores) {
       const scan = scanOutputLayout(scores.path, models);
       for (const s of scan.skipped) if (tasks.some((t) => s.startsWith(`${t}/`))) ctx.warn(`aggregate: ${s}; ignored`);
-      for (const ref of scan.files) add(ref, input.stageId);
+      // Name the imported original in messages (import records its folder), not the store's copy.
+      const source = input.info['source_dir'];
+      for (const ref of scan.files) {
+        if (typeof source === 'string') ref.shown = shownPath(ctx, join(source, relative(scores.path, ref.path)));
+        add(ref, input.stageId);
+      }
     }
   }
   return refs;
+}
+
+/** A path for messages: relative to the project folder when inside it. */
+function shownPath(ctx: StageContext, path: string): string {
+  const rel = relative(ctx.spec.projectDir, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 function collectAnnotations(inputs: StageInput[], models: ModelRegistry): Annotations {

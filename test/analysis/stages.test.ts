@@ -157,3 +157,20 @@ test('aggregate: a model with no size in its name is sized by the parameter coun
   const none = context(aggregate, { domain: 'crt' }, {}, [], models);
   assert.equal(sizedModels(none)[0]!.display.params_b, null, 'nothing recorded: still unsized');
 });
+
+test('aggregate warnings name the user\'s file (the imported original, the working-tree copy), never the store copy', async () => {
+  // A crt2 file without generated_response_label: aggregate warns about it.
+  const full = crt2('alpha-1b', [{ label: 'correct', c: -1, i: -2 }]).table;
+  const cols = full.columns.filter((c) => c !== 'generated_response_label');
+  write('paper-unlabelled/crt/crt2/alpha-1b.csv', toCsv({ columns: cols, rows: full.rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c]!]))) }));
+  const imp = context(importKind, {}, { dir: 'paper-unlabelled' }, []);
+  await importKind.execute(imp);
+  const records = (imp as unknown as { records: Record<string, unknown> }).records;
+  assert.equal(records['source_dir'], join(root, 'project', 'paper-unlabelled'));
+  const agg = context(aggregate, { domain: 'crt' }, { trainingTime: false }, [{ ...asInput(imp, importKind), info: records }]);
+  await aggregate.execute(agg);
+  const warnings = (agg as unknown as { warnings: string[] }).warnings.filter((w) => /generated_response_label/.test(w));
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /^paper-unlabelled\/crt\/crt2\/alpha-1b\.csv: no generated_response_label column/);
+  assert.ok(!warnings[0]!.includes(imp.outDir), 'not the store copy');
+});
