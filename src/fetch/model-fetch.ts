@@ -193,6 +193,8 @@ async function cacheHubFile(client: HubClient, id: string, commit: string, file:
     idleTimeoutMs: client.config.idleTimeoutMs,
     signal: opts.signal,
     mapError: (err: HttpStatusError) => client.toFetchError(err, id, file),
+    // A stage log line: the progress display shows it under the running stage.
+    onRetry: (n, tries, reason, ms) => opts.log?.(`${file}: try ${n} of ${tries} failed (${reason}); retrying in ${(ms / 1000).toFixed(1)} s`),
     fetchImpl: opts.fetchImpl,
   });
 }
