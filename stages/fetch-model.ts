@@ -11,7 +11,7 @@ import type { ModelSpec, PlanContext, StageContext, StageKind } from '../src/eng
 import { fetchCodeUrls } from '../src/fetch/code.js';
 import { DEFAULT_DTYPE, dtypeSuffix, selectFetchFiles } from '../src/fetch/dtype.js';
 import { FetchError } from '../src/fetch/errors.js';
-import { HubClient, unreachableEndpoint } from '../src/fetch/hub-client.js';
+import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import {
   cacheHubFileForPlan, commitListing, copyModelFiles, describeRevision, downloadHubModel, localFetchSelection, resolveModelSource,
@@ -36,9 +36,7 @@ function dtypeOf(model: ModelSpec): string {
 
 function clientFor(ctx: PlanContext): HubClient {
   const config = hubConfigFromEnv(process.env);
-  // Once the hub proved unreachable in this run, the other stages plan and fetch from the cache
-  // straight away (resolveModelSource fell back to it and said so).
-  return new HubClient({ ...config, offline: config.offline || ctx.spec.offline || unreachableEndpoint(config.endpoint) !== undefined });
+  return new HubClient({ ...config, offline: config.offline || ctx.spec.offline });
 }
 
 /** One digest over the needed files, so the final weights' key ignores the revisions/ beside them. */

@@ -104,12 +104,21 @@ export async function resolveModelSource(model: ModelRef, revision: string, opts
     if (commit) return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
     throw offlineMissing(model, revision, tried, opts.modelsDir, cacheDir);
   }
+  // Once the hub proved unreachable in this run, a cached resolution is used without asking again;
+  // what is not cached still asks, so its failure stays the network's (said once, as such).
+  const endpoint = opts.client.config.endpoint;
+  if (unreachableEndpoint(endpoint)) {
+    const commit = await cachedCommit(cacheDir, model.id, revision);
+    if (commit) {
+      noteOfflineFallback(endpoint);
+      return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
+    }
+  }
   let info: RevisionInfo;
   try {
     info = await opts.client.revisionInfo(model.id, revision);
   } catch (err) {
     // No network at all: a revision resolved before is still in the cache; use it and say so once.
-    const endpoint = opts.client.config.endpoint;
     const commit = unreachableEndpoint(endpoint) ? await cachedCommit(cacheDir, model.id, revision) : undefined;
     if (!commit) throw err;
     noteOfflineFallback(endpoint);
