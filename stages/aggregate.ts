@@ -13,14 +13,31 @@
 // aggregation but not scoring.
 
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
+import { isAbsolute, join, relative } from 'node:path';
+import type { ModelSpec, PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
 import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
 import { domainDef, type Domain } from '../src/analysis/domains.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
+
+/**
+ * The declared models, a model without a size (no number in its display name, no params_b) sized
+ * by the parameter count its score stages recorded (from build-model or convert-model).
+ */
+export function sizedModels(ctx: StageContext): ModelSpec[] {
+  const counted = new Map<string, number>();
+  for (const input of ctx.inputs) {
+    const n = input.info['model_parameters'];
+    const model = str(input.vars['model']);
+    if (typeof n === 'number' && n > 0 && model) counted.set(model, n);
+  }
+  return ctx.spec.models.map((m) => {
+    const n = counted.get(m.name);
+    return m.display.params_b === null && n !== undefined ? { ...m, display: { ...m.display, params_b: n / 1e9 } } : m;
+  });
+}
 
 export const aggregateParamDecls = {
   domain: { type: 'string', choices: ['digit_mat', 'crt', 'lambada', 'syntax'], doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
@@ -91,17 +108,30 @@ export function collectScoreFiles(ctx: StageContext, models: ModelRegistry, task
       if (!model) {
         if (tasks.includes(task)) ctx.warn(`aggregate: input ${input.stageId} is for undeclared model ${JSON.stringify(name)}; ignored`);
       } else {
-        add({ task, condition: str(input.vars['condition']), model, revision: str(input.vars['revision']), path: csv.path }, input.stageId);
+        const ref: ScoreFileRef = { task, condition: str(input.vars['condition']), model, revision: str(input.vars['revision']), path: csv.path };
+        if (csv.materialized) ref.shown = shownPath(ctx, csv.materialized);
+        add(ref, input.stageId);
       }
     }
     const scores = input.outputs['scores'];
     if (scores) {
       const scan = scanOutputLayout(scores.path, models);
       for (const s of scan.skipped) if (tasks.some((t) => s.startsWith(`${t}/`))) ctx.warn(`aggregate: ${s}; ignored`);
-      for (const ref of scan.files) add(ref, input.stageId);
+      // Name the imported original in messages (import records its folder), not the store's copy.
+      const source = input.info['source_dir'];
+      for (const ref of scan.files) {
+        if (typeof source === 'string') ref.shown = shownPath(ctx, join(source, relative(scores.path, ref.path)));
+        add(ref, input.stageId);
+      }
     }
   }
   return refs;
+}
+
+/** A path for messages: relative to the project folder when inside it. */
+function shownPath(ctx: StageContext, path: string): string {
+  const rel = relative(ctx.spec.projectDir, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 function collectAnnotations(inputs: StageInput[], models: ModelRegistry): Annotations {
@@ -134,7 +164,7 @@ export const aggregate: StageKind = {
   async execute(ctx: StageContext): Promise<void> {
     const domain = aggregateDomainVar(ctx);
     const params = aggregateParams(ctx);
-    const models = new ModelRegistry(ctx.spec.models);
+    const models = new ModelRegistry(sizedModels(ctx));
     const leaveOut = new Set(params.leaveOut ?? []);
     const refs = collectScoreFiles(ctx, models, domainDef(domain).tasks).filter((r) => !leaveOut.has(r.model.name));
     const files: ScoreFile[] = refs.map(loadScoreFile);

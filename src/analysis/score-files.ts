@@ -14,6 +14,8 @@ export interface ScoreFileRef {
   /** '' for the final weights. */
   revision: string;
   path: string;
+  /** The file to name in messages when `path` is a store copy: its working-tree copy or the imported original. */
+  shown?: string;
 }
 
 export interface ScoreFile extends ScoreFileRef {

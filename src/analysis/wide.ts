@@ -100,7 +100,7 @@ export function buildWide(domain: Domain, allFiles: ScoreFile[], opts: WideOptio
     const step = opts.scope === 'training_time' ? trainingStep(f.revision, steps.get(f.model.name)!) : null;
     f.table.rows.forEach((src, i) => {
       if (domain === 'syntax' && f.task === 'dgl' && isDglDuplicate(src)) return;
-      const where = `${f.path} row ${i + 2}`;
+      const where = `${f.shown ?? f.path} row ${i + 2}`;
       const row: Row = {};
       for (const c of columns) row[c] = src[c] ?? null;
       row.model = f.model.display;

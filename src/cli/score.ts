@@ -3,8 +3,9 @@
 // score) and runs it through the same engine and cache, then prints where the CSV and
 // requests.jsonl are. `--model` is a hub id or a folder (an ONNX export, or a PyTorch checkpoint
 // in the hub's layout): a checkpoint is converted on the way, once; an export passes through.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { Engine } from '../engine/engine.js';
 import { parseSpec, BUILTIN_TASKS } from '../engine/spec.js';
@@ -89,19 +90,41 @@ export function scorePipeline(f: ScoreFlags & { set?: string[] }, cwd: string, d
   return stringify(doc);
 }
 
+/** Where one-off scores live, apart from any pipeline.yaml's results and store in the same folder. */
+export const SCORE_HOME = '.pipeline-score';
+
+/**
+ * The folder of one `pipeline score` call: task, condition, model, revision and a digest of the
+ * generated pipeline, so every distinct call keeps its own pipeline file and outputs (the engine
+ * refuses two pipeline files writing one output), and the same call finds its own again.
+ */
+export function scoreCallDir(cwd: string, f: Pick<ScoreFlags, 'task' | 'condition' | 'model' | 'revision'>, text: string): string {
+  const parts = [f.task, f.condition ?? '', basename(resolve(cwd, f.model)), f.revision ?? ''].filter(Boolean);
+  const slug = parts.join('-').replace(/[^A-Za-z0-9._@-]+/g, '-').replace(/^[.-]+/, '').slice(0, 80);
+  const digest = createHash('sha256').update(text).digest('hex').slice(0, 8);
+  return resolve(cwd, SCORE_HOME, `${slug}-${digest}`);
+}
+
 export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const flags = f as unknown as ScoreFlags;
   // Without a pipeline file there are no vars: `--set k=v` sets a score param, as `--param` does.
   flags.param = flags.param ?? [];
   const { scoreParams } = await import('../../stages/score.js');
   const text = scorePipeline({ ...flags, set: g.set }, process.cwd(), scoreParams);
-  // Kept on disk so that `pipeline -f .pipeline-score.yaml inspect|status …` can look at this run.
-  const file = resolve(process.cwd(), '.pipeline-score.yaml');
-  writeFileSync(file, `# written by \`pipeline score\` (the last call); inspect with: npx pipeline -f .pipeline-score.yaml inspect <stage>\n${text}`);
+  // Each call keeps its pipeline file and outputs in its own folder under .pipeline-score/, and all
+  // calls share one store there (a model is fetched and converted once), so `pipeline -f
+  // <folder>/pipeline.yaml --store .pipeline-score/cache inspect|status …` can look at any call.
+  const dir = scoreCallDir(process.cwd(), flags, text);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'pipeline.yaml');
+  const store = g.store ? resolve(g.store) : resolve(process.cwd(), SCORE_HOME, 'cache');
+  const rel = (p: string): string => relative(process.cwd(), p) || '.';
+  writeFileSync(file, `# written by \`pipeline score\`; inspect with: npx pipeline -f ${rel(file)} --store ${rel(store)} inspect <stage>\n${text}`);
   const spec = parseSpec(text, file, { kinds: new KindRegistry().names() });
   // A stage asking for more cpus than the machine's cores still runs: the pool grows to fit it.
   const threads = flags.threads !== undefined ? positiveInt(flags.threads, '--threads') : 0;
-  const opts = engineOptions({ ...g, set: [], ...(!g.cpus && threads > cpus().length ? { cpus: String(threads) } : {}) });
+  const opts = engineOptions({ ...g, set: [], store, ...(!g.cpus && threads > cpus().length ? { cpus: String(threads) } : {}) });
+  opts.file = file;
   opts.spec = spec;
   const json = !!(flags.json || g.json);
   opts.reporter = json ? () => undefined : lineReporter((l) => void process.stderr.write(l + '\n'));
@@ -117,14 +140,22 @@ export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): P
   if (!state || state.state !== 'fresh') throw new Error(`score stage ${scoreId} did not complete`);
   const csv = state.record.outputs['csv']!;
   const req = state.record.outputs['requests']!;
+  // The CSV in the call's folder (the README promises its path); the store object only when the
+  // working-tree copy is missing, and then said so.
+  const csvPath = resolve(engine.spec.projectDir, csv.materialize ?? join('output', ...scoreId.split('/').slice(1)) + '.csv');
+  const inTree = existsSync(csvPath);
   const result = {
     stage: scoreId,
     key: state.key,
-    csv: csv.materialize ? resolve(engine.spec.projectDir, csv.materialize) : engine.store.objectPath(csv.digest),
+    csv: inTree ? csvPath : engine.store.objectPath(csv.digest),
     requests: engine.store.objectPath(req.digest),
+    pipeline: file,
     cached: summary.ran === 0,
   };
   if (json) process.stdout.write(JSON.stringify(result) + '\n');
-  else process.stdout.write(`${result.cached ? 'cached' : 'scored'} ${scoreId}\n  csv:      ${result.csv}\n  requests: ${result.requests}\n  key:      ${result.key}\n`);
+  else {
+    process.stdout.write(`${result.cached ? 'cached' : 'scored'} ${scoreId}\n  csv:      ${result.csv}${inTree ? '' : ' (in the store: its working-tree copy is missing)'}\n` +
+      `  requests: ${result.requests}\n  key:      ${result.key}\n  inspect:  npx pipeline -f ${rel(file)} --store ${rel(store)}${g.stimuliDir ? ` --stimuli-dir ${g.stimuliDir}` : ''}${g.modelsDir ? ` --models-dir ${g.modelsDir}` : ''} inspect ${scoreId}\n`);
+  }
   return EXIT.ok;
 }

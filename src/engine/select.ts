@@ -73,13 +73,31 @@ export function chosen(graph: GraphLike, targets: string[], only: string[]): Set
   return out;
 }
 
+/**
+ * The names closest to a glob that matches none: its literal text (glob characters removed)
+ * against each name's start of the same length, so `score/lambda*` finds `score/lambada/…`.
+ */
+export function closestToGlob(pattern: string, names: readonly string[], n = 3): string {
+  const literal = pattern.replace(/[*?[\]{}]/g, '');
+  if (literal.length < 2 || names.length === 0) return '';
+  const { distance } = createRequire(import.meta.url)('fastest-levenshtein') as typeof import('fastest-levenshtein');
+  const limit = Math.max(2, Math.floor(literal.length / 3));
+  const ranked = [...new Set(names)]
+    .map((name) => ({ name, d: distance(literal, name.slice(0, literal.length)) }))
+    .filter((x) => x.d <= limit)
+    .sort((a, b) => a.d - b.d || a.name.length - b.name.length || (a.name < b.name ? -1 : 1));
+  return ranked.length ? ` (closest: ${ranked.slice(0, n).map((x) => x.name).join(', ')})` : '';
+}
+
 /** Each selector that matches no instance, as a message with the closest names. */
 export function unmatchedSelectors(graph: GraphLike, targets: string[], only: string[]): string[] {
   const problems: string[] = [];
   for (const p of targets) {
     if (graph.order.some((i) => matchesTarget(i, p))) continue;
     const ids = graph.order.map((i) => i.id);
-    const hint = isGlob(p) ? (p.includes('/') && !p.includes('**') ? ' (in a glob `*` stops at `/`: use `**` to match across it, e.g. score/**)' : '') : didYouMean(p, ids);
+    const hint = isGlob(p)
+      ? closestToGlob(p, ids) + (p.includes('/') && !p.includes('**') ? ' (in a glob `*` stops at `/`: use `**` to match across it, e.g. score/**)' : '')
+      : didYouMean(p, ids);
     problems.push(`target "${p}" matches no stage id${hint}; ${ids.length} stages, e.g. ${ids.slice(0, 3).join(', ')} (see \`pipeline dag\`)`);
   }
   for (const p of only) {
@@ -89,7 +107,7 @@ export function unmatchedSelectors(graph: GraphLike, targets: string[], only: st
       const all = [...new Set(graph.order.flatMap(pick))].filter(Boolean);
       return all.length === 0 ? 'none' : all.length > 8 ? `${all.slice(0, 8).join(', ')}, … (${all.length})` : all.join(', ');
     };
-    const hint = isGlob(p) ? '' : didYouMean(p, names);
+    const hint = isGlob(p) ? closestToGlob(p, names) : didYouMean(p, names);
     problems.push(
       `--only ${p} matches no stage${hint}; tasks: ${group((i) => values(i.vars['task']))}; models: ${group((i) => (i.model ? [i.model.name] : []))}; ` +
         `revisions: ${group((i) => values(i.vars['revision']))}; kinds: ${group((i) => [i.kind])}`,

@@ -408,7 +408,7 @@ export function kindDiagnostics(stages: StageDecl[], src: SourceLocator, kinds: 
   const out: Diagnostic[] = [];
   for (const decl of stages) {
     if (decl.uses && !kinds.includes(decl.uses)) {
-      out.push(src.at(['stages', decl.name, 'uses'], `unknown stage kind "${decl.uses}"${didYouMean(decl.uses, kinds)}; built-in kinds: ${kinds.filter((k) => k !== 'run').join(', ')}`));
+      out.push(src.at(['stages', decl.name, 'uses'], `unknown stage kind "${decl.uses}"${didYouMean(decl.uses, kinds)}; built-in kinds: ${kinds.join(', ')} (\`run\` is also written \`run: <command>\` in place of \`uses:\`)`));
     }
   }
   return out;

@@ -37,6 +37,8 @@ export interface DownloadOptions {
   /** Turn a non-transient HTTP status into the caller's error (401 → "set HF_TOKEN"). */
   mapError?: (err: HttpStatusError) => unknown;
   onProgress?: (bytes: number, total: number | undefined) => void;
+  /** Before each retry: which try failed, why, and how long until the next (so a run can say so). */
+  onRetry?: (failedTry: number, tries: number, reason: string, delayMs: number) => void;
   fetchImpl?: typeof fetch;
 }
 
@@ -211,7 +213,11 @@ async function fetchToPart(opts: DownloadOptions, part: string): Promise<{ reque
       if (!(err instanceof HttpTimeoutError) && !isTransient(err)) {
         throw err instanceof HttpStatusError && opts.mapError ? opts.mapError(err) : err;
       }
-      if (attempt + 1 < opts.retry.attempts) await sleep(backoffDelay(opts.retry, attempt), opts.signal);
+      if (attempt + 1 < opts.retry.attempts) {
+        const delay = backoffDelay(opts.retry, attempt);
+        opts.onRetry?.(attempt + 1, opts.retry.attempts, errorText(err), delay);
+        await sleep(delay, opts.signal);
+      }
     } finally {
       r?.close();
     }

@@ -170,6 +170,7 @@ export class HubClient {
         last = err;
         const unreachable = unreachableCode(err);
         if (unreachable) {
+          markUnreachable(this.config.endpoint, unreachable);
           // No route to the hub at all (no network, a wrong HF_ENDPOINT): retrying with backoff
           // would only make every stage's plan wait; say what to do instead.
           const local = what.startsWith('dataset ') ? 'the stimuli with --stimuli-dir <dir> (or PIPELINE_STIMULI_DIR) or a path:' : 'models with --models-dir <dir> (or PIPELINE_MODELS_DIR) or a path:';
@@ -190,6 +191,27 @@ export function errorText(err: unknown): string {
     return cause instanceof Error && cause.message !== err.message ? `${err.message} (${cause.message})` : err.message;
   }
   return String(err);
+}
+
+// Endpoints found unreachable in this process (no network): plans then use what is cached, as
+// huggingface_hub falls back to its cache, and say so once (noteOfflineFallback).
+const unreachableEndpoints = new Map<string, string>();
+const noted = new Set<string>();
+
+export function markUnreachable(endpoint: string, code: string): void {
+  unreachableEndpoints.set(endpoint, code);
+}
+
+/** The error code with which this endpoint was found unreachable in this process, if it was. */
+export function unreachableEndpoint(endpoint: string): string | undefined {
+  return unreachableEndpoints.get(endpoint);
+}
+
+/** Say once per endpoint that the cache is used because the hub cannot be reached. */
+export function noteOfflineFallback(endpoint: string): void {
+  if (noted.has(endpoint)) return;
+  noted.add(endpoint);
+  process.stderr.write(`note: cannot reach ${endpoint} (${unreachableEndpoints.get(endpoint) ?? 'unreachable'}); using the local hub cache, as --offline would (what is not cached is reported as missing)\n`);
 }
 
 /** The error code when the host cannot be reached at all (DNS failure, no route), else undefined. */

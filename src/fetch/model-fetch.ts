@@ -7,7 +7,7 @@ import { assertSafeRelativeName, isValidCommitId } from '../util/safe-path.js';
 import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
 import { cachedFileProblem, downloadFile, type DownloadResult, type Expected } from './download.js';
 import { FetchError, HttpStatusError } from './errors.js';
-import { HubClient, hubRevision, type RevisionInfo, type Sibling } from './hub-client.js';
+import { HubClient, hubRevision, noteOfflineFallback, unreachableEndpoint, type RevisionInfo, type Sibling } from './hub-client.js';
 import { repoCacheDir } from './hub-config.js';
 import { asFetchError, checkHubId, checkRevision, checkRevisionInfo, insideOrRefuse } from './hub-names.js';
 import { findLocalRevision, findMirrorRevision, listModelFiles, localRevisions } from './mirror.js';
@@ -123,7 +123,26 @@ export async function resolveModelSource(model: ModelRef, revision: string, opts
     if (commit) return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
     throw offlineMissing(model, revision, tried, opts.modelsDir, cacheDir);
   }
-  const info = await opts.client.revisionInfo(model.id, revision);
+  // Once the hub proved unreachable in this run, a cached resolution is used without asking again;
+  // what is not cached still asks, so its failure stays the network's (said once, as such).
+  const endpoint = opts.client.config.endpoint;
+  if (unreachableEndpoint(endpoint)) {
+    const commit = await cachedCommit(cacheDir, model.id, revision);
+    if (commit) {
+      noteOfflineFallback(endpoint);
+      return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
+    }
+  }
+  let info: RevisionInfo;
+  try {
+    info = await opts.client.revisionInfo(model.id, revision);
+  } catch (err) {
+    // No network at all: a revision resolved before is still in the cache; use it and say so once.
+    const commit = unreachableEndpoint(endpoint) ? await cachedCommit(cacheDir, model.id, revision) : undefined;
+    if (!commit) throw err;
+    noteOfflineFallback(endpoint);
+    return { source: 'hub', id: model.id, revision: hubRevision(revision), commit };
+  }
   // Remembered only so that offline runs can resolve it later; a read-only cache is no error.
   await rememberResolution(cacheDir, model.id, revision, info).catch(() => undefined);
   return { source: 'hub', id: model.id, revision: hubRevision(revision), commit: info.sha };
@@ -219,6 +238,8 @@ async function cacheHubFile(client: HubClient, id: string, commit: string, file:
     firstByteTimeoutMs: client.config.firstByteTimeoutMs,
     signal: opts.signal,
     mapError: (err: HttpStatusError) => client.toFetchError(err, id, file),
+    // A stage log line: the progress display shows it under the running stage.
+    onRetry: (n, tries, reason, ms) => opts.log?.(`${file}: try ${n} of ${tries} failed (${reason}); retrying in ${(ms / 1000).toFixed(1)} s`),
     fetchImpl: opts.fetchImpl,
   });
 }

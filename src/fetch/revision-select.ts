@@ -6,7 +6,7 @@ import { FetchError } from './errors.js';
 import type { HubClient } from './hub-client.js';
 import { findMirrorRevision, localRevisions } from './mirror.js';
 import type { ModelRef } from './model-fetch.js';
-import { selectRevisions, type Refs, type RevisionSelect } from './revisions.js';
+import { allRefNames, selectRevisions, type Refs, type RevisionSelect } from './revisions.js';
 
 export interface SelectOptions {
   modelsDir?: string;
@@ -30,12 +30,18 @@ function checkedLocal(model: ModelRef, folder: string, names: string[]): string[
 
 /** Revision names matching the selection, sorted by step; local folders are asked before the hub. */
 export async function selectModelRevisions(model: ModelRef, select: RevisionSelect, opts: SelectOptions): Promise<string[]> {
-  if (model.path) return checkedLocal(model, model.path, selectRevisions(asRefs(await localRevisions(model.path)), select));
+  return (await selectModelRevisionsFrom(model, select, opts)).names;
+}
+
+/** The selection, and every ref name it was chosen from and where they came from (for "matches none"). */
+export async function selectModelRevisionsFrom(model: ModelRef, select: RevisionSelect, opts: SelectOptions): Promise<{ names: string[]; available: string[]; from: string }> {
+  const local = (names: string[], folder: string, from: string) => ({ names: checkedLocal(model, folder, selectRevisions(asRefs(names), select)), available: names, from });
+  if (model.path) return local(await localRevisions(model.path), model.path, `the folder ${model.path}`);
   if (opts.modelsDir) {
     const base = await findMirrorRevision(opts.modelsDir, model.id, '', model.name);
     if (base.folder) {
       const names = await localRevisions(base.folder);
-      if (names.length > 0 || opts.offline) return checkedLocal(model, base.folder, selectRevisions(asRefs(names), select));
+      if (names.length > 0 || opts.offline) return local(names, base.folder, `the mirror ${base.folder}`);
     }
   }
   if (opts.offline || opts.client.config.offline) {
@@ -43,5 +49,6 @@ export async function selectModelRevisions(model: ModelRef, select: RevisionSele
       `model ${model.id}: revisionSelect ${select.glob} needs the hub's refs, and offline mode forbids asking; `
       + `provide the revisions under <dir>/${model.id}/revisions/ and pass --models-dir <dir> (or set PIPELINE_MODELS_DIR), or list revisions: explicitly`);
   }
-  return selectRevisions(await opts.client.refs(model.id), select);
+  const refs = await opts.client.refs(model.id);
+  return { names: selectRevisions(refs, select), available: allRefNames(refs), from: 'the hub' };
 }

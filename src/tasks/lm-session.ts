@@ -14,7 +14,8 @@ export interface Tagged<T> {
 export interface SessionOptions {
   /** Requests per LM call (default: a twentieth of the task, 512 to 2048): large enough to share prefixes and sort by length, small enough to report progress. */
   chunkSize?: number;
-  onProgress?(done: number, total: number): void;
+  /** `unit`: what is counted — "requests", or "requests and measures" when the task computes after them. */
+  onProgress?(done: number, total: number, unit?: string): void;
 }
 
 function errorMessage(e: unknown): string {
@@ -37,10 +38,25 @@ export class LmSession {
     this.chunkSize = opts.chunkSize ?? 2048;
   }
 
-  /** Announce how many requests the task will send (for progress). */
-  plan(total: number): void {
-    this.total = total;
-    this.opts.onProgress?.(this.done, this.total);
+  /**
+   * Announce how many requests the task will send (for progress), and how many steps of its own
+   * work follow them (lambada's KL and Spearman per item), so that 100 % means done.
+   */
+  plan(total: number, extraSteps = 0): void {
+    this.total = total + extraSteps;
+    this.extraSteps = extraSteps;
+    this.opts.onProgress?.(this.done, this.total, this.unit());
+  }
+
+  /** Count n steps of the task's own work announced in plan(). */
+  stepDone(n = 1): void {
+    this.progress(n);
+  }
+
+  private extraSteps = 0;
+
+  private unit(): string {
+    return this.extraSteps ? 'requests and measures' : 'requests';
   }
 
   count(name: string, n = 1): void {
@@ -135,7 +151,7 @@ export class LmSession {
 
   private progress(n: number): void {
     this.done += n;
-    this.opts.onProgress?.(this.done, Math.max(this.total, this.done));
+    this.opts.onProgress?.(this.done, Math.max(this.total, this.done), this.unit());
   }
 
   conditional(tagged: Tagged<ConditionalRequest>[], reduction: Reduction): Promise<(ConditionalResult | null)[]> {

@@ -29,7 +29,7 @@ export interface RunTaskArgs {
   revision: string;
   limit?: number;
   maxNewTokens: number;
-  onProgress?(done: number, total: number): void;
+  onProgress?(done: number, total: number, unit?: string): void;
   /** Requests per LM call (default 2048; an item's requests are never split). */
   chunkSize?: number;
 }

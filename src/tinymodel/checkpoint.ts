@@ -10,6 +10,7 @@ import { writeSafetensors } from '../convert/readers/safetensors-write.js';
 import { resolveTinyModelOptions, tinyModelConfig, type TinyModelOptions } from './options.js';
 import { EOS_ID, makeTokenizerFiles } from './tokenizer-files.js';
 import { makeWeights } from './weights.js';
+import { applyRecall } from './recall.js';
 
 const json = (value: unknown, pretty = true): string => (pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)) + '\n';
 
@@ -17,6 +18,7 @@ const json = (value: unknown, pretty = true): string => (pretty ? JSON.stringify
 export async function buildTinyCheckpoint(outDir: string, opts: TinyModelOptions): Promise<void> {
   const r = resolveTinyModelOptions(opts);
   const weights = makeWeights(r, r.seed, r.variant);
+  if (r.recall) applyRecall(weights, r.seed, r.recall);
   const tok = await makeTokenizerFiles();
   await mkdir(outDir, { recursive: true });
   await Promise.all([

@@ -19,6 +19,7 @@ import { buildGpt2Onnx } from './onnx-graph.js';
 import { LAYER_NORM_EPS, resolveTinyModelOptions, tinyModelConfig, type TinyModelOptions } from './options.js';
 import { EOS_ID, makeTokenizerFiles } from './tokenizer-files.js';
 import { makeWeights } from './weights.js';
+import { applyRecall } from './recall.js';
 
 export { DEFAULT_SIZES, VOCAB_SIZE, resolveTinyModelOptions, tinyModelConfig, type TinyModelOptions } from './options.js';
 
@@ -29,6 +30,7 @@ export async function buildTinyModel(outDir: string, opts: TinyModelOptions): Pr
   const r = resolveTinyModelOptions(opts);
   const config = tinyModelConfig(opts);
   const weights = makeWeights(r, r.seed, r.variant);
+  if (r.recall) applyRecall(weights, r.seed, r.recall);
   const onnxBytes = buildGpt2Onnx(r, weights, LAYER_NORM_EPS);
   const tok = await makeTokenizerFiles();
   await mkdir(join(outDir, 'onnx'), { recursive: true });

@@ -15,6 +15,12 @@ export interface TinyModelOptions {
   nPositions?: number;
   /** Extra text mixed into the seed (e.g. a revision name), so one seed can give several models. */
   variant?: string;
+  /**
+   * Fraction (0..1) of the demo's crt and digit_mat items whose answers the model memorises
+   * (recall.ts), so the quickstart's production and forced-choice accuracies are neither 0 nor 1.
+   * 0 or absent: plain random weights.
+   */
+  recall?: number;
 }
 
 export const DEFAULT_SIZES = { nLayer: 2, nHead: 2, nEmbd: 32, nPositions: 1024 } as const;
@@ -22,7 +28,7 @@ export const VOCAB_SIZE = 50257;
 export const LAYER_NORM_EPS = 1e-5;
 
 /** Check the options and fill in defaults; errors name the offending option. */
-export function resolveTinyModelOptions(opts: TinyModelOptions): TinyGpt2Sizes & { seed: number; variant: string } {
+export function resolveTinyModelOptions(opts: TinyModelOptions): TinyGpt2Sizes & { seed: number; variant: string; recall?: number } {
   if (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed)) {
     throw new Error(`tinymodel: option "seed" must be a finite number, got ${JSON.stringify(opts.seed)}`);
   }
@@ -40,7 +46,12 @@ export function resolveTinyModelOptions(opts: TinyModelOptions): TinyGpt2Sizes &
   if (sizes.nEmbd % sizes.nHead !== 0) {
     throw new Error(`tinymodel: option "nEmbd" (${sizes.nEmbd}) must be a multiple of "nHead" (${sizes.nHead})`);
   }
-  return { ...sizes, vocabSize: VOCAB_SIZE, seed: opts.seed, variant: opts.variant ?? '' };
+  if (opts.recall !== undefined && (typeof opts.recall !== 'number' || !(opts.recall >= 0 && opts.recall <= 1))) {
+    throw new Error(`tinymodel: option "recall" must be a number from 0 to 1, got ${JSON.stringify(opts.recall)}`);
+  }
+  // Absent when 0, so models built without it keep their keys and bytes.
+  const recall = opts.recall ? { recall: opts.recall } : {};
+  return { ...sizes, vocabSize: VOCAB_SIZE, seed: opts.seed, variant: opts.variant ?? '', ...recall };
 }
 
 /** The config.json of the model these options build (Hugging Face GPT2Config fields). */
@@ -76,7 +87,14 @@ export function tinyModelConfig(opts: TinyModelOptions): Record<string, unknown>
     use_cache: true,
     vocab_size: r.vocabSize,
     // Provenance only; transformers.js ignores unknown fields.
-    tinymodel: { generator: 'lm-task-demands/tinymodel v1', seed: r.seed, variant: r.variant },
+    tinymodel: { generator: 'lm-task-demands/tinymodel v1', seed: r.seed, variant: r.variant, ...(r.recall ? { recall: r.recall } : {}) },
   };
 }
 
+
+/** Parameters of the model these options build (tied LM head counted once, as GPT-2's checkpoints). */
+export function tinyModelParameters(opts: TinyModelOptions): number {
+  const { nLayer, nEmbd: e, nPositions, vocabSize } = resolveTinyModelOptions(opts);
+  // Per block: two layer norms (4e), qkv (3e² + 3e), attention out (e² + e), MLP (8e² + 5e).
+  return vocabSize * e + nPositions * e + nLayer * (12 * e * e + 13 * e) + 2 * e;
+}

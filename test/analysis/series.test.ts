@@ -72,8 +72,8 @@ test('gap vs size: per-family and overall lines from finite gaps only; infinite 
   assert.deepEqual([fits[0]!.gap, fits[1]!.gap], [2, 1]);
   assert.equal(fits[2]!.slope, 0);
   assert.equal(fits[2]!.intercept, 2);
-  const spec = JSON.stringify(gapVsSizeSpec('crt', s, ['B', 'A']));
-  assert.match(spec, /Not shown \(infinite log odds: a method at 0% or 100%\): A 100B/);
+  const spec = (gapVsSizeSpec('crt', s, ['B', 'A']) as { title: { subtitle: string[] } }).title.subtitle.join(' ');
+  assert.match(spec, /at the plot's edge: infinite log odds \(a method at 0% or 100%\), left out of the lines: A 100B/);
 });
 
 test('training series: one point per revision and method, ordered by step', () => {

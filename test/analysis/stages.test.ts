@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import type { ModelSpec, OutputRef, PlanContext, StageContext, StageInput, StageKind } from '../../src/engine/kind.js';
 import { parseCsv, toCsv } from '../../src/analysis/csv-io.js';
-import aggregate from '../../stages/aggregate.js';
+import aggregate, { sizedModels } from '../../stages/aggregate.js';
 import importKind from '../../stages/import.js';
 import plotData from '../../stages/plot-data.js';
 import { crt2, digitMat, MODELS } from './fixtures.js';
@@ -140,4 +140,37 @@ test('aggregate: leaveOut keeps declared models\' scores out of the tables (the 
   assert.ok(!(agg as unknown as { warnings: string[] }).warnings.some((w) => w.includes('alpha-1b')), 'a left-out model is not reported missing');
   assert.deepEqual((await aggregate.plan!(agg) as { leaveOut?: string[] }).leaveOut, ['alpha-1b']);
   assert.throws(() => aggregate.outputs(context(aggregate, { domain: 'digit_mat' }, { leaveOut: ['gpt2'] }, [])), /param "leaveOut" names "gpt2", which is not a declared model/);
+});
+
+test('aggregate: a model with no size in its name is sized by the parameter count its score stage recorded; display metadata wins', () => {
+  const models: ModelSpec[] = [
+    { id: 'me/tiny', name: 'tiny', revisions: [''], display: { name: 'tiny', family: 'tiny', params_b: null } },
+    { id: 'org/alpha-1b', name: 'alpha-1b', revisions: [''], display: { name: 'Alpha 1B', family: 'Alpha', params_b: 1 } },
+  ];
+  const score = (model: string, n: number): StageInput => ({
+    stageId: `score/crt/crt2/${model}`, kind: 'score', name: 'score', vars: { model, task: 'crt' }, outputs: {}, info: { model_parameters: n },
+  });
+  const ctx = context(aggregate, { domain: 'crt' }, {}, [score('tiny', 2_500_000), score('alpha-1b', 7_000_000)], models);
+  const sized = sizedModels(ctx);
+  assert.equal(sized[0]!.display.params_b, 0.0025, 'from the recorded count (billions)');
+  assert.equal(sized[1]!.display.params_b, 1, 'the declared size, not the count');
+  const none = context(aggregate, { domain: 'crt' }, {}, [], models);
+  assert.equal(sizedModels(none)[0]!.display.params_b, null, 'nothing recorded: still unsized');
+});
+
+test('aggregate warnings name the user\'s file (the imported original, the working-tree copy), never the store copy', async () => {
+  // A crt2 file without generated_response_label: aggregate warns about it.
+  const full = crt2('alpha-1b', [{ label: 'correct', c: -1, i: -2 }]).table;
+  const cols = full.columns.filter((c) => c !== 'generated_response_label');
+  write('paper-unlabelled/crt/crt2/alpha-1b.csv', toCsv({ columns: cols, rows: full.rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c]!]))) }));
+  const imp = context(importKind, {}, { dir: 'paper-unlabelled' }, []);
+  await importKind.execute(imp);
+  const records = (imp as unknown as { records: Record<string, unknown> }).records;
+  assert.equal(records['source_dir'], join(root, 'project', 'paper-unlabelled'));
+  const agg = context(aggregate, { domain: 'crt' }, { trainingTime: false }, [{ ...asInput(imp, importKind), info: records }]);
+  await aggregate.execute(agg);
+  const warnings = (agg as unknown as { warnings: string[] }).warnings.filter((w) => /generated_response_label/.test(w));
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /^paper-unlabelled\/crt\/crt2\/alpha-1b\.csv: no generated_response_label column/);
+  assert.ok(!warnings[0]!.includes(imp.outDir), 'not the store copy');
 });

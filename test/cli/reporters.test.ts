@@ -28,6 +28,8 @@ test('a kind spins only while one of its stages runs; its running stages are lis
   const running = new Map([['score/lambada/demo-gpt-small', { startedAt: 0, line: '', done: 12, total: 24, unit: 'requests' }]]);
   const busy = { ...idle, running };
   assert.equal(groupTitle(busy, '⠙'), '⠙ score         2/24  (2 ran, 0 up to date, 1 running)');
+  // After Ctrl-C: how far it got (2 of 20), and that the rest was interrupted, not "20/20".
+  assert.equal(groupTitle({ ...idle, size: 20, interrupted: 18 }, undefined), 'score         2/20  (2 ran, 0 up to date, 18 not run: interrupted)');
   assert.equal(groupOutput(busy, 6000), 'score/lambada/demo-gpt-small  12/24 requests (50%), 6 s, ~6 s left');
   const many = new Map(Array.from({ length: 9 }, (_, i) => [`s/${i}`, { startedAt: 0, line: 'x' }] as const));
   const lines = groupOutput({ ...idle, running: many }, 1000).split('\n');

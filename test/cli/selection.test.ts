@@ -73,8 +73,14 @@ test('globs: * stops at "/", ** crosses it; the error says so', () => {
   const rig = new Rig(PIPELINE);
   const one = rig.cli(['dag', 's/*']);
   assert.equal(one.code, 2);
-  assert.match(one.stderr, /target "s\/\*" matches no stage id \(in a glob `\*` stops at `\/`: use `\*\*` to match across it, e.g. score\/\*\*\)/);
+  assert.match(one.stderr, /target "s\/\*" matches no stage id \(closest: [^)]*\) \(in a glob `\*` stops at `\/`: use `\*\*` to match across it, e.g. score\/\*\*\)/);
   assert.equal(ids(rig, ['s/**']).length, 10);
+  // A glob with a typo names the closest stage ids, as a plain name does.
+  const typo = rig.cli(['dag', '--only', 's/lambda*']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /--only s\/lambda\* matches no stage \(closest: s\/lambada\/[^,)]+, s\/lambada\/[^,)]+, s\/lambada\/[^)]+\);/);
+  const typoTarget = rig.cli(['dag', 's/lambda*/**']);
+  assert.match(typoTarget.stderr, /target "s\/lambda\*\/\*\*" matches no stage id \(closest: s\/lambada\//);
   assert.equal(ids(rig, ['s/*/OLMo-7B']).length, 2);
   const help = rig.cli(['run', '--help']);
   assert.match(help.stdout, /\* and \? never match "\/" and \*\* does/);

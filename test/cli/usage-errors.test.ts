@@ -54,7 +54,7 @@ test('pipeline score: a param typo, a bad --limit and an unknown condition stop 
   assert.equal(task.code, 2);
   assert.match(task.stderr, /^error: unknown task "lamdaba" \(did you mean "lambada"\?\)/);
   // Nothing was written or loaded: no generated pipeline, no store, no output.
-  for (const p of ['.pipeline-score.yaml', 'cache', 'output']) assert.equal(rig.exists(p), false, p);
+  for (const p of ['.pipeline-score', 'cache', 'output']) assert.equal(rig.exists(p), false, p);
 });
 
 test('pipeline score --help lists the score kind\'s params with types, defaults and docs', () => {

@@ -128,10 +128,10 @@ test('pipeline score --model <checkpoint folder | hub id>: converts on the way, 
   const args = ['--stimuli-dir', STIMULI, 'score', '--model', join(SHARED, 'models', 'hf-tiny', 'llama-tiny'), '--task', 'blimp', '--limit', '2', '--json'];
   const first = await rig.cliAsync(args);
   assert.equal(first.code, 0, first.stderr + first.stdout.slice(-2000));
-  const out = JSON.parse(first.stdout.trim().split('\n').pop()!) as { csv: string; cached: boolean };
+  const out = JSON.parse(first.stdout.trim().split('\n').pop()!) as { csv: string; cached: boolean; pipeline: string };
   assert.equal(out.cached, false);
   assert.equal((parse(readFileSync(out.csv, 'utf8'), { columns: true }) as unknown[]).length, 2);
-  const ins = await rig.cliAsync(['-f', '.pipeline-score.yaml', '--stimuli-dir', STIMULI, 'inspect', 'convert-model/llama-tiny']);
+  const ins = await rig.cliAsync(['-f', out.pipeline, '--store', '.pipeline-score/cache', '--stimuli-dir', STIMULI, 'inspect', 'convert-model/llama-tiny']);
   assert.match(ins.stdout, /architecture\s+llama/);
   assert.match(ins.stdout, /pytorch_model\.bin/);
   const again = JSON.parse((await rig.cliAsync(args)).stdout.trim().split('\n').pop()!) as { cached: boolean };

@@ -136,3 +136,36 @@ test('quickstart: the whole pipeline offline, a no-op second run, and the everyd
   assert.ok(existsSync(join(rig.dir, 'output', 'lambada', 'demo-gpt-small.csv')));
   assert.ok(readFileSync(join(rig.dir, 'output', 'lambada', 'demo-gpt-small.csv'), 'utf8').includes('demo/demo-gpt-small'));
 });
+
+/** A small CSV without quoted fields as objects (the log-odds and series tables). */
+function table(text: string): Record<string, string>[] {
+  const [head, ...lines] = text.trim().split('\n');
+  const cols = head!.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i]!, v])));
+}
+
+test('quickstart at its default limit: every method of every task is neither at 0 nor at 1, every log-odds is finite', { timeout: 600_000 }, () => {
+  const rig = new Rig();
+  copyFileSync(join(REPO, 'examples', 'quickstart', 'pipeline.yaml'), join(rig.dir, 'pipeline.yaml'));
+  const r = rig.cli(['run']);
+  assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
+  for (const domain of ['crt', 'digit_mat', 'syntax']) {
+    const rows = table(rig.read(`processed_data/${domain}_log_odds_diff.csv`));
+    assert.equal(rows.length, 2, `${domain}: both models`);
+    for (const row of rows) {
+      const what = `${domain} ${row['model']}: ${JSON.stringify(row)}`;
+      for (const p of ['p_low', 'p_high']) assert.ok(Number(row[p]) > 0 && Number(row[p]) < 1, `${p} of ${what}`);
+      for (const lo of ['log_odds_low', 'log_odds_high', 'log_odds_diff']) assert.ok(Number.isFinite(Number(row[lo])), `${lo} of ${what}`);
+    }
+  }
+  // The training-time sweep: production and forced choice above 0 at every checkpoint.
+  const sweep = table(rig.read('figures/digit_mat_training_time.csv'));
+  assert.equal(sweep.length, 8, 'three checkpoints and the final weights, two methods each');
+  for (const row of sweep) assert.ok(Number(row['mean']) > 0 && Number(row['mean']) < 1, JSON.stringify(row));
+  // The gap figures show both models as points (not empty axes, not edge markers).
+  for (const domain of ['crt', 'digit_mat']) {
+    const svg = rig.read(`figures/${domain}_gap_vs_size.svg`);
+    assert.equal(svg.match(/aria-roledescription="point"/g)?.length, 2, domain);
+    assert.doesNotMatch(svg, />[+−]∞<\/text>/, domain);
+  }
+});

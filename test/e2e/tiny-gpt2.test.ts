@@ -174,4 +174,33 @@ stages:
   const offline = await rig.cliAsync(['--offline', 'run'], { HF_HOME: join(rig.dir, 'hf'), HF_ENDPOINT: 'http://127.0.0.1:9' });
   assert.equal(offline.code, 0, offline.stderr + offline.stdout);
   assert.match(offline.stdout, /Nothing to do: all 3 stages are up to date/);
+  // Without --offline and without network (a hub name that does not resolve): the cache is used
+  // as --offline would, and the run says so once.
+  const unreachable = await rig.cliAsync(['run'], { HF_HOME: join(rig.dir, 'hf'), HF_ENDPOINT: 'http://hub.invalid' });
+  assert.equal(unreachable.code, 0, unreachable.stderr + unreachable.stdout);
+  assert.match(unreachable.stdout, /Nothing to do: all 3 stages are up to date/);
+  const notes = unreachable.stderr.match(/note: cannot reach http:\/\/hub\.invalid \((ENOTFOUND|EAI_AGAIN)\); using the local hub cache, as --offline would/g) ?? [];
+  assert.equal(notes.length, 1, unreachable.stderr);
+});
+
+test('a revision glob that matches no ref: the glob and its line are blamed, with the refs the hub has', { timeout: 120_000 }, async () => {
+  const hub = await startFakeHub({});
+  const rig = new Rig(`version: 1
+models:
+  - id: test-org/tiny-gpt2
+    revisions: { glob: "stpe0*" }
+stages:
+  fetch-model:
+    uses: fetch-model
+    matrix: { model: $models, revision: $revisions }
+`);
+  try {
+    const r = await rig.cliAsync(['dag'], { HF_ENDPOINT: hub.url, HF_HOME: join(rig.dir, 'hf') });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^pipeline\.yaml:4:\d+ revisions glob "stpe0\*" of model test-org\/tiny-gpt2 matches no revision: the hub has \d+ refs?, e\.g\. \(closest first\) [^\n]*step0030-tokens0\.06M/);
+    assert.match(r.stderr, /glob: "stpe0\*"/, 'the offending line is shown');
+    assert.doesNotMatch(r.stderr, /expands to nothing/);
+  } finally {
+    await hub.close();
+  }
 });

@@ -71,6 +71,7 @@ test('the CLI prints the located error and exits 2', () => {
   const r = rig.cli(['run']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^pipeline\.yaml:3:11 unknown stage kind "socre" \(did you mean "score"\?\)/);
+  assert.match(r.stderr, /built-in kinds: [^\n]*\brun\b/, 'the list names run as well');
   const missing = rig.cli(['-f', 'nope.yaml', 'status']);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /cannot read the pipeline file .*nope\.yaml: no such file/);

@@ -18,9 +18,11 @@ export default {
   async execute(ctx) {
     const key = 'model:' + ctx.instance.vars.model;
     let m = ctx.processCache.get(key);
-    if (!m) { m = { loads: 1 }; ctx.processCache.set(key, m); await new Promise((r) => setTimeout(r, 100)); }
+    let loaded = 0;
+    if (!m) { m = { loads: 1 }; loaded = 1; ctx.processCache.set(key, m); await new Promise((r) => setTimeout(r, 100)); }
     if (ctx.instance.vars.job === 'boom' && ctx.instance.vars.model === 'm2') process.exit(9);
-    ctx.record('model_loads', m.loads);
+    // As score does: 1 when this stage loaded the model, 0 when it reused the worker's.
+    ctx.record('model_loads', loaded);
     writeFileSync(join(ctx.outDir, 'out'), JSON.stringify({ pid: process.pid, loads: m.loads }));
   },
 };`;
@@ -54,6 +56,41 @@ test('each model is loaded once per run, in one worker, whatever the stage order
     assert.equal(new Set(outs.map((o) => o.pid)).size, 1, `${m} ran in more than one process`);
     assert.notEqual(outs[0]!.pid, process.pid);
   }
+});
+
+// A worker kind that loads no model (as convert-model): its worker start is not a model load.
+const CONVERT = `
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default {
+  name: 'fake-convert', description: 'test worker kind without a model', code: [import.meta.url],
+  isolation: 'worker',
+  affinity: (ctx) => ctx.instance.vars.model + ':convert',
+  outputs: (ctx) => [{ name: 'out', type: 'file' }],
+  async execute(ctx) { writeFileSync(join(ctx.outDir, 'out'), 'converted'); },
+};`;
+
+test('model loads count the loads the stages report, not worker starts (a converting worker loads no model)', () => {
+  const r = new Rig(`plugins: [./fake-score.mjs, ./fake-convert.mjs]
+pools: { cpu: 2 }
+models:
+  - id: org/m1
+stages:
+  convert:
+    uses: fake-convert
+    matrix: { model: $models }
+  score:
+    uses: fake-score
+    needs: [convert]
+    matrix: { job: [t1, t2], model: $models }
+`);
+  r.write('fake-score.mjs', KIND);
+  r.write('fake-convert.mjs', CONVERT);
+  const res = r.cli(['run', '--json']);
+  assert.equal(res.code, 0, res.stderr);
+  const done = Rig.events(res).find((e) => e['type'] === 'run-done') as { summary: { modelLoads: Record<string, number>; ran: number } };
+  assert.equal(done.summary.ran, 3);
+  assert.deepEqual(done.summary.modelLoads, { m1: 1 });
 });
 
 test('a worker that dies fails its stage with a clear message; --keep-going finishes the others', () => {

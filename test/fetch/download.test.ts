@@ -48,9 +48,13 @@ test('a revision downloads byte-identical to its source folder, and a second fet
 
 test('a connection dropped mid-file resumes with a Range request and the file is intact', async (t) => {
   const { hub, client, out } = await setup(t, { drop: { count: 2, match: (f) => f === 'onnx/model.onnx', afterBytes: 3_000_000 } });
-  const res = await downloadHubModel(client, ID, hub.commit(ID, 'main'), 'fp32', out);
+  const logs: string[] = [];
+  const res = await downloadHubModel(client, ID, hub.commit(ID, 'main'), 'fp32', out, { log: (m) => logs.push(m) });
   const onnxGets = hub.requests.filter((r) => r.file === 'onnx/model.onnx');
   assert.deepEqual(onnxGets.map((r) => r.status), [200, 206, 206]);
+  // Each retry is a stage log line (the progress display shows it under the running stage).
+  const retries = logs.filter((l) => /^onnx\/model\.onnx: try \d of \d+ failed \(.+\); retrying in \d+\.\d s$/.test(l));
+  assert.equal(retries.length, 2, logs.join('\n'));
   // Each resume starts after the bytes already kept, never beyond what the server had sent.
   const starts = onnxGets.map((r) => Number(/^bytes=(\d+)-$/.exec(r.range ?? 'bytes=0-')?.[1]));
   const sentBefore = onnxGets.map((_, i) => onnxGets.slice(0, i).reduce((a, r) => a + r.sent, 0));

@@ -236,6 +236,25 @@ test('requests go to the model in chunks of about chunkSize that never split an 
   assert.equal(progress.at(-1), 30);
 });
 
+test('lambada progress counts the KL/Spearman work after the requests: 100 % only when the measures are done', async () => {
+  const seen: [number, number, string | undefined][] = [];
+  const lm = new FakeLM();
+  const next = lm.nextTokenLogits.bind(lm);
+  let requestsDone = -1;
+  // When the last next-token call returns, every request is counted; the measures are not yet.
+  lm.nextTokenLogits = async (...a: Parameters<typeof next>) => {
+    const r = await next(...a);
+    requestsDone = seen.length;
+    return r;
+  };
+  await runTask({ ...base, task: 'lambada', stimuliPath: stimulus('lambada'), lm, limit: 3, onProgress: (done, total, unit) => void seen.push([done, total, unit]) });
+  assert.deepEqual(seen.at(-1), [15, 15, 'requests and measures'], '3 items × (4 requests + 1 measure step)');
+  assert.ok(seen.every(([, total]) => total === 15));
+  const afterRequests = seen.slice(requestsDone);
+  assert.ok(afterRequests.length >= 3 && afterRequests.every(([d]) => d >= 12), JSON.stringify(seen));
+  assert.ok(seen.slice(0, requestsDone).every(([d]) => d < 15), 'not at 100 % before the measures');
+});
+
 test('descriptive columns (stimuli, options, prefixes) equal the paper rows', async () => {
   const cases: [string, string | undefined, string, string[]][] = [
     ['blimp', undefined, 'blimp/pythia-1b-deduped.csv', ['good_sentence', 'bad_sentence', 'category', 'category_fine', 'blimp_UID', 'blimp_pairID', 'item_id', 'condition']],

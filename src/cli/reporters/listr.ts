@@ -27,6 +27,8 @@ interface Group {
   cached: number;
   failed: string[];
   skipped: number;
+  /** Stages left unfinished by an interrupt (Ctrl-C): not run, and not counted as settled. */
+  interrupted?: number;
   wrapper?: Wrapper;
   resolve?: () => void;
   reject?: (e: Error) => void;
@@ -43,6 +45,7 @@ export interface GroupView {
   cached: number;
   failed: number;
   skipped: number;
+  interrupted?: number;
   running: Map<string, Running>;
 }
 
@@ -51,6 +54,8 @@ export function groupTitle(g: GroupView, frame: string | undefined, dryRun = fal
   const parts = [`${g.ran} ${dryRun ? 'would run' : 'ran'}`, `${g.cached} up to date`];
   if (g.failed) parts.push(`${g.failed} failed`);
   if (g.skipped) parts.push(`${g.skipped} not run`);
+  // After Ctrl-C the unfinished stages are named as such, and the count says how far it got.
+  if (g.interrupted) parts.push(`${g.interrupted} not run: interrupted`);
   const settled = g.ran + g.cached + g.failed + g.skipped;
   const marker = frame === undefined ? '' : `${frame} `;
   const running = g.running.size ? `, ${g.running.size} running` : '';
@@ -75,8 +80,8 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
   let summary: RunSummary | undefined;
   let dry = false;
   let frame = 0;
-  const view = (g: Group): GroupView => ({ kind: g.kind, size: g.ids.size, ran: g.ran, cached: g.cached, failed: g.failed.length, skipped: g.skipped, running: g.running });
-  const settled = (g: Group): boolean => g.ran + g.cached + g.failed.length + g.skipped >= g.ids.size;
+  const view = (g: Group): GroupView => ({ kind: g.kind, size: g.ids.size, ran: g.ran, cached: g.cached, failed: g.failed.length, skipped: g.skipped, interrupted: g.interrupted ?? 0, running: g.running });
+  const settled = (g: Group): boolean => g.ran + g.cached + g.failed.length + g.skipped + (g.interrupted ?? 0) >= g.ids.size;
 
   const list = new Listr(
     [...groups.values()].map((g) => ({
@@ -131,7 +136,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
           w.title = groupTitle(view(g), undefined, dry);
           if (g.failed.length) g.reject!(new Error(g.failed.join('\n')));
           else {
-            if (g.skipped > 0) w.skip(w.title);
+            if (g.skipped > 0 || (g.interrupted ?? 0) > 0) w.skip(w.title);
             g.resolve!();
           }
           changed = true;
@@ -209,7 +214,9 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         // Anything not settled (an interrupted run) is closed now so the renderer ends.
         for (const x of groups.values()) {
           x.running.clear();
-          x.skipped = x.ids.size - x.ran - x.cached - x.failed.length;
+          const rest = x.ids.size - x.ran - x.cached - x.failed.length - x.skipped;
+          if (e.summary.interrupted) x.interrupted = rest;
+          else x.skipped += rest;
         }
         draw();
         summarized();

@@ -46,6 +46,8 @@ export class LocalExecutor implements Executor {
   private spawns = new Map<string, number>();
   /** Grants of workers that died while running a stage (killed at a time limit, crashed). */
   private orphans: Grant[] = [];
+  /** Models loaded per affinity: what the stages say they loaded (a worker start is not a load). */
+  private loads = new Map<string, number>();
 
   constructor(private readonly registry: KindRegistry) {}
 
@@ -106,7 +108,6 @@ export class LocalExecutor implements Executor {
     });
     ready.catch(() => undefined);
     this.workers.set(affinity, { affinity, proc, grant, busy: false, lastUsed: Date.now(), stderr, ready });
-    this.spawns.set(affinity, (this.spawns.get(affinity) ?? 0) + 1);
   }
 
   private async runInWorker(affinity: string, inv: Invocation, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
@@ -118,7 +119,12 @@ export class LocalExecutor implements Executor {
       return await new Promise<RunRecord>((resolve, reject) => {
         const onMsg = (m: { type: string; line?: string; record?: RunRecord; message?: string; reason?: string; failure?: unknown }): void => {
           if (m.type === 'log') onLog(m.line ?? '');
-          else if (m.type === 'done') finish(() => resolve(m.record!));
+          else if (m.type === 'done') {
+            // score records model_loads: 1 when it loaded the model, 0 when it reused the worker's.
+            const n = m.record?.info['model_loads'];
+            if (typeof n === 'number' && n > 0) this.loads.set(affinity, (this.loads.get(affinity) ?? 0) + n);
+            finish(() => resolve(m.record!));
+          }
           else if (m.type === 'failed') finish(() => reject(new ExecFailure(m.message ?? 'failed', asReason(m.reason), isFailure(m.failure) ? m.failure : undefined)));
         };
         const onExit = (code: number | null, sig: string | null): void => {
@@ -168,7 +174,7 @@ export class LocalExecutor implements Executor {
 
   /** Model loads per affinity in this run. */
   stats(): Record<string, number> {
-    return Object.fromEntries(this.spawns);
+    return Object.fromEntries(this.loads);
   }
 
   async close(): Promise<void> {
