@@ -10,7 +10,7 @@ import type { PlanContext, StageContext, StageInput, StageKind } from '../src/en
 import { cudaProviderProblem, deviceOrdinals, gpuStageProblem } from '../src/engine/gpus.js';
 import type { ExtraLoadOptions } from '../src/lm/index.js';
 import type { LanguageModel } from '../src/lm/types.js';
-import { isModelFaultMessage } from '../src/lm/errors.js';
+import { isModelFaultMessage, ModelLoadError } from '../src/lm/errors.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
 import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
@@ -89,7 +89,7 @@ async function modelFor(ctx: StageContext, folder: string, opts: ExtraLoadOption
     const from = ctx.inputs.find((i) => i.outputs['model']);
     const what = `model ${ctx.model?.id ?? '?'}${ctx.instance.vars['revision'] ? ` revision ${String(ctx.instance.vars['revision'])}` : ''}`;
     const raw = e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot load ${what} (from ${from?.stageId ?? 'its fetch stage'}; is it a converted model or a transformers.js ONNX export for ${opts.dtype ?? 'fp32'}?): ${raw.replace(/^cannot load language model from folder "[^"]*" /, '')}`);
+    throw new ModelLoadError(`cannot load ${what} (from ${from?.stageId ?? 'its fetch stage'}; is it a converted model or a transformers.js ONNX export for ${opts.dtype ?? 'fp32'}?): ${raw.replace(/^cannot load language model from folder "[^"]*" /, '')}`);
   }
   ctx.processCache.set(CACHE_SLOT, { key, lm } satisfies CachedModel);
   ctx.processCache.set(LOADS_SLOT, ((ctx.processCache.get(LOADS_SLOT) as number | undefined) ?? 0) + 1);
