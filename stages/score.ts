@@ -14,12 +14,7 @@ import { isModelFaultMessage, ModelLoadError } from '../src/lm/errors.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
 import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
-
-function one(ctx: PlanContext, name: string): string {
-  const v = ctx.instance.vars[name];
-  if (Array.isArray(v)) throw new Error(`stage ${ctx.instance.id}: vars.${name} must be one value, got a list`);
-  return v ?? '';
-}
+import { one } from '../src/engine/kind-helpers.js';
 
 function names(ctx: PlanContext): { task: string; condition: string; model: string; revision: string } {
   const task = one(ctx, 'task') || ctx.task?.name || '';
