@@ -30,8 +30,6 @@ export const aggregateParamDecls = {
   leaveOut: { type: 'string-list', doc: 'short names of declared models whose scores are not analysed' },
 } as const;
 
-const ANALYSIS = ['aggregate-domain', 'annotations', 'csv-io', 'domains', 'log-odds', 'long', 'models', 'regression',
-  'score-files', 'training-regression', 'training-step', 'wide'].map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
 
 function str(v: string | string[] | undefined): string {
   return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
@@ -114,8 +112,6 @@ function collectAnnotations(inputs: StageInput[], models: ModelRegistry): Annota
 export const aggregate: StageKind = {
   name: 'aggregate',
   description: 'Wide and long tables, demand gaps (log odds) and training-time regressions of one analysis domain',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
   libraries: ['csv-parse', 'ml-matrix', 'jstat'],
   params: aggregateParamDecls,
   isolation: 'inline',

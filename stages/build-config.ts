@@ -48,8 +48,6 @@ export function buildConfig(ctx: PlanContext): Record<string, unknown> {
 export const buildConfigKind: StageKind = {
   name: 'build-config',
   description: 'the per-run config (task, model, condition, max_new_tokens, model flags) as configs/<task>[/<condition>]/<model>.yaml',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, new URL('../src/tasks/run-task.js', import.meta.url).href],
   params: buildConfigParams,
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),

@@ -102,7 +102,6 @@ const WEIGHT_FILE = /(\.safetensors|\.bin|\.index\.json)$/;
 export const convertModelKind: StageKind = {
   name: 'convert-model',
   description: 'a fetched PyTorch checkpoint → an ONNX folder transformers.js loads, plus the scoring graph (ONNX exports pass through)',
-  code: [import.meta.url, new URL('../src/convert/', import.meta.url).href],
   params: convertParams,
   // Its own worker, keyed like the model's score stages: a crash (or the memory of a big
   // conversion) stays out of the engine, and the same worker then loads the model to score.

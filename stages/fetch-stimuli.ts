@@ -5,7 +5,6 @@
 
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind, TaskSpec } from '../src/engine/kind.js';
-import { fetchCodeUrls } from '../src/fetch/code.js';
 import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
@@ -56,7 +55,6 @@ function clientFor(ctx: PlanContext): HubClient {
 export const fetchStimuliKind: StageKind = {
   name: 'fetch-stimuli',
   description: "a task's stimuli file from its path, the stimuli mirror or a URL pinned by sha256",
-  code: [import.meta.url, ...fetchCodeUrls()],
   // Takes no params: everything it needs comes from the model, task or stimuli declarations.
   params: {},
   isolation: 'inline',

@@ -24,8 +24,6 @@ export const plotParamDecls = {
   trainingTime: { type: 'boolean', doc: 'draw the training-time figures (default: when a declared model has revisions)' },
 } as const;
 
-const ANALYSIS = ['bootstrap', 'csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
-  .map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
 
 export interface PlotParams {
   domains: Domain[];
@@ -61,8 +59,6 @@ function inputTable(ctx: StageContext, name: string, required: boolean): Table |
 export const plotData: StageKind = {
   name: 'plot-data',
   description: 'Figure series (CSV, JSON) and SVG figures from the aggregate tables',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
   libraries: ['vega', 'vega-lite', 'csv-parse'],
   params: plotParamDecls,
   isolation: 'inline',

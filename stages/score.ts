@@ -115,8 +115,6 @@ function requestCache(ctx: StageContext, storeRoot: string, modelDigest: string,
 export const scoreKind: StageKind = {
   name: 'score',
   description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
   libraries: ['@huggingface/transformers', 'onnxruntime-node'],
   params: scoreParams,
   isolation: 'worker',
