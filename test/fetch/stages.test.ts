@@ -132,7 +132,7 @@ test('the fetch modules enter the fetch kinds\' keys through their import closur
   const r = new KindRegistry();
   for (const kind of [fetchModelKind, fetchStimuliKind]) {
     const files = (await r.codeFiles(kind.name)).map((f) => f.replace(/^.*\/dist\//, ''));
-    for (const m of ['download', 'hash', 'hub-client', 'mirror', 'revisions']) assert.ok(files.includes(`src/fetch/${m}.js`), `${kind.name}: ${m} in ${files.join(' ')}`);
+    for (const m of ['download', 'errors', 'hash', 'hub-client', 'revisions']) assert.ok(files.includes(`src/fetch/${m}.js`), `${kind.name}: ${m} in ${files.join(' ')}`);
     assert.equal(kind.isolation, 'inline');
   }
 });
