@@ -21,6 +21,7 @@ import { domainDef, type Domain } from '../src/analysis/domains.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
+import { where } from '../src/engine/kind-helpers.js';
 
 /**
  * The declared models, a model without a size (no number in its display name, no params_b) sized
@@ -46,12 +47,6 @@ export const aggregateParamDecls = {
   leaveOut: { type: 'string-list', doc: 'short names of declared models whose scores are not analysed' },
 } as const;
 
-const ANALYSIS = ['aggregate-domain', 'annotations', 'csv-io', 'domains', 'log-odds', 'long', 'models', 'regression',
-  'score-files', 'training-regression', 'training-step', 'wide'].map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
-
-function where(ctx: PlanContext): string {
-  return `stage ${ctx.instance.id} (aggregate)`;
-}
 
 function str(v: string | string[] | undefined): string {
   return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
@@ -147,9 +142,7 @@ function collectAnnotations(inputs: StageInput[], models: ModelRegistry): Annota
 export const aggregate: StageKind = {
   name: 'aggregate',
   description: 'Wide and long tables, demand gaps (log odds) and training-time regressions of one analysis domain',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
-  libraries: ['csv-parse', 'csv-stringify', 'ml-matrix', 'jstat'],
+  libraries: ['csv-parse', 'ml-matrix', 'jstat'],
   params: aggregateParamDecls,
   isolation: 'inline',
   outputs(ctx) {

@@ -23,8 +23,6 @@ function source(ctx: PlanContext): { abs: string; type: 'file' | 'dir' | 'missin
 export const annotationsKind: StageKind = {
   name: 'annotations',
   description: 'crt hand labels (item_id → label per condition and model) for aggregation',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href],
   params: annotationsParams,
   isolation: 'inline',
   outputs: (ctx) => [{ name: 'annotations', type: source(ctx).type === 'file' ? 'file' : 'dir' }],

@@ -8,16 +8,11 @@ import { stringify } from 'yaml';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { defaultMaxNewTokens } from '../src/tasks/run-task.js';
 import { readParams } from '../src/engine/params.js';
+import { one } from '../src/engine/kind-helpers.js';
 
 export const buildConfigParams = {
   max_new_tokens: { type: 'integer', min: 1, doc: 'tokens to generate in free production (default 10 for digit_mat, 100 otherwise)' },
 } as const;
-
-function one(ctx: PlanContext, name: string): string {
-  const v = ctx.instance.vars[name];
-  if (Array.isArray(v)) throw new Error(`stage ${ctx.instance.id}: vars.${name} must be one value, got a list`);
-  return v ?? '';
-}
 
 function names(ctx: PlanContext): { task: string; condition: string; model: string } {
   const task = one(ctx, 'task') || ctx.task?.name || '';
@@ -53,8 +48,6 @@ export function buildConfig(ctx: PlanContext): Record<string, unknown> {
 export const buildConfigKind: StageKind = {
   name: 'build-config',
   description: 'the per-run config (task, model, condition, max_new_tokens, model flags) as configs/<task>[/<condition>]/<model>.yaml',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, new URL('../src/tasks/run-task.js', import.meta.url).href],
   params: buildConfigParams,
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),

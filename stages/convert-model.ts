@@ -20,32 +20,39 @@ import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import { listModelFiles } from '../src/fetch/mirror.js';
 import { knownRevisionFolder } from '../src/fetch/model-fetch.js';
+import { one } from '../src/engine/kind-helpers.js';
+import { readParams } from '../src/engine/params.js';
 
 export const CONVERT_DTYPES = ['fp32', 'fp16'] as const;
 export type ConvertDtype = (typeof CONVERT_DTYPES)[number];
-
-function one(ctx: PlanContext, name: string): string {
-  const v = ctx.instance.vars[name];
-  if (Array.isArray(v)) throw new Error(`stage ${ctx.instance.id}: vars.${name} must be one value, got a list`);
-  return v ?? '';
-}
 
 function where(ctx: PlanContext): string {
   const rev = one(ctx, 'revision');
   return `stage ${ctx.instance.id} (convert-model, model ${ctx.model?.id ?? one(ctx, 'model')}${rev ? ` revision ${rev}` : ''})`;
 }
 
+/** Declared, so a misspelt param is a located error at expansion (params.ts), not ignored. */
+export const convertParams = {
+  dtype: { type: 'string', doc: 'graph dtype of a converted checkpoint: fp32 or fp16 (default: the model\'s dtype, else fp32)' },
+  scoring_parts: { type: 'integer', min: 1, doc: 'build the scoring graph in this many layer parts, one per GPU (default: the GPUs the model\'s score stages take)' },
+} as const;
+
+function paramsOf(ctx: PlanContext): { dtype?: string | undefined; scoring_parts?: number | undefined } {
+  return readParams('convert-model', convertParams, ctx.instance.params, where(ctx));
+}
+
 /** The graph dtype: stage param, else the model's dtype (fp32 when none). */
 function dtypeOf(ctx: PlanContext): string {
-  const raw = ctx.instance.params['dtype'] ?? ctx.model?.dtype ?? 'fp32';
-  return String(raw);
+  return paramsOf(ctx).dtype ?? ctx.model?.dtype ?? 'fp32';
 }
 
 /** Scoring graph parts: a param, else one per GPU the model's score stages take (1: unsplit). */
 function scoringPartsOf(ctx: PlanContext): number {
-  const raw = ctx.instance.params['scoring_parts'] ?? ctx.model?.resources?.gpu ?? 1;
+  const declared = paramsOf(ctx).scoring_parts;
+  if (declared !== undefined) return declared;
+  const raw = ctx.model?.resources?.gpu ?? 1;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${where(ctx)}: param scoring_parts must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${where(ctx)}: the model's gpu count gives scoring_parts ${JSON.stringify(raw)}; it must be a positive integer`);
   return n;
 }
 
@@ -95,7 +102,7 @@ const WEIGHT_FILE = /(\.safetensors|\.bin|\.index\.json)$/;
 export const convertModelKind: StageKind = {
   name: 'convert-model',
   description: 'a fetched PyTorch checkpoint → an ONNX folder transformers.js loads, plus the scoring graph (ONNX exports pass through)',
-  code: [import.meta.url, new URL('../src/convert/', import.meta.url).href],
+  params: convertParams,
   // Its own worker, keyed like the model's score stages: a crash (or the memory of a big
   // conversion) stays out of the engine, and the same worker then loads the model to score.
   isolation: 'worker',

@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ModelSpec, PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { fetchCodeUrls } from '../src/fetch/code.js';
 import { DEFAULT_DTYPE, dtypeSuffix, selectFetchFiles } from '../src/fetch/dtype.js';
 import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
@@ -49,7 +48,6 @@ async function localDigest(ctx: PlanContext, folder: string, files: string[]): P
 export const fetchModelKind: StageKind = {
   name: 'fetch-model',
   description: 'one model revision (path, models mirror or hub): its ONNX export or PyTorch checkpoint, with its resolved commit',
-  code: [import.meta.url, ...fetchCodeUrls()],
   // Takes no params: everything it needs comes from the model, task or stimuli declarations.
   params: {},
   isolation: 'inline',

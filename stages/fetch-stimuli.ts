@@ -5,12 +5,11 @@
 
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind, TaskSpec } from '../src/engine/kind.js';
-import { fetchCodeUrls } from '../src/fetch/code.js';
 import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
 import { fetchStimuli, resolveDatasetCommit, resolveStimuliSource, stimuliFileName, type StimuliDecl, type StimuliSource } from '../src/fetch/stimuli.js';
-import { FailureError } from '../src/engine/failure.js';
+import { StageError } from '../src/engine/failure.js';
 import { reachable } from '../src/engine/reachable.js';
 
 /**
@@ -58,7 +57,6 @@ function clientFor(ctx: PlanContext): HubClient {
 export const fetchStimuliKind: StageKind = {
   name: 'fetch-stimuli',
   description: "a task's stimuli file from its path, the stimuli mirror or a URL pinned by sha256",
-  code: [import.meta.url, ...fetchCodeUrls()],
   // Takes no params: everything it needs comes from the model, task or stimuli declarations.
   params: {},
   isolation: 'inline',
@@ -77,7 +75,7 @@ export const fetchStimuliKind: StageKind = {
     const r = await reachable(src.url);
     if (r.ok) return;
     const { name } = taskOf(ctx);
-    throw new FailureError({
+    throw new StageError({
       reason: 'fetch',
       cause: 'network',
       message: `stage ${ctx.instance.id}: cannot reach ${new URL(src.url).host} (${r.code}) to download ${src.url}; without network, give task ${name}'s ${src.file} with --stimuli-dir <dir> (or a path: in its stimuli: block)`,

@@ -35,8 +35,6 @@ function importDir(ctx: PlanContext): string {
 export const importKind: StageKind = {
   name: 'import',
   description: 'Import score CSVs from a folder laid out like output/ (e.g. the paper\'s outputs) for analysis',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, new URL('../src/analysis/score-files.js', import.meta.url).href, new URL('../src/analysis/models.js', import.meta.url).href],
   params: importParams,
   isolation: 'inline',
   outputs: () => [{ name: 'scores', type: 'dir' }],

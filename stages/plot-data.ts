@@ -16,6 +16,7 @@ import { domainDef, DOMAINS, type Domain } from '../src/analysis/domains.js';
 import { DEFAULT_FAMILY_ORDER, ModelRegistry } from '../src/analysis/models.js';
 import { plotDomain, plotOutputFiles } from '../src/analysis/plot-domain.js';
 import { readParams } from '../src/engine/params.js';
+import { where } from '../src/engine/kind-helpers.js';
 
 export const plotParamDecls = {
   domains: { type: 'string-list', choices: DOMAINS, default: DOMAINS, doc: 'the domains to draw, when the stage has no `domain` matrix variable' },
@@ -23,12 +24,6 @@ export const plotParamDecls = {
   trainingTime: { type: 'boolean', doc: 'draw the training-time figures (default: when a declared model has revisions)' },
 } as const;
 
-const ANALYSIS = ['bootstrap', 'csv-io', 'domains', 'figure-specs', 'models', 'plot-domain', 'render', 'series']
-  .map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
-
-function where(ctx: PlanContext): string {
-  return `stage ${ctx.instance.id} (plot-data)`;
-}
 
 export interface PlotParams {
   domains: Domain[];
@@ -64,9 +59,7 @@ function inputTable(ctx: StageContext, name: string, required: boolean): Table |
 export const plotData: StageKind = {
   name: 'plot-data',
   description: 'Figure series (CSV, JSON) and SVG figures from the aggregate tables',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
-  libraries: ['vega', 'vega-lite', 'csv-parse', 'csv-stringify'],
+  libraries: ['vega', 'vega-lite', 'csv-parse'],
   params: plotParamDecls,
   isolation: 'inline',
   outputs(ctx) {

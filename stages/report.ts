@@ -15,8 +15,9 @@ const reportParamDecls = {
   out: { type: 'string', default: 'report', doc: 'folder (relative to the pipeline file) the site is materialised at' },
 } as const;
 
-const REPORT = ['collect', 'domains', 'items', 'overview', 'provenance', 'site', 'tokens', 'assets/report.js', 'assets/report.css']
-  .map((m) => new URL(`../src/report/${m}${m.includes('.') ? '' : '.js'}`, import.meta.url).href);
+// The page's own files are copied into the site, not imported: named here so that the kind's code
+// key (its import closure) covers them.
+export const PAGE_FILES = [new URL('../src/report/assets/report.js', import.meta.url), new URL('../src/report/assets/report.css', import.meta.url)];
 
 /** The store an input was read from: objects/ab/<rest> for a file, trees/<digest> for a folder. */
 function storeRootOf(path: string, type: 'file' | 'dir'): string {
@@ -26,7 +27,6 @@ function storeRootOf(path: string, type: 'file' | 'dir'): string {
 export const report: StageKind = {
   name: 'report',
   description: 'The report site (figures, tables, items, provenance) of the stages it needs',
-  code: [import.meta.url, ...REPORT],
   libraries: ['vega', 'vega-lite', 'vega-embed'],
   params: reportParamDecls,
   isolation: 'inline',

@@ -41,7 +41,6 @@ function outputDecls(ctx: PlanContext): OutputDecl[] {
 const kind: StageKind = {
   name: 'run',
   description: 'a shell command with declared deps and outs (run by bash -c in the project folder)',
-  code: [import.meta.url, new URL('../src/run/spawner.js', import.meta.url).href, new URL('../src/run/spawner-main.js', import.meta.url).href],
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
   outputs: outputDecls,

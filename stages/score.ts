@@ -10,16 +10,11 @@ import type { PlanContext, StageContext, StageInput, StageKind } from '../src/en
 import { cudaProviderProblem, deviceOrdinals, gpuStageProblem } from '../src/engine/gpus.js';
 import type { ExtraLoadOptions } from '../src/lm/index.js';
 import type { LanguageModel } from '../src/lm/types.js';
-import { isModelFaultMessage } from '../src/lm/errors.js';
+import { isModelFaultMessage, ModelLoadError } from '../src/lm/errors.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
 import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
-
-function one(ctx: PlanContext, name: string): string {
-  const v = ctx.instance.vars[name];
-  if (Array.isArray(v)) throw new Error(`stage ${ctx.instance.id}: vars.${name} must be one value, got a list`);
-  return v ?? '';
-}
+import { one } from '../src/engine/kind-helpers.js';
 
 function names(ctx: PlanContext): { task: string; condition: string; model: string; revision: string } {
   const task = one(ctx, 'task') || ctx.task?.name || '';
@@ -96,7 +91,7 @@ async function modelFor(ctx: StageContext, folder: string, opts: ExtraLoadOption
     const from = ctx.inputs.find((i) => i.outputs['model']);
     const what = `model ${ctx.model?.id ?? '?'}${ctx.instance.vars['revision'] ? ` revision ${String(ctx.instance.vars['revision'])}` : ''}`;
     const raw = e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot load ${what} (from ${from?.stageId ?? 'its fetch stage'}; is it a converted model or a transformers.js ONNX export for ${opts.dtype ?? 'fp32'}?): ${raw.replace(/^cannot load language model from folder "[^"]*" /, '')}`);
+    throw new ModelLoadError(`cannot load ${what} (from ${from?.stageId ?? 'its fetch stage'}; is it a converted model or a transformers.js ONNX export for ${opts.dtype ?? 'fp32'}?): ${raw.replace(/^cannot load language model from folder "[^"]*" /, '')}`);
   }
   ctx.processCache.set(CACHE_SLOT, { key, lm } satisfies CachedModel);
   ctx.processCache.set(LOADS_SLOT, ((ctx.processCache.get(LOADS_SLOT) as number | undefined) ?? 0) + 1);
@@ -127,8 +122,6 @@ function requestCache(ctx: StageContext, storeRoot: string, modelDigest: string,
 export const scoreKind: StageKind = {
   name: 'score',
   description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
-  // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, new URL('../src/tasks/', import.meta.url).href, new URL('../src/lm/', import.meta.url).href],
   libraries: ['@huggingface/transformers', 'onnxruntime-node'],
   params: scoreParams,
   isolation: 'worker',

@@ -13,12 +13,8 @@ import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js
 import { domainDef, type Domain } from '../src/analysis/domains.js';
 import { checkR, runRscript } from '../src/analysis/rscript.js';
 import { R_CHECK_PROGRAM, R_FIT_PROGRAM, R_INSTALL_HINT, R_PACKAGES, sizeModelFiles, sizeModelFormula, sizeModelOutcome } from '../src/analysis/size-lmer.js';
+import { where } from '../src/engine/kind-helpers.js';
 
-const ANALYSIS = ['domains', 'rscript', 'size-lmer'].map((m) => new URL(`../src/analysis/${m}.js`, import.meta.url).href);
-
-function where(ctx: PlanContext): string {
-  return `stage ${ctx.instance.id} (statistics)`;
-}
 
 function statisticsDomain(ctx: PlanContext): Domain {
   const v = ctx.instance.vars['domain'];
@@ -40,7 +36,6 @@ function rscriptPath(ctx: PlanContext): string {
 export const statistics: StageKind = {
   name: 'statistics',
   description: 'The paper\'s size mixed models (lme4 glmer/lmer via Rscript) on an aggregate\'s long size table',
-  code: [import.meta.url, ...ANALYSIS],
   isolation: 'inline',
   outputs(ctx) {
     return sizeModelFiles(statisticsDomain(ctx)).map((f) => ({ name: f.name, type: 'file' as const, materialize: `lmers/${f.file}` }));

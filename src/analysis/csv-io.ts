@@ -8,7 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
+import { toCsv as csvText } from '../tasks/csv-write.js';
 
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
@@ -137,8 +137,7 @@ export function formatCell(v: Cell | undefined): string {
   return v;
 }
 
+/** The table as CSV text, by the one CSV writer (tasks/csv-write.ts: pandas' quoting, '\n' line ends). */
 export function toCsv(table: Table): string {
-  const records = table.rows.map((r) => table.columns.map((c) => formatCell(r[c])));
-  // quoted_match: a bare \r or \n inside a field must be quoted for pandas and R alike.
-  return stringify([table.columns, ...records], { quoted_match: /[\r\n]/, record_delimiter: '\n' });
+  return csvText(table.columns, table.rows.map((r) => Object.fromEntries(table.columns.map((c) => [c, formatCell(r[c])]))));
 }

@@ -6,6 +6,7 @@ import { Engine } from '../engine/engine.js';
 import type { RunRecord } from '../engine/store/run-record.js';
 import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
 import { verdictLabel, verdictReasons } from './reporters/reasons.js';
+import { bytesText } from './bytes.js';
 
 export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, args: string[]): Promise<number> {
   const what = args[0]!;
@@ -99,9 +100,8 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
   return EXIT.ok;
 }
 
-function bytesText(n: unknown): string {
-  const b = typeof n === 'number' ? n : 0;
-  return b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`;
+function sizeOf(n: unknown): string {
+  return bytesText(typeof n === 'number' ? n : 0);
 }
 
 /** A convert-model stage's conversion: architecture, dtypes, the files read and written, with sizes. */
@@ -116,10 +116,10 @@ function convertLines(info: unknown): string[] {
       + `${Number(c['scoring_parts']) > 1 ? `, scoring graph in ${String(c['scoring_parts'])} parts` : ''}`,
     `    tensors       ${String(c['tensors'])} (${String(c['parameters'])} parameters)`,
     `    time          ${Number(c['seconds']).toFixed(1)} s${c['mb_per_s'] ? ` (${String(c['mb_per_s'])} MB/s)` : ''}`,
-    `    source        ${String(c['source'])}${c['source_commit'] ? ` @ ${String(c['source_commit'])}` : ''}, ${bytesText(c['source_bytes'])}`];
-  for (const f of files(c['source_files'])) out.push(`      ${f.path}  ${bytesText(f.bytes)}`);
-  out.push(`    written       ${bytesText(c['output_bytes'])}`);
-  for (const f of files(c['files'])) out.push(`      ${f.path}  ${bytesText(f.bytes)}`);
+    `    source        ${String(c['source'])}${c['source_commit'] ? ` @ ${String(c['source_commit'])}` : ''}, ${sizeOf(c['source_bytes'])}`];
+  for (const f of files(c['source_files'])) out.push(`      ${f.path}  ${sizeOf(f.bytes)}`);
+  out.push(`    written       ${sizeOf(c['output_bytes'])}`);
+  for (const f of files(c['files'])) out.push(`      ${f.path}  ${sizeOf(f.bytes)}`);
   return out;
 }
 

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { PipelineError } from '../engine/diagnostics.js';
+import { SelectionError } from '../engine/select.js';
 import { parseSize } from '../engine/spec-types.js';
 import type { EngineOptions } from '../engine/engine.js';
 
@@ -70,7 +71,7 @@ function wrap(load: () => Promise<Action>) {
       if (e instanceof PipelineError) {
         process.stderr.write(`${e.message}\n`);
         process.exitCode = EXIT.usage;
-      } else if (e instanceof UsageError || (e instanceof Error && e.name === 'SelectionError')) {
+      } else if (e instanceof UsageError || e instanceof SelectionError) {
         process.stderr.write(`error: ${e.message}\n`);
         process.exitCode = EXIT.usage;
       } else {

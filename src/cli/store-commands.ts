@@ -11,16 +11,7 @@ import { acquireExclusive } from '../engine/store/lease.js';
 import { readMetaSync } from '../engine/store/damage.js';
 import type { ManifestEntry } from '../engine/store/store.js';
 import { engineOptions, EXIT, type GlobalOpts } from './main.js';
-
-function human(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
-}
+import { bytesText } from './bytes.js';
 
 export async function lsCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const engine = await Engine.open(engineOptions(g));
@@ -38,11 +29,11 @@ export async function lsCommand(g: GlobalOpts, f: Record<string, unknown>): Prom
   }
   let total = 0;
   for (const r of rows) {
-    const outs = Object.entries(r.outputs).map(([n, o]) => `${n}=${o.digest.slice(0, 10)} ${human(o.size)}${o.path ? ` (${o.path})` : ''}`);
+    const outs = Object.entries(r.outputs).map(([n, o]) => `${n}=${o.digest.slice(0, 10)} ${bytesText(o.size)}${o.path ? ` (${o.path})` : ''}`);
     total += Object.values(r.outputs).reduce((a, o) => a + o.size, 0);
     process.stdout.write(`${r.state.padEnd(7)} ${r.id}${r.key ? `  ${r.key.slice(0, 10)}` : ''}${outs.length ? `  ${outs.join('  ')}` : ''}\n`);
   }
-  process.stdout.write(`${rows.length} stages, ${human(total)} of outputs in ${engine.store.root}\n`);
+  process.stdout.write(`${rows.length} stages, ${bytesText(total)} of outputs in ${engine.store.root}\n`);
   return EXIT.ok;
 }
 
@@ -123,7 +114,7 @@ async function gc(engine: Engine, f: Record<string, unknown>, _g: GlobalOpts): P
     if (!dry) await fs.rm(dir, { recursive: true, force: true });
   }
   const cached = models ? `, and the request results of ${models} model${models === 1 ? '' : 's'} no run uses` : '';
-  process.stdout.write(`${dry ? 'would remove' : 'removed'} ${objects} objects (${human(bytes)}) and ${runs} run records${cached}; kept ${digests.size} objects referenced by ${keys.size} runs\n`);
+  process.stdout.write(`${dry ? 'would remove' : 'removed'} ${objects} objects (${bytesText(bytes)}) and ${runs} run records${cached}; kept ${digests.size} objects referenced by ${keys.size} runs\n`);
   return EXIT.ok;
 }
 

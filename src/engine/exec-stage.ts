@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { Invocation } from './executor.js';
-import { toFailure, type Failure } from './failure.js';
+import { StageError, toFailure } from './failure.js';
 import type { PlanContext, StageContext } from './kind.js';
 import { KindRegistry } from './registry.js';
 import type { Fingerprint, RunRecord, StoredOutput } from './store/run-record.js';
@@ -22,17 +22,6 @@ export interface ExecEnv {
   executor: string;
   gpus: string[];
   cpus: number;
-}
-
-export class StageFailure extends Error {
-  constructor(
-    message: string,
-    readonly reason: 'stage-error' | 'model-load-failed' | 'missing-output' | 'cancelled',
-    /** The kind's failure as data (a fetch's cause), when it is more than "the stage threw". */
-    readonly failure?: Failure,
-  ) {
-    super(message);
-  }
 }
 
 export function planContext(inv: Pick<Invocation, 'instance' | 'spec'>, store: Store): PlanContext {
@@ -116,13 +105,12 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       await kind.execute(ctx);
       fault('after-execute', inv.instance.id);
     } catch (e: unknown) {
-      if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
+      if (env.signal.aborted) throw new StageError({ reason: 'cancelled', message: 'interrupted' });
       const msg = userPaths(e instanceof Error ? e.message : String(e), inv.inputs); // the user's file, not the store object
       write(`error: ${msg}`);
-      const load = /load|loading/i.test(msg) && inv.instance.kind === 'score';
-      throw new StageFailure(msg, load ? 'model-load-failed' : 'stage-error', load ? { reason: 'load', message: msg } : { ...toFailure(e, 'execute'), message: msg });
+      throw new StageError({ ...toFailure(e, 'execute'), message: msg });
     }
-    if (env.signal.aborted) throw new StageFailure('interrupted', 'cancelled');
+    if (env.signal.aborted) throw new StageError({ reason: 'cancelled', message: 'interrupted' });
     const outputs: Record<string, StoredOutput> = {};
     for (const decl of kind.outputs(pctx)) {
       const p = provided.get(decl.name) ?? join(outDir, decl.name);
@@ -130,10 +118,10 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       try {
         st = statSync(p);
       } catch {
-        throw new StageFailure(`stage ${inv.instance.id} (${kind.name}) did not write its output "${decl.name}"`, 'missing-output');
+        throw new StageError({ reason: 'execute', cause: 'missing-output', message: `stage ${inv.instance.id} (${kind.name}) did not write its output "${decl.name}"` });
       }
       if (decl.type === 'dir' ? !st.isDirectory() : !st.isFile()) {
-        throw new StageFailure(`stage ${inv.instance.id}: output "${decl.name}" should be a ${decl.type === 'dir' ? 'folder' : 'file'}`, 'missing-output');
+        throw new StageError({ reason: 'execute', cause: 'missing-output', message: `stage ${inv.instance.id}: output "${decl.name}" should be a ${decl.type === 'dir' ? 'folder' : 'file'}` });
       }
       const digest = decl.type === 'dir' ? await store.putTree(p) : await store.putFile(p);
       const out: StoredOutput = { digest, type: decl.type, size: decl.type === 'dir' ? await treeSize(p) : st.size };
@@ -165,8 +153,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     return record;
   } catch (e: unknown) {
     await flushLog().catch(() => undefined);
-    const msg = e instanceof Error ? e.message : String(e);
-    if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, msg).catch(() => undefined);
+    if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, toFailure(e, 'execute')).catch(() => undefined);
     throw e;
   } finally {
     // Off the event loop: in a run of many small stages these removals would block the others.

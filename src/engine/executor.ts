@@ -36,18 +36,47 @@ export interface Grant {
   memory: number;
 }
 
+/** How an execution failed, as an executor reports it (the Failure says it in the engine's terms). */
+export type OutcomeReason = 'exit-non-zero' | 'killed' | 'cancelled' | 'timeout' | 'node-fail' | 'out-of-memory' | 'preempted' | 'worker-crashed' | 'model-load-failed' | 'stage-error' | 'missing-output';
+
 export type ExecOutcome =
   /** `record`: the run record, when the executor already holds it (saves reading it back). */
   | { ok: true; runRecordPath: string; record?: RunRecord }
   | {
       ok: false;
-      reason: 'exit-non-zero' | 'killed' | 'cancelled' | 'timeout' | 'node-fail' | 'out-of-memory' | 'preempted' | 'worker-crashed' | 'model-load-failed' | 'stage-error' | 'missing-output';
+      reason: OutcomeReason;
       message: string;
       logTail?: string;
       jobId?: string;
       /** The failure as the stage saw it (a fetch that gave up), when the executor knows it. */
       failure?: Failure;
     };
+
+/** The failed outcome of a stage's own Failure (what a StageError carries). */
+export function failedOutcome(f: Failure): Extract<ExecOutcome, { ok: false }> {
+  const out: Extract<ExecOutcome, { ok: false }> = { ok: false, reason: outcomeReason(f), message: f.message, failure: f };
+  if (f.reason === 'execute' && f.jobId) out.jobId = f.jobId;
+  return out;
+}
+
+function outcomeReason(f: Failure): OutcomeReason {
+  switch (f.reason) {
+    case 'cancelled':
+      return 'cancelled';
+    case 'load':
+      return 'model-load-failed';
+    case 'execute':
+      return f.cause;
+    case 'fetch':
+    case 'plan':
+    case 'resources':
+      return 'stage-error';
+    default: {
+      const never: never = f;
+      return never;
+    }
+  }
+}
 
 /** The Failure of a failed outcome: the stage's own when it was carried, else from the reason. */
 export function outcomeFailure(o: Extract<ExecOutcome, { ok: false }>): Failure {

@@ -56,6 +56,9 @@ const FETCH_CAUSES: Record<string, FetchCause> = {
   'file-not-found': 'not-found',
   'digest-mismatch': 'integrity',
   'size-mismatch': 'integrity',
+  // A hostile or broken answer: a name that would leave its folder, a body past its listed size.
+  'unsafe-name': 'integrity',
+  'too-large': 'integrity',
   'bad-spec': 'bad-spec',
 };
 
@@ -71,7 +74,8 @@ function networkLevel(e: unknown, depth = 0): boolean {
   return networkLevel(x.cause, depth + 1);
 }
 
-/** The fetch cause of a FetchError-shaped error (checked by shape: a plugin may bundle its own copy). */
+/** The fetch cause of a FetchError-shaped error (checked by shape: a plugin may bundle its own copy;
+ * src/fetch is a library below the engine and keeps its own error, mapped here at the boundary). */
 function fetchCause(e: { reason: string; cause?: unknown }): FetchCause | undefined {
   const c = FETCH_CAUSES[e.reason];
   // "cannot reach the hub" arrives as an http or retries-exhausted FetchError around a socket error.
@@ -79,7 +83,10 @@ function fetchCause(e: { reason: string; cause?: unknown }): FetchCause | undefi
   return c;
 }
 
-/** A thrown value as a Failure; `where` says what was being done when it was thrown. */
+/**
+ * A thrown value as a Failure; `where` says what was being done when it was thrown. Errors from
+ * below the engine are recognised by name (FetchError, src/lm's ModelLoadError), never by message.
+ */
 export function toFailure(e: unknown, where: 'plan' | 'execute'): Failure {
   if (isFailure(e)) return e;
   const carried = e && typeof e === 'object' ? (e as { failure?: unknown }).failure : undefined;
@@ -89,6 +96,7 @@ export function toFailure(e: unknown, where: 'plan' | 'execute'): Failure {
     const cause = fetchCause(e as { reason: string; cause?: unknown });
     if (cause) return { reason: 'fetch', cause, message };
   }
+  if (e && typeof e === 'object' && (e as { name?: unknown }).name === 'ModelLoadError') return { reason: 'load', message };
   if (e && typeof e === 'object' && (e as { name?: unknown }).name === 'AbortError') return { reason: 'cancelled', message: 'interrupted' };
   return where === 'plan' ? { reason: 'plan', message } : { reason: 'execute', cause: 'stage-error', message };
 }
@@ -99,10 +107,14 @@ export function isFailure(x: unknown): x is Failure {
   return !!x && typeof x === 'object' && REASONS.has((x as Failure).reason) && typeof (x as Failure).message === 'string';
 }
 
-/** An Error that carries its Failure across `throw` (and, as plain data, across IPC). */
-export class FailureError extends Error {
+/**
+ * The engine's one error class: a stage's Failure carried across `throw`. Across IPC, a Slurm job
+ * or the store's failure record only the Failure travels (plain JSON), and is read back as data.
+ */
+export class StageError extends Error {
   constructor(readonly failure: Failure) {
     super(failure.message);
+    this.name = 'StageError';
   }
 }
 

@@ -134,10 +134,6 @@ export interface StageKind {
   name: string;
   /** One line for `pipeline --help` and the schema. */
   description: string;
-  /** Extra module URLs for the key. The key already follows the kind module's import closure inside
-   * the project (static and dynamic imports, `new URL('…', import.meta.url)` references — so files
-   * named here are followed too), hashed without comments; folder URLs name nothing. */
-  code: string[];
   /** npm packages whose installed versions change this kind's numbers (enter the key). */
   libraries?: string[];
   /**

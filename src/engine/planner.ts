@@ -18,7 +18,7 @@ import type { Store } from './store/store.js';
 export type StaleReason =
   | { reason: 'never-run' }
   | { reason: 'forced' }
-  | { reason: 'failed-last-time'; message: string }
+  | { reason: 'failed-last-time'; failure: Failure }
   /** The key's record exists but an output it names is gone (gc, or quarantined by verify). */
   | { reason: 'outputs-missing' }
   | { reason: 'record-gone' }
@@ -188,7 +188,7 @@ export class Planner {
    * default, not since limit=20. */
   private async whyStale(id: string, key: string, fp: Fingerprint): Promise<StaleReason[]> {
     const failure = await this.store.readFailure(id);
-    if (failure && failure.key === key) return [{ reason: 'failed-last-time', message: failure.message.split('\n')[0] ?? '' }];
+    if (failure && failure.key === key) return [{ reason: 'failed-last-time', failure: failure.failure }];
     const current = this.mat.currentKey(id);
     const last = current !== undefined && (current === key || (await this.store.readFingerprint(current))) ? current : await this.store.lastKey(id);
     if (!last) return [{ reason: 'never-run' }];

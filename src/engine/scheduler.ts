@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { emptySummary, type EngineEvent, type RunSummary } from './events.js';
 import { outcomeFailure, type Executor, type Grant, type Invocation } from './executor.js';
 import type { Instance } from './expand.js';
-import { isFailure, type Failure } from './failure.js';
+import { isFailure, toFailure, type Failure } from './failure.js';
 import type { Graph } from './graph.js';
 import type { ResourceRequest } from './kind.js';
 import type { Materializer } from './materialize.js';
@@ -416,10 +416,11 @@ export class Scheduler {
         if (this.ac.signal.aborted) this.settle(id, 'skipped', 'interrupted');
         else if (timedOut) {
           const message = `stage ${id} ran past its time limit of ${showDuration(timedOut.ms)} (${timedOut.from}); it was stopped and its processes killed — raise the limit if it needs longer`;
-          this.fail(r.p.instance, { reason: 'execute', cause: 'timeout', message, limitMs: timedOut.ms });
+          const failure: Failure = { reason: 'execute', cause: 'timeout', message, limitMs: timedOut.ms };
+          this.fail(r.p.instance, failure);
           // `status` then says why it failed (the killed process could not write it).
-          void this.o.store.writeFailure(id, r.key, message).catch(() => undefined);
-        } else this.fail(r.p.instance, isFailure(e) ? e : { reason: 'execute', cause: 'stage-error', message: e instanceof Error ? e.message : String(e) });
+          void this.o.store.writeFailure(id, r.key, failure).catch(() => undefined);
+        } else this.fail(r.p.instance, toFailure(e, 'execute'));
       })
       .finally(async () => {
         clearTimeout(timer);

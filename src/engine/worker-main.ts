@@ -1,7 +1,8 @@
 // A model worker: a separate process that keeps its loaded model in processCache and executes every
 // stage the scheduler hands it (a crash of the native runtime fails one stage, not the run).
-import { executeInvocation, StageFailure } from './exec-stage.js';
+import { executeInvocation } from './exec-stage.js';
 import type { Invocation } from './executor.js';
+import { toFailure } from './failure.js';
 import { KindRegistry } from './registry.js';
 
 interface ExecMessage {
@@ -31,7 +32,7 @@ process.on('message', (m: ExecMessage) => {
     cpus: m.cpus,
   }).then(
     (record) => send({ type: 'done', record }),
-    (e: unknown) => send({ type: 'failed', message: e instanceof Error ? e.message : String(e), reason: e instanceof StageFailure ? e.reason : 'stage-error', failure: e instanceof StageFailure ? e.failure : undefined }),
+    (e: unknown) => send({ type: 'failed', failure: toFailure(e, 'execute') }), // the StageError's Failure, as plain data
   );
 });
 send({ type: 'ready' });

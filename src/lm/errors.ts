@@ -16,3 +16,14 @@ export class ModelFault extends Error {
 export function isModelFaultMessage(message: string): boolean {
   return message.includes(MODEL_FAULT);
 }
+
+/**
+ * A model that could not be loaded (no folder, bad weights, a tokenizer that does not fit). The
+ * engine reads it by name as a `load` failure (engine/failure.ts), so no caller guesses from words.
+ */
+export class ModelLoadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelLoadError';
+  }
+}

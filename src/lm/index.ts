@@ -9,7 +9,7 @@
 
 import type { BatchLimits } from './batching.js';
 import { ForwardRunner, type LmStats } from './forward.js';
-import { ModelFault } from './errors.js';
+import { ModelFault, ModelLoadError } from './errors.js';
 import { checkComputed, scoreItemsFast, type FastItem, type FastResult } from './fast.js';
 import { loadDecoderSession, loadOrt, paddingInvariant, type DecoderSession, type OrtLike } from './decoder.js';
 import { generateTexts, generationSettings } from './generate.js';
@@ -81,7 +81,7 @@ export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions =
     try {
       graph = await ScoreGraph.load(rt.folder, { device, dtype, parts, ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}), ...threadOpts });
     } catch (e) {
-      throw new Error(`cannot load language model from folder "${rt.folder}" (device ${device}, dtype ${dtype}): ${e instanceof Error ? e.message : String(e)}`);
+      throw new ModelLoadError(`cannot load language model from folder "${rt.folder}" (device ${device}, dtype ${dtype}): ${e instanceof Error ? e.message : String(e)}`);
     }
     const vocab = graph.vocab;
     if (vocab === null) {

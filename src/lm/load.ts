@@ -8,6 +8,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile } from '../util/json-text.js';
+import { ModelLoadError } from './errors.js';
 import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import type { CausalModelLike, Runtime, TensorCtor, TokenizerLike } from './runtime.js';
 import { sessionOptions } from './threads.js';
@@ -62,7 +63,7 @@ export async function loadRuntime(
   const device = opts.device ?? 'cpu';
   const dtype = opts.dtype ?? 'fp32';
   const fail = (msg: string): Error =>
-    new Error(`cannot load language model from folder "${folder}" (device ${device}, dtype ${dtype}): ${msg}`);
+    new ModelLoadError(`cannot load language model from folder "${folder}" (device ${device}, dtype ${dtype}): ${msg}`);
   const problem = folderProblem(folder);
   if (problem) throw fail(problem);
   // Read here first: transformers.js's own errors name no file and quote the text.

@@ -1,10 +1,10 @@
 // The engine's side of the spawner (spawner-main.ts): one per process that runs `run:` stages,
 // started on first use and ended with that process.
 import { fork, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'spawner-main.js');
+// A `new URL` reference: the run kind's key follows it into spawner-main (engine/code-digest.ts).
+const MAIN = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
 
 export interface CommandResult {
   code: number | null;

@@ -1,6 +1,7 @@
 // CSV output identical to pandas' `DataFrame.to_csv(index=False)` (Python csv module,
 // QUOTE_MINIMAL, '"' doubled inside quotes, '\n' line ends): a field is quoted only when it holds
-// the delimiter, a quote or a line break. Cells arrive already formatted (py-format.ts).
+// the delimiter, a quote or a line break. Cells arrive already formatted (py-format.ts; analysis
+// tables by analysis/csv-io.ts's formatCell). The project's one CSV writer: pandas and R read it.
 
 import type { Cell } from './py-format.js';
 

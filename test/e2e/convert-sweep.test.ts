@@ -105,7 +105,7 @@ test('revision sweep from a PyTorch hub repo: fetch → convert → score → ag
     assert.equal(ins.code, 0, ins.stderr);
     assert.match(ins.stdout, /architecture\s+gpt_neox/);
     assert.match(ins.stdout, /dtype\s+fp32/);
-    assert.match(ins.stdout, /model\.safetensors\s+\d[\d.]* (kB|MB)/);
+    assert.match(ins.stdout, /model\.safetensors\s+\d[\d.]* (KiB|MiB)/);
     assert.match(ins.stdout, /onnx\/score\.onnx/);
     const rec = JSON.parse((await rig.cliAsync(['inspect', `convert-model/pythia-tiny@${REVISIONS[1]}`, '--json'], env)).stdout) as { info: { convert: Record<string, unknown> } };
     assert.equal(rec.info.convert['architecture'], 'gpt_neox');

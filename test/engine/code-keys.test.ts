@@ -68,7 +68,6 @@ ${body}
 export default {
   name: '${name}',
   description: 'test kind',
-  code: [],
   isolation: 'inline',
   outputs: () => [{ name: 'out', type: 'file', materialize: '${name}.txt' }],
   async execute(ctx) {

@@ -113,7 +113,6 @@ import { join } from 'node:path';
 export default {
   name: 'multiply',
   description: 'test kind',
-  code: [import.meta.url],
   isolation: 'inline',
   outputs: () => [{ name: 'out', type: 'file', materialize: 'out-' + 'x' + '.txt' }],
   async execute(ctx) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rig } from './rig.js';
 
-const PLUGIN = `export default { name: 'noop', description: 'x', code: [], isolation: 'inline', outputs: () => [], execute: async () => {} };\n`;
+const PLUGIN = `export default { name: 'noop', description: 'x', isolation: 'inline', outputs: () => [], execute: async () => {} };\n`;
 
 function project(): Rig {
   const rig = new Rig();

@@ -2,7 +2,9 @@
 // not by words in its message. A download that gave up and a model missing offline differ.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toFailure } from '../../src/engine/failure.js';
+import { failedOutcome } from '../../src/engine/executor.js';
+import { StageError, toFailure } from '../../src/engine/failure.js';
+import { ModelLoadError } from '../../src/lm/errors.js';
 import { FetchError, HttpStatusError } from '../../src/fetch/errors.js';
 
 test('fetch errors become fetch failures with a cause the reporters can group on', () => {
@@ -27,4 +29,16 @@ test('fetch errors become fetch failures with a cause the reporters can group on
   // A failure already carried (across IPC, from a worker) is kept as it is.
   const carried = { reason: 'fetch', cause: 'gave-up', message: 'download failed' } as const;
   assert.equal(toFailure(Object.assign(new Error('x'), { failure: carried }), 'execute'), carried);
+});
+
+test('a model that does not load is a load failure by its type, whatever its words', () => {
+  // "download" in a message once made any score error a load failure; the type decides now.
+  assert.deepEqual(toFailure(new ModelLoadError('cannot load model m: bad weights'), 'execute'), { reason: 'load', message: 'cannot load model m: bad weights' });
+  assert.deepEqual(toFailure(new Error('the download of loading.csv broke'), 'execute'), { reason: 'execute', cause: 'stage-error', message: 'the download of loading.csv broke' });
+  // one carrier: the StageError's Failure is what executors report
+  const e = new StageError({ reason: 'execute', cause: 'missing-output', message: 'no csv' });
+  assert.equal(toFailure(e, 'execute'), e.failure);
+  assert.deepEqual(failedOutcome(toFailure(new ModelLoadError('x'), 'execute')), { ok: false, reason: 'model-load-failed', message: 'x', failure: { reason: 'load', message: 'x' } });
+  assert.equal(failedOutcome(e.failure).reason, 'missing-output');
+  assert.equal(failedOutcome({ reason: 'fetch', cause: 'network', message: 'm' }).reason, 'stage-error');
 });

@@ -8,7 +8,6 @@ import { Rig, type Result } from './rig.js';
 const GATE = `export default {
   name: 'gate',
   description: 'test kind: a fetch that is impossible offline',
-  code: [],
   isolation: 'inline',
   outputs: () => [{ name: 'out', type: 'file', materialize: 'gate.txt' }],
   plan(ctx) {
@@ -23,7 +22,6 @@ const GATE = `export default {
 const MULT = (k: number): string => `export default {
   name: 'mult',
   description: 'test kind whose code changes',
-  code: [],
   isolation: 'inline',
   outputs: () => [{ name: 'out', type: 'file', materialize: 'mult.txt' }],
   async execute(ctx) {

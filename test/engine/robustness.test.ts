@@ -4,22 +4,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CHAIN_FANOUT as CHAIN } from './chain-fixture.js';
 import { Rig } from './rig.js';
-
-const CHAIN = `stages:
-  one:
-    run: echo one >> calls.log && echo 1 > one.txt
-    outs: [one.txt]
-  two:
-    run: echo two >> calls.log && cat one.txt one.txt > two.txt
-    deps: [one.txt]
-    outs: [two.txt]
-  many:
-    matrix: { n: [1, 2, 3, 4] }
-    run: echo many-\${n} >> calls.log && mkdir -p many && seq 1 \${n} > many/\${n}.txt
-    deps: [two.txt]
-    outs: ["many/\${n}.txt"]
-`;
 
 function verifyClean(r: Rig): void {
   const v = r.cli(['verify', '--json']);

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 export default {
   name: 'fake-score',
   description: 'test worker kind',
-  code: [import.meta.url],
   isolation: 'worker',
   affinity: (ctx) => ctx.instance.vars.model,
   outputs: (ctx) => [{ name: 'out', type: 'file', materialize: 'out/' + ctx.instance.vars.model + '-' + ctx.instance.vars.job + '.json' }],

@@ -108,6 +108,24 @@ describe('slurm executor', { concurrency: true }, () => {
     await ex.close();
   });
 
+  it('reads back the failure the stage recorded (typed), not one from before the job', async () => {
+    const store = tempDir('typed');
+    const ex = executor('typed');
+    const s = new Store(store);
+    const loadFailure = { reason: 'load', message: 'cannot load model m: no config.json' };
+    const typed = invocation(store, 'score/typed', { exit: 1, failure: { path: s.failurePath('score/typed'), failure: loadFailure } });
+    // an earlier run's record with the same key: this job writes none, so the job's own words stand
+    const old = invocation(store, 'score/old', { exit: 3 });
+    await s.writeFailure('score/old', old.key, { reason: 'fetch', cause: 'network', message: 'an earlier run' });
+    const [a, b] = await Promise.all([typed, old].map((inv) => ex.execute(inv, grant, new AbortController().signal, () => {})));
+    assert.ok(a && !a.ok && b && !b.ok);
+    assert.equal(a.reason, 'exit-non-zero'); // Slurm's view of the job is kept beside the stage's
+    assert.equal(a.failure?.reason, 'load', JSON.stringify(a));
+    assert.ok(a.failure?.message.includes(`Slurm job ${a.jobId}`), a.failure?.message);
+    assert.equal(b.failure, undefined, JSON.stringify(b));
+    await ex.close();
+  });
+
   it('treats COMPLETED without a run record as a failure', async () => {
     const store = tempDir('norecord');
     const ex = executor('norecord');

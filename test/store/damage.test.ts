@@ -5,22 +5,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CHAIN } from '../engine/chain-fixture.js';
 import { Rig } from '../engine/rig.js';
 import { age, keyOf } from './helpers.js';
-
-const CHAIN = `stages:
-  one:
-    run: echo one >> calls.log && echo 1 > one.txt
-    outs: [one.txt]
-  two:
-    run: echo two >> calls.log && cat one.txt one.txt > two.txt
-    deps: [one.txt]
-    outs: [two.txt]
-  three:
-    run: echo three >> calls.log && wc -c < two.txt > three.txt
-    deps: [two.txt]
-    outs: [three.txt]
-`;
 
 function states(r: Rig): Record<string, string> {
   const st = r.cli(['status', '--json']);

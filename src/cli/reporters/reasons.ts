@@ -25,7 +25,7 @@ export function staleText(r: StaleReason): string {
     case 'forced':
       return 'forced (--force)';
     case 'failed-last-time':
-      return `failed last time: ${r.message}`;
+      return `failed last time: ${failureLine(r.failure)}`;
     case 'outputs-missing':
       return 'outputs missing from the store (removed by gc or quarantined by verify)';
     case 'record-gone':

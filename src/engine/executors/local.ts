@@ -6,28 +6,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { executeInvocation } from '../exec-stage.js';
-import type { ExecOutcome, Executor, Grant, Invocation } from '../executor.js';
-import { isFailure, type Failure } from '../failure.js';
+import { failedOutcome, type ExecOutcome, type Executor, type Grant, type Invocation } from '../executor.js';
+import { isFailure, StageError, toFailure } from '../failure.js';
 import { Store } from '../store/store.js';
 import type { KindRegistry } from '../registry.js';
 import type { RunRecord } from '../store/run-record.js';
 
 const WORKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'worker-main.js');
-
-type FailedReason = Extract<ExecOutcome, { ok: false }>['reason'];
-
-export class ExecFailure extends Error {
-  constructor(
-    message: string,
-    readonly reason: FailedReason,
-    readonly failure?: Failure,
-  ) {
-    super(message);
-  }
-}
-
-const REASONS = new Set<string>(['exit-non-zero', 'killed', 'cancelled', 'timeout', 'node-fail', 'out-of-memory', 'preempted', 'worker-crashed', 'model-load-failed', 'stage-error', 'missing-output']);
-const asReason = (r: unknown): FailedReason => (typeof r === 'string' && REASONS.has(r) ? (r as FailedReason) : 'stage-error');
 
 interface WorkerHandle {
   affinity: string;
@@ -57,20 +42,12 @@ export class LocalExecutor implements Executor {
       const record = inv.affinity && this.workers.has(inv.affinity) ? await this.runInWorker(inv.affinity, inv, signal, onLog) : await this.runInline(inv, grant, signal, onLog);
       return { ok: true, runRecordPath: new Store(inv.storeDir).runPath(inv.key), record };
     } catch (e: unknown) {
-      const x = e instanceof ExecFailure ? e : new ExecFailure(e instanceof Error ? e.message : String(e), 'stage-error');
-      const out: ExecOutcome = { ok: false, reason: x.reason, message: x.message };
-      if (x.failure) out.failure = x.failure;
-      return out;
+      return failedOutcome(toFailure(e, 'execute'));
     }
   }
 
   private async runInline(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
-    try {
-      return await executeInvocation(inv, { registry: this.registry, processCache: this.processCache, signal, onLog, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
-    } catch (e: unknown) {
-      const f = (e as { failure?: unknown }).failure;
-      throw new ExecFailure((e as Error).message, asReason((e as { reason?: unknown }).reason), isFailure(f) ? f : undefined);
-    }
+    return executeInvocation(inv, { registry: this.registry, processCache: this.processCache, signal, onLog, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
   }
 
   worker(affinity: string): { busy: boolean } | undefined {
@@ -104,7 +81,7 @@ export class LocalExecutor implements Executor {
         }
       };
       proc.on('message', onMsg);
-      proc.once('exit', (code) => reject(new ExecFailure(`worker for ${affinity} exited during start (code ${code}): ${stderr.slice(-5).join('\n')}`, 'worker-crashed')));
+      proc.once('exit', (code) => reject(new StageError({ reason: 'execute', cause: 'worker-crashed', message: `worker for ${affinity} exited during start (code ${code}): ${stderr.slice(-5).join('\n')}` })));
     });
     ready.catch(() => undefined);
     this.workers.set(affinity, { affinity, proc, grant, busy: false, lastUsed: Date.now(), stderr, ready });
@@ -117,7 +94,7 @@ export class LocalExecutor implements Executor {
     try {
       await w.ready;
       return await new Promise<RunRecord>((resolve, reject) => {
-        const onMsg = (m: { type: string; line?: string; record?: RunRecord; message?: string; reason?: string; failure?: unknown }): void => {
+        const onMsg = (m: { type: string; line?: string; record?: RunRecord; failure?: unknown }): void => {
           if (m.type === 'log') onLog(m.line ?? '');
           else if (m.type === 'done') {
             // score records model_loads: 1 when it loaded the model, 0 when it reused the worker's.
@@ -125,14 +102,16 @@ export class LocalExecutor implements Executor {
             if (typeof n === 'number' && n > 0) this.loads.set(affinity, (this.loads.get(affinity) ?? 0) + n);
             finish(() => resolve(m.record!));
           }
-          else if (m.type === 'failed') finish(() => reject(new ExecFailure(m.message ?? 'failed', asReason(m.reason), isFailure(m.failure) ? m.failure : undefined)));
+          else if (m.type === 'failed') finish(() => reject(new StageError(isFailure(m.failure) ? m.failure : { reason: 'execute', cause: 'stage-error', message: 'the worker reported a failure it could not describe' })));
         };
         const onExit = (code: number | null, sig: string | null): void => {
           if (this.workers.get(affinity) === w) {
             this.workers.delete(affinity);
             this.orphans.push(w.grant);
           }
-          finish(() => reject(new ExecFailure(signal.aborted ? 'interrupted' : `the worker process for ${affinity} died (${sig ?? `exit code ${code}`})${w.stderr.length ? `:\n${w.stderr.slice(-8).join('\n')}` : ''}`, signal.aborted ? 'cancelled' : 'worker-crashed')));
+          finish(() => reject(new StageError(signal.aborted
+            ? { reason: 'cancelled', message: 'interrupted' }
+            : { reason: 'execute', cause: 'worker-crashed', message: `the worker process for ${affinity} died (${sig ?? `exit code ${code}`})${w.stderr.length ? `:\n${w.stderr.slice(-8).join('\n')}` : ''}` })));
         };
         const onAbort = (): void => {
           w.proc.kill('SIGTERM');

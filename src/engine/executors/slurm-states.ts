@@ -3,17 +3,15 @@
 // COMPLETING counts as unfinished: the job's processes may still be writing (and a cancelled job
 // passes through it before CANCELLED). COMPLETED alone is not success: the run record must exist.
 
-import type { ExecOutcome } from '../executor.js';
-
-export type FailureReason = Extract<ExecOutcome, { ok: false }>['reason'];
+import type { OutcomeReason } from '../executor.js';
 
 export type StateClass =
   | { done: false }
   | { done: true; ok: true }
-  | { done: true; ok: false; reason: FailureReason };
+  | { done: true; ok: false; reason: OutcomeReason };
 
 /** Terminal states and the failure each one means. */
-export const FAILED_STATES: Readonly<Record<string, FailureReason>> = {
+export const FAILED_STATES: Readonly<Record<string, OutcomeReason>> = {
   FAILED: 'exit-non-zero',
   SPECIAL_EXIT: 'exit-non-zero',
   CANCELLED: 'cancelled',

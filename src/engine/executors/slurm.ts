@@ -8,13 +8,14 @@
 import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecOutcome, Executor, Grant, Invocation } from '../executor.js';
+import type { ExecOutcome, Executor, Grant, Invocation, OutcomeReason } from '../executor.js';
+import type { Failure } from '../failure.js';
 import type { ResourceRequest } from '../kind.js';
 import { Store } from '../store/store.js';
 import { scancel, scontrolShowJob, parseSlurmTime, sbatch } from './slurm-cli.js';
 import { JobPoller, LogFollower, Semaphore, tailFile, type JobFinal } from './slurm-poller.js';
 import { END_MARK, START_MARK, batchScript, jobName, mergeResources, parseMarks, sbatchArgs, shellQuote } from './slurm-script.js';
-import { classifyState, type FailureReason } from './slurm-states.js';
+import { classifyState } from './slurm-states.js';
 import { Coalescer } from './slurm-coalesce.js';
 
 export interface SlurmExecutorOptions {
@@ -196,13 +197,26 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     }
   }
 
+  /**
+   * The failure the stage itself recorded in this job (a model that did not load, a fetch that gave
+   * up): read back from the store's failure record, written by exec-stage.
+   * A record from before this job was submitted is an earlier run's, not this one's.
+   */
+  async function stageFailure(store: Store, inv: Invocation, stats: SlurmJobStats): Promise<Failure | undefined> {
+    const rec = await store.readFailure(inv.instance.id).catch(() => undefined);
+    if (!rec || rec.key !== inv.key || Date.parse(rec.at) < stats.submitCalled) return undefined;
+    const f = rec.failure;
+    return f.reason === 'execute' ? { ...f, jobId: stats.jobId } : f;
+  }
+
   /** Outcome of each invocation after a job ended. */
   async function judge(invs: Invocation[], run: { final: JobFinal; stats: SlurmJobStats; aborted: boolean }): Promise<ExecOutcome[]> {
     const { final, stats, aborted } = run;
     const outcomes: ExecOutcome[] = [];
     let tail: string | null = null;
     for (const inv of invs) {
-      const recordPath = new Store(inv.storeDir).runPath(inv.key);
+      const store = new Store(inv.storeDir);
+      const recordPath = store.runPath(inv.key);
       const committed = await stat(recordPath).then((s) => s.mtimeMs, () => null);
       // the record is written last, atomically: if it is there the stage is done, whatever the job's state
       if (committed !== null) {
@@ -212,7 +226,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       }
       tail ??= await tailFile(stats.logPath, LOG_TAIL_LINES, isMark);
       const cls = classifyState(final.state);
-      let reason: FailureReason;
+      let reason: OutcomeReason;
       let what: string;
       if (aborted) {
         reason = 'cancelled';
@@ -232,7 +246,10 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       const tries = stats.attempt > 0 ? ` (attempt ${stats.attempt + 1})` : '';
       const message = `Slurm job ${stats.jobId} for stage ${inv.instance.id} ${what}${exit}${slurmReason}${tries}; log: ${stats.logPath}`
         + (tail ? `\n--- last lines of the job log:\n${tail}` : ' (the log is empty)');
-      outcomes.push({ ok: false, reason, message, logTail: tail, jobId: stats.jobId });
+      const out: ExecOutcome = { ok: false, reason, message, logTail: tail, jobId: stats.jobId };
+      const own = aborted ? undefined : await stageFailure(store, inv, stats);
+      if (own) out.failure = { ...own, message }; // the stage's reason, the job's words (log path and tail)
+      outcomes.push(out);
     }
     return outcomes;
   }

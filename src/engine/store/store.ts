@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
+import { isFailure, type Failure } from '../failure.js';
 import { copyFileFast, ensureDir, exists, listFiles, uniqueSuffix, withPath, writeFileAtomic } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { Fingerprint, RunRecord } from './run-record.js';
@@ -408,12 +409,17 @@ export class Store {
     return join(this.dir('failures'), `${sha256(stageId).slice(0, 32)}.json`);
   }
 
-  async writeFailure(stageId: string, key: string, message: string): Promise<void> {
-    await writeFileAtomic(this.failurePath(stageId), JSON.stringify({ id: stageId, key, message, at: new Date().toISOString() }));
+  /** The failure record: the stage's Failure as data, plus its first words for a reader by hand. */
+  async writeFailure(stageId: string, key: string, failure: Failure): Promise<void> {
+    await writeFileAtomic(this.failurePath(stageId), JSON.stringify({ id: stageId, key, message: failure.message, failure, at: new Date().toISOString() }));
   }
 
-  async readFailure(stageId: string): Promise<{ key: string; message: string; at: string } | undefined> {
-    return readMetaSync(this.failurePath(stageId), (v) => isObject(v) && typeof v['key'] === 'string' && typeof v['message'] === 'string');
+  /** The last failure of a stage id; a record from before failures were stored as data reads as a stage error. */
+  async readFailure(stageId: string): Promise<{ key: string; failure: Failure; at: string } | undefined> {
+    const v = readMetaSync<{ key: string; message: string; at?: unknown; failure?: unknown }>(this.failurePath(stageId), (x) => isObject(x) && typeof x['key'] === 'string' && typeof x['message'] === 'string');
+    if (!v) return undefined;
+    const failure: Failure = isFailure(v.failure) ? v.failure : { reason: 'execute', cause: 'stage-error', message: v.message };
+    return { key: v.key, failure, at: typeof v.at === 'string' ? v.at : '' };
   }
 
   logPath(key: string): string {
