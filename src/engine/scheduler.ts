@@ -130,6 +130,9 @@ export class Scheduler {
       opts.signal?.removeEventListener('abort', onAbort);
     }
     this.summary.durationMs = Date.now() - t0;
+    // Stages finish in any order; what the summary names follows the pipeline's order.
+    const order = new Map(selected.map((i, n) => [i.id, n]));
+    this.summary.switched.sort((a, b) => (order.get(a.stage) ?? 0) - (order.get(b.stage) ?? 0));
     this.summary.modelLoads = this.o.executors.local.stats();
     this.summary.peak = { ...this.o.pools.peak, stages: this.peakStages };
     const folders = new Set<string>();
