@@ -4,6 +4,7 @@
 
 import { applyLimit, blankScores, firstArgmax, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import { moneyAlt, moneyText, responseAsMoney } from './money.js';
+import { pyStrip } from './py-text.js';
 import { boolCell, floatCell, pyFloatList, pyStrList } from './py-format.js';
 import { readCsvFile, requireColumns } from './stimuli.js';
 
@@ -47,7 +48,7 @@ export function crtOptions(condition: CrtCondition, stimulus: Record<string, str
 
 /**
  * The paper's cleaning: first line (if there is a newline); cut before the first period and add a
- * period (if the raw text has one anywhere); trim; a number (optionally with `$`) becomes money.
+ * period (if the raw text has one anywhere); Python's strip(); a number (optionally with `$`) becomes money.
  */
 export function cleanResponse(raw: string): string {
   let text = raw;
@@ -58,7 +59,7 @@ export function cleanResponse(raw: string): string {
   } else if (hasPeriod) {
     text = raw.split('.')[0]! + '.';
   }
-  return responseAsMoney(text.trim());
+  return responseAsMoney(pyStrip(text));
 }
 
 const AMOUNT_RE = /\$\d+(?:\.\d+)?/g;
