@@ -17,13 +17,14 @@ import { join } from 'node:path';
 import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
 import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
-import { domainDef, type Domain } from '../src/analysis/domains.js';
+import { domainDef, domainNames, DOMAINS, type Domain } from '../src/analysis/domains.js';
+import { domainDeclarations, TASK_DEFINITION_CODE, useDeclaredTasks } from '../src/tasks/registry.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
 
 export const aggregateParamDecls = {
-  domain: { type: 'string', choices: ['digit_mat', 'crt', 'lambada', 'syntax'], doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
+  domain: { type: 'string', choices: DOMAINS, doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
   finalStep: { type: 'integer', min: 1, doc: 'training step of the final weights (revision "") of models that declare no display.final_step (default: one sweep interval past the last revision step)' },
   trainingTime: { type: 'boolean', doc: 'write the training-time tables (default: when a declared model has revisions)' },
   leaveOut: { type: 'string-list', doc: 'short names of declared models whose scores are not analysed' },
@@ -41,8 +42,9 @@ function str(v: string | string[] | undefined): string {
 }
 
 export function aggregateDomainVar(ctx: PlanContext): Domain {
+  useDeclaredTasks(ctx.spec.tasks);
   const d = str(ctx.instance.vars['domain']) || (readParams('aggregate', aggregateParamDecls, ctx.instance.params, where(ctx)).domain ?? '');
-  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (digit_mat, crt, lambada or syntax)`);
+  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (${domainNames().join(', ')})`);
   try {
     return domainDef(d).domain;
   } catch (e) {
@@ -118,7 +120,7 @@ export const aggregate: StageKind = {
   name: 'aggregate',
   description: 'Wide and long tables, demand gaps (log odds) and training-time regressions of one analysis domain',
   // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS, ...TASK_DEFINITION_CODE],
   libraries: ['csv-parse', 'csv-stringify', 'ml-matrix', 'jstat'],
   params: aggregateParamDecls,
   isolation: 'inline',
@@ -129,7 +131,7 @@ export const aggregate: StageKind = {
   },
   plan(ctx) {
     const domain = aggregateDomainVar(ctx);
-    return { domain, ...aggregateParams(ctx), models: displayMetadata(ctx.spec.models) };
+    return { domain, ...aggregateParams(ctx), models: displayMetadata(ctx.spec.models), ...domainDeclarations(domain, ctx.spec.tasks) };
   },
   async execute(ctx: StageContext): Promise<void> {
     const domain = aggregateDomainVar(ctx);

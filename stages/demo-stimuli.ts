@@ -4,27 +4,27 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { DEMO_FILES, demoStimuli } from '../src/tasks/demo-stimuli.js';
+import { demoStimuli, demoTasks } from '../src/tasks/registry.js';
 
 function taskOf(ctx: PlanContext): string {
   const v = ctx.instance.vars.task;
   const task = (Array.isArray(v) ? undefined : v) || ctx.task?.name;
   if (!task) throw new Error(`stage ${ctx.instance.id}: demo-stimuli needs a task (vars.task)`);
-  if (!(task in DEMO_FILES)) throw new Error(`stage ${ctx.instance.id}: no demo stimuli for task "${task}" (known: ${Object.keys(DEMO_FILES).join(', ')})`);
+  if (!demoTasks().includes(task)) throw new Error(`stage ${ctx.instance.id}: no demo stimuli for task "${task}" (tasks with demo stimuli: ${demoTasks().join(', ')})`);
   return task;
 }
 
 export const demoStimuliKind: StageKind = {
   name: 'demo-stimuli',
   description: 'small invented stimuli in the paper formats (offline quickstart), in place of fetch-stimuli',
-  code: [import.meta.url, new URL('../src/tasks/demo-stimuli.js', import.meta.url).href, new URL('../src/tasks/csv-write.js', import.meta.url).href],
+  code: [import.meta.url, new URL('../src/tasks/demo-stimuli.js', import.meta.url).href, new URL('../src/tasks/csv-write.js', import.meta.url).href, new URL('../src/tasks/registry.js', import.meta.url).href],
   // Takes no params: everything it needs comes from the model, task or stimuli declarations.
   params: {},
   isolation: 'inline',
   resources: () => ({ cpu: 1 }),
   outputs(ctx) {
     const task = taskOf(ctx);
-    return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${DEMO_FILES[task]}` }];
+    return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${demoStimuli(task).file}` }];
   },
   async execute(ctx: StageContext) {
     const task = taskOf(ctx);

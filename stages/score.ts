@@ -12,6 +12,7 @@ import type { ExtraLoadOptions } from '../src/lm/index.js';
 import type { LanguageModel } from '../src/lm/types.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
+import { useDeclaredTasks } from '../src/tasks/registry.js';
 import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
 
 function one(ctx: PlanContext, name: string): string {
@@ -145,10 +146,12 @@ export const scoreKind: StageKind = {
     if (problem) throw new Error(`stage ${ctx.instance.id} asks for GPUs: ${problem}`);
     // The model, stimuli and config arrive as inputs (their digests are in the key already); the
     // display id written into the `model` column is not, so it is named here.
-    return { model_id: ctx.model?.id ?? names(ctx).model };
+    // A declared task's definition (form, columns, templates) is data, not code: key on it.
+    return { model_id: ctx.model?.id ?? names(ctx).model, ...(ctx.task?.declared ? { declared_task: ctx.task.declared } : {}) };
   },
 
   async execute(ctx: StageContext) {
+    useDeclaredTasks(ctx.spec.tasks);
     const { task, condition, model, revision } = names(ctx);
     const params = readParams('score', scoreParams, ctx.instance.params, `stage ${ctx.instance.id}`);
     const modelDir = inputNamed(ctx, 'model').path;

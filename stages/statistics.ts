@@ -10,7 +10,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { domainDef, type Domain } from '../src/analysis/domains.js';
+import { domainDef, domainNames, type Domain } from '../src/analysis/domains.js';
+import { domainDeclarations, TASK_DEFINITION_CODE, useDeclaredTasks } from '../src/tasks/registry.js';
 import { checkR, runRscript } from '../src/analysis/rscript.js';
 import { R_CHECK_PROGRAM, R_FIT_PROGRAM, R_INSTALL_HINT, R_PACKAGES, sizeModelFiles, sizeModelFormula, sizeModelOutcome } from '../src/analysis/size-lmer.js';
 
@@ -21,9 +22,10 @@ function where(ctx: PlanContext): string {
 }
 
 function statisticsDomain(ctx: PlanContext): Domain {
+  useDeclaredTasks(ctx.spec.tasks);
   const v = ctx.instance.vars['domain'];
   const d = (Array.isArray(v) ? v[0] : v) ?? String(ctx.instance.params['domain'] ?? '');
-  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (digit_mat, crt, lambada or syntax)`);
+  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (${domainNames().join(', ')})`);
   try {
     return domainDef(d).domain;
   } catch (e) {
@@ -40,7 +42,7 @@ function rscriptPath(ctx: PlanContext): string {
 export const statistics: StageKind = {
   name: 'statistics',
   description: 'The paper\'s size mixed models (lme4 glmer/lmer via Rscript) on an aggregate\'s long size table',
-  code: [import.meta.url, ...ANALYSIS],
+  code: [import.meta.url, ...ANALYSIS, ...TASK_DEFINITION_CODE],
   isolation: 'inline',
   outputs(ctx) {
     return sizeModelFiles(statisticsDomain(ctx)).map((f) => ({ name: f.name, type: 'file' as const, materialize: `lmers/${f.file}` }));
@@ -49,7 +51,7 @@ export const statistics: StageKind = {
     const domain = statisticsDomain(ctx);
     const check = await checkR(rscriptPath(ctx), R_PACKAGES, R_CHECK_PROGRAM);
     if (!check.ok) throw new Error(`${where(ctx)}: ${check.reason}; ${R_INSTALL_HINT}`);
-    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages };
+    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages, ...domainDeclarations(domain, ctx.spec.tasks) };
   },
   async execute(ctx: StageContext): Promise<void> {
     const domain = statisticsDomain(ctx);

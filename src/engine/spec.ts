@@ -10,7 +10,9 @@ import type { Ajv as AjvClass, ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { didYouMean, PipelineError, showPath, type Diagnostic, type SourceLocator } from './diagnostics.js';
 import { SourceMap } from './source-map.js';
-import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseSize, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
+import { builtinTaskNames, getTask, useDeclaredTasks } from '../tasks/registry.js';
+import { checkDeclaration, stimuliColumns, type TaskDeclaration } from '../tasks/forms/declaration.js';
+import { interpolate, MATRIX_REFS, parseSize, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
 export * from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
 
@@ -228,7 +230,7 @@ interface RawSpec {
   pools?: { cpu?: number; gpu?: (string | number)[]; memory?: string | number; workers?: number };
   plugins?: string[];
   models?: RawModel[];
-  tasks?: Record<string, { conditions?: string[]; stimuli?: TaskSpec['stimuli']; params?: Record<string, unknown> }>;
+  tasks?: Record<string, { conditions?: string[]; stimuli?: TaskSpec['stimuli']; params?: Record<string, unknown>; form?: string } & Record<string, unknown>>;
   stages: Record<string, Record<string, unknown>>;
 }
 
@@ -274,23 +276,36 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
   });
 
   const tasks: TaskSpec[] = [];
+  const builtin = builtinTaskNames();
   for (const [name, t] of Object.entries(raw.tasks ?? {})) {
-    if (!(BUILTIN_TASKS as readonly string[]).includes(name) && (raw.plugins ?? []).length === 0) {
-      diags.push(src.at(['tasks', name], `unknown task "${name}"${didYouMean(name, BUILTIN_TASKS)}; the built-in tasks are ${BUILTIN_TASKS.join(', ')}`, { key: true }));
+    const declaring = t?.form !== undefined;
+    if (!declaring && !builtin.includes(name) && (raw.plugins ?? []).length === 0) {
+      diags.push(src.at(['tasks', name], `unknown task "${name}"${didYouMean(name, builtin)}; the built-in tasks are ${builtin.join(', ')} (or declare one with \`form:\`, docs/tasks.md)`, { key: true }));
     }
-    const known = DEFAULT_CONDITIONS[name];
+    if (declaring && builtin.includes(name)) diags.push(src.at(['tasks', name], `task "${name}" is built in; give the declared task another name`, { key: true }));
+    if (declaring && !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) diags.push(src.at(['tasks', name], `task name "${name}": use letters, digits, _ and - (it names folders under output/)`, { key: true }));
+    const def = builtin.includes(name) ? getTask(name) : undefined;
+    const known = def && def.conditions.length > 0 ? [...def.conditions] : undefined;
     (t?.conditions ?? []).forEach((c, i) => {
       if (known && !known.includes(c)) diags.push(src.at(['tasks', name, 'conditions', i], `unknown ${name} condition "${c}"${didYouMean(c, known)}; ${name} has conditions ${known.join(', ')}`));
-      else if (!known && (BUILTIN_TASKS as readonly string[]).includes(name)) diags.push(src.at(['tasks', name, 'conditions', i], `task ${name} has no conditions (only crt has: ${DEFAULT_CONDITIONS['crt']!.join(', ')}); remove \`conditions:\``));
+      else if (!known && (def || declaring)) diags.push(src.at(['tasks', name, 'conditions', i], `task ${name} has no conditions (tasks with conditions: ${builtin.filter((b) => (getTask(b)?.conditions.length ?? 0) > 0).join(', ')}); remove \`conditions:\``));
     });
-    const task: TaskSpec = { name, conditions: t?.conditions ?? DEFAULT_CONDITIONS[name] ?? [], params: (interp(t?.params ?? {}, ['tasks', name, 'params']) as Record<string, unknown>) };
+    const task: TaskSpec = { name, conditions: t?.conditions ?? (def ? [...def.conditions] : []), params: (interp(t?.params ?? {}, ['tasks', name, 'params']) as Record<string, unknown>) };
     if (t?.stimuli) {
       const s = interp(t.stimuli, ['tasks', name, 'stimuli']) as NonNullable<TaskSpec['stimuli']>;
       if (s.path) s.path = abs(s.path);
       task.stimuli = s;
     }
+    if (declaring) {
+      const { conditions: _c, stimuli: _s, params: _p, ...decl } = interp(t, ['tasks', name]) as Record<string, unknown>;
+      if (!task.stimuli) diags.push(src.at(['tasks', name], `declared task ${name} has no \`stimuli:\` (a path:, or url: + sha256:)`, { key: true }));
+      const problems = checkDeclaration(decl, stimuliColumns(task.stimuli?.path));
+      for (const p of problems) diags.push(src.at(['tasks', name, ...p.path], `task ${name}: ${p.message}`, p.key ? { key: true } : undefined));
+      task.declared = decl as unknown as TaskDeclaration;
+    }
     tasks.push(task);
   }
+  if (!diags.length) useDeclaredTasks(tasks);
 
   let executor: ExecutorSpec = { kind: 'local' };
   if (typeof raw.executor === 'string') executor = { kind: raw.executor as 'local' | 'slurm' };

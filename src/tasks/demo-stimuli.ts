@@ -6,13 +6,6 @@
 import { toCsv } from './csv-write.js';
 import { mulberry32 } from '../random/mulberry32.js';
 
-export const DEMO_FILES: Record<string, string> = {
-  blimp: 'stimuli.csv',
-  crt: 'stimuli.csv',
-  dgl: 'stimuli.csv',
-  digit_mat: 'problems.json',
-  lambada: 'stimuli.jsonl',
-};
 
 const BLIMP: [string, string, string, string, string][] = [
   ['The cats near the door are sleeping.', 'The cats near the door is sleeping.', 'morphology', 'subject_verb_agreement', 'distractor_agreement'],
@@ -171,22 +164,4 @@ export function demoDigitMatJson(problemsPerType = 4): string {
     problems: Array.from({ length: problemsPerType }, () => withChoices(t.make(), next, t.distractor)),
   }));
   return JSON.stringify({ source: 'invented demo digit matrices (lm-task-demands quickstart)', problem_types }) + '\n';
-}
-
-/** The demo stimuli file for a task: its file name (as fetch-stimuli names it) and content. */
-export function demoStimuli(task: string): { file: string; content: string } {
-  switch (task) {
-    case 'blimp':
-      return { file: DEMO_FILES.blimp!, content: demoBlimpCsv() };
-    case 'dgl':
-      return { file: DEMO_FILES.dgl!, content: demoDglCsv() };
-    case 'crt':
-      return { file: DEMO_FILES.crt!, content: demoCrtCsv() };
-    case 'lambada':
-      return { file: DEMO_FILES.lambada!, content: demoLambadaJsonl() };
-    case 'digit_mat':
-      return { file: DEMO_FILES.digit_mat!, content: demoDigitMatJson() };
-    default:
-      throw new Error(`demo stimuli: unknown task "${task}" (known: ${Object.keys(DEMO_FILES).join(', ')})`);
-  }
 }

@@ -1,6 +1,8 @@
 // lambada (word prediction), TASKS.md: direct vs metalinguistic log-probability of the final word,
 // plus how far apart the two next-token distributions are (KL, Spearman over all ids and the top 100).
 
+import { demoLambadaJsonl } from './demo-stimuli.js';
+import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import type { Tagged } from './lm-session.js';
 import type { ConditionalResult } from '../lm/types.js';
@@ -119,3 +121,36 @@ export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
   });
   return { header: LAMBADA_HEADER, rows };
 }
+
+export const lambadaDomain: DomainDef = {
+  name: 'lambada',
+  title: 'Word prediction (LAMBADA)',
+  methods: [{ id: 'direct', pretty: 'Direct' }, { id: 'meta', pretty: 'Metalinguistic' }],
+  measure: 'logprob',
+  gap: 'logprob-difference',
+  trainingTime: true,
+  leadColumns: [],
+  itemColumns: ['item_id', 'prefix', 'final_word'],
+  responseColumns: ['logprob'],
+  wideColumns: ['logprob_diff'],
+  deriveWide(row, _src, ctx) {
+    const d = ctx.num('direct_logprob');
+    const m = ctx.num('meta_logprob');
+    row.logprob_diff = d !== null && m !== null ? d - m : null;
+  },
+  responses: (_row, method, read) => [{ logprob: read.num(`${method}_logprob`) }],
+  metricNote: ' of the final word',
+  formula: sizeFormula('logprob'),
+};
+
+export const lambadaTask: TaskDef = {
+  name: 'lambada',
+  conditions: [],
+  stimuli: { file: 'stimuli.jsonl', dataset: { id: 'EleutherAI/lambada_openai', file: 'data/lambada_test_en.jsonl', revision: 'main' }, idColumn: 'item_id' },
+  maxNewTokens: 100,
+  domain: 'lambada',
+  run: runLambada,
+  demo: () => ({ file: 'stimuli.jsonl', content: demoLambadaJsonl() }),
+  summary: 'word prediction: the final word\'s log-probability after the passage vs after a metalinguistic prompt',
+  origin: 'builtin',
+};
