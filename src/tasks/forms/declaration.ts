@@ -44,9 +44,7 @@ export interface DeclProblem {
 export function stimuliColumns(path: string | undefined): string[] | undefined {
   if (!path || !path.endsWith('.csv')) return undefined;
   try {
-    const text = readFileSync(path, 'utf8');
-    const firstLine = text.slice(0, text.indexOf('\n') < 0 ? undefined : text.indexOf('\n') + 1);
-    return parseCsvText(firstLine, path).header;
+    return parseCsvText(readFileSync(path, 'utf8'), path).header;
   } catch {
     return undefined;
   }
