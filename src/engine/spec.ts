@@ -10,7 +10,7 @@ import type { Ajv as AjvClass, ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { didYouMean, PipelineError, showPath, type Diagnostic, type SourceLocator } from './diagnostics.js';
 import { SourceMap } from './source-map.js';
-import { builtinTaskNames, getTask, useDeclaredTasks } from '../tasks/registry.js';
+import { builtinTaskNames, domainDefs, formMethods, getDomain, getTask, useDeclaredTasks } from '../tasks/registry.js';
 import { checkDeclaration, stimuliColumns, type TaskDeclaration } from '../tasks/forms/declaration.js';
 import { interpolate, MATRIX_REFS, parseSize, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
 export * from './spec-types.js';
@@ -305,6 +305,7 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     }
     tasks.push(task);
   }
+  diags.push(...declaredDomainDiagnostics(tasks, src));
   if (!diags.length) useDeclaredTasks(tasks);
 
   let executor: ExecutorSpec = { kind: 'local' };
@@ -391,3 +392,39 @@ function resourceRequest(r: Record<string, unknown>, path: (string | number)[], 
   return out;
 }
 
+
+/**
+ * A declared task's `domain:` names an existing domain whose methods its form measures, or a domain
+ * one declared task of this file creates (`domain: { name, title }`); one new domain, one form.
+ */
+function declaredDomainDiagnostics(tasks: TaskSpec[], src: SourceMap): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const created = new Map<string, string>();
+  for (const t of tasks) {
+    const d = t.declared?.domain;
+    if (d && typeof d === 'object') created.set(d.name, t.declared!.form);
+  }
+  for (const t of tasks) {
+    const decl = t.declared;
+    if (!decl) continue;
+    const d = decl.domain;
+    const name = d === undefined ? t.name : typeof d === 'string' ? d : d.name;
+    const existing = getDomain(name);
+    const at = ['tasks', t.name, 'domain'];
+    if (existing && !existing.declared) {
+      if (typeof d === 'object') out.push(src.at(at, `domain "${name}" exists already; join it with \`domain: ${name}\`, or name the new domain otherwise`));
+      const want = formMethods(decl.form);
+      const have = existing.methods.map((m) => m.id);
+      if (want.join() !== have.join()) out.push(src.at(at, `task ${t.name}: domain ${name} compares ${have.join(' vs ')}, a ${decl.form} task measures ${want.join(' vs ')}; join a domain of its form or declare a new one (\`domain: { name: …, title: … }\`)`));
+      continue;
+    }
+    if (typeof d === 'string' && !created.has(d)) {
+      const known = [...domainDefs().filter((x) => !x.declared).map((x) => x.name), ...created.keys()];
+      out.push(src.at(at, `task ${t.name}: unknown domain "${d}"${didYouMean(d, known)}; join one of ${known.join(', ')}, or declare a new one with \`domain: { name: ${d}, title: … }\``));
+      continue;
+    }
+    const form = created.get(name);
+    if (form !== undefined && form !== decl.form) out.push(src.at(at, `task ${t.name}: domain ${name} holds ${form} tasks; a ${decl.form} task needs a domain of its own`));
+  }
+  return out;
+}

@@ -58,13 +58,33 @@ export function lambadaRoundSize(vocabSize: number): number {
 /** Items per next-token call: each item needs two vocabulary-wide vectors in memory at once. */
 const NEXT_TOKEN_CHUNK = 32;
 
-export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
+/** A word-prediction task: the paper's lambada, or one declared with `form: word-prediction`. */
+export interface WordTask {
+  /** The passages: id, text, and the item's cells (for template placeholders). */
+  read(path: string): Array<{ itemId: string; text: string; cells: Record<string, string> }>;
+  /** The metalinguistic prompt over the prefix. */
+  prompt(prefix: string, cells: Record<string, string>): string;
+  /** Compare the next-token distributions (KL, Spearman over all ids and the top 100). */
+  distributions: boolean;
+}
+
+const PAPER_WORD_TASK: WordTask = {
+  read: (path) => readLambada(path).map((it) => ({ ...it, cells: {} })),
+  prompt: (prefix) => lambadaMetaPrompt(prefix),
+  distributions: true,
+};
+
+/** Columns without the distribution measures (a declared task that does not compare them). */
+export const WORD_HEADER_NO_DISTRIBUTIONS = ['item_id', 'prefix', 'final_word', 'direct_logprob', 'meta_logprob', 'model', 'revision'];
+
+export async function runLambada(args: TaskArgs, task: WordTask = PAPER_WORD_TASK): Promise<TaskOutput> {
   const { session } = args;
-  const items = applyLimit(readLambada(args.stimuliPath), args.limit).map((it) => {
+  const header = task.distributions ? LAMBADA_HEADER : WORD_HEADER_NO_DISTRIBUTIONS;
+  const items = applyLimit(task.read(args.stimuliPath), args.limit).map((it) => {
     const { prefix, finalWord } = splitPassage(it.text);
-    return { id: it.itemId, prefix, finalWord, meta: lambadaMetaPrompt(prefix) };
+    return { id: it.itemId, prefix, finalWord, meta: task.prompt(prefix, it.cells) };
   });
-  session.plan(items.length * 4);
+  session.plan(items.length * (task.distributions ? 4 : 2));
 
   const condResults: (ConditionalResult | null)[] = [];
   const measures: (DistributionMeasures | null)[] = [];
@@ -76,6 +96,7 @@ export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
       { item: it.id, req: { prefix: it.meta, continuation: it.finalWord, separator: ' ' } },
     ]);
     condResults.push(...(await session.conditional(conds, 'sum')));
+    if (!task.distributions) continue;
     for (let start = 0; start < roundItems.length; start += NEXT_TOKEN_CHUNK) {
       const chunk = roundItems.slice(start, start + NEXT_TOKEN_CHUNK);
       const texts: Tagged<string>[] = chunk.flatMap((it) => [
@@ -116,10 +137,11 @@ export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
       model: args.model,
       revision: args.revision,
     };
-    if (session.failed(it.id)) blankScores(row, LAMBADA_HEADER, 'direct_logprob');
+    if (!task.distributions) for (const c of LAMBADA_HEADER) if (!header.includes(c)) delete row[c];
+    if (session.failed(it.id)) blankScores(row, header, 'direct_logprob');
     return row;
   });
-  return { header: LAMBADA_HEADER, rows };
+  return { header, rows };
 }
 
 export const lambadaDomain: DomainDef = {
@@ -149,7 +171,7 @@ export const lambadaTask: TaskDef = {
   stimuli: { file: 'stimuli.jsonl', dataset: { id: 'EleutherAI/lambada_openai', file: 'data/lambada_test_en.jsonl', revision: 'main' }, idColumn: 'item_id' },
   maxNewTokens: 100,
   domain: 'lambada',
-  run: runLambada,
+  run: (args) => runLambada(args),
   demo: () => ({ file: 'stimuli.jsonl', content: demoLambadaJsonl() }),
   summary: 'word prediction: the final word\'s log-probability after the passage vs after a metalinguistic prompt',
   origin: 'builtin',

@@ -11,6 +11,8 @@ import { digitMatDomain, digitMatTask } from './digit-mat.js';
 import { blimpTask, dglTask, pairResponses, syntaxDomain } from './grammaticality.js';
 import { lambadaDomain, lambadaTask } from './lambada.js';
 import { minimalPairsTask } from './forms/minimal-pairs.js';
+import { choiceTask } from './forms/choice.js';
+import { wordPredictionTask } from './forms/word-prediction.js';
 import type { DomainDecl, TaskDeclaration } from './forms/declaration.js';
 import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 
@@ -72,17 +74,78 @@ function domainName(d: TaskDeclaration['domain'], task: string): string {
   return typeof d === 'string' ? d : d.name;
 }
 
+/** The methods each form measures (low demand first): a declared task joins a domain with the same. */
+export function formMethods(form: TaskDeclaration['form']): [string, string] {
+  return form === 'choice' ? ['mc', 'generated'] : ['direct', 'meta'];
+}
+
+function declaredTaskDef(name: string, d: TaskDeclaration, domain: string): TaskDef {
+  switch (d.form) {
+    case 'minimal-pairs': return minimalPairsTask(name, d, domain);
+    case 'choice': return choiceTask(name, d, domain);
+    case 'word-prediction': return wordPredictionTask(name, d, domain);
+  }
+}
+
+/** A new domain for declared tasks of one form, measured as the paper's domain of that form. */
+function declaredDomain(decl: DomainDecl, tasks: Array<{ name: string; declared: TaskDeclaration }>): DomainDef {
+  const form = tasks[0]!.declared.form;
+  const base = { name: decl.name, title: decl.title ?? decl.name, trainingTime: true, leadColumns: [] };
+  if (form === 'word-prediction') {
+    return {
+      ...base,
+      methods: [{ id: 'direct', pretty: 'Direct' }, { id: 'meta', pretty: 'Metalinguistic' }],
+      measure: 'logprob',
+      gap: 'logprob-difference',
+      itemColumns: ['dataset', 'item_id', 'prefix', 'final_word'],
+      responseColumns: ['logprob'],
+      wideColumns: ['dataset', 'logprob_diff'],
+      deriveWide(row, _src, ctx) {
+        row.dataset = ctx.task;
+        const dl = ctx.num('direct_logprob');
+        const ml = ctx.num('meta_logprob');
+        row.logprob_diff = dl !== null && ml !== null ? dl - ml : null;
+      },
+      responses: (_row, method, read) => [{ logprob: read.num(`${method}_logprob`) }],
+      formula: sizeFormula('logprob'),
+    };
+  }
+  if (form === 'choice') {
+    const items = ['dataset'];
+    for (const t of tasks) { const c = t.declared.id ?? 'item_id'; if (!items.includes(c)) items.push(c); }
+    return {
+      ...base,
+      methods: [{ id: 'mc', pretty: 'Forced choice' }, { id: 'generated', pretty: 'Production' }],
+      measure: 'accuracy',
+      gap: 'log-odds-difference',
+      itemColumns: items,
+      responseColumns: ['response', 'response_correct'],
+      wideColumns: ['dataset'],
+      deriveWide(row, _src, ctx) {
+        row.dataset = ctx.task;
+      },
+      responses: (row, method, read) => [{ response: row[`${method}_response`] ?? null, response_correct: read.bool(`${method}_response_correct`) }],
+      formula: sizeFormula('accuracy'),
+    };
+  }
+  return pairDomain(decl, tasks);
+}
+
 /** A new domain for declared minimal-pair tasks: direct vs metalinguistic, accuracy, as syntax. */
 function pairDomain(decl: DomainDecl, tasks: Array<{ name: string; declared: TaskDeclaration }>): DomainDef {
   const items = ['dataset'];
-  for (const t of tasks) for (const c of [t.declared.id ?? 'item_id', t.declared.good, t.declared.bad]) if (!items.includes(c)) items.push(c);
+  for (const t of tasks) {
+    const d = t.declared;
+    if (d.form !== 'minimal-pairs') continue;
+    for (const c of [d.id ?? 'item_id', d.good, d.bad]) if (!items.includes(c)) items.push(c);
+  }
   return {
     name: decl.name,
     title: decl.title ?? decl.name,
     methods: [{ id: 'direct', pretty: 'Direct' }, { id: 'meta', pretty: 'Metalinguistic' }],
     measure: 'accuracy',
     gap: 'log-odds-difference',
-    trainingTime: false,
+    trainingTime: true,
     leadColumns: [],
     itemColumns: items,
     responseColumns: ['response_correct'],
@@ -105,7 +168,7 @@ export function useDeclaredTasks(tasks: readonly DeclaredTask[]): void {
   const newDomains = new Map<string, { decl: DomainDecl; tasks: Array<{ name: string; declared: TaskDeclaration }> }>();
   for (const t of declared) {
     const dn = domainName(t.declared.domain, t.name);
-    extraTasks.set(t.name, minimalPairsTask(t.name, t.declared, dn));
+    extraTasks.set(t.name, declaredTaskDef(t.name, t.declared, dn));
     if (BUILTIN_DOMAINS.some((d) => d.name === dn)) continue;
     const decl = typeof t.declared.domain === 'object' ? t.declared.domain : { name: dn };
     const entry = newDomains.get(dn) ?? { decl, tasks: [] };
@@ -114,7 +177,7 @@ export function useDeclaredTasks(tasks: readonly DeclaredTask[]): void {
     newDomains.set(dn, entry);
   }
   for (const [name, d] of extraDomains) if (d.declared) extraDomains.delete(name);
-  for (const { decl, tasks: ts } of newDomains.values()) extraDomains.set(decl.name, { ...pairDomain(decl, ts), declared: true });
+  for (const { decl, tasks: ts } of newDomains.values()) extraDomains.set(decl.name, { ...declaredDomain(decl, ts), declared: true });
 }
 
 /** The demo stimuli file of a task (its file name as fetch-stimuli names it, and its content). */

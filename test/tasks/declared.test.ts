@@ -4,6 +4,8 @@
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { PipelineError } from '../../src/engine/diagnostics.js';
 import { BUILTIN_KINDS } from '../../src/engine/registry.js';
@@ -124,4 +126,100 @@ ${extra}`);
     /^pipeline\.yaml:8:14 tasks\.mine\.answers must NOT have fewer than 2 items/);
   assert.match(errorOf(pipeline(`  blimp:\n    form: minimal-pairs\n    stimuli: { path: ${stimulus('blimp')} }\n    good: good_sentence\n    bad: bad_sentence\n`)),
     /task "blimp" is built in; give the declared task another name/);
+});
+
+test('declared word prediction (paper prompt, distributions) gives lambada\'s CSV, fake LM', async () => {
+  parseSpec(pipeline(`  my_lambada:
+    form: word-prediction
+    stimuli: { path: ${stimulus('lambada')} }
+    distributions: true
+    domain: lambada
+`), 'pipeline.yaml', { kinds: BUILTIN_KINDS });
+  const args = { stimuliPath: stimulus('lambada'), model: 'fake/model', revision: '', maxNewTokens: 100, limit: 40 };
+  const a = await runTask({ ...args, task: 'lambada', lm: new FakeLM() });
+  const b = await runTask({ ...args, task: 'my_lambada', lm: new FakeLM() });
+  assert.equal(b.csv, a.csv);
+  const { parse } = await import('csv-parse/sync');
+  assert.equal((parse(a.csv) as unknown[]).length, 41);
+});
+
+test('declared word prediction without distributions: a template of our own, lambada\'s direct column', async () => {
+  parseSpec(pipeline(`  next_word:
+    form: word-prediction
+    stimuli: { path: ${stimulus('lambada')} }
+    prompt: "Continue the text: {prefix}"
+`), 'pipeline.yaml', { kinds: BUILTIN_KINDS });
+  const args = { stimuliPath: stimulus('lambada'), model: 'fake/model', revision: '', maxNewTokens: 100, limit: 5 };
+  const a = await runTask({ ...args, task: 'lambada', lm: new FakeLM() });
+  const b = await runTask({ ...args, task: 'next_word', lm: new FakeLM() });
+  assert.deepEqual(b.header, ['item_id', 'prefix', 'final_word', 'direct_logprob', 'meta_logprob', 'model', 'revision']);
+  assert.equal(b.requests.length, 10); // two conditional requests per item, no next-token requests
+  assert.ok(JSON.stringify(b.requests).includes('Continue the text: '));
+  // direct_logprob is the same request as lambada's, so the same number; meta differs.
+  const { parse } = await import('csv-parse/sync');
+  const ra = parse(a.csv, { columns: true }) as Record<string, string>[];
+  const rb = parse(b.csv, { columns: true }) as Record<string, string>[];
+  assert.equal(rb.length, 5);
+  assert.deepEqual(rb.map((r) => r.direct_logprob), ra.map((r) => r.direct_logprob));
+  assert.notDeepEqual(rb.map((r) => r.meta_logprob), ra.map((r) => r.meta_logprob));
+});
+
+test('declared choice: forced choice equals crt2\'s (mean reduction), production judged by the answer rule', async () => {
+  // The crt file holds three conditions with repeating item ids: the crt2 rows as a file of their own.
+  const dir = mkdtempSync(path.join(tmpdir(), 'declared-crt-'));
+  const file = path.join(dir, 'crt2.csv');
+  const { parse } = await import('csv-parse/sync');
+  const { stringify } = await import('csv-stringify/sync');
+  const all = parse(readFileSync(stimulus('crt'), 'utf8'), { columns: true }) as Record<string, string>[];
+  writeFileSync(file, stringify(all.filter((r) => r.condition === 'crt2'), { header: true }));
+  parseSpec(pipeline(`  my_crt:
+    form: choice
+    stimuli: { path: ${file} }
+    prompt: "Question: {question}\\nAnswer:"
+    choices: [correct, intuitive]
+    reduction: mean
+    answer: first-number
+`), 'pipeline.yaml', { kinds: BUILTIN_KINDS });
+  const base = { stimuliPath: stimulus('crt'), model: 'fake/model', revision: '', maxNewTokens: 100 };
+  const a = await runTask({ ...base, task: 'crt', condition: 'crt2', lm: new FakeLM() });
+  const b = await runTask({ ...base, stimuliPath: file, task: 'my_crt', lm: new FakeLM() });
+  const rowsA = parse(a.csv, { columns: true }) as Record<string, string>[];
+  const rowsB = (parse(b.csv, { columns: true }) as Record<string, string>[]).filter((r) => r.condition === 'crt2');
+  assert.equal(rowsB.length, 50);
+  rowsA.forEach((ra, i) => {
+    const rb = rowsB[i]!;
+    assert.equal(rb.mc_answer_logprobs, ra.mc_answer_logprobs, `item ${ra.item_id}`);
+    assert.equal(rb.mc_response_index, ra.mc_response_index);
+    assert.equal(rb.mc_response_correct, ra.mc_response_correct);
+    assert.equal(rb.mc_response_mean_logprob, ra.mc_response_mean_logprob);
+    assert.equal(rb.generated_response, ra.generated_response_raw); // the same greedy generation
+  });
+});
+
+test('answer rules: exact after normalisation, first number, digit set, regex', async () => {
+  const { judgeAnswer, normaliseAnswer, parseListCell } = await import('../../src/tasks/forms/choice.js');
+  assert.equal(normaliseAnswer('  The  Cat\u2028sat.\x1e'), 'the cat sat');
+  assert.equal(judgeAnswer('exact', ' Paris.\n', 'paris'), true);
+  assert.equal(judgeAnswer('exact', 'Paris, France', 'Paris'), false);
+  assert.equal(judgeAnswer('first-number', 'It costs $1,000.50 or so', '1000.5'), true);
+  assert.equal(judgeAnswer('first-number', 'no number', '5'), false);
+  assert.equal(judgeAnswer('digit-set', '9 1]', '1 9]'), true);
+  assert.equal(judgeAnswer('digit-set', '9 x]', '9]'), false);
+  assert.equal(judgeAnswer({ regex: 'answer is (\\w+)' }, 'The answer is Blue.', 'blue'), true);
+  assert.deepEqual(parseListCell(`['a', "b,c", 'it\\'s']`), ['a', 'b,c', "it's"]);
+  assert.deepEqual(parseListCell('["x", "y"]'), ['x', 'y']);
+  assert.equal(parseListCell('x|y'), null);
+});
+
+test('declared choice and word-prediction checks: placeholders, rules, domains', () => {
+  const crt = stimulus('crt');
+  const err = (extra: string): string => errorOf(pipeline(`  mine:\n    stimuli: { path: ${crt} }\n${extra}`));
+  assert.match(err('    form: choice\n    prompt: "Q: {questoin}"\n    choices: [correct, intuitive]\n'), /prompt: placeholder \{questoin\} names no column of the stimuli file \(did you mean "question"\?\)/);
+  assert.match(err('    form: choice\n    prompt: "Q: {question}"\n    choices: [correct, intuitve]\n'), /pipeline\.yaml:7:24 task mine: choices: no column "intuitve" .*\(did you mean "intuitive"\?\)/);
+  assert.match(err('    form: choice\n    prompt: "Q: {question}"\n    choices: [correct, intuitive]\n    answer: first-numbr\n'), /answer: unknown answer rule "first-numbr" \(did you mean "first-number"\?\)/);
+  assert.match(err('    form: choice\n    prompt: "Q: {question}"\n    choices: [correct, intuitive]\n    answer: { regex: "(" }\n'), /answer: the regex does not compile/);
+  assert.match(err('    form: choice\n    choices: [correct, intuitive]\n'), /prompt: a template is required/);
+  assert.match(err('    form: choice\n    prompt: "Q: {question}"\n    choices: [correct, intuitive]\n    domain: syntax\n'), /domain syntax compares direct vs meta, a choice task measures mc vs generated/);
+  assert.match(err('    form: choice\n    prompt: "Q: {question}"\n    choices: [correct, intuitive]\n    domain: crtt\n'), /unknown domain "crtt" \(did you mean "crt"\?\)/);
+  assert.match(err('    form: word-prediction\n'), /word-prediction: the stimuli file has no column "text"/);
 });

@@ -7,7 +7,7 @@ import { parseCsvText } from '../stimuli.js';
 import { isTemplateError, parseTemplate, placeholders, templateError } from './template.js';
 import { PAIR_PLACEHOLDERS } from './minimal-pairs.js';
 
-export const FORMS = ['minimal-pairs'] as const;
+export const FORMS = ['minimal-pairs', 'choice', 'word-prediction'] as const;
 export type Form = (typeof FORMS)[number];
 
 /** A declared domain: a name and a title; methods and measure follow from the form. */
@@ -28,7 +28,41 @@ export interface MinimalPairsDecl {
   separator?: string;
 }
 
-export type TaskDeclaration = MinimalPairsDecl & {
+/** How a production is judged against the correct choice (forms/choice.ts, judgeAnswer). */
+export type AnswerRule = 'exact' | 'first-number' | 'digit-set' | { regex: string };
+export const ANSWER_RULES = ['exact', 'first-number', 'digit-set', '{ regex: <pattern> }'];
+
+export interface ChoiceDecl {
+  form: 'choice';
+  /** Template over the item's columns. */
+  prompt: string;
+  /** The columns holding the choices, in order … */
+  choices?: string[];
+  /** … or one column holding a list of them (JSON or Python notation). */
+  choices_column?: string;
+  /** Index of the correct choice (default 0) … */
+  correct?: number;
+  /** … or the column holding it. */
+  correct_column?: string;
+  reduction?: 'sum' | 'mean';
+  separator?: string;
+  id?: string;
+  max_new_tokens?: number;
+  answer?: AnswerRule;
+}
+
+export interface WordPredictionDecl {
+  form: 'word-prediction';
+  /** The column holding the passage (default text). */
+  text?: string;
+  id?: string;
+  /** Template over {prefix} and the item's columns (default: the paper's lambada prompt). */
+  prompt?: string;
+  /** Compare the next-token distributions (KL, Spearman); default false. */
+  distributions?: boolean;
+}
+
+export type TaskDeclaration = (MinimalPairsDecl | ChoiceDecl | WordPredictionDecl) & {
   /** An existing domain's name, or a new domain. */
   domain?: string | DomainDecl;
 };
@@ -91,30 +125,70 @@ export function checkDeclaration(decl: Record<string, unknown>, columns: string[
     if (typeof v !== 'string' || v === '') out.push({ path: [field], message: `${field}: must name a column of the stimuli file`, key: v === undefined });
     else if (columns && !columns.includes(v)) out.push({ path: [field], message: `${field}: no column "${v}" in the stimuli file${closest(v, columns)}; its columns are ${columns.join(', ')}` });
   };
-  column('good');
-  column('bad');
-  column('id', true);
-  const answers = decl['answers'];
-  if (answers !== undefined && (!Array.isArray(answers) || answers.length !== 2 || answers.some((a) => typeof a !== 'string' || a === ''))) {
-    out.push({ path: ['answers'], message: 'answers: must be two non-empty strings (the answers naming sentence 1 and sentence 2)' });
-  }
-  const prompt = decl['prompt'];
-  if (prompt !== undefined) {
-    if (typeof prompt !== 'string') out.push({ path: ['prompt'], message: 'prompt: must be a template string' });
-    else {
-      const parts = parseTemplate(prompt);
-      if (isTemplateError(parts)) out.push({ path: ['prompt'], message: `prompt: ${templateError(parts)}` });
-      else {
-        const known = [...PAIR_PLACEHOLDERS, ...(columns ?? [])];
-        for (const name of placeholders(parts)) {
-          if (PAIR_PLACEHOLDERS.includes(name) || !columns || columns.includes(name)) continue;
-          out.push({ path: ['prompt'], message: `prompt: placeholder {${name}} names no column of the stimuli file and none of ${PAIR_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}${closest(name, known)}` });
-        }
-        if (!placeholders(parts).includes('sentence1') || !placeholders(parts).includes('sentence2')) {
-          out.push({ path: ['prompt'], message: 'prompt: a minimal-pairs prompt must place both {sentence1} and {sentence2}' });
-        }
-      }
+  const template = (provided: string[], required: string[], optional: boolean): void => {
+    const prompt = decl['prompt'];
+    if (prompt === undefined) {
+      if (!optional) out.push({ path: ['prompt'], message: 'prompt: a template is required (placeholders {column} name the item\'s columns)', key: true });
+      return;
     }
+    if (typeof prompt !== 'string') return void out.push({ path: ['prompt'], message: 'prompt: must be a template string' });
+    const parts = parseTemplate(prompt);
+    if (isTemplateError(parts)) return void out.push({ path: ['prompt'], message: `prompt: ${templateError(parts)}` });
+    const known = [...provided, ...(columns ?? [])];
+    const named = placeholders(parts);
+    for (const name of named) {
+      if (provided.includes(name) || !columns || columns.includes(name)) continue;
+      const also = provided.length ? ` and none of ${provided.map((p) => `{${p}}`).join(', ')}` : '';
+      out.push({ path: ['prompt'], message: `prompt: placeholder {${name}} names no column of the stimuli file${also}${closest(name, known)}` });
+    }
+    for (const r of required) if (!named.includes(r)) out.push({ path: ['prompt'], message: `prompt: a ${String(form)} prompt must place {${r}}` });
+  };
+  if (form === 'minimal-pairs') {
+    column('good');
+    column('bad');
+    column('id', true);
+    const answers = decl['answers'];
+    if (answers !== undefined && (!Array.isArray(answers) || answers.length !== 2 || answers.some((a) => typeof a !== 'string' || a === ''))) {
+      out.push({ path: ['answers'], message: 'answers: must be two non-empty strings (the answers naming sentence 1 and sentence 2)' });
+    }
+    template(PAIR_PLACEHOLDERS, PAIR_PLACEHOLDERS, true);
+  } else if (form === 'word-prediction') {
+    if (decl['text'] !== undefined) column('text');
+    else if (columns && !columns.includes('text')) out.push({ path: ['form'], message: `word-prediction: the stimuli file has no column "text"; name the passage column with \`text:\` (columns: ${columns.join(', ')})` });
+    column('id', true);
+    template(['prefix'], ['prefix'], true);
+  } else {
+    const choices = decl['choices'];
+    if ((choices === undefined) === (decl['choices_column'] === undefined)) {
+      out.push({ path: ['choices'], message: 'choice: give either `choices:` (the columns holding the choices, in order) or `choices_column:` (one column holding a list)', key: choices === undefined });
+    } else if (choices !== undefined) {
+      if (!Array.isArray(choices) || choices.length < 2) out.push({ path: ['choices'], message: 'choices: must list at least two columns' });
+      else (choices as unknown[]).forEach((c, i) => {
+        if (typeof c !== 'string') out.push({ path: ['choices', i], message: 'choices: each entry names a column' });
+        else if (columns && !columns.includes(c)) out.push({ path: ['choices', i], message: `choices: no column "${c}" in the stimuli file${closest(c, columns)}; its columns are ${columns.join(', ')}` });
+      });
+    } else column('choices_column');
+    if (decl['correct'] !== undefined && decl['correct_column'] !== undefined) out.push({ path: ['correct'], message: 'give `correct:` (an index) or `correct_column:`, not both' });
+    if (decl['correct'] !== undefined && (!Number.isInteger(decl['correct']) || (decl['correct'] as number) < 0)) out.push({ path: ['correct'], message: 'correct: the index (from 0) of the correct choice' });
+    column('correct_column', true);
+    column('id', true);
+    const red = decl['reduction'];
+    if (red !== undefined && red !== 'sum' && red !== 'mean') out.push({ path: ['reduction'], message: `reduction: "sum" or "mean", not ${JSON.stringify(red)}${closest(String(red), ['sum', 'mean'])}` });
+    const mnt = decl['max_new_tokens'];
+    if (mnt !== undefined && (!Number.isInteger(mnt) || (mnt as number) < 1)) out.push({ path: ['max_new_tokens'], message: 'max_new_tokens: a whole number ≥ 1' });
+    const answer = decl['answer'];
+    if (answer !== undefined) {
+      if (typeof answer === 'string') {
+        if (!['exact', 'first-number', 'digit-set'].includes(answer)) out.push({ path: ['answer'], message: `answer: unknown answer rule "${answer}"${closest(answer, ['exact', 'first-number', 'digit-set'])}; the rules are ${ANSWER_RULES.join(', ')}` });
+      } else if (answer && typeof answer === 'object' && typeof (answer as { regex?: unknown }).regex === 'string') {
+        try {
+          new RegExp((answer as { regex: string }).regex);
+        } catch (e) {
+          out.push({ path: ['answer', 'regex'], message: `answer: the regex does not compile (${(e as Error).message})` });
+        }
+      } else out.push({ path: ['answer'], message: `answer: an answer rule: ${ANSWER_RULES.join(', ')}` });
+    }
+    template([], [], false);
   }
   return out;
 }

@@ -17,6 +17,7 @@ export const PAIR_PLACEHOLDERS = ['sentence1', 'sentence2'];
 export function minimalPairsTask(name: string, d: MinimalPairsDecl, domain: string): TaskDef {
   const parts = parseTemplate(d.prompt ?? PAPER_PAIR_PROMPT);
   if (isTemplateError(parts)) throw new Error(`task ${name}: bad prompt template`);
+  const tpl = parts;
   const pair: PairTask = {
     name,
     good: d.good,
@@ -25,7 +26,7 @@ export function minimalPairsTask(name: string, d: MinimalPairsDecl, domain: stri
     answers: d.answers ?? ['1', '2'],
     separator: d.separator ?? ' ',
     idColumn: d.id ?? 'item_id',
-    prompt: (s1, s2, item) => fillTemplate(parts, { ...item, sentence1: s1, sentence2: s2 }),
+    prompt: (s1, s2, item) => fillTemplate(tpl, { ...item, sentence1: s1, sentence2: s2 }),
   };
   return {
     name,
