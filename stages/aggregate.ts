@@ -18,7 +18,7 @@ import type { PlanContext, StageContext, StageInput, StageKind } from '../src/en
 import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
 import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
 import { domainDef, domainNames, DOMAINS, type Domain } from '../src/analysis/domains.js';
-import { domainDeclarations, TASK_DEFINITION_CODE, useDeclaredTasks } from '../src/tasks/registry.js';
+import { domainDeclarations, domainPluginFiles, TASK_DEFINITION_CODE, useDeclaredTasks } from '../src/tasks/registry.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
@@ -129,9 +129,10 @@ export const aggregate: StageKind = {
     const { trainingTime } = aggregateParams(ctx);
     return aggregateOutputFiles(domain, trainingTime).map((f) => ({ name: f.name, type: 'file' as const, materialize: `processed_data/${f.file}` }));
   },
-  plan(ctx) {
+  async plan(ctx) {
     const domain = aggregateDomainVar(ctx);
-    return { domain, ...aggregateParams(ctx), models: displayMetadata(ctx.spec.models), ...domainDeclarations(domain, ctx.spec.tasks) };
+    const plugins = await Promise.all(domainPluginFiles(domain).map(async (p) => (await ctx.digest(p)).digest));
+    return { domain, ...aggregateParams(ctx), models: displayMetadata(ctx.spec.models), ...domainDeclarations(domain, ctx.spec.tasks), ...(plugins.length ? { task_plugins: plugins } : {}) };
   },
   async execute(ctx: StageContext): Promise<void> {
     const domain = aggregateDomainVar(ctx);

@@ -12,7 +12,7 @@ import type { ExtraLoadOptions } from '../src/lm/index.js';
 import type { LanguageModel } from '../src/lm/types.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
-import { useDeclaredTasks } from '../src/tasks/registry.js';
+import { getTask, useDeclaredTasks } from '../src/tasks/registry.js';
 import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
 
 function one(ctx: PlanContext, name: string): string {
@@ -147,7 +147,13 @@ export const scoreKind: StageKind = {
     // The model, stimuli and config arrive as inputs (their digests are in the key already); the
     // display id written into the `model` column is not, so it is named here.
     // A declared task's definition (form, columns, templates) is data, not code: key on it.
-    return { model_id: ctx.model?.id ?? names(ctx).model, ...(ctx.task?.declared ? { declared_task: ctx.task.declared } : {}) };
+    // A plugin task's module is code outside the project's import graph: key on its content.
+    const plugin = getTask(names(ctx).task)?.source;
+    return {
+      model_id: ctx.model?.id ?? names(ctx).model,
+      ...(ctx.task?.declared ? { declared_task: ctx.task.declared } : {}),
+      ...(plugin ? { task_plugin: (await ctx.digest(plugin)).digest } : {}),
+    };
   },
 
   async execute(ctx: StageContext) {

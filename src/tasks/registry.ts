@@ -54,8 +54,8 @@ export function tasksOfDomain(domain: string): string[] {
 /** Add a task defined in TypeScript (a plugin module's `taskDef` export), and its domain if new. */
 export function registerTask(def: TaskDef, domain?: DomainDef): void {
   if (BUILTIN_TASKS.some((t) => t.name === def.name)) throw new Error(`task "${def.name}" is built in; give the new task another name`);
-  extraTasks.set(def.name, def);
   if (domain) registerDomain(domain);
+  extraTasks.set(def.name, def);
 }
 
 export function registerDomain(def: DomainDef): void {
@@ -199,6 +199,11 @@ export function demoTasks(): string[] {
 export function domainDeclarations(domain: string, tasks: readonly DeclaredTask[]): Record<string, unknown> {
   const mine = tasks.filter((t) => t.declared && (tasksOfDomain(domain).includes(t.name)));
   return mine.length ? { declared_tasks: Object.fromEntries(mine.map((t) => [t.name, t.declared])) } : {};
+}
+
+/** Plugin modules defining a domain's tasks (their digests go into the analysis stages' keys). */
+export function domainPluginFiles(domain: string): string[] {
+  return taskDefs().filter((t) => t.domain === domain && t.source).map((t) => t.source!);
 }
 
 /** Code of the task and domain definitions, for the code digests of the stages that read them. */

@@ -38,6 +38,8 @@ export interface TaskDef {
   summary: string;
   /** builtin: a paper task module; declared: a `form:` in pipeline.yaml; plugin: a TypeScript file. */
   origin: 'builtin' | 'declared' | 'plugin';
+  /** A plugin task's module file (its digest enters the keys of the stages that run it). */
+  source?: string;
 }
 
 export interface MethodDef {

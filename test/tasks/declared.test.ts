@@ -223,3 +223,38 @@ test('declared choice and word-prediction checks: placeholders, rules, domains',
   assert.match(err('    form: choice\n    prompt: "Q: {question}"\n    choices: [correct, intuitive]\n    domain: crtt\n'), /unknown domain "crtt" \(did you mean "crt"\?\)/);
   assert.match(err('    form: word-prediction\n'), /word-prediction: the stimuli file has no column "text"/);
 });
+
+test('a TypeScript/JavaScript TaskDef from a plugin file registers a task (and its domain)', async () => {
+  const { KindRegistry } = await import('../../src/engine/registry.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'task-plugin-'));
+  const file = path.join(dir, 'reversed.mjs');
+  const grammaticality = new URL('../../src/tasks/grammaticality.js', import.meta.url).href;
+  // A task in code: a minimal-pair task whose prompt is a function (here: a sentence against itself).
+  writeFileSync(file, `import { runGrammaticality, pairResponses } from ${JSON.stringify(grammaticality)};
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+export const taskDef = {
+  name: 'reversed', conditions: [], stimuli: { file: 'stimuli.csv' }, maxNewTokens: 100, domain: 'word_order',
+  summary: 'a plugin task', origin: 'plugin',
+  run: (args) => runGrammaticality({ name: 'reversed', good: 'good_sentence', bad: 'good_sentence', suffix: '',
+    prompt: (s1, s2) => 'Which is English? 1: ' + s1 + ' 2: ' + s2 + ' Answer:' }, args),
+};
+export const domainDef = {
+  name: 'word_order', title: 'Word order (plugin)', methods: [{ id: 'direct', pretty: 'Direct' }, { id: 'meta', pretty: 'Metalinguistic' }],
+  measure: 'accuracy', gap: 'log-odds-difference', trainingTime: false, leadColumns: [], itemColumns: ['item_id'],
+  responseColumns: ['response_correct'], wideColumns: [], responses: pairResponses, formula: 'response_correct ~ model_n_params_log*eval_method + (model_n_params_log*eval_method | model_family)',
+};
+`);
+  const names = await new KindRegistry().addPlugins([file]);
+  assert.deepEqual(names, []); // a task, not a stage kind
+  assert.equal(getTask('reversed')?.origin, 'plugin');
+  assert.equal(getTask('reversed')?.source, file);
+  assert.equal(getDomain('word_order')?.title, 'Word order (plugin)');
+  assert.deepEqual(tasksOfDomain('word_order'), ['reversed']);
+  const out = await runTask({ task: 'reversed', stimuliPath: stimulus('blimp'), lm: new FakeLM(), model: 'fake/model', revision: '', maxNewTokens: 100, limit: 3 });
+  assert.equal(out.csv.trim().split('\n').length, 4);
+  assert.ok(JSON.stringify(out.requests).includes('Which is English? 1: '));
+  // A plugin cannot replace a paper task.
+  const bad = path.join(dir, 'bad.mjs');
+  writeFileSync(bad, `export const taskDef = { name: 'blimp', domain: 'syntax', run: async () => ({ header: [], rows: [] }) };\n`);
+  await assert.rejects(new KindRegistry().addPlugins([bad]), /task "blimp" is built in/);
+});
