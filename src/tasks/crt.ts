@@ -162,6 +162,8 @@ export const crtDomain: DomainDef = {
   itemColumns: ['item_id', 'question'],
   responseColumns: ['response', 'response_label', 'response_correct'],
   wideColumns: ['condition', 'mc_correct_gt_intuitive', 'generated_response_correct'],
+  annotatedColumn: 'generated_response_label',
+  unlabelledWithoutColumn: true,
   deriveWide(row, src, ctx) {
     if (row.condition === null || row.condition === '' || row.condition === undefined) row.condition = ctx.condition;
     const c = ctx.num('mc_correct_logprob');

@@ -121,8 +121,11 @@ function declaredDomain(decl: DomainDecl, tasks: Array<{ name: string; declared:
       itemColumns: items,
       responseColumns: ['response', 'response_correct'],
       wideColumns: ['dataset'],
-      deriveWide(row, _src, ctx) {
+      annotatedColumn: 'generated_response_label',
+      deriveWide(row, src, ctx) {
         row.dataset = ctx.task;
+        // The `labels` answer rule: correct when the (hand or naive) label is the correct choice's.
+        if ('correct_label' in src) row.generated_response_correct = src.generated_response_label === src.correct_label;
       },
       responses: (row, method, read) => [{ response: row[`${method}_response`] ?? null, response_correct: read.bool(`${method}_response_correct`) }],
       formula: sizeFormula('accuracy'),

@@ -80,6 +80,13 @@ export interface DomainDef {
   /** Wide table: derived columns appended (after model_family, model_n_params[, training_step]). */
   wideColumns: readonly string[];
   deriveWide?: WideDerive;
+  /**
+   * Productions labelled by hand: annotation files (annotations stage) replace this column of the
+   * score rows before the wide table is built (crt: generated_response_label).
+   */
+  annotatedColumn?: string;
+  /** A score file without that column is unlabelled (label empty, production not correct), as the paper read crt imports. */
+  unlabelledWithoutColumn?: boolean;
   /** Score rows the analysis drops (dgl's duplicated items). */
   dropRow?(task: string, src: Row): boolean;
   responses: LongResponses;

@@ -258,3 +258,39 @@ export const domainDef = {
   writeFileSync(bad, `export const taskDef = { name: 'blimp', domain: 'syntax', run: async () => ({ header: [], rows: [] }) };\n`);
   await assert.rejects(new KindRegistry().addPlugins([bad]), /task "blimp" is built in/);
 });
+
+test('answer: labels — naive labels as crt2\'s, the correct label kept, hand labels decide at aggregation', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'declared-labels-'));
+  const file = path.join(dir, 'crt2.csv');
+  const { parse } = await import('csv-parse/sync');
+  const { stringify } = await import('csv-stringify/sync');
+  const all = parse(readFileSync(stimulus('crt'), 'utf8'), { columns: true }) as Record<string, string>[];
+  writeFileSync(file, stringify(all.filter((r) => r.condition === 'crt2'), { header: true }));
+  parseSpec(pipeline(`  labelled:
+    form: choice
+    stimuli: { path: ${file} }
+    prompt: "Question: {question}\\nAnswer:"
+    choices: [correct, intuitive]
+    reduction: mean
+    answer: labels
+    domain: { name: reflection, title: Reflection (declared) }
+`), 'pipeline.yaml', { kinds: BUILTIN_KINDS });
+  const base = { stimuliPath: stimulus('crt'), model: 'fake/model', revision: '', maxNewTokens: 100 };
+  const a = await runTask({ ...base, task: 'crt', condition: 'crt2', lm: new FakeLM() });
+  const b = await runTask({ ...base, stimuliPath: file, task: 'labelled', lm: new FakeLM() });
+  assert.ok(b.header.includes('generated_response_label') && b.header.includes('correct_label'));
+  const ra = parse(a.csv, { columns: true }) as Record<string, string>[];
+  const rb = parse(b.csv, { columns: true }) as Record<string, string>[];
+  // crt2 labels the cleaned response; ours the raw one: equal wherever cleaning kept the text.
+  ra.forEach((r, i) => {
+    if (r.generated_response === r.generated_response_raw) assert.equal(rb[i]!.generated_response_naive_label, r.generated_response_naive_label, `item ${r.item_id}`);
+    assert.equal(rb[i]!.correct_label, 'correct');
+    assert.equal(rb[i]!.generated_response_correct, rb[i]!.generated_response_label === 'correct' ? 'True' : 'False');
+  });
+  // At aggregation the (annotated) label decides, not the score-time flag.
+  const d = getDomain('reflection')!;
+  assert.equal(d.annotatedColumn, 'generated_response_label');
+  const row: Record<string, string | boolean | null> = {};
+  d.deriveWide!(row, { generated_response_label: 'correct', correct_label: 'correct', generated_response_correct: 'False' }, { task: 'labelled', condition: '', num: () => null });
+  assert.equal(row.generated_response_correct, true);
+});

@@ -36,8 +36,20 @@ function digits(text: string): number[] | null {
   return out;
 }
 
-/** Whether a generation answers correctly, by the declared rule. */
-export function judgeAnswer(rule: AnswerRule, generated: string, correct: string): boolean {
+/**
+ * The `labels` rule's naive label, as crt2/crt3's: the last choice (in order) whose text occurs in
+ * the response; null when none does. Hand labels (annotations) replace it at aggregation.
+ */
+export function naiveChoiceLabel(response: string, choices: readonly string[], labels: readonly string[]): string | null {
+  let label: string | null = null;
+  choices.forEach((c, i) => {
+    if (c !== '' && response.includes(c)) label = labels[i]!;
+  });
+  return label;
+}
+
+/** Whether a generation answers correctly, by the declared rule (`labels`: its naive label is the correct one's). */
+export function judgeAnswer(rule: Exclude<AnswerRule, 'labels'>, generated: string, correct: string): boolean {
   if (rule === 'exact') return normaliseAnswer(generated) === normaliseAnswer(correct);
   if (rule === 'first-number') {
     const a = firstNumber(generated);
@@ -80,8 +92,10 @@ export function parseListCell(cell: string): string[] | null {
   return out;
 }
 
-export const CHOICE_SCORE_COLUMNS = (reduction: 'sum' | 'mean'): string[] => [
-  'generated_response', 'generated_response_sum_logprob', 'generated_response_correct',
+export const CHOICE_SCORE_COLUMNS = (reduction: 'sum' | 'mean', labels = false): string[] => [
+  'generated_response', 'generated_response_sum_logprob',
+  ...(labels ? ['generated_response_naive_label', 'generated_response_label', 'correct_label'] : []),
+  'generated_response_correct',
   'mc_answer_logprobs', 'mc_response_index', 'mc_response', `mc_response_${reduction}_logprob`, 'mc_response_correct',
   'model', 'revision',
 ];
@@ -99,7 +113,7 @@ export function choiceTask(name: string, d: ChoiceDecl, domain: string): TaskDef
   async function run(args: TaskArgs): Promise<TaskOutput> {
     const { session } = args;
     const table = readCsvFile(args.stimuliPath);
-    const header = [...table.header, ...CHOICE_SCORE_COLUMNS(reduction)];
+    const header = [...table.header, ...CHOICE_SCORE_COLUMNS(reduction, rule === 'labels')];
     const items = applyLimit(table.rows, args.limit).map((r, i) => {
       const id = r[idColumn] ?? String(i);
       const choices = d.choices ? d.choices.map((c) => r[c] ?? '') : parseListCell(r[d.choices_column!] ?? '');
@@ -135,10 +149,18 @@ export function choiceTask(name: string, d: ChoiceDecl, domain: string): TaskDef
         return row;
       }
       const best = firstArgmax(got.lps);
+      // Labels name the choices: their columns, or their texts when they come from a list column.
+      const labels = d.choices ?? it.choices;
+      let correct: boolean;
+      if (rule === 'labels') {
+        const label = naiveChoiceLabel(got.gen, it.choices, labels);
+        Object.assign(row, { generated_response_naive_label: label, generated_response_label: label, correct_label: labels[it.correct]! });
+        correct = label === labels[it.correct];
+      } else correct = judgeAnswer(rule, got.gen, it.choices[it.correct]!);
       Object.assign(row, {
         generated_response: got.gen,
         generated_response_sum_logprob: floatCell(got.genLp),
-        generated_response_correct: boolCell(judgeAnswer(rule, got.gen, it.choices[it.correct]!)),
+        generated_response_correct: boolCell(correct),
         mc_answer_logprobs: pyFloatList(got.lps),
         mc_response_index: String(best),
         mc_response: it.choices[best]!,

@@ -29,8 +29,8 @@ export interface MinimalPairsDecl {
 }
 
 /** How a production is judged against the correct choice (forms/choice.ts, judgeAnswer). */
-export type AnswerRule = 'exact' | 'first-number' | 'digit-set' | { regex: string };
-export const ANSWER_RULES = ['exact', 'first-number', 'digit-set', '{ regex: <pattern> }'];
+export type AnswerRule = 'exact' | 'first-number' | 'digit-set' | 'labels' | { regex: string };
+export const ANSWER_RULES = ['exact', 'first-number', 'digit-set', 'labels', '{ regex: <pattern> }'];
 
 export interface ChoiceDecl {
   form: 'choice';
@@ -179,7 +179,7 @@ export function checkDeclaration(decl: Record<string, unknown>, columns: string[
     const answer = decl['answer'];
     if (answer !== undefined) {
       if (typeof answer === 'string') {
-        if (!['exact', 'first-number', 'digit-set'].includes(answer)) out.push({ path: ['answer'], message: `answer: unknown answer rule "${answer}"${closest(answer, ['exact', 'first-number', 'digit-set'])}; the rules are ${ANSWER_RULES.join(', ')}` });
+        if (!['exact', 'first-number', 'digit-set', 'labels'].includes(answer)) out.push({ path: ['answer'], message: `answer: unknown answer rule "${answer}"${closest(answer, ['exact', 'first-number', 'digit-set', 'labels'])}; the rules are ${ANSWER_RULES.join(', ')}` });
       } else if (answer && typeof answer === 'object' && typeof (answer as { regex?: unknown }).regex === 'string') {
         try {
           new RegExp((answer as { regex: string }).regex);
