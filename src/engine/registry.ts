@@ -76,7 +76,8 @@ async function registerTaskPlugin(url: string, path: string): Promise<boolean> {
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (e: unknown) {
-    throw new Error(`cannot load plugin ${path}: ${(e as Error).message}`);
+    // Worded as importKind words it: registerPlugins turns it into "cannot be loaded: …".
+    throw new Error(`cannot load stage kind "${path}": ${(e as Error).message}`);
   }
   const task = mod['taskDef'] as TaskDef | undefined;
   if (!task) return false;
