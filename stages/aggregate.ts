@@ -18,7 +18,7 @@ import type { PlanContext, StageContext, StageInput, StageKind } from '../src/en
 import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
 import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
 import { domainDef, domainNames, DOMAINS, type Domain } from '../src/analysis/domains.js';
-import { domainDeclarations, domainPluginFiles, TASK_DEFINITION_CODE, useDeclaredTasks } from '../src/tasks/registry.js';
+import { domainDeclarations, domainPluginFiles, useDeclaredTasks } from '../src/tasks/registry.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
@@ -120,7 +120,7 @@ export const aggregate: StageKind = {
   name: 'aggregate',
   description: 'Wide and long tables, demand gaps (log odds) and training-time regressions of one analysis domain',
   // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS, ...TASK_DEFINITION_CODE],
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
   libraries: ['csv-parse', 'csv-stringify', 'ml-matrix', 'jstat'],
   params: aggregateParamDecls,
   isolation: 'inline',

@@ -17,7 +17,7 @@ function taskOf(ctx: PlanContext): string {
 export const demoStimuliKind: StageKind = {
   name: 'demo-stimuli',
   description: 'small invented stimuli in the paper formats (offline quickstart), in place of fetch-stimuli',
-  code: [import.meta.url, new URL('../src/tasks/demo-stimuli.js', import.meta.url).href, new URL('../src/tasks/csv-write.js', import.meta.url).href, new URL('../src/tasks/registry.js', import.meta.url).href],
+  code: [import.meta.url, new URL('../src/tasks/demo-stimuli.js', import.meta.url).href, new URL('../src/tasks/csv-write.js', import.meta.url).href],
   // Takes no params: everything it needs comes from the model, task or stimuli declarations.
   params: {},
   isolation: 'inline',

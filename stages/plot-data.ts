@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { readCsvFile, type Table } from '../src/analysis/csv-io.js';
 import { domainDef, DOMAINS, type Domain } from '../src/analysis/domains.js';
-import { domainDeclarations, TASK_DEFINITION_CODE, useDeclaredTasks } from '../src/tasks/registry.js';
+import { domainDeclarations, useDeclaredTasks } from '../src/tasks/registry.js';
 import { DEFAULT_FAMILY_ORDER, ModelRegistry } from '../src/analysis/models.js';
 import { plotDomain, plotOutputFiles } from '../src/analysis/plot-domain.js';
 import { readParams } from '../src/engine/params.js';
@@ -67,7 +67,7 @@ export const plotData: StageKind = {
   name: 'plot-data',
   description: 'Figure series (CSV, JSON) and SVG figures from the aggregate tables',
   // params.js reads and checks this kind's params: its rules are part of what the kind computes.
-  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS, ...TASK_DEFINITION_CODE],
+  code: [import.meta.url, new URL('../src/engine/params.js', import.meta.url).href, ...ANALYSIS],
   libraries: ['vega', 'vega-lite', 'csv-parse', 'csv-stringify'],
   params: plotParamDecls,
   isolation: 'inline',

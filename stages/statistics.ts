@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { domainDef, domainNames, type Domain } from '../src/analysis/domains.js';
-import { domainDeclarations, TASK_DEFINITION_CODE, useDeclaredTasks } from '../src/tasks/registry.js';
+import { domainDeclarations, useDeclaredTasks } from '../src/tasks/registry.js';
 import { checkR, runRscript } from '../src/analysis/rscript.js';
 import { R_CHECK_PROGRAM, R_FIT_PROGRAM, R_INSTALL_HINT, R_PACKAGES, sizeModelFiles, sizeModelFormula, sizeModelOutcome } from '../src/analysis/size-lmer.js';
 
@@ -42,7 +42,7 @@ function rscriptPath(ctx: PlanContext): string {
 export const statistics: StageKind = {
   name: 'statistics',
   description: 'The paper\'s size mixed models (lme4 glmer/lmer via Rscript) on an aggregate\'s long size table',
-  code: [import.meta.url, ...ANALYSIS, ...TASK_DEFINITION_CODE],
+  code: [import.meta.url, ...ANALYSIS],
   isolation: 'inline',
   outputs(ctx) {
     return sizeModelFiles(statisticsDomain(ctx)).map((f) => ({ name: f.name, type: 'file' as const, materialize: `lmers/${f.file}` }));

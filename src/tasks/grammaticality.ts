@@ -1,5 +1,6 @@
 // blimp and dgl (grammaticality judgment of minimal pairs), TASKS.md: direct comparison of sentence
-// log-probabilities vs a metalinguistic prompt answered with "1" or "2".
+// log-probabilities vs a metalinguistic prompt answered with "1" or "2". runGrammaticality also
+// runs declared minimal-pair tasks (forms/minimal-pairs.ts: their own prompt, answers, separator).
 
 import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import { boolCell, floatCell } from './py-format.js';

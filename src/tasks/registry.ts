@@ -209,5 +209,3 @@ export function domainPluginFiles(domain: string): string[] {
   return taskDefs().filter((t) => t.domain === domain && t.source).map((t) => t.source!);
 }
 
-/** Code of the task and domain definitions, for the code digests of the stages that read them. */
-export const TASK_DEFINITION_CODE: readonly string[] = [new URL('./', import.meta.url).href];
