@@ -4,7 +4,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { demoStimuli, demoTasks } from '../src/tasks/registry.js';
+import { demoStimuli, demoTasks } from '../src/tasks/demo-stimuli.js';
+import { getTask } from '../src/tasks/registry.js';
 
 function taskOf(ctx: PlanContext): string {
   const v = ctx.instance.vars.task;
@@ -24,7 +25,7 @@ export const demoStimuliKind: StageKind = {
   resources: () => ({ cpu: 1 }),
   outputs(ctx) {
     const task = taskOf(ctx);
-    return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${demoStimuli(task).file}` }];
+    return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${getTask(task)!.demo!.file}` }];
   },
   async execute(ctx: StageContext) {
     const task = taskOf(ctx);

@@ -2,7 +2,6 @@
 // naively) vs forced choice among the condition's options by mean log-probability.
 // `generated_response_label` is the naive label here; hand annotations are applied by aggregation.
 
-import { demoCrtCsv } from './demo-stimuli.js';
 import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 import { applyLimit, blankScores, firstArgmax, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import { moneyAlt, moneyText, responseAsMoney } from './money.js';
@@ -184,7 +183,7 @@ export const crtTask: TaskDef = {
   maxNewTokens: 100,
   domain: 'crt',
   run: runCrt,
-  demo: () => ({ file: 'stimuli.csv', content: demoCrtCsv() }),
+  demo: { file: 'stimuli.csv', make: 'demoCrtCsv' },
   summary: 'reflective reasoning (crt1, crt2, crt3): forced choice among the options vs free production',
   origin: 'builtin',
 };

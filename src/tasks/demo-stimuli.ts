@@ -4,6 +4,7 @@
 // paper's data; the content is deterministic, so the files' digests never change.
 
 import { toCsv } from './csv-write.js';
+import { getTask, taskDefs } from './registry.js';
 import { mulberry32 } from '../random/mulberry32.js';
 
 
@@ -164,4 +165,18 @@ export function demoDigitMatJson(problemsPerType = 4): string {
     problems: Array.from({ length: problemsPerType }, () => withChoices(t.make(), next, t.distractor)),
   }));
   return JSON.stringify({ source: 'invented demo digit matrices (lm-task-demands quickstart)', problem_types }) + '\n';
+}
+
+const MAKERS = { demoBlimpCsv, demoDglCsv, demoCrtCsv, demoLambadaJsonl, demoDigitMatJson: () => demoDigitMatJson() };
+
+/** The demo stimuli file of a task (its file name as fetch-stimuli names it, and its content). */
+export function demoStimuli(task: string): { file: string; content: string } {
+  const demo = getTask(task)?.demo;
+  if (!demo) throw new Error(`demo stimuli: no demo stimuli for task "${task}" (tasks with demo stimuli: ${demoTasks().join(', ')})`);
+  return { file: demo.file, content: MAKERS[demo.make]() };
+}
+
+/** The tasks that have demo stimuli, in registry order. */
+export function demoTasks(): string[] {
+  return taskDefs().filter((t) => t.demo).map((t) => t.name);
 }

@@ -5,7 +5,6 @@ import { applyLimit, blankScores, firstArgmax, type Row, type TaskArgs, type Tas
 import type { Tagged } from './lm-session.js';
 import type { ConditionalRequest } from '../lm/types.js';
 import { boolCell, floatCell, npIntArray, pyFloatList, pyIntList } from './py-format.js';
-import { demoDigitMatJson } from './demo-stimuli.js';
 import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 import { readDigitMatProblems, type DigitMatProblem, type DigitMatType } from './stimuli.js';
 
@@ -188,7 +187,7 @@ export const digitMatTask: TaskDef = {
   maxNewTokens: 10,
   domain: 'digit_mat',
   run: runDigitMat,
-  demo: () => ({ file: 'problems.json', content: demoDigitMatJson() }),
+  demo: { file: 'problems.json', make: 'demoDigitMatJson' },
   summary: 'analogical reasoning on digit matrices: forced choice among 8 answers vs free production',
   origin: 'builtin',
 };

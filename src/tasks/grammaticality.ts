@@ -5,8 +5,7 @@
 import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import { boolCell, floatCell } from './py-format.js';
 import { readCsvFile, requireColumns } from './stimuli.js';
-import { demoBlimpCsv, demoDglCsv } from './demo-stimuli.js';
-import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
+import { sizeFormula, type DemoMaker, type DomainDef, type TaskDef } from './task-def.js';
 import type { Row as AnalysisRow } from '../analysis/csv-io.js';
 
 /** A minimal-pair task: the paper's blimp and dgl, or one declared with `form: minimal-pairs`. */
@@ -159,7 +158,7 @@ export const syntaxDomain: DomainDef = {
   formula: sizeFormula('accuracy'),
 };
 
-function pairTaskDef(pair: PairTask, file: string, demo: () => string, summary: string): TaskDef {
+function pairTaskDef(pair: PairTask, file: string, demo: DemoMaker, summary: string): TaskDef {
   return {
     name: pair.name,
     conditions: [],
@@ -167,11 +166,11 @@ function pairTaskDef(pair: PairTask, file: string, demo: () => string, summary: 
     maxNewTokens: 100,
     domain: 'syntax',
     run: (args) => runGrammaticality(pair, args),
-    demo: () => ({ file, content: demo() }),
+    demo: { file, make: demo },
     summary,
     origin: 'builtin',
   };
 }
 
-export const blimpTask = pairTaskDef(PAIR_TASKS.blimp, 'stimuli.csv', demoBlimpCsv, 'grammaticality of BLiMP minimal pairs: sentence log-probabilities vs a metalinguistic prompt');
-export const dglTask = pairTaskDef(PAIR_TASKS.dgl, 'stimuli.csv', demoDglCsv, 'grammaticality of DGL minimal pairs (a period appended): sentence log-probabilities vs a metalinguistic prompt');
+export const blimpTask = pairTaskDef(PAIR_TASKS.blimp, 'stimuli.csv', 'demoBlimpCsv', 'grammaticality of BLiMP minimal pairs: sentence log-probabilities vs a metalinguistic prompt');
+export const dglTask = pairTaskDef(PAIR_TASKS.dgl, 'stimuli.csv', 'demoDglCsv', 'grammaticality of DGL minimal pairs (a period appended): sentence log-probabilities vs a metalinguistic prompt');

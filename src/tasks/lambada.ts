@@ -1,7 +1,6 @@
 // lambada (word prediction), TASKS.md: direct vs metalinguistic log-probability of the final word,
 // plus how far apart the two next-token distributions are (KL, Spearman over all ids and the top 100).
 
-import { demoLambadaJsonl } from './demo-stimuli.js';
 import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import type { Tagged } from './lm-session.js';
@@ -172,7 +171,7 @@ export const lambadaTask: TaskDef = {
   maxNewTokens: 100,
   domain: 'lambada',
   run: (args) => runLambada(args),
-  demo: () => ({ file: 'stimuli.jsonl', content: demoLambadaJsonl() }),
+  demo: { file: 'stimuli.jsonl', make: 'demoLambadaJsonl' },
   summary: 'word prediction: the final word\'s log-probability after the passage vs after a metalinguistic prompt',
   origin: 'builtin',
 };

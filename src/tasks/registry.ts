@@ -183,17 +183,6 @@ export function useDeclaredTasks(tasks: readonly DeclaredTask[]): void {
   for (const { decl, tasks: ts } of newDomains.values()) extraDomains.set(decl.name, { ...declaredDomain(decl, ts), declared: true });
 }
 
-/** The demo stimuli file of a task (its file name as fetch-stimuli names it, and its content). */
-export function demoStimuli(task: string): { file: string; content: string } {
-  const def = getTask(task);
-  if (!def?.demo) throw new Error(`demo stimuli: no demo stimuli for task "${task}" (tasks with demo stimuli: ${demoTasks().join(', ')})`);
-  return def.demo();
-}
-
-export function demoTasks(): string[] {
-  return taskDefs().filter((t) => t.demo).map((t) => t.name);
-}
-
 /**
  * What a stage's key must hold about a domain beyond its code: the declarations of its declared
  * tasks (templates, columns, domain title), so that editing one re-runs exactly what reads it.

@@ -32,8 +32,12 @@ export interface TaskDef {
   domain: string;
   /** Stimuli → requests (through args.session) → rows with the task's columns. */
   run(args: TaskArgs): Promise<TaskOutput>;
-  /** Small invented stimuli for offline demos (demo-stimuli stage), if the task has them. */
-  demo?(): { file: string; content: string };
+  /**
+   * Small invented stimuli for offline demos (demo-stimuli stage), if the task has them: the file
+   * name, and the export of src/tasks/demo-stimuli.ts that makes the content. Named, not imported,
+   * so that scoring's code key does not reach the demo generators.
+   */
+  demo?: { file: string; make: DemoMaker };
   /** One line for CLI help. */
   summary: string;
   /** builtin: a paper task module; declared: a `form:` in pipeline.yaml; plugin: a TypeScript file. */
@@ -41,6 +45,9 @@ export interface TaskDef {
   /** A plugin task's module file (its digest enters the keys of the stages that run it). */
   source?: string;
 }
+
+/** The generators of src/tasks/demo-stimuli.ts. */
+export type DemoMaker = 'demoBlimpCsv' | 'demoDglCsv' | 'demoCrtCsv' | 'demoLambadaJsonl' | 'demoDigitMatJson';
 
 export interface MethodDef {
   /** Column prefix and eval_method value (`mc`, `generated`, `direct`, `meta`). */

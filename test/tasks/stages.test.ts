@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseYaml } from 'yaml';
 import type { ModelSpec, PlanContext, StageContext, StageInput, TaskSpec } from '../../src/engine/kind.js';
-import { demoStimuli, demoTasks } from '../../src/tasks/registry.js';
+import { demoStimuli, demoTasks } from '../../src/tasks/demo-stimuli.js';
 import { runTask } from '../../src/tasks/run-task.js';
 import buildConfigKind from '../../stages/build-config.js';
 import demoStimuliKind from '../../stages/demo-stimuli.js';
