@@ -17,7 +17,8 @@ import { isAbsolute, join, relative } from 'node:path';
 import type { ModelSpec, PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import { aggregateDomain, aggregateOutputFiles } from '../src/analysis/aggregate-domain.js';
 import { readAnnotations, type Annotations } from '../src/analysis/annotations.js';
-import { domainDef, type Domain } from '../src/analysis/domains.js';
+import { domainDef, domainNames, DOMAINS, type Domain } from '../src/analysis/domains.js';
+import { domainDeclarations, domainPluginFiles, useDeclaredTasks } from '../src/tasks/registry.js';
 import { displayMetadata, ModelRegistry } from '../src/analysis/models.js';
 import { loadScoreFile, scanOutputLayout, type ScoreFile, type ScoreFileRef } from '../src/analysis/score-files.js';
 import { readParams } from '../src/engine/params.js';
@@ -41,7 +42,7 @@ export function sizedModels(ctx: StageContext): ModelSpec[] {
 }
 
 export const aggregateParamDecls = {
-  domain: { type: 'string', choices: ['digit_mat', 'crt', 'lambada', 'syntax'], doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
+  domain: { type: 'string', choices: DOMAINS, doc: 'the analysis domain, when the stage has no `domain` matrix variable' },
   finalStep: { type: 'integer', min: 1, doc: 'training step of the final weights (revision "") of models that declare no display.final_step (default: one sweep interval past the last revision step)' },
   trainingTime: { type: 'boolean', doc: 'write the training-time tables (default: when a declared model has revisions)' },
   leaveOut: { type: 'string-list', doc: 'short names of declared models whose scores are not analysed' },
@@ -53,8 +54,9 @@ function str(v: string | string[] | undefined): string {
 }
 
 export function aggregateDomainVar(ctx: PlanContext): Domain {
+  useDeclaredTasks(ctx.spec.tasks);
   const d = str(ctx.instance.vars['domain']) || (readParams('aggregate', aggregateParamDecls, ctx.instance.params, where(ctx)).domain ?? '');
-  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (digit_mat, crt, lambada or syntax)`);
+  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (${domainNames().join(', ')})`);
   try {
     return domainDef(d).domain;
   } catch (e) {
@@ -150,9 +152,10 @@ export const aggregate: StageKind = {
     const { trainingTime } = aggregateParams(ctx);
     return aggregateOutputFiles(domain, trainingTime).map((f) => ({ name: f.name, type: 'file' as const, materialize: `processed_data/${f.file}` }));
   },
-  plan(ctx) {
+  async plan(ctx) {
     const domain = aggregateDomainVar(ctx);
-    return { domain, ...aggregateParams(ctx), models: displayMetadata(ctx.spec.models) };
+    const plugins = await Promise.all(domainPluginFiles(domain).map(async (p) => (await ctx.digest(p)).digest));
+    return { domain, ...aggregateParams(ctx), models: displayMetadata(ctx.spec.models), ...domainDeclarations(domain, ctx.spec.tasks), ...(plugins.length ? { task_plugins: plugins } : {}) };
   },
   async execute(ctx: StageContext): Promise<void> {
     const domain = aggregateDomainVar(ctx);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { defaultMaxNewTokens } from '../src/tasks/run-task.js';
+import { useDeclaredTasks } from '../src/tasks/registry.js';
 import { readParams } from '../src/engine/params.js';
 import { one } from '../src/engine/kind-helpers.js';
 
@@ -28,6 +29,7 @@ export function configPath(task: string, condition: string, model: string): stri
 
 /** The config document: what a score stage reads (and what a person reads to see how a run was set up). */
 export function buildConfig(ctx: PlanContext): Record<string, unknown> {
+  useDeclaredTasks(ctx.spec.tasks);
   const { task, condition, model } = names(ctx);
   // Expansion offers the task's params too (a task-level max_new_tokens reaches its configs).
   const params = readParams('build-config', buildConfigParams, { ...(ctx.task?.params ?? {}), ...ctx.instance.params }, `stage ${ctx.instance.id}`);

@@ -4,13 +4,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { DEMO_FILES, demoStimuli } from '../src/tasks/demo-stimuli.js';
+import { demoStimuli, demoTasks } from '../src/tasks/demo-stimuli.js';
+import { getTask } from '../src/tasks/registry.js';
 
 function taskOf(ctx: PlanContext): string {
   const v = ctx.instance.vars.task;
   const task = (Array.isArray(v) ? undefined : v) || ctx.task?.name;
   if (!task) throw new Error(`stage ${ctx.instance.id}: demo-stimuli needs a task (vars.task)`);
-  if (!(task in DEMO_FILES)) throw new Error(`stage ${ctx.instance.id}: no demo stimuli for task "${task}" (known: ${Object.keys(DEMO_FILES).join(', ')})`);
+  if (!demoTasks().includes(task)) throw new Error(`stage ${ctx.instance.id}: no demo stimuli for task "${task}" (tasks with demo stimuli: ${demoTasks().join(', ')})`);
   return task;
 }
 
@@ -23,7 +24,7 @@ export const demoStimuliKind: StageKind = {
   resources: () => ({ cpu: 1 }),
   outputs(ctx) {
     const task = taskOf(ctx);
-    return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${DEMO_FILES[task]}` }];
+    return [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${getTask(task)!.demo!.file}` }];
   },
   async execute(ctx: StageContext) {
     const task = taskOf(ctx);

@@ -8,6 +8,7 @@ import type { PlanContext, StageContext, StageKind, TaskSpec } from '../src/engi
 import { FetchError } from '../src/fetch/errors.js';
 import { HubClient } from '../src/fetch/hub-client.js';
 import { hubConfigFromEnv } from '../src/fetch/hub-config.js';
+import { builtinTaskNames, getTask } from '../src/tasks/registry.js';
 import { fetchStimuli, resolveDatasetCommit, resolveStimuliSource, stimuliFileName, type StimuliDecl, type StimuliSource } from '../src/fetch/stimuli.js';
 import { StageError } from '../src/engine/failure.js';
 import { reachable } from '../src/engine/reachable.js';
@@ -17,23 +18,24 @@ import { reachable } from '../src/engine/reachable.js';
  * repository's all_problems.npz, pinned; lambada: the hub dataset the paper loaded), the others by
  * file name in the mirror. A mirror copy (--stimuli-dir) under the same file name still wins.
  */
-export const DEFAULT_STIMULI: Record<string, StimuliDecl> = {
-  blimp: { file: 'stimuli.csv' },
-  crt: { file: 'stimuli.csv' },
-  dgl: { file: 'stimuli.csv' },
-  digit_mat: {
-    url: 'https://raw.githubusercontent.com/jennhu/lm-task-demands/726e068841c1305bd313ca25345aa1c08f9ec39d/external_stimuli/digit_mat/all_problems.npz',
-    sha256: '8ccef408112108fd5994d4cc131a498c68f1cc474be185376616ad3ee37f3362',
-  },
-  lambada: { dataset: { id: 'EleutherAI/lambada_openai', file: 'data/lambada_test_en.jsonl', revision: 'main' }, file: 'stimuli.jsonl' },
-};
+export function defaultStimuli(task: string): StimuliDecl | undefined {
+  const def = getTask(task);
+  if (!def || def.origin === 'declared') return undefined;
+  const { requiredColumns: _r, idColumn: _i, ...decl } = def.stimuli;
+  return decl as StimuliDecl;
+}
+
+/** The built-in tasks' default sources, by task (from their TaskDefs). */
+export const DEFAULT_STIMULI: Record<string, StimuliDecl> = Object.fromEntries(
+  builtinTaskNames().map((t) => [t, defaultStimuli(t)!]),
+);
 
 function taskOf(ctx: PlanContext): { name: string; task: TaskSpec } {
   const v = ctx.instance.vars.task;
   const name = Array.isArray(v) ? undefined : v ?? ctx.task?.name;
   if (!name || !ctx.task) throw new FetchError('bad-spec', `stage ${ctx.instance.id}: fetch-stimuli needs a task (vars.task)`);
   if (!ctx.task.stimuli) {
-    const stimuli = DEFAULT_STIMULI[name];
+    const stimuli = defaultStimuli(name);
     if (!stimuli) throw new FetchError('bad-spec', `task ${name}: no stimuli: declared (url + sha256, path, or dataset)`);
     return { name, task: { ...ctx.task, stimuli } };
   }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
 import { readCsvFile, type Table } from '../src/analysis/csv-io.js';
 import { domainDef, DOMAINS, type Domain } from '../src/analysis/domains.js';
+import { domainDeclarations, useDeclaredTasks } from '../src/tasks/registry.js';
 import { DEFAULT_FAMILY_ORDER, ModelRegistry } from '../src/analysis/models.js';
 import { plotDomain, plotOutputFiles } from '../src/analysis/plot-domain.js';
 import { readParams } from '../src/engine/params.js';
@@ -32,6 +33,7 @@ export interface PlotParams {
 }
 
 export function plotParams(ctx: PlanContext): PlotParams {
+  useDeclaredTasks(ctx.spec.tasks);
   const p = readParams('plot-data', plotParamDecls, ctx.instance.params, where(ctx));
   const v = ctx.instance.vars['domain'];
   const raw: string[] = v !== undefined ? (Array.isArray(v) ? v : [v]) : p.domains;
@@ -67,7 +69,10 @@ export const plotData: StageKind = {
     return domains.flatMap((d) => plotOutputFiles(d, trainingTime))
       .map((f) => ({ name: f.name, type: 'file' as const, materialize: `figures/${f.file}` }));
   },
-  plan: (ctx) => ({ ...plotParams(ctx) }),
+  plan(ctx) {
+    const params = plotParams(ctx);
+    return { ...params, ...Object.assign({}, ...params.domains.map((d) => domainDeclarations(d, ctx.spec.tasks))) };
+  },
   async execute(ctx: StageContext): Promise<void> {
     const params = plotParams(ctx);
     for (const domain of params.domains) {

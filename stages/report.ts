@@ -54,7 +54,7 @@ export const report: StageKind = {
       kinds.set(id, { kind: fp.kind, vars: fp.vars });
       queue.push(...Object.keys(fp.inputs));
     }
-    const c = await collectFrom({ store, verdicts, describe: (id) => kinds.get(id), models: ctx.spec.models, pipeline: `${ctx.instance.id} in ${ctx.spec.projectDir}` });
+    const c = await collectFrom({ store, verdicts, describe: (id) => kinds.get(id), models: ctx.spec.models, tasks: ctx.spec.tasks, pipeline: `${ctx.instance.id} in ${ctx.spec.projectDir}` });
     const r = await writeSite(c, join(ctx.outDir, 'site'));
     ctx.log(`report: ${verdicts.size} stages, ${r.itemSets} score stages, ${r.items} items`);
     ctx.record('report', { stages: verdicts.size, item_sets: r.itemSets, items: r.items });

@@ -13,6 +13,7 @@ import type { LanguageModel } from '../src/lm/types.js';
 import { isModelFaultMessage, ModelLoadError } from '../src/lm/errors.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
+import { getTask, useDeclaredTasks } from '../src/tasks/registry.js';
 import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
 import { one } from '../src/engine/kind-helpers.js';
 
@@ -150,10 +151,18 @@ export const scoreKind: StageKind = {
     if (problem) throw new Error(`stage ${ctx.instance.id} asks for GPUs: ${problem}`);
     // The model, stimuli and config arrive as inputs (their digests are in the key already); the
     // display id written into the `model` column is not, so it is named here.
-    return { model_id: ctx.model?.id ?? names(ctx).model };
+    // A declared task's definition (form, columns, templates) is data, not code: key on it.
+    // A plugin task's module is code outside the project's import graph: key on its content.
+    const plugin = getTask(names(ctx).task)?.source;
+    return {
+      model_id: ctx.model?.id ?? names(ctx).model,
+      ...(ctx.task?.declared ? { declared_task: ctx.task.declared } : {}),
+      ...(plugin ? { task_plugin: (await ctx.digest(plugin)).digest } : {}),
+    };
   },
 
   async execute(ctx: StageContext) {
+    useDeclaredTasks(ctx.spec.tasks);
     const { task, condition, model, revision } = names(ctx);
     const params = readParams('score', scoreParams, ctx.instance.params, `stage ${ctx.instance.id}`);
     const modelDir = inputNamed(ctx, 'model').path;

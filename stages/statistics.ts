@@ -10,16 +10,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanContext, StageContext, StageKind } from '../src/engine/kind.js';
-import { domainDef, type Domain } from '../src/analysis/domains.js';
+import { domainDef, domainNames, type Domain } from '../src/analysis/domains.js';
+import { domainDeclarations, useDeclaredTasks } from '../src/tasks/registry.js';
 import { checkR, runRscript } from '../src/analysis/rscript.js';
 import { R_CHECK_PROGRAM, R_FIT_PROGRAM, R_INSTALL_HINT, R_PACKAGES, sizeModelFiles, sizeModelFormula, sizeModelOutcome } from '../src/analysis/size-lmer.js';
 import { where } from '../src/engine/kind-helpers.js';
 
 
 function statisticsDomain(ctx: PlanContext): Domain {
+  useDeclaredTasks(ctx.spec.tasks);
   const v = ctx.instance.vars['domain'];
   const d = (Array.isArray(v) ? v[0] : v) ?? String(ctx.instance.params['domain'] ?? '');
-  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (digit_mat, crt, lambada or syntax)`);
+  if (!d) throw new Error(`${where(ctx)}: var "domain" is required (${domainNames().join(', ')})`);
   try {
     return domainDef(d).domain;
   } catch (e) {
@@ -50,7 +52,7 @@ export const statistics: StageKind = {
     const domain = statisticsDomain(ctx);
     const check = await checkR(rscriptPath(ctx), R_PACKAGES, R_CHECK_PROGRAM);
     if (!check.ok) throw new Error(`${where(ctx)}: ${check.reason}; ${R_INSTALL_HINT}`);
-    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages, blas: check.blas };
+    return { domain, formula: sizeModelFormula(domain), r: check.r, packages: check.packages, blas: check.blas, ...domainDeclarations(domain, ctx.spec.tasks) };
   },
   async execute(ctx: StageContext): Promise<void> {
     const domain = statisticsDomain(ctx);

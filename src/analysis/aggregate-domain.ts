@@ -40,7 +40,7 @@ export function aggregateDomain(domain: Domain, files: ScoreFile[], opts: Aggreg
   const warnings: string[] = [];
   for (const f of inDomain) {
     if (f.table.renamed) warnings.push(`${f.shown ?? f.path}: repeated header name(s) read as pandas reads them: ${f.table.renamed.join(', ')}`);
-    if (domain === 'crt' && !f.table.columns.includes('generated_response_label')) {
+    if (def.annotatedColumn && def.unlabelledWithoutColumn && !f.table.columns.includes(def.annotatedColumn)) {
       warnings.push(`${f.shown ?? f.path}: no generated_response_label column: its productions are unlabelled (label empty, not correct) unless annotations label them, as the paper's analysis read it`);
     }
   }
@@ -48,11 +48,13 @@ export function aggregateDomain(domain: Domain, files: ScoreFile[], opts: Aggreg
     throw new Error(`${domain}: no score files for the final weights of any model (tasks ${def.tasks.join(', ')}); check the aggregate's inputs`);
   }
 
-  if (domain === 'crt' && opts.annotations && opts.annotations.size > 0) {
-    const rows = inDomain.flatMap((f) => f.table.rows.map((row) => ({ row, condition: f.condition || String(row.condition ?? ''), model: f.model.name })));
+  if (def.annotatedColumn && opts.annotations && opts.annotations.size > 0) {
+    // Annotation files name a condition (crt1…) or, for a task without conditions, the task.
+    const labelled = inDomain.filter((f) => f.table.columns.includes(def.annotatedColumn!) || def.unlabelledWithoutColumn);
+    const rows = labelled.flatMap((f) => f.table.rows.map((row) => ({ row, condition: f.condition || String(row.condition ?? '') || f.task, model: f.model.name })));
     const { applied, unused } = mergeAnnotations(rows, opts.annotations);
-    if (unused.length) warnings.push(`${unused.length} annotation(s) matched no crt row, e.g. ${unused.slice(0, 3).join(', ')}`);
-    warnings.push(`crt: ${applied} generated_response_label value(s) taken from annotations`);
+    if (unused.length) warnings.push(`${unused.length} annotation(s) matched no ${domain} row, e.g. ${unused.slice(0, 3).join(', ')}`);
+    warnings.push(`${domain}: ${applied} generated_response_label value(s) taken from annotations`);
   }
 
   const tables: Record<string, Table> = {};

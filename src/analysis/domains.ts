@@ -1,49 +1,67 @@
-// The four analysis domains: which tasks feed each, and which evaluation method carries low and
-// high task demands (TASKS.md, "Analysis").
+// The analysis domains as the analysis code reads them: a view of the registry's DomainDef
+// (src/tasks/registry.ts) with the method ids, the metric and the domain's tasks resolved.
 
-export type Domain = 'digit_mat' | 'crt' | 'lambada' | 'syntax';
+import { domainDefs, getDomain, tasksOfDomain } from '../tasks/registry.js';
+import type { DomainDef as Definition } from '../tasks/task-def.js';
 
-export const DOMAINS: Domain[] = ['digit_mat', 'crt', 'lambada', 'syntax'];
+/** A domain's name: the paper's digit_mat, crt, lambada, syntax, or one a pipeline declares. */
+export type Domain = string;
 
-export interface DomainDef {
+/** The built-in and registered domains' names, in registry order. */
+export function domainNames(): Domain[] {
+  return domainDefs().map((d) => d.name);
+}
+
+/** The paper's four domains (and any a pipeline registered), in order. */
+export const DOMAINS: readonly Domain[] = new Proxy([] as Domain[], {
+  get(_t, prop) {
+    const names = domainNames();
+    const v = (names as unknown as Record<string | symbol, unknown>)[prop];
+    return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(names) : v;
+  },
+});
+
+export interface DomainView extends Omit<Definition, 'methods'> {
   domain: Domain;
   tasks: string[];
   /** Low-demand method first, then high-demand. */
   methods: [string, string];
-  /** Whether the metric is a proportion correct (log odds) or a mean log-probability (lambada). */
+  methodDefs: Definition['methods'];
+  /** Whether the metric is a proportion correct (log odds) or a mean log-probability. */
   metric: 'correct' | 'logprob';
-  /** Training-time tables and regression exist for this domain. */
-  trainingTime: boolean;
 }
 
-export const PRETTY_METHOD: Record<string, string> = {
-  generated: 'Production',
-  mc: 'Forced choice',
-  direct: 'Direct',
-  meta: 'Metalinguistic',
-};
+export function domainDef(domain: string): DomainView {
+  const d = getDomain(domain);
+  if (!d) throw new Error(`unknown analysis domain ${JSON.stringify(domain)}; expected one of ${domainNames().join(', ')}`);
+  return {
+    ...d,
+    domain: d.name,
+    tasks: tasksOfDomain(d.name),
+    methods: [d.methods[0].id, d.methods[1].id],
+    methodDefs: d.methods,
+    metric: d.measure === 'accuracy' ? 'correct' : 'logprob',
+  };
+}
 
-const DEFS: Record<Domain, DomainDef> = {
-  digit_mat: { domain: 'digit_mat', tasks: ['digit_mat'], methods: ['mc', 'generated'], metric: 'correct', trainingTime: true },
-  crt: { domain: 'crt', tasks: ['crt'], methods: ['mc', 'generated'], metric: 'correct', trainingTime: false },
-  lambada: { domain: 'lambada', tasks: ['lambada'], methods: ['direct', 'meta'], metric: 'logprob', trainingTime: true },
-  syntax: { domain: 'syntax', tasks: ['blimp', 'dgl'], methods: ['direct', 'meta'], metric: 'correct', trainingTime: false },
-};
+/** The pretty name of a method in a domain (`Forced choice`…). */
+export function prettyMethod(def: Pick<DomainView, 'methodDefs'>, method: string): string {
+  return def.methodDefs.find((m) => m.id === method)?.pretty ?? method;
+}
 
-export function domainDef(domain: string): DomainDef {
-  const d = (DEFS as Record<string, DomainDef | undefined>)[domain];
-  if (!d) throw new Error(`unknown analysis domain ${JSON.stringify(domain)}; expected one of ${DOMAINS.join(', ')}`);
-  return d;
+/** Methods in the order long rows are written: alphabetical, so the reference level comes first. */
+export function methodOrder(def: Pick<DomainView, 'methods'>): string[] {
+  return [...def.methods].sort();
 }
 
 /** The domain a task's scores belong to, if any. */
 export function domainOfTask(task: string): Domain | undefined {
-  return DOMAINS.find((d) => DEFS[d].tasks.includes(task));
+  return domainNames().find((d) => tasksOfDomain(d).includes(task));
 }
 
 /** The regression's reference level: the alphabetically first method (as R orders factor levels). */
-export function referenceMethod(def: DomainDef): string {
-  return [...def.methods].sort()[0]!;
+export function referenceMethod(def: Pick<DomainView, 'methods'>): string {
+  return methodOrder(def)[0]!;
 }
 
 /** File names (without .csv/.txt) of the tables aggregate writes for a domain. */

@@ -4,7 +4,7 @@
 // orange).
 
 import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED } from './bootstrap.js';
-import { domainDef, PRETTY_METHOD, type Domain } from './domains.js';
+import { domainDef, type Domain } from './domains.js';
 import { orderFamilies } from './models.js';
 import { methodLabel, OVERALL, type SeriesRow } from './series.js';
 
@@ -16,13 +16,6 @@ const FAMILY_COLORS: Record<string, string> = {
 };
 const EXTRA_COLORS = ['#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#637939'];
 const SHAPES = ['circle', 'triangle-down', 'diamond', 'square', 'triangle-up', 'cross', 'triangle-left', 'triangle-right'];
-
-const DOMAIN_TITLE: Record<Domain, string> = {
-  digit_mat: 'Analogical reasoning (digit matrices)',
-  crt: 'Reflective reasoning (CRT)',
-  lambada: 'Word prediction (LAMBADA)',
-  syntax: 'Grammaticality judgment (BLiMP + DGL)',
-};
 
 const CONFIG = {
   font: 'Helvetica, Arial, sans-serif',
@@ -85,7 +78,7 @@ export function byMethodSpec(domain: Domain, rows: SeriesRow[], familyOrder: str
   const xOffset = { field: 'method_label', sort: methodScale(domain).domain };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: DOMAIN_TITLE[domain], subtitle: wrapLines(`${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} by evaluation method (error bars: 95% bootstrap CI of the mean, ${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})`, 48) },
+    title: { text: domainDef(domain).title, subtitle: wrapLines(`${metricTitle(domain)}${domainDef(domain).metricNote ?? ''} by evaluation method (error bars: 95% bootstrap CI of the mean, ${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})`, 48) },
     data: { values: rows },
     facet: { column: { field: 'model_family', type: 'nominal', sort: families, title: 'Model size', header: { titleOrient: 'bottom', labelOrient: 'top' } } },
     spec: {
@@ -145,10 +138,10 @@ export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: st
   const hidden = rows.filter((r) => r.kind === 'point' && !r.finite && r.log10_params !== null && !infinite.includes(r)).map((r) => r.model);
   const edge = infiniteEdges(rows, infinite);
   const unsized = rows.filter((r) => r.kind === 'point' && r.log10_params === null).map((r) => r.model);
-  const [low, high] = domainDef(domain).methods;
+  const [low, high] = domainDef(domain).methodDefs.map((m) => m.pretty) as [string, string];
   const yTitle = domainDef(domain).metric === 'correct'
-    ? [`Log-odds difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`]
-    : [`Mean log-probability difference`, `(${PRETTY_METHOD[low]} − ${PRETTY_METHOD[high]})`];
+    ? [`Log-odds difference`, `(${low} − ${high})`]
+    : [`Mean log-probability difference`, `(${low} − ${high})`];
   const { domain: xDomain, ticks } = logAxis(rows.filter((r) => r.kind === 'point').map((r) => Number(r.model_n_params)).filter((v) => v > 0));
   const x = { field: 'model_n_params', type: 'quantitative', scale: { type: 'log', domain: xDomain, nice: false }, title: '# parameters (billions, log scale)', axis: { values: ticks, format: '~g' } };
   const subtitle = wrapLines([`Lines: least squares on log10(parameters), per family (coloured) and over all models (black, with its 95% bootstrap band: ${BOOTSTRAP_RESAMPLES} resamples of the models, seed ${BOOTSTRAP_SEED})`]);
@@ -158,7 +151,7 @@ export function gapVsSizeSpec(domain: Domain, rows: SeriesRow[], familyOrder: st
   const yScale = edge ? { scale: { domain: edge.domain, nice: false } } : {};
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: DOMAIN_TITLE[domain], subtitle },
+    title: { text: domainDef(domain).title, subtitle },
     data: { values: rows },
     width: 440,
     height: 280,
@@ -239,7 +232,7 @@ export function trainingSpec(domain: Domain, rows: SeriesRow[]): Record<string, 
   const color = { field: 'method_label', type: 'nominal', scale: methodScale(domain), legend: { orient: 'top', title: null, direction: 'vertical' } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: DOMAIN_TITLE[domain], subtitle: wrapLines(`${metricTitle(domain)}${domainDef(domain).metric === 'logprob' ? ' of the final word' : ''} over training (error bars: 95% bootstrap CI of the mean, ${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})`) },
+    title: { text: domainDef(domain).title, subtitle: wrapLines(`${metricTitle(domain)}${domainDef(domain).metricNote ?? ''} over training (error bars: 95% bootstrap CI of the mean, ${BOOTSTRAP_RESAMPLES} resamples, seed ${BOOTSTRAP_SEED})`) },
     data: { values: rows },
     facet: { column: { field: 'model', type: 'nominal', title: null } },
     spec: {

@@ -3,7 +3,7 @@
 
 import { bootstrapLineBand, bootstrapMeanCI, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED } from './bootstrap.js';
 import { parseBool, parseNum, type Row, type Table } from './csv-io.js';
-import { domainDef, PRETTY_METHOD, type Domain } from './domains.js';
+import { domainDef, prettyMethod, type Domain } from './domains.js';
 import { orderFamilies } from './models.js';
 
 export type SeriesRow = Record<string, string | number | boolean | null>;
@@ -14,7 +14,7 @@ function demandOf(domain: Domain, method: string): 'low' | 'high' {
 
 /** Legend text: "Forced choice (low task demands)". */
 export function methodLabel(domain: Domain, method: string): string {
-  return `${PRETTY_METHOD[method] ?? method} (${demandOf(domain, method)} task demands)`;
+  return `${prettyMethod(domainDef(domain), method)} (${demandOf(domain, method)} task demands)`;
 }
 
 function metricValue(domain: Domain, r: Row, where: string): number | null {
@@ -65,7 +65,7 @@ export function byMethodSeries(domain: Domain, long: Table, familyOrder: string[
       g = {
         base: {
           model: String(r.model), model_label: shortLabel(String(r.model), String(r.model_family)),
-          model_family: String(r.model_family), model_n_params: nParams, eval_method: method, pretty_eval_method: PRETTY_METHOD[method] ?? method,
+          model_family: String(r.model_family), model_n_params: nParams, eval_method: method, pretty_eval_method: prettyMethod(domainDef(domain), method),
           demand: demandOf(domain, method), method_label: methodLabel(domain, method),
         },
         acc: { values: [] },
@@ -162,7 +162,7 @@ export function trainingSeries(domain: Domain, longTT: Table): SeriesRow[] {
       g = {
         base: {
           model: String(r.model), revision: String(r.revision ?? ''), training_step: parseNum(r.training_step ?? null, 'training_step'),
-          eval_method: method, pretty_eval_method: PRETTY_METHOD[method] ?? method, demand: demandOf(domain, method),
+          eval_method: method, pretty_eval_method: prettyMethod(domainDef(domain), method), demand: demandOf(domain, method),
           method_label: methodLabel(domain, method),
         },
         acc: { values: [] },

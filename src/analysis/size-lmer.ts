@@ -13,8 +13,7 @@ export function sizeModelOutcome(domain: Domain): 'binary' | 'logprob' {
 
 /** The formula as the paper wrote it (and as summary() prints it). */
 export function sizeModelFormula(domain: Domain): string {
-  const y = sizeModelOutcome(domain) === 'binary' ? 'response_correct' : 'logprob';
-  return `${y} ~ model_n_params_log*eval_method + (model_n_params_log*eval_method | model_family)`;
+  return domainDef(domain).formula;
 }
 
 /** Output names (and file names without extension) of the statistics stage for one domain. */

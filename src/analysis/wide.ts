@@ -35,12 +35,7 @@ export interface WideTable extends Table {
   sources: string[];
 }
 
-/** dgl repeats five "Order of Adjectives" pairs as TS 6–TS 10; the paper dropped the copies. */
-export function isDglDuplicate(row: Row): boolean {
-  if (row.phenomenon !== 'Order of Adjectives') return false;
-  const m = /^TS (\d+)$/.exec(String(row.test_item ?? '').trim());
-  return m !== null && Number(m[1]) >= 6 && Number(m[1]) <= 10;
-}
+export { isDglDuplicate } from '../tasks/grammaticality.js';
 
 /**
  * The files a table of this scope uses: size — final weights of every model; training time —
@@ -89,9 +84,8 @@ export function buildWide(domain: Domain, allFiles: ScoreFile[], opts: WideOptio
   if (!columns.includes('revision')) columns.push('revision');
   const extra = ['model_family', 'model_n_params'];
   if (opts.scope === 'training_time') extra.push('training_step');
-  if (domain === 'crt') extra.push('condition', 'mc_correct_gt_intuitive', 'generated_response_correct');
-  if (domain === 'lambada') extra.push('logprob_diff');
-  if (domain === 'syntax') extra.push('dataset');
+  const def = domainDef(domain);
+  extra.push(...def.wideColumns);
   for (const c of extra) if (!columns.includes(c)) columns.push(c);
 
   const rows: Row[] = [];
@@ -99,7 +93,7 @@ export function buildWide(domain: Domain, allFiles: ScoreFile[], opts: WideOptio
   for (const f of files) {
     const step = opts.scope === 'training_time' ? trainingStep(f.revision, steps.get(f.model.name)!) : null;
     f.table.rows.forEach((src, i) => {
-      if (domain === 'syntax' && f.task === 'dgl' && isDglDuplicate(src)) return;
+      if (def.dropRow?.(f.task, src)) return;
       const where = `${f.shown ?? f.path} row ${i + 2}`;
       const row: Row = {};
       for (const c of columns) row[c] = src[c] ?? null;
@@ -108,19 +102,7 @@ export function buildWide(domain: Domain, allFiles: ScoreFile[], opts: WideOptio
       row.model_family = f.model.family;
       row.model_n_params = f.model.paramsB;
       if (step !== null) row.training_step = step;
-      if (domain === 'crt') {
-        if (row.condition === null || row.condition === '') row.condition = f.condition;
-        const c = parseNum(src.mc_correct_logprob ?? null, `${where} column mc_correct_logprob`);
-        const it = parseNum(src.mc_intuitive_logprob ?? null, `${where} column mc_intuitive_logprob`);
-        row.mc_correct_gt_intuitive = c !== null && it !== null ? c > it : null;
-        row.generated_response_correct = src.generated_response_label === 'correct';
-      }
-      if (domain === 'lambada') {
-        const d = parseNum(src.direct_logprob ?? null, `${where} column direct_logprob`);
-        const m = parseNum(src.meta_logprob ?? null, `${where} column meta_logprob`);
-        row.logprob_diff = d !== null && m !== null ? d - m : null;
-      }
-      if (domain === 'syntax') row.dataset = f.task;
+      def.deriveWide?.(row, src, { task: f.task, condition: f.condition, num: (c) => parseNum(src[c] ?? null, `${where} column ${c}`) });
       rows.push(row);
       sources.push(where);
     });

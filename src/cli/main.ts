@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { PipelineError } from '../engine/diagnostics.js';
 import { SelectionError } from '../engine/select.js';
 import { parseSize } from '../engine/spec-types.js';
+import { taskDefs } from '../tasks/registry.js';
 import type { EngineOptions } from '../engine/engine.js';
 
 /** Documented exit codes (README "Exit codes"). */
@@ -162,8 +163,8 @@ error (exit 2) naming the closest stages, tasks, models, revisions and kinds.`)
   p.command('score')
     .description('score one model on one task (with its fetch and config stages), without a pipeline file')
     .requiredOption('--model <hub id | folder>', 'a hub id (EleutherAI/pythia-1b-deduped) or a local model folder')
-    .requiredOption('--task <task>', 'lambada, digit_mat, crt, blimp or dgl')
-    .option('--condition <condition>', 'crt1, crt2 or crt3 (crt only)')
+    .requiredOption('--task <task>', taskDefs().map((t) => t.name).join(', '))
+    .option('--condition <condition>', taskDefs().filter((t) => t.conditions.length > 0).map((t) => `${t.conditions.join(', ')} (${t.name})`).join('; '))
     .option('--revision <revision>', 'a branch, tag, commit or step name (default: final weights)')
     .option('--limit <n>', 'score only the first n items')
     .option('--dtype <dtype>', 'fp32 (default), fp16, q8, …')

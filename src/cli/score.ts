@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { Engine } from '../engine/engine.js';
-import { parseSpec, BUILTIN_TASKS } from '../engine/spec.js';
+import { parseSpec } from '../engine/spec.js';
+import { builtinTaskNames, getTask } from '../tasks/registry.js';
 import { KindRegistry } from '../engine/registry.js';
 import { didYouMean } from '../engine/diagnostics.js';
 import { paramProblems, type ParamDecls } from '../engine/params.js';
-import { DEFAULT_CONDITIONS } from '../engine/spec-types.js';
 import { cpus } from 'node:os';
 import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
 import { lineReporter } from './reporters/lines.js';
@@ -56,10 +56,12 @@ export function scoreStageParams(f: Pick<ScoreFlags, 'limit' | 'param'> & { set?
 
 /** The pipeline text `score` runs; exported so tests and docs can show it. */
 export function scorePipeline(f: ScoreFlags & { set?: string[] }, cwd: string, decls: ParamDecls): string {
-  if (!(BUILTIN_TASKS as readonly string[]).includes(f.task)) throw new UsageError(`unknown task "${f.task}"${didYouMean(f.task, BUILTIN_TASKS)}; choose one of ${BUILTIN_TASKS.join(', ')}`);
-  if (f.condition && f.task !== 'crt') throw new UsageError(`--condition applies to crt only (task ${f.task} has no conditions)`);
-  const known = DEFAULT_CONDITIONS['crt']!;
-  if (f.condition && !known.includes(f.condition)) throw new UsageError(`--condition ${f.condition}: unknown crt condition${didYouMean(f.condition, known)}; crt has conditions ${known.join(', ')}`);
+  const names = builtinTaskNames();
+  const def = getTask(f.task);
+  if (!def || !names.includes(f.task)) throw new UsageError(`unknown task "${f.task}"${didYouMean(f.task, names)}; choose one of ${names.join(', ')}`);
+  const known = [...def.conditions];
+  if (f.condition && known.length === 0) throw new UsageError(`--condition applies to tasks with conditions only (task ${f.task} has no conditions)`);
+  if (f.condition && !known.includes(f.condition)) throw new UsageError(`--condition ${f.condition}: unknown ${f.task} condition${didYouMean(f.condition, known)}; ${f.task} has conditions ${known.join(', ')}`);
   const folder = resolve(cwd, f.model);
   const isFolder = existsSync(folder) && statSync(folder).isDirectory();
   const model: Record<string, unknown> = isFolder ? { id: basename(folder), path: folder } : { id: f.model };
@@ -73,7 +75,7 @@ export function scorePipeline(f: ScoreFlags & { set?: string[] }, cwd: string, d
   if (f.threads !== undefined) model['resources'] = { cpu: positiveInt(f.threads, '--threads') };
   const params = scoreStageParams(f, decls);
   const task: Record<string, unknown> = {};
-  if (f.task === 'crt') task['conditions'] = [f.condition ?? 'crt1'];
+  if (known.length > 0) task['conditions'] = [f.condition ?? known[0]!];
   const rev = f.revision ? [f.revision] : [''];
   const doc = {
     version: 1,

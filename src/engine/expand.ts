@@ -2,7 +2,8 @@
 // conditions (or any list); each instance gets a stable readable id; `needs` links an instance to
 // the upstream instances that agree with it on every variable they share.
 import { didYouMean, PipelineError, type Diagnostic } from './diagnostics.js';
-import { DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
+import { getTask } from '../tasks/registry.js';
+import { interpolate, MATRIX_REFS, type Spec, type StageDecl } from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec, Vars } from './kind.js';
 import { describePathProblem, inputProblem, runPathProblems } from './project-paths.js';
 import { protectedInputs, type Mirrors } from './input-paths.js';
@@ -100,7 +101,8 @@ export function expand(spec: Spec, kinds?: KindParams, where: { storeDir?: strin
         params = normalizeParams(decls, offered);
       }
       const condVal = b['condition'];
-      const known = task ? DEFAULT_CONDITIONS[task.name] : undefined;
+      const conds = task ? getTask(task.name)?.conditions : undefined;
+      const known = conds && conds.length > 0 ? [...conds] : undefined;
       if (known && typeof condVal === 'string' && condVal !== '' && !known.includes(condVal)) {
         once(src.at([...path, 'matrix', 'condition'], `stage "${decl.name}": unknown ${task!.name} condition "${condVal}"${didYouMean(condVal, known)}; ${task!.name} has conditions ${known.join(', ')}`));
         continue;

@@ -2,6 +2,7 @@
 // inputs and params to the libraries in src/ (tasks, lm, analysis, fetch) and writes its outputs
 // into a staging folder; the engine hashes, stores and materialises them.
 
+import type { TaskDeclaration } from '../tasks/forms/declaration.js';
 import type { ParamDecls } from './params.js';
 export type { ParamDecl, ParamDecls, ParamValues } from './params.js';
 
@@ -39,6 +40,8 @@ export interface TaskSpec {
   /** Stimuli source: url + sha256, or a path; a mirror folder (--stimuli-dir) may stand in. */
   stimuli?: { url?: string; sha256?: string; path?: string; file?: string; dataset?: { id: string; file: string; revision?: string } };
   params: Record<string, unknown>;
+  /** A task declared with `form:` (no code): its declaration, part of the keys of the stages that read it. */
+  declared?: TaskDeclaration;
 }
 
 export interface ResourceRequest {

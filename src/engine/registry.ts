@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { kindCodeDigest } from './code-digest.js';
 import type { StageKind } from './kind.js';
 import { installedVersion } from './library-version.js';
+import { getDomain, registerTask } from '../tasks/registry.js';
+import type { DomainDef, TaskDef } from '../tasks/task-def.js';
 
 const STAGES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../stages');
 
@@ -20,6 +22,8 @@ export class KindRegistry {
   async addPlugins(paths: string[]): Promise<string[]> {
     const names: string[] = [];
     for (const p of paths) {
+      // A task plugin (a module exporting `taskDef`) adds a task, not a stage kind.
+      if (await registerTaskPlugin(pathToFileURL(p).href, p)) continue;
       const kind = await importKind(pathToFileURL(p).href, p);
       this.plugins.set(kind.name, p);
       this.loaded.set(kind.name, Promise.resolve(kind));
@@ -65,6 +69,26 @@ export class KindRegistry {
   }
 }
 
+
+/** Register a module's `taskDef` (and `domainDef`) with the task registry; false when it has none. */
+async function registerTaskPlugin(url: string, path: string): Promise<boolean> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (e: unknown) {
+    // Worded as importKind words it: registerPlugins turns it into "cannot be loaded: …".
+    throw new Error(`cannot load stage kind "${path}": ${(e as Error).message}`);
+  }
+  const task = mod['taskDef'] as TaskDef | undefined;
+  if (!task) return false;
+  if (typeof task !== 'object' || typeof task.name !== 'string' || typeof task.run !== 'function' || typeof task.domain !== 'string') {
+    throw new Error(`task plugin ${path}: \`taskDef\` must be a TaskDef (name, domain, run(), …; src/tasks/task-def.ts)`);
+  }
+  const domain = mod['domainDef'] as DomainDef | undefined;
+  registerTask({ ...task, origin: 'plugin', source: path }, domain && !getDomain(domain.name) ? domain : undefined);
+  if (!getDomain(task.domain)) throw new Error(`task plugin ${path}: task ${task.name} names domain "${task.domain}", which is neither built in nor exported as \`domainDef\``);
+  return true;
+}
 
 async function importKind(url: string, label: string): Promise<StageKind> {
   let mod: Record<string, unknown>;

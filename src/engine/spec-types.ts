@@ -5,8 +5,6 @@ import { cpus, totalmem } from 'node:os';
 import type { SourceLocator } from './diagnostics.js';
 import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
 
-export const BUILTIN_TASKS = ['lambada', 'digit_mat', 'crt', 'blimp', 'dgl'] as const;
-export const DEFAULT_CONDITIONS: Record<string, string[]> = { crt: ['crt1', 'crt2', 'crt3'] };
 export const MATRIX_REFS = ['$models', '$tasks', '$revisions', '$checkpoints', '$conditions'] as const;
 
 export type MatrixValue = string | (string | number | string[])[];

@@ -10,7 +10,9 @@ import type { Ajv as AjvClass, ErrorObject } from 'ajv';
 import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { didYouMean, PipelineError, showPath, type Diagnostic, type SourceLocator } from './diagnostics.js';
 import { SourceMap } from './source-map.js';
-import { BUILTIN_TASKS, DEFAULT_CONDITIONS, interpolate, MATRIX_REFS, parseDuration, parseSize, type Duration, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
+import { builtinTaskNames, domainDefs, formMethods, getDomain, getTask, useDeclaredTasks } from '../tasks/registry.js';
+import { checkDeclaration, stimuliColumns, type TaskDeclaration } from '../tasks/forms/declaration.js';
+import { interpolate, MATRIX_REFS, parseDuration, parseSize, type Duration, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
 export * from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
 
@@ -263,7 +265,7 @@ interface RawSpec {
   timeouts?: Record<string, string | number>;
   plugins?: string[];
   models?: RawModel[];
-  tasks?: Record<string, { conditions?: string[]; stimuli?: TaskSpec['stimuli']; params?: Record<string, unknown> }>;
+  tasks?: Record<string, { conditions?: string[]; stimuli?: TaskSpec['stimuli']; params?: Record<string, unknown>; form?: string } & Record<string, unknown>>;
   stages: Record<string, Record<string, unknown>>;
 }
 
@@ -309,23 +311,37 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
   });
 
   const tasks: TaskSpec[] = [];
+  const builtin = builtinTaskNames();
   for (const [name, t] of Object.entries(raw.tasks ?? {})) {
-    if (!(BUILTIN_TASKS as readonly string[]).includes(name) && (raw.plugins ?? []).length === 0) {
-      diags.push(src.at(['tasks', name], `unknown task "${name}"${didYouMean(name, BUILTIN_TASKS)}; the built-in tasks are ${BUILTIN_TASKS.join(', ')}`, { key: true }));
+    const declaring = t?.form !== undefined;
+    if (!declaring && !builtin.includes(name) && (raw.plugins ?? []).length === 0) {
+      diags.push(src.at(['tasks', name], `unknown task "${name}"${didYouMean(name, builtin)}; the built-in tasks are ${builtin.join(', ')} (or declare one with \`form:\`, docs/tasks.md)`, { key: true }));
     }
-    const known = DEFAULT_CONDITIONS[name];
+    if (declaring && builtin.includes(name)) diags.push(src.at(['tasks', name], `task "${name}" is built in; give the declared task another name`, { key: true }));
+    if (declaring && !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) diags.push(src.at(['tasks', name], `task name "${name}": use letters, digits, _ and - (it names folders under output/)`, { key: true }));
+    const def = builtin.includes(name) ? getTask(name) : undefined;
+    const known = def && def.conditions.length > 0 ? [...def.conditions] : undefined;
     (t?.conditions ?? []).forEach((c, i) => {
       if (known && !known.includes(c)) diags.push(src.at(['tasks', name, 'conditions', i], `unknown ${name} condition "${c}"${didYouMean(c, known)}; ${name} has conditions ${known.join(', ')}`));
-      else if (!known && (BUILTIN_TASKS as readonly string[]).includes(name)) diags.push(src.at(['tasks', name, 'conditions', i], `task ${name} has no conditions (only crt has: ${DEFAULT_CONDITIONS['crt']!.join(', ')}); remove \`conditions:\``));
+      else if (!known && (def || declaring)) diags.push(src.at(['tasks', name, 'conditions', i], `task ${name} has no conditions (tasks with conditions: ${builtin.filter((b) => (getTask(b)?.conditions.length ?? 0) > 0).join(', ')}); remove \`conditions:\``));
     });
-    const task: TaskSpec = { name, conditions: t?.conditions ?? DEFAULT_CONDITIONS[name] ?? [], params: (interp(t?.params ?? {}, ['tasks', name, 'params']) as Record<string, unknown>) };
+    const task: TaskSpec = { name, conditions: t?.conditions ?? (def ? [...def.conditions] : []), params: (interp(t?.params ?? {}, ['tasks', name, 'params']) as Record<string, unknown>) };
     if (t?.stimuli) {
       const s = interp(t.stimuli, ['tasks', name, 'stimuli']) as NonNullable<TaskSpec['stimuli']>;
       if (s.path) s.path = abs(s.path);
       task.stimuli = s;
     }
+    if (declaring) {
+      const { conditions: _c, stimuli: _s, params: _p, ...decl } = interp(t, ['tasks', name]) as Record<string, unknown>;
+      if (!task.stimuli) diags.push(src.at(['tasks', name], `declared task ${name} has no \`stimuli:\` (a path:, or url: + sha256:)`, { key: true }));
+      const problems = checkDeclaration(decl, stimuliColumns(task.stimuli?.path));
+      for (const p of problems) diags.push(src.at(['tasks', name, ...p.path], `task ${name}: ${p.message}`, p.key ? { key: true } : undefined));
+      task.declared = decl as unknown as TaskDeclaration;
+    }
     tasks.push(task);
   }
+  diags.push(...declaredDomainDiagnostics(tasks, src));
+  if (!diags.length) useDeclaredTasks(tasks);
 
   let executor: ExecutorSpec = { kind: 'local' };
   if (typeof raw.executor === 'string') executor = { kind: raw.executor as 'local' | 'slurm' };
@@ -428,3 +444,39 @@ function resourceRequest(r: Record<string, unknown>, path: (string | number)[], 
   return out;
 }
 
+
+/**
+ * A declared task's `domain:` names an existing domain whose methods its form measures, or a domain
+ * one declared task of this file creates (`domain: { name, title }`); one new domain, one form.
+ */
+function declaredDomainDiagnostics(tasks: TaskSpec[], src: SourceMap): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const created = new Map<string, string>();
+  for (const t of tasks) {
+    const d = t.declared?.domain;
+    if (d && typeof d === 'object') created.set(d.name, t.declared!.form);
+  }
+  for (const t of tasks) {
+    const decl = t.declared;
+    if (!decl) continue;
+    const d = decl.domain;
+    const name = d === undefined ? t.name : typeof d === 'string' ? d : d.name;
+    const existing = getDomain(name);
+    const at = ['tasks', t.name, 'domain'];
+    if (existing && !existing.declared) {
+      if (typeof d === 'object') out.push(src.at(at, `domain "${name}" exists already; join it with \`domain: ${name}\`, or name the new domain otherwise`));
+      const want = formMethods(decl.form);
+      const have = existing.methods.map((m) => m.id);
+      if (want.join() !== have.join()) out.push(src.at(at, `task ${t.name}: domain ${name} compares ${have.join(' vs ')}, a ${decl.form} task measures ${want.join(' vs ')}; join a domain of its form or declare a new one (\`domain: { name: …, title: … }\`)`));
+      continue;
+    }
+    if (typeof d === 'string' && !created.has(d)) {
+      const known = [...domainDefs().filter((x) => !x.declared).map((x) => x.name), ...created.keys()];
+      out.push(src.at(at, `task ${t.name}: unknown domain "${d}"${didYouMean(d, known)}; join one of ${known.join(', ')}, or declare a new one with \`domain: { name: ${d}, title: … }\``));
+      continue;
+    }
+    const form = created.get(name);
+    if (form !== undefined && form !== decl.form) out.push(src.at(at, `task ${t.name}: domain ${name} holds ${form} tasks; a ${decl.form} task needs a domain of its own`));
+  }
+  return out;
+}

@@ -9,7 +9,8 @@ import type { ModelSpec } from '../engine/kind.js';
 import type { Engine } from '../engine/engine.js';
 import type { Verdict } from '../engine/planner.js';
 import type { Store } from '../engine/store/store.js';
-import { domainOf, reportDomains } from './domains.js';
+import { domainOf, reportDomains, useReportTasks } from './domains.js';
+import type { DeclaredTask } from '../tasks/registry.js';
 import { buildItemSet, type ItemSetSource } from './items.js';
 import { domainView } from './overview.js';
 import { stageProvenance, type Describe } from './provenance.js';
@@ -38,7 +39,7 @@ export async function collectReport(engine: Engine, opts: { compare?: string } =
     const i = engine.graph.byId.get(id);
     return i ? { kind: i.kind, vars: i.vars } : undefined;
   };
-  return collectFrom({ store, verdicts, describe, models: engine.spec.models, pipeline: engine.opts.file, ...opts });
+  return collectFrom({ store, verdicts, describe, models: engine.spec.models, tasks: engine.spec.tasks, pipeline: engine.opts.file, ...opts });
 }
 
 export interface CollectSource {
@@ -46,6 +47,8 @@ export interface CollectSource {
   verdicts: Map<string, Verdict>;
   describe: Describe;
   models: ModelSpec[];
+  /** The pipeline's tasks: its declared ones are registered, so their domains are reported. */
+  tasks?: readonly DeclaredTask[];
   /** What the report is of (the pipeline file), for its heading. */
   pipeline: string;
   compare?: string;
@@ -53,6 +56,7 @@ export interface CollectSource {
 
 export async function collectFrom(src: CollectSource): Promise<Collected> {
   const { store, verdicts } = src;
+  if (src.tasks) useReportTasks(src.tasks);
   const opts = src.compare ? { compare: src.compare } : {};
   const stages = await stageProvenance(src.describe, verdicts, store);
   const displays = new Map(src.models.map((m) => [m.name, modelInfo(m).display]));

@@ -1,6 +1,8 @@
-// The report's only view of analysis domains, tasks and methods: one adapter, so the source of
-// these definitions (today src/analysis/domains.ts, later the task registry) changes in one place.
-import { DOMAINS, domainDef, PRETTY_METHOD } from '../analysis/domains.js';
+// The report's only view of analysis domains, tasks and methods: the task registry's definitions
+// (src/tasks/registry.ts, through src/analysis/domains.ts), so a declared or plugin task appears in
+// the report with nothing more written.
+import { domainDef, domainNames } from '../analysis/domains.js';
+import { getTask, useDeclaredTasks, type DeclaredTask } from '../tasks/registry.js';
 
 export interface ReportDomain {
   name: string;
@@ -12,17 +14,15 @@ export interface ReportDomain {
   trainingTime: boolean;
 }
 
-const TITLES: Record<string, string> = {
-  digit_mat: 'Analogical reasoning (digit matrices)',
-  crt: 'Reflective reasoning (CRT)',
-  lambada: 'Word prediction (LAMBADA)',
-  syntax: 'Grammaticality judgment (BLiMP + DGL)',
-};
+/** Register the pipeline's declared tasks, so that their domains are reported too. */
+export function useReportTasks(tasks: readonly DeclaredTask[]): void {
+  useDeclaredTasks(tasks);
+}
 
 export function reportDomains(): ReportDomain[] {
-  return DOMAINS.map((d) => {
+  return domainNames().map((d) => {
     const def = domainDef(d);
-    return { name: d, title: TITLES[d] ?? d, tasks: [...def.tasks], methods: [def.methods[0], def.methods[1]], metric: def.metric, trainingTime: def.trainingTime };
+    return { name: d, title: def.title, tasks: [...def.tasks], methods: [def.methods[0], def.methods[1]], metric: def.metric, trainingTime: def.trainingTime };
   });
 }
 
@@ -30,12 +30,18 @@ export function domainOf(task: string): ReportDomain | undefined {
   return reportDomains().find((d) => d.tasks.includes(task));
 }
 
+/** A method's pretty name, as its domain defines it. */
 export function prettyMethod(method: string): string {
-  return PRETTY_METHOD[method] ?? method;
+  for (const d of domainNames()) {
+    const m = domainDef(d).methodDefs.find((x) => x.id === method);
+    if (m) return m.pretty;
+  }
+  return method;
 }
 
 /** The score CSV column naming an item (requests.jsonl's `item` holds the same value). */
 export function itemColumn(task: string, header: string[]): string {
-  const preferred = task === 'digit_mat' ? ['problem_id', 'item_id'] : ['item_id', 'problem_id'];
+  const declared = getTask(task)?.stimuli.idColumn;
+  const preferred = [...(declared ? [declared] : []), 'problem_id', 'item_id'];
   return preferred.find((c) => header.includes(c)) ?? header[0] ?? 'item_id';
 }

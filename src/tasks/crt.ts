@@ -2,8 +2,10 @@
 // naively) vs forced choice among the condition's options by mean log-probability.
 // `generated_response_label` is the naive label here; hand annotations are applied by aggregation.
 
+import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 import { applyLimit, blankScores, firstArgmax, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import { moneyAlt, moneyText, responseAsMoney } from './money.js';
+import { pyStrip } from './py-text.js';
 import { boolCell, floatCell, pyFloatList, pyStrList } from './py-format.js';
 import { readCsvFile, requireColumns } from './stimuli.js';
 
@@ -47,7 +49,7 @@ export function crtOptions(condition: CrtCondition, stimulus: Record<string, str
 
 /**
  * The paper's cleaning: first line (if there is a newline); cut before the first period and add a
- * period (if the raw text has one anywhere); trim; a number (optionally with `$`) becomes money.
+ * period (if the raw text has one anywhere); Python's strip(); a number (optionally with `$`) becomes money.
  */
 export function cleanResponse(raw: string): string {
   let text = raw;
@@ -58,7 +60,7 @@ export function cleanResponse(raw: string): string {
   } else if (hasPeriod) {
     text = raw.split('.')[0]! + '.';
   }
-  return responseAsMoney(text.trim());
+  return responseAsMoney(pyStrip(text));
 }
 
 const AMOUNT_RE = /\$\d+(?:\.\d+)?/g;
@@ -147,3 +149,41 @@ export async function runCrt(args: TaskArgs): Promise<TaskOutput> {
   });
   return { header, rows };
 }
+
+export const crtDomain: DomainDef = {
+  name: 'crt',
+  title: 'Reflective reasoning (CRT)',
+  methods: [{ id: 'mc', pretty: 'Forced choice' }, { id: 'generated', pretty: 'Production' }],
+  measure: 'accuracy',
+  gap: 'log-odds-difference',
+  trainingTime: false,
+  leadColumns: ['condition'],
+  itemColumns: ['item_id', 'question'],
+  responseColumns: ['response', 'response_label', 'response_correct'],
+  wideColumns: ['condition', 'mc_correct_gt_intuitive', 'generated_response_correct'],
+  annotatedColumn: 'generated_response_label',
+  unlabelledWithoutColumn: true,
+  deriveWide(row, src, ctx) {
+    if (row.condition === null || row.condition === '' || row.condition === undefined) row.condition = ctx.condition;
+    const c = ctx.num('mc_correct_logprob');
+    const it = ctx.num('mc_intuitive_logprob');
+    row.mc_correct_gt_intuitive = c !== null && it !== null ? c > it : null;
+    row.generated_response_correct = src.generated_response_label === 'correct';
+  },
+  responses: (row, method, read) => method === 'generated'
+    ? [{ response: row.generated_response ?? null, response_label: row.generated_response_label ?? null, response_correct: read.bool('generated_response_correct') }]
+    : [{ response: row.mc_response ?? null, response_label: row.mc_response_label ?? null, response_correct: read.bool('mc_correct_gt_intuitive') }],
+  formula: sizeFormula('accuracy'),
+};
+
+export const crtTask: TaskDef = {
+  name: 'crt',
+  conditions: CRT_CONDITIONS,
+  stimuli: { file: 'stimuli.csv', requiredColumns: ['condition', 'item_id', 'question', 'correct', 'intuitive'], idColumn: 'item_id' },
+  maxNewTokens: 100,
+  domain: 'crt',
+  run: runCrt,
+  demo: { file: 'stimuli.csv', make: 'demoCrtCsv' },
+  summary: 'reflective reasoning (crt1, crt2, crt3): forced choice among the options vs free production',
+  origin: 'builtin',
+};

@@ -4,15 +4,9 @@
 // paper's data; the content is deterministic, so the files' digests never change.
 
 import { toCsv } from './csv-write.js';
+import { getTask, taskDefs } from './registry.js';
 import { mulberry32 } from '../random/mulberry32.js';
 
-export const DEMO_FILES: Record<string, string> = {
-  blimp: 'stimuli.csv',
-  crt: 'stimuli.csv',
-  dgl: 'stimuli.csv',
-  digit_mat: 'problems.json',
-  lambada: 'stimuli.jsonl',
-};
 
 const BLIMP: [string, string, string, string, string][] = [
   ['The cats near the door are sleeping.', 'The cats near the door is sleeping.', 'morphology', 'subject_verb_agreement', 'distractor_agreement'],
@@ -173,20 +167,16 @@ export function demoDigitMatJson(problemsPerType = 4): string {
   return JSON.stringify({ source: 'invented demo digit matrices (lm-task-demands quickstart)', problem_types }) + '\n';
 }
 
-/** The demo stimuli file for a task: its file name (as fetch-stimuli names it) and content. */
+const MAKERS = { demoBlimpCsv, demoDglCsv, demoCrtCsv, demoLambadaJsonl, demoDigitMatJson: () => demoDigitMatJson() };
+
+/** The demo stimuli file of a task (its file name as fetch-stimuli names it, and its content). */
 export function demoStimuli(task: string): { file: string; content: string } {
-  switch (task) {
-    case 'blimp':
-      return { file: DEMO_FILES.blimp!, content: demoBlimpCsv() };
-    case 'dgl':
-      return { file: DEMO_FILES.dgl!, content: demoDglCsv() };
-    case 'crt':
-      return { file: DEMO_FILES.crt!, content: demoCrtCsv() };
-    case 'lambada':
-      return { file: DEMO_FILES.lambada!, content: demoLambadaJsonl() };
-    case 'digit_mat':
-      return { file: DEMO_FILES.digit_mat!, content: demoDigitMatJson() };
-    default:
-      throw new Error(`demo stimuli: unknown task "${task}" (known: ${Object.keys(DEMO_FILES).join(', ')})`);
-  }
+  const demo = getTask(task)?.demo;
+  if (!demo) throw new Error(`demo stimuli: no demo stimuli for task "${task}" (tasks with demo stimuli: ${demoTasks().join(', ')})`);
+  return { file: demo.file, content: MAKERS[demo.make]() };
+}
+
+/** The tasks that have demo stimuli, in registry order. */
+export function demoTasks(): string[] {
+  return taskDefs().filter((t) => t.demo).map((t) => t.name);
 }

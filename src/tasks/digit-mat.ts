@@ -5,6 +5,7 @@ import { applyLimit, blankScores, firstArgmax, type Row, type TaskArgs, type Tas
 import type { Tagged } from './lm-session.js';
 import type { ConditionalRequest } from '../lm/types.js';
 import { boolCell, floatCell, npIntArray, pyFloatList, pyIntList } from './py-format.js';
+import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 import { readDigitMatProblems, type DigitMatProblem, type DigitMatType } from './stimuli.js';
 
 export const DIGIT_MAT_HEADER = [
@@ -156,3 +157,37 @@ export async function runDigitMat(args: TaskArgs): Promise<TaskOutput> {
   });
   return { header: DIGIT_MAT_HEADER, rows };
 }
+
+export const digitMatDomain: DomainDef = {
+  name: 'digit_mat',
+  title: 'Analogical reasoning (digit matrices)',
+  methods: [{ id: 'mc', pretty: 'Forced choice' }, { id: 'generated', pretty: 'Production' }],
+  measure: 'accuracy',
+  gap: 'log-odds-difference',
+  trainingTime: true,
+  leadColumns: [],
+  itemColumns: ['problem_type', 'problem_ind', 'problem_id', 'perm_invariant', 'correct_answer'],
+  responseColumns: ['response', 'response_sum_logprob', 'response_correct'],
+  wideColumns: [],
+  responses: (row, method, read) => [{
+    response: row[`${method}_response`] ?? null,
+    response_sum_logprob: row[`${method}_response_sum_logprob`] ?? null,
+    response_correct: read.bool(`${method}_response_correct`),
+  }],
+  formula: sizeFormula('accuracy'),
+};
+
+export const digitMatTask: TaskDef = {
+  name: 'digit_mat',
+  conditions: [],
+  stimuli: {
+    url: 'https://raw.githubusercontent.com/jennhu/lm-task-demands/726e068841c1305bd313ca25345aa1c08f9ec39d/external_stimuli/digit_mat/all_problems.npz',
+    sha256: '8ccef408112108fd5994d4cc131a498c68f1cc474be185376616ad3ee37f3362',
+  },
+  maxNewTokens: 10,
+  domain: 'digit_mat',
+  run: runDigitMat,
+  demo: { file: 'problems.json', make: 'demoDigitMatJson' },
+  summary: 'analogical reasoning on digit matrices: forced choice among 8 answers vs free production',
+  origin: 'builtin',
+};

@@ -1,16 +1,28 @@
 // blimp and dgl (grammaticality judgment of minimal pairs), TASKS.md: direct comparison of sentence
-// log-probabilities vs a metalinguistic prompt answered with "1" or "2".
+// log-probabilities vs a metalinguistic prompt answered with "1" or "2". runGrammaticality also
+// runs declared minimal-pair tasks (forms/minimal-pairs.ts: their own prompt, answers, separator).
 
 import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import { boolCell, floatCell } from './py-format.js';
 import { readCsvFile, requireColumns } from './stimuli.js';
+import { sizeFormula, type DemoMaker, type DomainDef, type TaskDef } from './task-def.js';
+import type { Row as AnalysisRow } from '../analysis/csv-io.js';
 
+/** A minimal-pair task: the paper's blimp and dgl, or one declared with `form: minimal-pairs`. */
 export interface PairTask {
-  name: 'blimp' | 'dgl';
+  name: string;
   good: string;
   bad: string;
   /** Text appended to each sentence before scoring (dgl's sentences have no final period). */
   suffix: string;
+  /** The metalinguistic prompt over the two sentences in presentation order (default: the paper's). */
+  prompt?: (s1: string, s2: string, item: Record<string, string>) => string;
+  /** Answer strings naming the first and the second sentence (default "1", "2"). */
+  answers?: readonly [string, string];
+  /** Separator between prompt and answer (default " "). */
+  separator?: string;
+  /** Column naming items (default item_id when the file has it, else the row position). */
+  idColumn?: string;
 }
 
 export const PAIR_TASKS: Record<'blimp' | 'dgl', PairTask> = {
@@ -62,15 +74,19 @@ export async function runGrammaticality(task: PairTask, args: TaskArgs): Promise
   const { session } = args;
   const table = readCsvFile(args.stimuliPath);
   requireColumns(table, [task.good, task.bad], args.stimuliPath);
+  const idColumn = task.idColumn ?? 'item_id';
   const header = grammaticalityHeader(table.header);
   const items = applyLimit(table.rows, args.limit).map((r, i) => {
     const good = r[task.good]! + task.suffix;
     const bad = r[task.bad]! + task.suffix;
+    const prompt = task.prompt ?? metaPrompt;
     // Rows are keyed by item_id when the file has one (both of the paper's files do), else by position.
-    return { id: r.item_id ?? String(i), stimulus: r, good, bad, G: metaPrompt(good, bad), B: metaPrompt(bad, good) };
+    return { id: r[idColumn] ?? String(i), stimulus: r, good, bad, G: prompt(good, bad, r), B: prompt(bad, good, r) };
   });
   const ids = new Set(items.map((it) => it.id));
-  if (ids.size !== items.length) throw new Error(`${args.stimuliPath}: item_id values are not unique`);
+  if (ids.size !== items.length) throw new Error(`${args.stimuliPath}: ${idColumn} values are not unique`);
+  const [a1, a2] = task.answers ?? ['1', '2'];
+  const separator = task.separator ?? ' ';
   session.plan(items.length * 6);
 
   const seqs = await session.sequence(items.flatMap((it) => [
@@ -79,10 +95,10 @@ export async function runGrammaticality(task: PairTask, args: TaskArgs): Promise
   ]));
   const conds = await session.conditional(
     items.flatMap((it) => [
-      { item: it.id, req: { prefix: it.G, continuation: '1', separator: ' ' } },
-      { item: it.id, req: { prefix: it.G, continuation: '2', separator: ' ' } },
-      { item: it.id, req: { prefix: it.B, continuation: '1', separator: ' ' } },
-      { item: it.id, req: { prefix: it.B, continuation: '2', separator: ' ' } },
+      { item: it.id, req: { prefix: it.G, continuation: a1, separator } },
+      { item: it.id, req: { prefix: it.G, continuation: a2, separator } },
+      { item: it.id, req: { prefix: it.B, continuation: a1, separator } },
+      { item: it.id, req: { prefix: it.B, continuation: a2, separator } },
     ]),
     'sum',
   );
@@ -107,3 +123,54 @@ export async function runGrammaticality(task: PairTask, args: TaskArgs): Promise
   });
   return { header, rows };
 }
+
+/** dgl repeats five "Order of Adjectives" pairs as TS 6–TS 10; the paper dropped the copies. */
+export function isDglDuplicate(row: AnalysisRow): boolean {
+  if (row.phenomenon !== 'Order of Adjectives') return false;
+  const m = /^TS (\d+)$/.exec(String(row.test_item ?? '').trim());
+  return m !== null && Number(m[1]) >= 6 && Number(m[1]) <= 10;
+}
+
+/**
+ * The long-table cells of a minimal-pair domain: two rows per method — direct: direct_correct
+ * twice; meta: meta_good_correct and meta_bad_correct (the paper averages the two orders).
+ */
+export const pairResponses: DomainDef['responses'] = (_row, method, read) => method === 'direct'
+  ? [{ response_correct: read.bool('direct_correct') }, { response_correct: read.bool('direct_correct') }]
+  : [{ response_correct: read.bool('meta_good_correct') }, { response_correct: read.bool('meta_bad_correct') }];
+
+export const syntaxDomain: DomainDef = {
+  name: 'syntax',
+  title: 'Grammaticality judgment (BLiMP + DGL)',
+  methods: [{ id: 'direct', pretty: 'Direct' }, { id: 'meta', pretty: 'Metalinguistic' }],
+  measure: 'accuracy',
+  gap: 'log-odds-difference',
+  trainingTime: false,
+  leadColumns: [],
+  itemColumns: ['dataset', 'item_id', 'category_fine', 'good_sentence', 'bad_sentence', 'test_item', 'phenomenon', 'sentence_grammatical', 'sentence_ungrammatical'],
+  responseColumns: ['response_correct'],
+  wideColumns: ['dataset'],
+  deriveWide(row, _src, ctx) {
+    row.dataset = ctx.task;
+  },
+  dropRow: (task, src) => task === 'dgl' && isDglDuplicate(src),
+  responses: pairResponses,
+  formula: sizeFormula('accuracy'),
+};
+
+function pairTaskDef(pair: PairTask, file: string, demo: DemoMaker, summary: string): TaskDef {
+  return {
+    name: pair.name,
+    conditions: [],
+    stimuli: { file, requiredColumns: [pair.good, pair.bad], idColumn: 'item_id' },
+    maxNewTokens: 100,
+    domain: 'syntax',
+    run: (args) => runGrammaticality(pair, args),
+    demo: { file, make: demo },
+    summary,
+    origin: 'builtin',
+  };
+}
+
+export const blimpTask = pairTaskDef(PAIR_TASKS.blimp, 'stimuli.csv', 'demoBlimpCsv', 'grammaticality of BLiMP minimal pairs: sentence log-probabilities vs a metalinguistic prompt');
+export const dglTask = pairTaskDef(PAIR_TASKS.dgl, 'stimuli.csv', 'demoDglCsv', 'grammaticality of DGL minimal pairs (a period appended): sentence log-probabilities vs a metalinguistic prompt');

@@ -1,6 +1,7 @@
 // lambada (word prediction), TASKS.md: direct vs metalinguistic log-probability of the final word,
 // plus how far apart the two next-token distributions are (KL, Spearman over all ids and the top 100).
 
+import { sizeFormula, type DomainDef, type TaskDef } from './task-def.js';
 import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } from './common.js';
 import type { Tagged } from './lm-session.js';
 import type { ConditionalResult } from '../lm/types.js';
@@ -56,15 +57,36 @@ export function lambadaRoundSize(vocabSize: number): number {
 /** Items per next-token call: each item needs two vocabulary-wide vectors in memory at once. */
 const NEXT_TOKEN_CHUNK = 32;
 
-export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
+/** A word-prediction task: the paper's lambada, or one declared with `form: word-prediction`. */
+export interface WordTask {
+  /** The passages: id, text, and the item's cells (for template placeholders). */
+  read(path: string): Array<{ itemId: string; text: string; cells: Record<string, string> }>;
+  /** The metalinguistic prompt over the prefix. */
+  prompt(prefix: string, cells: Record<string, string>): string;
+  /** Compare the next-token distributions (KL, Spearman over all ids and the top 100). */
+  distributions: boolean;
+}
+
+const PAPER_WORD_TASK: WordTask = {
+  read: (path) => readLambada(path).map((it) => ({ ...it, cells: {} })),
+  prompt: (prefix) => lambadaMetaPrompt(prefix),
+  distributions: true,
+};
+
+/** Columns without the distribution measures (a declared task that does not compare them). */
+export const WORD_HEADER_NO_DISTRIBUTIONS = ['item_id', 'prefix', 'final_word', 'direct_logprob', 'meta_logprob', 'model', 'revision'];
+
+export async function runLambada(args: TaskArgs, task: WordTask = PAPER_WORD_TASK): Promise<TaskOutput> {
   const { session } = args;
-  const items = applyLimit(readLambada(args.stimuliPath), args.limit).map((it) => {
+  const header = task.distributions ? LAMBADA_HEADER : WORD_HEADER_NO_DISTRIBUTIONS;
+  const items = applyLimit(task.read(args.stimuliPath), args.limit).map((it) => {
     const { prefix, finalWord } = splitPassage(it.text);
-    return { id: it.itemId, prefix, finalWord, meta: lambadaMetaPrompt(prefix) };
+    return { id: it.itemId, prefix, finalWord, meta: task.prompt(prefix, it.cells) };
   });
-  // Four requests per item, then its KL divergence and Spearman correlations (seconds for a
-  // 50k vocabulary): counted as one step each, so progress is not at 100 % while they run.
-  session.plan(items.length * 4, items.length);
+  // Four requests per item (two without the distributions), then its KL divergence and Spearman
+  // correlations (seconds for a 50k vocabulary): counted as one step each, so progress is not at
+  // 100 % while they run.
+  session.plan(items.length * (task.distributions ? 4 : 2), task.distributions ? items.length : 0);
 
   const condResults: (ConditionalResult | null)[] = [];
   const measures: (DistributionMeasures | null)[] = [];
@@ -76,6 +98,7 @@ export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
       { item: it.id, req: { prefix: it.meta, continuation: it.finalWord, separator: ' ' } },
     ]);
     condResults.push(...(await session.conditional(conds, 'sum')));
+    if (!task.distributions) continue;
     for (let start = 0; start < roundItems.length; start += NEXT_TOKEN_CHUNK) {
       const chunk = roundItems.slice(start, start + NEXT_TOKEN_CHUNK);
       const texts: Tagged<string>[] = chunk.flatMap((it) => [
@@ -121,8 +144,42 @@ export async function runLambada(args: TaskArgs): Promise<TaskOutput> {
       model: args.model,
       revision: args.revision,
     };
-    if (session.failed(it.id)) blankScores(row, LAMBADA_HEADER, 'direct_logprob');
+    if (!task.distributions) for (const c of LAMBADA_HEADER) if (!header.includes(c)) delete row[c];
+    if (session.failed(it.id)) blankScores(row, header, 'direct_logprob');
     return row;
   });
-  return { header: LAMBADA_HEADER, rows };
+  return { header, rows };
 }
+
+export const lambadaDomain: DomainDef = {
+  name: 'lambada',
+  title: 'Word prediction (LAMBADA)',
+  methods: [{ id: 'direct', pretty: 'Direct' }, { id: 'meta', pretty: 'Metalinguistic' }],
+  measure: 'logprob',
+  gap: 'logprob-difference',
+  trainingTime: true,
+  leadColumns: [],
+  itemColumns: ['item_id', 'prefix', 'final_word'],
+  responseColumns: ['logprob'],
+  wideColumns: ['logprob_diff'],
+  deriveWide(row, _src, ctx) {
+    const d = ctx.num('direct_logprob');
+    const m = ctx.num('meta_logprob');
+    row.logprob_diff = d !== null && m !== null ? d - m : null;
+  },
+  responses: (_row, method, read) => [{ logprob: read.num(`${method}_logprob`) }],
+  metricNote: ' of the final word',
+  formula: sizeFormula('logprob'),
+};
+
+export const lambadaTask: TaskDef = {
+  name: 'lambada',
+  conditions: [],
+  stimuli: { file: 'stimuli.jsonl', dataset: { id: 'EleutherAI/lambada_openai', file: 'data/lambada_test_en.jsonl', revision: 'main' }, idColumn: 'item_id' },
+  maxNewTokens: 100,
+  domain: 'lambada',
+  run: (args) => runLambada(args),
+  demo: { file: 'stimuli.jsonl', make: 'demoLambadaJsonl' },
+  summary: 'word prediction: the final word\'s log-probability after the passage vs after a metalinguistic prompt',
+  origin: 'builtin',
+};

@@ -3,6 +3,7 @@
 // whose prompt exceeds the context, or whose request makes the model throw, fails alone and keeps
 // its row), progress, and one requests.jsonl record per request.
 
+import { ModelFault, ModelLoadError } from '../lm/errors.js';
 import type { ConditionalRequest, ConditionalResult, GenerateResult, LanguageModel, Reduction, SequenceResult } from '../lm/types.js';
 
 export interface Tagged<T> {
@@ -102,6 +103,9 @@ export class LmSession {
         results = await call(idx.map((i) => tagged[i]!.req));
         if (results.length !== idx.length) throw new Error(`the model returned ${results.length} results for ${idx.length} requests`);
       } catch (e) {
+        // A fault of the model itself (NaN/Inf log-probabilities, a failed load) is no item's fault:
+        // retrying item by item would only say it once per item.
+        if (e instanceof ModelFault || e instanceof ModelLoadError) throw e;
         results = null;
         if (idx.length === 1) this.fail(tagged[idx[0]!]!.item, errorMessage(e));
       }
@@ -114,6 +118,7 @@ export class LmSession {
             if (r === undefined) throw new Error('the model returned no result');
             out[i] = r;
           } catch (e) {
+            if (e instanceof ModelFault || e instanceof ModelLoadError) throw e;
             this.fail(tagged[i]!.item, errorMessage(e));
           }
         }

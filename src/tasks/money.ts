@@ -1,20 +1,20 @@
 // Money text for crt1, as the paper's Python wrote it: `'${:,.2f}'.format(float(text))`.
 // Two pieces of Python semantics matter and JavaScript has neither built in:
-// - `float()` accepts surrounding whitespace, `_` between digits, `1e98`, `.5`, `5.`, `inf`,
+// - `float()` accepts surrounding whitespace (py-text.ts: Python's set less \x1c-\x1f), any Unicode decimal digit, `_` between digits, `1e98`, `.5`, `5.`, `inf`,
 //   `infinity`, `nan` (any case, with a sign) — and nothing else (no hex, no `,`).
 // - `'{:,.2f}'` prints the exact decimal expansion of the double, rounded half-even to cents
 //   (0.125 → 0.12, 2.675 → 2.67 because the double is below 2.675), with thousands separators;
 //   1e98 prints 99 digits, where `toFixed` would give `1e+98`. inf/nan print as `inf`/`-inf`/`nan`
 //   (so the money text is `$inf`, `$-inf`, `$nan`), and a negative amount as `$-1,234.50`.
 
+import { asciiDigits, pyFloatStrip } from './py-text.js';
+
 const FLOAT_RE = /^[+-]?(?:(?:\d(?:_?\d)*)(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?$/;
 const SPECIAL_RE = /^([+-]?)(inf|infinity|nan)$/i;
-// Python's str.strip() whitespace (ASCII and the Unicode spaces JavaScript's trim also removes).
-const PY_SPACE = /^[\s\u001c-\u001f\u0085]+|[\s\u001c-\u001f\u0085]+$/g;
 
 /** Python's `float(text)`, or null where Python raises ValueError. */
 export function parsePyFloat(text: string): number | null {
-  const t = text.replace(PY_SPACE, '');
+  const t = asciiDigits(pyFloatStrip(text));
   const special = SPECIAL_RE.exec(t);
   if (special) {
     if (special[2]!.toLowerCase() === 'nan') return NaN;
@@ -70,7 +70,8 @@ export function formatFixed2(x: number): string {
 /** `$` + the amount with two decimals and thousands separators; `text` may already carry a `$`. */
 export function moneyText(value: string | number): string {
   if (typeof value === 'number') return `$${formatFixed2(value)}`;
-  const parsed = parsePyFloat(value.replace(/^(\s*)\$/, '$1'));
+  // As the paper: a leading `$` is dropped only at the very start (`num.startswith("$")`).
+  const parsed = parsePyFloat(value.startsWith('$') ? value.slice(1) : value);
   if (parsed === null) throw new Error(`moneyText: "${value}" is not a number (as Python's float() reads it)`);
   return `$${formatFixed2(parsed)}`;
 }

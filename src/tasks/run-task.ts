@@ -3,19 +3,13 @@
 
 import type { LanguageModel } from '../lm/types.js';
 import type { TaskArgs, TaskOutput } from './common.js';
-import { runCrt } from './crt.js';
 import { toCsv } from './csv-write.js';
-import { runDigitMat } from './digit-mat.js';
-import { PAIR_TASKS, runGrammaticality } from './grammaticality.js';
-import { runLambada } from './lambada.js';
 import { LmSession } from './lm-session.js';
+import { getTask, taskDefs } from './registry.js';
 
-export const TASK_NAMES = ['lambada', 'digit_mat', 'crt', 'blimp', 'dgl'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
-
-/** max_new_tokens the paper used: 10 for digit matrices, 100 otherwise. */
+/** The task's max_new_tokens (the paper: 10 for digit matrices, 100 otherwise). */
 export function defaultMaxNewTokens(task: string): number {
-  return task === 'digit_mat' ? 10 : 100;
+  return getTask(task)?.maxNewTokens ?? 100;
 }
 
 export interface RunTaskArgs {
@@ -44,17 +38,10 @@ export interface RunTaskResult {
   counters: Record<string, number>;
 }
 
-const RUNNERS: Record<TaskName, (args: TaskArgs) => Promise<TaskOutput>> = {
-  lambada: runLambada,
-  digit_mat: runDigitMat,
-  crt: runCrt,
-  blimp: (args) => runGrammaticality(PAIR_TASKS.blimp, args),
-  dgl: (args) => runGrammaticality(PAIR_TASKS.dgl, args),
-};
-
 export async function runTask(args: RunTaskArgs): Promise<RunTaskResult> {
-  const runner = RUNNERS[args.task as TaskName];
-  if (!runner) throw new Error(`unknown task "${args.task}" (known: ${TASK_NAMES.join(', ')})`);
+  const def = getTask(args.task);
+  if (!def) throw new Error(`unknown task "${args.task}" (known: ${taskDefs().map((t) => t.name).join(', ')})`);
+  const runner = (a: TaskArgs): Promise<TaskOutput> => def.run(a);
   const session = new LmSession(args.lm, { chunkSize: args.chunkSize, onProgress: args.onProgress });
   const zeroBefore = args.lm.stats.zeroTokenContinuations;
   const out = await runner({

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseYaml } from 'yaml';
 import type { ModelSpec, PlanContext, StageContext, StageInput, TaskSpec } from '../../src/engine/kind.js';
-import { DEMO_FILES, demoStimuli } from '../../src/tasks/demo-stimuli.js';
+import { demoStimuli, demoTasks } from '../../src/tasks/demo-stimuli.js';
 import { runTask } from '../../src/tasks/run-task.js';
 import buildConfigKind from '../../stages/build-config.js';
 import demoStimuliKind from '../../stages/demo-stimuli.js';
@@ -130,9 +130,11 @@ test('score executes on tiny-gpt2: CSV equals runTask, requests.jsonl, records, 
 });
 
 test('demo-stimuli: one file per task in the paper formats, readable by the tasks', async () => {
-  for (const task of Object.keys(DEMO_FILES)) {
+  const files: Record<string, string> = { lambada: 'stimuli.jsonl', digit_mat: 'problems.json', crt: 'stimuli.csv', blimp: 'stimuli.csv', dgl: 'stimuli.csv' };
+  assert.deepEqual(demoTasks(), Object.keys(files));
+  for (const task of demoTasks()) {
     const p = planCtx('demo-stimuli', { task }, {}, undefined);
-    assert.deepEqual(demoStimuliKind.outputs(p), [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${DEMO_FILES[task]}` }]);
+    assert.deepEqual(demoStimuliKind.outputs(p), [{ name: 'stimuli', type: 'file', materialize: `external_stimuli/${task}/${files[task]}` }]);
     const { ctx } = stageCtx(p, []);
     await demoStimuliKind.execute(ctx);
     const file = path.join(ctx.outDir, 'stimuli');
