@@ -13,7 +13,7 @@ import { ModelFault, ModelLoadError } from './errors.js';
 import { checkComputed, scoreItemsFast, type FastItem, type FastResult } from './fast.js';
 import { loadDecoderSession, loadOrt, paddingInvariant, type DecoderSession, type OrtLike } from './decoder.js';
 import { generateTexts, generationSettings } from './generate.js';
-import { loadRuntime, type LoadedRuntime } from './load.js';
+import { checkTokenizerFits, loadRuntime, type LoadedRuntime } from './load.js';
 import { LogitsCache } from './logits-cache.js';
 import { reduce } from './logsoftmax.js';
 import type { PackLimits } from './packing.js';
@@ -89,6 +89,12 @@ export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions =
       throw new Error(`cannot load language model from folder "${rt.folder}": its scoring graph does not declare the logits width`);
     }
     rt.vocabSize = vocab;
+    try {
+      checkTokenizerFits(rt.maxTokenId, vocab, (msg) => new ModelLoadError(`cannot load language model from folder "${rt.folder}" (device ${device}, dtype ${dtype}): ${msg}`));
+    } catch (e) {
+      await graph.dispose();
+      throw e;
+    }
     return new TransformersLanguageModel(rt, opts, graph, {
       decoder: () => loadDecoderSession(rt.folder, rtOpts),
       transformers: () => loadRuntime(folder, rtOpts),

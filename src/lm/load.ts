@@ -19,6 +19,8 @@ export interface LoadedRuntime extends Runtime {
   dtype: string;
   modelType: string;
   contextLength: number | null;
+  /** The largest id tokenizer.json can produce (null without a tokenizer.json). */
+  maxTokenId: number | null;
   /** generation_config.json as found in the folder (null when absent). */
   generationFile: Record<string, unknown> | null;
   loadSeconds: number;
@@ -53,6 +55,13 @@ function folderProblem(folder: string): string | null {
   if (!statSync(folder).isDirectory()) return 'the path is not a folder';
   if (!existsSync(path.join(folder, 'config.json'))) return 'it has no config.json';
   return null;
+}
+
+/** Refuse a tokenizer whose largest id is past the model's embedding rows (its logits width). */
+export function checkTokenizerFits(maxTokenId: number | null, vocabSize: number, fail: (msg: string) => Error): void {
+  if (maxTokenId !== null && maxTokenId >= vocabSize) {
+    throw fail(`tokenizer.json has token id ${maxTokenId}, but the model has ${vocabSize} embedding rows (its logits width): the tokenizer does not belong to these weights`);
+  }
 }
 
 export async function loadRuntime(
@@ -127,10 +136,9 @@ export async function loadRuntime(
       throw fail(`probe forward pass failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  // A token id past the embedding rows would index outside the table: refuse the pair at once.
-  if (maxTokenId !== null && maxTokenId >= vocabSize) {
-    throw fail(`tokenizer.json has token id ${maxTokenId}, but the model has ${vocabSize} embedding rows (its logits width): the tokenizer does not belong to these weights`);
-  }
+  // A token id past the embedding rows would index outside the table: refuse the pair at once
+  // (without a session the caller knows the width later and checks then).
+  if (vocabSize > 0) checkTokenizerFits(maxTokenId, vocabSize, fail);
 
   const contextLength =
     numberOrNull(config['n_positions']) ??
@@ -148,6 +156,7 @@ export async function loadRuntime(
     Tensor,
     padId,
     vocabSize,
+    maxTokenId,
     modelType: String(config['model_type'] ?? 'unknown'),
     contextLength,
     generationFile: readJson(path.join(folder, 'generation_config.json'), fail),

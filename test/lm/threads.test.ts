@@ -58,7 +58,8 @@ test('pipeline score --threads 2 runs the score stage with 2 onnxruntime threads
         }
       }
     };
-    walk(path.join(dir, 'cache', 'runs'));
+    // One-off scores keep their store under .pipeline-score/ (README › Scoring one model).
+    walk(path.join(dir, '.pipeline-score', 'cache', 'runs'));
     const score = records.find((r) => r.stageId?.startsWith('score/'));
     assert.ok(score, 'a score run record');
     assert.equal(score.info['threads'], 2);
