@@ -14,6 +14,7 @@ import { getDomain, getTask, tasksOfDomain } from '../../src/tasks/registry.js';
 import { runTask } from '../../src/tasks/run-task.js';
 import { FakeLM } from './fake-lm.js';
 import { shared, stimulus } from './helpers.js';
+import { toCsv } from '../../src/tasks/csv-write.js';
 
 // The paper's prompt, written out as a user would (YAML double quotes: \n is a newline).
 const PAPER_PROMPT = '"\\nWhich of the following two sentences is more grammatically correct in English? Respond with 1 or 2 as your answer.\\nSentence 1: {sentence1}\\nSentence 2: {sentence2}\\nAnswer:"';
@@ -169,9 +170,8 @@ test('declared choice: forced choice equals crt2\'s (mean reduction), production
   const dir = mkdtempSync(path.join(tmpdir(), 'declared-crt-'));
   const file = path.join(dir, 'crt2.csv');
   const { parse } = await import('csv-parse/sync');
-  const { stringify } = await import('csv-stringify/sync');
   const all = parse(readFileSync(stimulus('crt'), 'utf8'), { columns: true }) as Record<string, string>[];
-  writeFileSync(file, stringify(all.filter((r) => r.condition === 'crt2'), { header: true }));
+  writeFileSync(file, toCsv(Object.keys(all[0]!), all.filter((r) => r.condition === 'crt2')));
   parseSpec(pipeline(`  my_crt:
     form: choice
     stimuli: { path: ${file} }
@@ -263,9 +263,8 @@ test('answer: labels — naive labels as crt2\'s, the correct label kept, hand l
   const dir = mkdtempSync(path.join(tmpdir(), 'declared-labels-'));
   const file = path.join(dir, 'crt2.csv');
   const { parse } = await import('csv-parse/sync');
-  const { stringify } = await import('csv-stringify/sync');
   const all = parse(readFileSync(stimulus('crt'), 'utf8'), { columns: true }) as Record<string, string>[];
-  writeFileSync(file, stringify(all.filter((r) => r.condition === 'crt2'), { header: true }));
+  writeFileSync(file, toCsv(Object.keys(all[0]!), all.filter((r) => r.condition === 'crt2')));
   parseSpec(pipeline(`  labelled:
     form: choice
     stimuli: { path: ${file} }
