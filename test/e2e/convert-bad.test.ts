@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { openCheckpoint } from '../../src/convert/checkpoint.js';
 import { writeSafetensors } from '../../src/convert/readers/safetensors-write.js';
 import { REPO, Rig } from '../engine/rig.js';
+import { scoreStagesYaml } from '../support/score-stages.js';
 
 const SHARED = join(REPO, '..', 'shared');
 const PYTHIA = join(SHARED, 'models', 'hf-tiny', 'pythia-tiny');
@@ -68,26 +69,7 @@ models:
 ${models.map((n) => `  - id: test/${n}\n    path: ${join(m, n)}\n    display: { name: ${n}, family: T }`).join('\n')}
 tasks:
   blimp: {}
-stages:
-  fetch-model:
-    uses: fetch-model
-    matrix: { model: $models }
-  convert-model:
-    uses: convert-model
-    matrix: { model: $models }
-    needs: [fetch-model]
-  fetch-stimuli:
-    uses: fetch-stimuli
-    matrix: { task: $tasks }
-  build-config:
-    uses: build-config
-    matrix: { task: $tasks, model: $models }
-  score:
-    uses: score
-    matrix: { task: $tasks, model: $models }
-    needs: [convert-model, fetch-stimuli, build-config]
-    params: { limit: 2 }
-`);
+${scoreStagesYaml({ convert: true, params: '{ limit: 2 }' })}`);
   const env = { PIPELINE_STIMULI_DIR: STIMULI };
   const run = await rig.cliAsync(['run', '--keep-going', '--json'], env);
   assert.notEqual(run.code, 0);
@@ -187,22 +169,7 @@ models:
   - { id: test/nan, path: ${join(m, 'nan')} }
 tasks:
   blimp: {}
-stages:
-  fetch-model:
-    uses: fetch-model
-    matrix: { model: $models }
-  fetch-stimuli:
-    uses: fetch-stimuli
-    matrix: { task: $tasks }
-  build-config:
-    uses: build-config
-    matrix: { task: $tasks, model: $models }
-  score:
-    uses: score
-    matrix: { task: $tasks, model: $models }
-    needs: [fetch-model, fetch-stimuli, build-config]
-    params: { limit: 2 }
-`);
+${scoreStagesYaml({ params: '{ limit: 2 }' })}`);
   const run = await rig.cliAsync(['run', '--keep-going', '--json'], { PIPELINE_STIMULI_DIR: STIMULI });
   assert.notEqual(run.code, 0);
   const failed = Rig.events(run).filter((e) => e['type'] === 'stage-failed');

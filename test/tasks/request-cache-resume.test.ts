@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BIN, REPO, Rig } from '../engine/rig.js';
+import { scoreStagesYaml } from '../support/score-stages.js';
 
 const SHARED = join(REPO, '..', 'shared');
 const ENV = { PIPELINE_MODELS_DIR: join(SHARED, 'models'), PIPELINE_STIMULI_DIR: join(SHARED, 'data', 'stimuli') };
@@ -20,22 +21,7 @@ models:
     display: { name: Tiny GPT-2 3M, family: Tiny }
 tasks:
   blimp: {}
-stages:
-  fetch-model:
-    uses: fetch-model
-    matrix: { model: $models }
-  fetch-stimuli:
-    uses: fetch-stimuli
-    matrix: { task: $tasks }
-  build-config:
-    uses: build-config
-    matrix: { task: $tasks, model: $models }
-  score:
-    uses: score
-    matrix: { task: $tasks, model: $models }
-    needs: [fetch-model, fetch-stimuli, build-config]
-    params: { limit: "\${limit}", chunk_requests: ${chunk} }
-`;
+${scoreStagesYaml({ params: `{ limit: "\${limit}", chunk_requests: ${chunk} }` })}`;
 
 /** Lines (results) in the store's request cache. */
 function cachedLines(dir: string): number {
