@@ -2,11 +2,12 @@
 // folder comes from the store (StageContext.cacheDir) and survives runs, and nothing writes
 // anything into the store root that no part owns.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Caches } from '../../src/engine/store/caches.js';
+import { Store } from '../../src/engine/store/store.js';
 import { Rig } from '../engine/rig.js';
 
 /** Every top-level entry a store may hold, each with its owner (index.ts). */
@@ -62,4 +63,18 @@ stages:
   for (const args of [['status'], ['gc'], ['verify']]) assert.equal(rig.cli(args).code, 0, args[0]);
   const stray = readdirSync(join(rig.dir, 'cache')).filter((e) => !OWNED.has(e));
   assert.deepEqual(stray, [], `entries in the store that no part owns: ${stray.join(', ')}`);
+});
+
+test('cleaning up after dead processes leaves the Slurm executor\'s invocation files alone, however long their jobs wait', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ltd-parts-'));
+  const inv = join(root, 'tmp', 'invocations');
+  mkdirSync(inv, { recursive: true });
+  writeFileSync(join(inv, 'k.json'), '{}');
+  const stale = join(root, 'tmp', '1234-old-staging'); // an older version's staging: no owner record
+  mkdirSync(stale);
+  const old = new Date(Date.now() - 3_600_000); // an hour in the queue, far past the staging limit
+  for (const p of [join(inv, 'k.json'), inv, stale]) utimesSync(p, old, old);
+  await new Store(root).cleanTmp();
+  assert.ok(existsSync(join(inv, 'k.json')), 'a queued job still needs its invocation file');
+  assert.ok(!existsSync(stale), 'old staging is removed as before');
 });
