@@ -112,8 +112,11 @@ export interface Placement {
   /** Device ids the stage was given, for the stage-start event ([] when the executor picks them). */
   gpus: string[];
   /** Run the stage; abort `signal` to cancel it (a stop of the run, its time limit). Resolves once
-   * its run record is written or it failed; the room it took is given back by then. */
+   * its run record is written or it failed. */
   run(signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome>;
+  /** Give the room back: the scheduler calls it once, when it is done with the stage's result (its
+   * outputs restored), so that "stages at once" counts the whole of a stage. */
+  release(): void;
 }
 
 /** Counters a run's summary reads from its executors (others are free-form, for tools). */

@@ -134,7 +134,7 @@ export class Scheduler {
     for (const ex of this.o.executors) {
       const st = ex.stats();
       if (st.modelLoads) Object.assign(this.summary.modelLoads, st.modelLoads);
-      if (st.peak) this.summary.peak = { ...st.peak, stages: this.peakStages };
+      if (st.peak) this.summary.peak = { ...st.peak, stages: 0 };
     }
     this.summary.peak.stages = this.peakStages;
     const folders = new Set<string>();
@@ -398,6 +398,7 @@ export class Scheduler {
         clearTimeout(timer);
         this.ac.signal.removeEventListener('abort', stopAll);
         await r.release();
+        placed.release();
         this.running--;
         this.pump();
       });

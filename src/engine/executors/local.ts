@@ -76,7 +76,7 @@ export class LocalExecutor implements Executor {
     this.pool.stopAll();
   }
 
-  /** A placement that counts against the jobs limit until its run settles (and gives `grant` back). */
+  /** A placement that counts against the jobs limit (and holds `grant`) until it is released. */
   private placed(inv: Invocation, gpus: string[], exec: (signal: AbortSignal, onLog: (l: string) => void) => Promise<RunRecord>, grant?: Grant): Placement {
     this.running++;
     return {
@@ -87,10 +87,11 @@ export class LocalExecutor implements Executor {
           return { ok: true, runRecordPath: new Store(inv.storeDir).runPath(inv.key), record };
         } catch (e: unknown) {
           return failedOutcome(toFailure(e, 'execute'));
-        } finally {
-          this.running--;
-          if (grant) this.pool.release(grant);
         }
+      },
+      release: () => {
+        this.running--;
+        if (grant) this.pool.release(grant);
       },
     };
   }

@@ -167,7 +167,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     place(job: StageJob): Placement {
       const req = job.inv.resources;
       const grant: Grant = { cpus: req.cpu ?? 1, gpus: [], memory: req.memory ?? 0 };
-      return { gpus: [], run: (signal, onLog) => executor.execute(job.inv, grant, signal, onLog) };
+      return { gpus: [], run: (signal, onLog) => executor.execute(job.inv, grant, signal, onLog), release: () => {} };
     },
     async executeGroup(invs, grant, signal, onLog) {
       if (invs.length === 0) return [];
