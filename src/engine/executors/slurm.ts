@@ -2,8 +2,8 @@
 // batch job that calls `pipeline exec-stage <invocation.json>...` on a compute node. The store must
 // be on a filesystem the nodes share; success is the job's COMPLETED state *and* the run record the
 // executing process writes last, so a job that "completed" without committing is still a failure.
-// This module is the executor's face (the Executor the scheduler sees, execute/executeGroup) and
-// the retry loop; the parts are: slurm-job (submit and follow one job), slurm-judge (outcomes),
+// This module is the executor's face (the Executor the scheduler sees, execute/executeGroup), the
+// retry loop and the bookkeeping; the parts are: slurm-job (submit and follow one job), slurm-judge (outcomes),
 // slurm-cancel, slurm-layout (files), slurm-stats, slurm-coalesce (one job per affinity), and
 // slurm-script/-cli/-poller/-states underneath.
 //
@@ -12,7 +12,7 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecOutcome, Executor, Grant, Invocation, Placement, StageJob } from '../executor.js';
+import type { ExecOutcome, Executor, ExecutorStats, Grant, Invocation, Placement, StageJob } from '../executor.js';
 import { scancel } from './slurm-cli.js';
 import { Coalescer } from './slurm-coalesce.js';
 import { anySignal } from './slurm-cancel.js';
@@ -77,51 +77,109 @@ function execPrefixOf(opts: SlurmExecutorOptions): string {
 }
 
 export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
-  const retries = opts.retries ?? 0;
-  const logDir = resolve(opts.logDir);
-  const setting: JobSetting = { options: opts, logDir, execPrefix: execPrefixOf(opts), poller: new JobPoller(opts.pollMs ?? 500) };
-  const slots = new Semaphore(opts.maxQueued ?? 100);
-  const closing = new AbortController();
-  /** Job ids in the queue (close() scancels them), and the groups in flight (close() awaits them). */
-  const active = new Set<string>();
-  const inflight = new Set<Promise<unknown>>();
-  const jobs: SlurmJobStats[] = [];
-  const counters = { submitted: 0, resubmitted: 0, cancelled: 0, failed: 0, succeeded: 0 };
+  return new SlurmJobsExecutor(opts);
+}
 
-  /** One job for `invs`, from sbatch to its final state; throws when sbatch refuses it. */
-  async function runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void): Promise<EndedJob & { scriptPath: string }> {
-    const { stats, scriptPath } = await submitJob(setting, invs, grant, attempt);
-    jobs.push(stats);
-    counters.submitted++;
-    active.add(stats.jobId);
+/** Each method one job: placing a stage, a group's jobs and retries, one job's life, close, stats. */
+class SlurmJobsExecutor implements SlurmExecutor {
+  readonly name = 'slurm';
+  private readonly retries: number;
+  private readonly setting: JobSetting;
+  private readonly slots: Semaphore;
+  private readonly closing = new AbortController();
+  /** Job ids in the queue (close() scancels them), and the groups in flight (close() awaits them). */
+  private readonly active = new Set<string>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly jobs: SlurmJobStats[] = [];
+  private readonly counters = { submitted: 0, resubmitted: 0, cancelled: 0, failed: 0, succeeded: 0 };
+  private readonly coalescer: Coalescer | null;
+
+  constructor(private readonly opts: SlurmExecutorOptions) {
+    this.retries = opts.retries ?? 0;
+    this.setting = { options: opts, logDir: resolve(opts.logDir), execPrefix: execPrefixOf(opts), poller: new JobPoller(opts.pollMs ?? 500) };
+    this.slots = new Semaphore(opts.maxQueued ?? 100);
+    this.coalescer = (opts.groupWindowMs ?? 0) > 0
+      ? new Coalescer(opts.groupWindowMs!, opts.groupMax ?? 16, (invs, grant, signal, onLog) => this.executeGroup(invs, grant, signal, onLog))
+      : null;
+  }
+
+  /** The stages whose work is a process of their own (models, commands); light ones stay local. */
+  accepts(job: StageJob): boolean {
+    return job.offload;
+  }
+
+  /** Slurm judges what a partition can hold (sbatch refuses what it cannot). */
+  impossible(): undefined {
+    return undefined;
+  }
+
+  /** Always room: maxQueued is waited for inside, and stages of one affinity share a job there. */
+  place(job: StageJob): Placement {
+    const req = job.inv.resources;
+    const grant: Grant = { cpus: req.cpu ?? 1, gpus: [], memory: req.memory ?? 0 };
+    return { gpus: [], run: (signal, onLog) => this.execute(job.inv, grant, signal, onLog), release: () => {} };
+  }
+
+  async execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome> {
+    if (this.coalescer && inv.affinity && !this.closing.signal.aborted) return this.coalescer.submit(inv, grant, signal, onLog);
+    const [outcome] = await this.executeGroup([inv], grant, signal, onLog);
+    return outcome!;
+  }
+
+  async executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
+    if (invs.length === 0) return [];
+    const stores = new Set(invs.map((inv) => inv.storeDir));
+    if (stores.size > 1) throw new Error(`slurm executeGroup: invocations of one job must share a store (got ${[...stores].join(', ')})`);
+    const task = this.runGroup(invs, grant, signal, onLog);
+    this.inflight.add(task);
     try {
-      return { ...(await followJob(setting, stats, signal, onLog)), scriptPath };
+      return await task;
     } finally {
-      active.delete(stats.jobId);
+      this.inflight.delete(task);
     }
   }
 
+  async close(): Promise<void> {
+    this.closing.abort();
+    this.coalescer?.flushAll(); // waiting batches resolve cancelled instead of waiting on their timers
+    // the per-job abort handlers scancel; this catches any job between sbatch and its handler
+    await scancel([...this.active]).catch(() => {});
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  stats(): ExecutorStats {
+    return {
+      executor: 'slurm',
+      ...this.counters,
+      maxQueued: this.opts.maxQueued ?? 100,
+      peakQueued: this.slots.peak,
+      ...(this.coalescer ? { coalescedGroups: [...this.coalescer.sizes] } : {}),
+      overheadMs: summarize(this.jobs),
+      jobs: this.jobs.map((j) => ({ ...j })),
+    };
+  }
+
   /** A group's jobs: one, then one per retry for the members that failed (never the cancelled). */
-  async function runGroup(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
-    const signal = anySignal(callerSignal, closing.signal);
+  private async runGroup(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
+    const signal = anySignal(callerSignal, this.closing.signal);
     const outcomes = new Map<Invocation, ExecOutcome>();
     const cancelledAll = (message: string): ExecOutcome[] =>
       invs.map((inv) => outcomes.get(inv) ?? { ok: false, reason: 'cancelled', message: `stage ${inv.instance.id}: ${message}` });
     if (signal.aborted) return cancelledAll('cancelled before it was submitted to Slurm');
-    await mkdir(logDir, { recursive: true });
+    await mkdir(this.setting.logDir, { recursive: true });
     for (const inv of invs) await writeInvocation(inv);
     let pending = invs;
     for (let attempt = 0; pending.length > 0; attempt++) {
       let release: () => void;
       try {
-        release = await slots.acquire(signal);
+        release = await this.slots.acquire(signal);
       } catch {
         return cancelledAll('cancelled while waiting for a place in the Slurm queue (maxQueued)');
       }
       let run;
       let trouble = '';
       try {
-        run = await runJob(pending, grant, attempt, signal, onLog);
+        run = await this.runJob(pending, grant, attempt, signal, onLog);
       } catch (error) {
         // sbatch refused the job (bad partition, a QOS limit) or the queue stopped answering
         trouble = (error as Error).message;
@@ -138,72 +196,32 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
         outcomes.set(inv, outcome);
         if (!outcome.ok && outcome.reason !== 'cancelled') failed.push(inv);
       });
-      if (failed.length === 0 || attempt >= retries || signal.aborted) break;
-      counters.resubmitted++;
-      onLog(`[slurm] ${run ? `job ${run.stats.jobId} failed (${run.final.state})` : 'submission failed'}; resubmitting ${failed.length} stage(s), attempt ${attempt + 2} of ${retries + 1}`);
+      if (failed.length === 0 || attempt >= this.retries || signal.aborted) break;
+      this.counters.resubmitted++;
+      onLog(`[slurm] ${run ? `job ${run.stats.jobId} failed (${run.final.state})` : 'submission failed'}; resubmitting ${failed.length} stage(s), attempt ${attempt + 2} of ${this.retries + 1}`);
       pending = failed;
     }
     const ordered = invs.map((inv) => outcomes.get(inv)!);
     for (const [i, outcome] of ordered.entries()) {
       if (outcome.ok) {
-        counters.succeeded++;
+        this.counters.succeeded++;
         await removeInvocation(invs[i]!);
-      } else if (outcome.reason === 'cancelled') counters.cancelled++;
-      else counters.failed++;
+      } else if (outcome.reason === 'cancelled') this.counters.cancelled++;
+      else this.counters.failed++;
     }
     return ordered;
   }
 
-  const coalescer = (opts.groupWindowMs ?? 0) > 0
-    ? new Coalescer(opts.groupWindowMs!, opts.groupMax ?? 16, (invs, grant, signal, onLog) => executor.executeGroup(invs, grant, signal, onLog))
-    : null;
-  const executor: SlurmExecutor = {
-    name: 'slurm',
-    /** The stages whose work is a process of their own (models, commands); light ones stay local. */
-    accepts: (job: StageJob) => job.offload,
-    /** Slurm judges what a partition can hold (sbatch refuses what it cannot). */
-    impossible: () => undefined,
-    /** Always room: maxQueued is waited for inside, and stages of one affinity share a job there. */
-    place(job: StageJob): Placement {
-      const req = job.inv.resources;
-      const grant: Grant = { cpus: req.cpu ?? 1, gpus: [], memory: req.memory ?? 0 };
-      return { gpus: [], run: (signal, onLog) => executor.execute(job.inv, grant, signal, onLog), release: () => {} };
-    },
-    async executeGroup(invs, grant, signal, onLog) {
-      if (invs.length === 0) return [];
-      const stores = new Set(invs.map((inv) => inv.storeDir));
-      if (stores.size > 1) throw new Error(`slurm executeGroup: invocations of one job must share a store (got ${[...stores].join(', ')})`);
-      const task = runGroup(invs, grant, signal, onLog);
-      inflight.add(task);
-      try {
-        return await task;
-      } finally {
-        inflight.delete(task);
-      }
-    },
-    async execute(inv, grant, signal, onLog) {
-      if (coalescer && inv.affinity && !closing.signal.aborted) return coalescer.submit(inv, grant, signal, onLog);
-      const [outcome] = await executor.executeGroup([inv], grant, signal, onLog);
-      return outcome!;
-    },
-    async close() {
-      closing.abort();
-      coalescer?.flushAll(); // waiting batches resolve cancelled instead of waiting on their timers
-      // the per-job abort handlers scancel; this catches any job between sbatch and its handler
-      await scancel([...active]).catch(() => {});
-      await Promise.allSettled([...inflight]);
-    },
-    stats() {
-      return {
-        executor: 'slurm',
-        ...counters,
-        maxQueued: opts.maxQueued ?? 100,
-        peakQueued: slots.peak,
-        ...(coalescer ? { coalescedGroups: [...coalescer.sizes] } : {}),
-        overheadMs: summarize(jobs),
-        jobs: jobs.map((j) => ({ ...j })),
-      };
-    },
-  };
-  return executor;
+  /** One job for `invs`, from sbatch to its final state; throws when sbatch refuses it. */
+  private async runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void): Promise<EndedJob & { scriptPath: string }> {
+    const { stats, scriptPath } = await submitJob(this.setting, invs, grant, attempt);
+    this.jobs.push(stats);
+    this.counters.submitted++;
+    this.active.add(stats.jobId);
+    try {
+      return { ...(await followJob(this.setting, stats, signal, onLog)), scriptPath };
+    } finally {
+      this.active.delete(stats.jobId);
+    }
+  }
 }
