@@ -158,7 +158,7 @@ export class Engine {
     await this.store.init(opts.signal); // waits (interruptibly) while gc/verify hold the store
     const pools = resolvePools(this.spec.pools, this.opts.pools ?? {}, await this.detectGpus());
     const selected = this.selection(opts);
-    const executors = await this.makeExecutors();
+    const executors = await this.makeExecutors(new ResourcePools(pools), this.opts.jobs ?? pools.cpu, pools.workers);
     try {
       await guardMaterialized(this, this.mat, this.pipelineName, selected, !!opts.dryRun, (e) => this.emit(e));
       const scheduler = new Scheduler({
@@ -166,9 +166,6 @@ export class Engine {
         graph: this.graph,
         store: this.store,
         projectDir: this.spec.projectDir,
-        pools: new ResourcePools(pools),
-        jobs: this.opts.jobs ?? pools.cpu,
-        maxWorkers: pools.workers,
         executors,
         materializer: this.mat,
         // --force re-runs what the selection names, not the upstream stages it pulls in.
@@ -188,7 +185,7 @@ export class Engine {
       if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') this.store.noteFull();
       throw e;
     } finally {
-      await Promise.all(Object.values(executors).map((x) => x?.close()));
+      await Promise.all(executors.map((x) => x.close()));
       saveCodeDigestCache();
       await this.store.close();
     }
@@ -206,12 +203,13 @@ export class Engine {
     return new Materializer(this.store, this.spec.projectDir, owner);
   }
 
-  private async makeExecutors(): Promise<{ local: LocalExecutor; remote?: Executor }> {
-    const local = new LocalExecutor(this.registry);
+  /** This machine's executor, after Slurm's when the run uses it (Slurm takes the stages it accepts). */
+  private async makeExecutors(pools: ResourcePools, jobs: number, maxWorkers: number): Promise<Executor[]> {
+    const local = new LocalExecutor({ registry: this.registry, pools, jobs, maxWorkers });
     const kind = this.opts.executor ?? this.spec.executor.kind;
-    if (kind !== 'slurm') return { local };
+    if (kind !== 'slurm') return [local];
     const { createEngineSlurmExecutor } = await import('./executors/slurm-bridge.js');
-    return { local, remote: await createEngineSlurmExecutor(this.spec, this.store.root) };
+    return [await createEngineSlurmExecutor(this.spec, this.store.root), local];
   }
 
   /** GPUs are detected only when some stage asks for one and no gpu pool was declared. */

@@ -94,12 +94,61 @@ export function outcomeFailure(o: Extract<ExecOutcome, { ok: false }>): Failure 
   }
 }
 
+/** A stage ready to run, as the scheduler offers it to the executors. */
+export interface StageJob {
+  /** What to run; its `affinity` (the model instance) groups stages that share a loaded model —
+   * one worker locally, one job on Slurm — and its `resources` are the stage's request. */
+  inv: Invocation;
+  /** 'worker': the kind wants a long-lived process of its own per affinity (a loaded model);
+   * 'inline': it may run in the engine's process. */
+  isolation: 'inline' | 'worker';
+  /** The stage's work is a process of its own (a model, a command), so an executor that runs stages
+   * elsewhere may take it; light work (fetches, configs, tables) stays beside the engine. */
+  offload: boolean;
+}
+
+/** A stage given room on an executor (its resources are taken); run() starts it. */
+export interface Placement {
+  /** Device ids the stage was given, for the stage-start event ([] when the executor picks them). */
+  gpus: string[];
+  /** Run the stage; abort `signal` to cancel it (a stop of the run, its time limit). Resolves once
+   * its run record is written or it failed. */
+  run(signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome>;
+  /** Give the room back: the scheduler calls it once, when it is done with the stage's result (its
+   * outputs restored), so that "stages at once" counts the whole of a stage. */
+  release(): void;
+}
+
+/** Counters a run's summary reads from its executors (others are free-form, for tools). */
+export interface ExecutorStats {
+  /** Model loads per affinity in this run (what the stages said they loaded). */
+  modelLoads?: Record<string, number>;
+  /** Peak use of this machine's resource pools. */
+  peak?: { cpu: number; gpu: number; memory: number };
+  [counter: string]: unknown;
+}
+
+/**
+ * Where stages run (this machine, a Slurm cluster): the only face of an executor the scheduler
+ * sees. The scheduler offers each ready stage to the first executor that accepts it, in an order
+ * the executors may influence (warm workers first), and places it when the executor has room.
+ */
 export interface Executor {
   readonly name: string;
-  /** Run one invocation; resolve when its run record is written (ok) or it failed. */
-  execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome>;
+  /** Whether this executor runs such a stage (a cluster takes only the offloadable ones). */
+  accepts(job: StageJob): boolean;
+  /** Why the stage can never start here (it asks more than the pools hold), or undefined. */
+  impossible(job: StageJob): string | undefined;
+  /** Take room for the stage now: a Placement; 'wait' when this stage must wait for another to end
+   * (its model's worker is busy, the pools are full); 'full' when no stage can start here now. */
+  place(job: StageJob): Placement | 'wait' | 'full';
+  /** The waiting stages in the order this executor would rather start them (stages whose model is
+   * loaded in an idle worker first); may return its argument. */
+  prefer?<T extends { job: StageJob }>(waiting: T[]): T[];
+  /** How many selected stages of an affinity have yet to settle (0: none will come): what to evict
+   * first, and when a worker has done its work. */
+  demand?(affinity: string, remaining: number): void;
   /** End all workers / cancel all jobs this executor started. */
   close(): Promise<void>;
-  /** Counters for the run record (e.g. model loads per affinity). */
-  stats(): Record<string, unknown>;
+  stats(): ExecutorStats;
 }

@@ -3,17 +3,15 @@
 // stale stages queue for resources and, for model work, for the worker that already holds their
 // model. It knows the planner, the store's locks and the executors — not the engine.
 import { emptySummary, type EngineEvent, type RunSummary } from './events.js';
-import { outcomeFailure, type Executor, type Grant, type Invocation } from './executor.js';
+import { outcomeFailure, type Executor, type Invocation, type Placement, type StageJob } from './executor.js';
 import type { Instance } from './expand.js';
 import { isFailure, toFailure, type Failure } from './failure.js';
 import type { Graph } from './graph.js';
 import type { ResourceRequest } from './kind.js';
 import type { Materializer } from './materialize.js';
 import type { Planned, Planner, StaleReason, Verdict } from './planner.js';
-import type { ResourcePools } from './pools.js';
 import type { RunRecord } from './store/run-record.js';
 import type { Store } from './store/store.js';
-import type { LocalExecutor } from './executors/local.js';
 import { showDuration, type Duration } from './spec-types.js';
 
 /** A stage's wall-clock limit and where it comes from (for the failure message). */
@@ -33,9 +31,10 @@ interface Ready {
   key: string;
   inv: Invocation;
   reasons: StaleReason[];
-  request: ResourceRequest;
+  job: StageJob;
+  /** The executor that accepted it. */
+  ex: Executor;
   release: () => Promise<void>;
-  remote: boolean;
 }
 
 export interface SchedulerOptions {
@@ -43,10 +42,8 @@ export interface SchedulerOptions {
   graph: Graph;
   store: Store;
   projectDir: string;
-  pools: ResourcePools;
-  jobs: number;
-  maxWorkers: number;
-  executors: { local: LocalExecutor; remote?: Executor };
+  /** Where stages run: each stage goes to the first that accepts it (a cluster before this machine). */
+  executors: Executor[];
   /** Restores and writes materialised outputs (the same one the planner checks edits with). */
   materializer: Materializer;
   /** Stages --force re-runs (what the selection names, not the upstream stages it pulls in). */
@@ -102,6 +99,7 @@ export class Scheduler {
       this.plannedCache.set(p.instance.id, p);
       if (p.affinity) this.remainingByAffinity.set(p.affinity, (this.remainingByAffinity.get(p.affinity) ?? 0) + 1);
     }
+    for (const [aff, n] of this.remainingByAffinity) for (const ex of this.o.executors) ex.demand?.(aff, n);
     const inSelection = new Set(selected.map((i) => i.id));
     for (const i of selected) {
       const n = i.needs.filter((x) => inSelection.has(x)).length;
@@ -131,8 +129,12 @@ export class Scheduler {
     // Stages finish in any order; what the summary names follows the pipeline's order.
     const order = new Map(selected.map((i, n) => [i.id, n]));
     this.summary.switched.sort((a, b) => (order.get(a.stage) ?? 0) - (order.get(b.stage) ?? 0));
-    this.summary.modelLoads = this.o.executors.local.stats();
-    this.summary.peak = { ...this.o.pools.peak, stages: this.peakStages };
+    for (const ex of this.o.executors) {
+      const st = ex.stats();
+      if (st.modelLoads) Object.assign(this.summary.modelLoads, st.modelLoads);
+      if (st.peak) this.summary.peak = { ...st.peak, stages: 0 };
+    }
+    this.summary.peak.stages = this.peakStages;
     const folders = new Set<string>();
     for (const v of this.known.values()) {
       if (v.state !== 'fresh') continue;
@@ -182,10 +184,6 @@ export class Scheduler {
     }
   }
 
-  private remaining(affinity: string): number {
-    return this.remainingByAffinity.get(affinity) ?? 0;
-  }
-
   private plannedCache = new Map<string, Planned>();
 
   /** Record a stage's end state; release its dependents (done), block them (blocked) or skip them. */
@@ -194,7 +192,11 @@ export class Scheduler {
     if (prev === 'done' || prev === 'failed' || prev === 'skipped' || prev === 'blocked') return;
     this.status.set(id, state);
     const aff = this.plannedCache.get(id)?.affinity;
-    if (aff) this.remainingByAffinity.set(aff, (this.remainingByAffinity.get(aff) ?? 1) - 1);
+    if (aff) {
+      const left = (this.remainingByAffinity.get(aff) ?? 1) - 1;
+      this.remainingByAffinity.set(aff, left);
+      for (const ex of this.o.executors) ex.demand?.(aff, left);
+    }
     if (because) this.o.emit({ type: 'stage-skipped', id, because });
     for (const d of this.o.graph.dependents.get(id) ?? []) {
       if (this.status.get(d) !== 'waiting') continue;
@@ -257,15 +259,17 @@ export class Scheduler {
         }
       }
       const request: ResourceRequest = { cpu: 1, ...(p.kind.resources?.(p.ctx) ?? {}), ...(inst.resources ?? {}) };
-      const impossible = this.o.pools.impossible(request);
-      const remote = !!this.o.executors.remote && (p.kind.isolation === 'worker' || p.kind.name === 'run');
-      if (impossible && !remote) {
+      const inputs = await this.o.planner.inputsFor(inst, this.known);
+      const inv = this.o.planner.invocation(p, v, inputs, request);
+      // Offloadable: the work is a process of its own — a worker kind's, or the stage's `run:` command.
+      const job: StageJob = { inv, isolation: p.kind.isolation, offload: p.kind.isolation === 'worker' || !!inst.run };
+      const ex = this.o.executors.find((e) => e.accepts(job));
+      const impossible = ex ? ex.impossible(job) : 'has no executor that runs it';
+      if (!ex || impossible) {
         await release();
         return this.fail(inst, { reason: 'resources', message: `stage ${inst.id} ${impossible}` });
       }
-      const inputs = await this.o.planner.inputsFor(inst, this.known);
-      const inv = this.o.planner.invocation(p, v, inputs, request);
-      this.queue.push({ p, key: v.key, inv, reasons: v.reasons, request, release, remote });
+      this.queue.push({ p, key: v.key, inv, reasons: v.reasons, job, ex, release });
       this.status.set(inst.id, 'queued');
     } catch (e: unknown) {
       this.fail(inst, { reason: 'plan', message: e instanceof Error ? e.message : String(e) });
@@ -308,66 +312,31 @@ export class Scheduler {
     this.settle(inst.id, 'failed');
   }
 
-  /** Start whatever the pools, the jobs limit and model affinity allow, preferring warm workers. */
+  /** Start whatever the executors have room for, in the order they prefer (warm workers first). */
   private dispatch(): void {
-    if (this.stopping) return;
-    const local = this.o.executors.local;
-    if (this.running >= this.o.jobs && !this.o.executors.remote) return;
-    const warm = (r: Ready): number => (r.p.affinity && local.worker(r.p.affinity) && !local.worker(r.p.affinity)!.busy ? 0 : 1);
-    // Prefer stages whose model is already loaded in an idle worker; sorting only when there is one.
-    const order = local.idle().length > 0 ? [...this.queue].sort((a, b) => warm(a) - warm(b)) : [...this.queue];
+    if (this.stopping || this.queue.length === 0) return;
+    let order = [...this.queue];
+    for (const ex of this.o.executors) order = ex.prefer?.(order) ?? order;
+    const full = new Set<Executor>();
     for (const r of order) {
-      if (r.remote) {
-        this.start(r, { cpus: r.request.cpu ?? 1, gpus: [], memory: r.request.memory ?? 0 }, 'remote');
-        continue;
-      }
-      if (this.running >= this.o.jobs) break;
-      if (r.p.kind.isolation === 'worker' && r.p.affinity) {
-        const w = local.worker(r.p.affinity);
-        if (w) {
-          if (!w.busy) this.start(r, undefined, 'worker');
-          continue; // busy: wait for the worker that already holds this model
-        }
-        if (local.liveWorkers() >= this.o.maxWorkers && !this.stopIdleWorker()) continue;
-        const grant = this.acquire(r.request);
-        if (!grant) continue;
-        local.spawn(r.p.affinity, grant);
-        this.start(r, undefined, 'worker');
-      } else {
-        const grant = this.acquire(r.request);
-        if (grant) this.start(r, grant, 'inline');
-      }
+      if (full.has(r.ex)) continue;
+      const placed = r.ex.place(r.job);
+      if (placed === 'full') {
+        full.add(r.ex);
+        if (full.size === this.o.executors.length) break;
+      } else if (placed !== 'wait') this.start(r, placed);
     }
   }
 
-  /** Try the pools; when they are full, stop idle workers (least recently used first) to make room. */
-  private acquire(req: ResourceRequest): Grant | undefined {
-    let g = this.o.pools.tryAcquire(req);
-    while (!g && this.stopIdleWorker()) g = this.o.pools.tryAcquire(req);
-    return g;
-  }
-
-  private stopIdleWorker(): boolean {
-    const idle = this.o.executors.local.idle();
-    const victim = idle.find((a) => this.remaining(a) === 0) ?? idle[0];
-    if (!victim) return false;
-    const g = this.o.executors.local.stop(victim);
-    if (g) this.o.pools.release(g);
-    return true;
-  }
-
-  private start(r: Ready, grant: Grant | undefined, where: 'inline' | 'worker' | 'remote'): void {
+  private start(r: Ready, placed: Placement): void {
     this.queue.splice(this.queue.indexOf(r), 1);
     const id = r.p.instance.id;
     this.status.set(id, 'running');
     this.running++;
     this.peakStages = Math.max(this.peakStages, this.running);
-    const gpus = grant?.gpus ?? [];
-    this.o.emit({ type: 'stage-start', id, kind: r.p.kind.name, reasons: r.reasons, gpus });
+    this.o.emit({ type: 'stage-start', id, kind: r.p.kind.name, reasons: r.reasons, gpus: placed.gpus });
     const onLog = (line: string): void => this.o.emit({ type: 'stage-log', id, line });
     const t0 = Date.now();
-    // A worker stage runs in the worker spawned for its affinity, which holds its own grant.
-    const executor: Executor = where === 'remote' ? this.o.executors.remote! : this.o.executors.local;
     // Each stage has its own signal: a stop of the run aborts it, and so does its time limit.
     const stageAc = new AbortController();
     const stopAll = (): void => stageAc.abort();
@@ -393,7 +362,7 @@ export class Scheduler {
       onLog(line);
     };
     const exec = async (): Promise<RunRecord> => {
-      const out = await executor.execute(r.inv, grant ?? { cpus: 0, gpus: [], memory: 0 }, stageAc.signal, onStageLog);
+      const out = await placed.run(stageAc.signal, onStageLog);
       // The executor's message already names the job and ends with its log tail.
       if (!out.ok) throw outcomeFailure(out);
       const rec = out.record ?? (await this.o.store.readRun(r.key));
@@ -426,14 +395,8 @@ export class Scheduler {
       .finally(async () => {
         clearTimeout(timer);
         this.ac.signal.removeEventListener('abort', stopAll);
-        // A worker that died (killed at its limit, or crashed) gives its grant back here.
-        for (const g of this.o.executors.local.reclaim()) this.o.pools.release(g);
         await r.release();
-        if (grant && where === 'inline') this.o.pools.release(grant);
-        if (where === 'worker' && r.p.affinity && this.remaining(r.p.affinity) === 0) {
-          const g = this.o.executors.local.stop(r.p.affinity);
-          if (g) this.o.pools.release(g);
-        }
+        placed.release();
         this.running--;
         this.pump();
       });

@@ -1,9 +1,9 @@
 // Builds the Slurm executor from the pipeline's `executor:` block (see docs/slurm.md).
 import { join } from 'node:path';
-import type { Executor } from '../executor.js';
+import type { SlurmExecutor } from './slurm.js';
 import type { Spec } from '../spec.js';
 
-export async function createEngineSlurmExecutor(spec: Spec, storeDir: string): Promise<Executor> {
+export async function createEngineSlurmExecutor(spec: Spec, storeDir: string): Promise<SlurmExecutor> {
   const { createSlurmExecutor } = await import('./slurm.js');
   const e = spec.executor;
   const opts: Parameters<typeof createSlurmExecutor>[0] = { logDir: join(storeDir, 'slurm-logs') };

@@ -45,7 +45,14 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
   }
   const tmp = `${path}.tmp-${uniqueSuffix()}`;
   try {
-    writeFileSync(tmp, data);
+    try {
+      writeFileSync(tmp, data);
+    } catch (e: unknown) {
+      // the folder was made once but removed since (another process cleaned it): make it again
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(tmp, data);
+    }
     renameSync(tmp, path);
   } catch (e: unknown) {
     rmSync(tmp, { force: true }); // a full disk leaves nothing half-written behind
