@@ -25,6 +25,9 @@ export interface GreedyRow {
   maxNew: number;
 }
 
+/** Where decoding time goes (benchmarks: bench/gen-profile.ts); reset by the caller. */
+export const greedyProfile = { runMs: 0, totalMs: 0, steps: 0, prefills: 0, batchRows: [] as number[], prefillMs: 0 };
+
 export interface GreedyCounters {
   forwardCalls: number;
   forwardTokens: number;
@@ -44,16 +47,17 @@ export function greedyBatches<T extends { ids: readonly number[] }>(
   const sorted = [...rows].sort((a, b) => a.ids.length - b.ids.length);
   const out: T[][] = [];
   let cur: T[] = [];
-  let used = 0;
+  let widest = 0;
   for (const r of sorted) {
-    const joins = cur.length > 0 && cur.length < limits.maxRows && used + size(r) <= limits.batchTokens && (limits.padded || cur[0]!.ids.length === r.ids.length);
+    // The cache is as wide as the batch's widest row (longest prompt + new tokens) for every row.
+    const wide = Math.max(widest, size(r));
+    const joins = cur.length > 0 && cur.length < limits.maxRows && (cur.length + 1) * wide <= limits.batchTokens && (limits.padded || cur[0]!.ids.length === r.ids.length);
     if (cur.length > 0 && !joins) {
       out.push(cur);
       cur = [];
-      used = 0;
     }
+    widest = cur.length === 0 ? size(r) : Math.max(widest, size(r));
     cur.push(r);
-    used += size(r);
   }
   if (cur.length > 0) out.push(cur);
   return out;
@@ -125,6 +129,18 @@ export async function greedyBatch(
   eos: ReadonlySet<number>,
   counters: GreedyCounters,
 ): Promise<number[][]> {
+  const step = stepLayout(session);
+  return step ? greedyBatchCached(ort, session, step, rows, eos, counters) : greedyBatchGrown(ort, session, rows, eos, counters);
+}
+
+/** greedyBatch on the transformers.js decoder graph: `present` fed back as `past` (grown in the graph). */
+async function greedyBatchGrown(
+  ort: OrtLike,
+  session: DecoderSession,
+  rows: readonly GreedyRow[],
+  eos: ReadonlySet<number>,
+  counters: GreedyCounters,
+): Promise<number[][]> {
   const S = Math.max(...rows.map((r) => r.ids.length));
   const layout = cacheLayout(session);
   const wants = new Set(session.inputNames);
@@ -153,6 +169,7 @@ export async function greedyBatch(
     new ort.Tensor(layout.type, layout.type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [B, layout.heads, 0, layout.headDim]);
   let past: Record<string, OrtTensorLike> = Object.fromEntries(layout.names.map((n) => [n.past, emptyCache()]));
   const keepOne = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
+  const t0 = performance.now();
 
   while (live.length > 0) {
     const feeds: Record<string, OrtTensorLike> = { ...past, input_ids: new ort.Tensor('int64', input, [B, T]) };
@@ -163,7 +180,16 @@ export async function greedyBatch(
     }
     if (wants.has('position_ids')) feeds['position_ids'] = new ort.Tensor('int64', pos, [B, T]);
     if (wants.has('num_logits_to_keep')) feeds['num_logits_to_keep'] = keepOne;
+    const tr = performance.now();
     const res = await session.run(feeds);
+    const dt = performance.now() - tr;
+    greedyProfile.runMs += dt;
+    greedyProfile.steps++;
+    if (T > 1 || total === T) {
+      greedyProfile.prefills++;
+      greedyProfile.prefillMs += dt;
+      greedyProfile.batchRows.push(B);
+    }
     counters.forwardCalls++;
     counters.forwardTokens += T === 1 ? B : live.reduce((a, i) => a + rows[i]!.ids.length, 0);
     counters.paddedForwardTokens += B * T;
@@ -201,5 +227,157 @@ export async function greedyBatch(
     total += 1;
     T = 1;
   }
+  greedyProfile.totalMs += performance.now() - t0;
+  return out;
+}
+
+interface StepLayout {
+  /** Per cache tensor: its input name and the output with this call's keys/values. */
+  names: { cache: string; out: string }[];
+  type: string;
+  heads: number;
+  headDim: number;
+}
+
+/** The step graph's cache layout (onnx/step.onnx: cache.{i}.key/value in, key.{i}/value.{i} out), or null. */
+export function stepLayout(session: DecoderSession): StepLayout | null {
+  const names: StepLayout['names'] = [];
+  let type = 'float32';
+  let heads = 0;
+  let headDim = 0;
+  for (const meta of session.inputMetadata) {
+    const m = /^cache\.(\d+)\.(key|value)$/.exec(meta.name);
+    if (!m) continue;
+    names.push({ cache: meta.name, out: `${m[2]}.${m[1]}` });
+    type = meta.type ?? type;
+    const [, h, , d] = meta.shape ?? [];
+    if (typeof h !== 'number' || typeof d !== 'number') throw new Error(`step graph input ${meta.name} has shape ${JSON.stringify(meta.shape)}: heads and head size must be fixed numbers`);
+    heads = h;
+    headDim = d;
+  }
+  if (names.length === 0) return null;
+  for (const n of names) {
+    if (!session.outputNames.includes(n.out)) throw new Error(`step graph has input ${n.cache} but no output ${n.out}`);
+  }
+  return { names, type, heads, headDim };
+}
+
+type CacheArray = Float32Array | Uint16Array;
+
+/**
+ * greedyBatch on the step graph: the key/value cache is one buffer per layer and kind, of capacity
+ * longest prompt + most new tokens, allocated once and kept here; each call reads it in place and
+ * returns only its own keys/values, written into the buffer at the next slots. A finished row keeps
+ * its place (its tokens are ignored) until finished rows are an eighth of the batch; then the live
+ * rows are moved down in place and the batch shrinks, so rows leave without a copy per step.
+ */
+async function greedyBatchCached(
+  ort: OrtLike,
+  session: DecoderSession,
+  layout: StepLayout,
+  rows: readonly GreedyRow[],
+  eos: ReadonlySet<number>,
+  counters: GreedyCounters,
+): Promise<number[][]> {
+  const S = Math.max(...rows.map((r) => r.ids.length));
+  const C = S + Math.max(...rows.map((r) => r.maxNew)) - 1; // the last new token is never fed back
+  const { heads: H, headDim: D } = layout;
+  const per = H * C * D; // elements of one row in one cache tensor
+  const Ctor = layout.type === 'float16' ? Uint16Array : Float32Array;
+  const caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * per));
+  const out: number[][] = rows.map(() => []);
+  let live = rows.map((_, i) => i); // batch row b is rows[live[b]]
+  let done = rows.map(() => false); // by batch row: finished, still in the buffers
+  let B = rows.length;
+  let T = S;
+  let input = new BigInt64Array(B * S);
+  let pos = new BigInt64Array(B * S).fill(1n);
+  // Per batch row: which slots (then the new tokens) are real keys.
+  let slots = rows.map(() => new Uint8Array(C));
+  let fresh = new Uint8Array(B * S); // the new tokens' mask, [B, T]
+  let next = rows.map((r) => r.ids.length);
+  rows.forEach((r, b) => {
+    const off = S - r.ids.length;
+    r.ids.forEach((id, j) => {
+      input[b * S + off + j] = BigInt(id);
+      pos[b * S + off + j] = BigInt(j);
+      fresh[b * S + off + j] = 1;
+    });
+  });
+  let past = 0;
+  const t0 = performance.now();
+  for (;;) {
+    const am = new BigInt64Array(B * (C + T));
+    for (let b = 0; b < B; b++) {
+      const s = slots[b]!;
+      const o = b * (C + T);
+      for (let j = 0; j < past; j++) if (s[j]) am[o + j] = 1n;
+      for (let t = 0; t < T; t++) if (fresh[b * T + t]) am[o + C + t] = 1n;
+    }
+    const feeds: Record<string, OrtTensorLike> = {
+      input_ids: new ort.Tensor('int64', input, [B, T]),
+      position_ids: new ort.Tensor('int64', pos, [B, T]),
+      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(past)]), []),
+      attention_mask: new ort.Tensor('int64', am, [B, C + T]),
+    };
+    layout.names.forEach((n, k) => (feeds[n.cache] = new ort.Tensor(layout.type, caches[k]!.subarray(0, B * per), [B, H, C, D])));
+    const tr = performance.now();
+    const res = await session.run(feeds);
+    const dt = performance.now() - tr;
+    greedyProfile.runMs += dt;
+    greedyProfile.steps++;
+    if (past === 0) {
+      greedyProfile.prefills++;
+      greedyProfile.prefillMs += dt;
+      greedyProfile.batchRows.push(B);
+    }
+    counters.forwardCalls++;
+    counters.forwardTokens += past === 0 ? live.reduce((a, i) => a + rows[i]!.ids.length, 0) : done.filter((d) => !d).length;
+    counters.paddedForwardTokens += B * T;
+    const logits = res['logits'];
+    if (!logits) throw new Error('step graph returned no "logits" output');
+    const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
+    const V = logits.dims[2]!;
+    const chosen = new BigInt64Array(B);
+    let running = 0;
+    for (let b = 0; b < B; b++) {
+      if (done[b]) continue;
+      const i = live[b]!;
+      const id = argmaxRow(lg, b * V, V);
+      out[i]!.push(id);
+      chosen[b] = BigInt(id);
+      if (eos.has(id) || out[i]!.length >= rows[i]!.maxNew) done[b] = true;
+      else running++;
+    }
+    if (running === 0) break;
+    // This call's keys/values into slots [past, past + T) of each row.
+    layout.names.forEach((n, k) => {
+      const got = res[n.out]!.data as CacheArray;
+      const cache = caches[k]!;
+      for (let bh = 0; bh < B * H; bh++) cache.set(got.subarray(bh * T * D, (bh + 1) * T * D), (bh * C + past) * D);
+    });
+    for (let b = 0; b < B; b++) slots[b]!.set(fresh.subarray(b * T, (b + 1) * T), past);
+    past += T;
+    const dead = B - running;
+    if (dead > 0 && dead * 8 >= B) {
+      // Move the live rows down in place; the buffers' tails are simply not fed any more.
+      const keep = [...Array(B).keys()].filter((b) => !done[b]);
+      for (const cache of caches) keep.forEach((b, j) => j !== b && cache.copyWithin(j * per, b * per, (b + 1) * per));
+      live = keep.map((b) => live[b]!);
+      slots = keep.map((b) => slots[b]!);
+      next = keep.map((b) => next[b]!);
+      const kept = keep.map((b) => chosen[b]!);
+      B = keep.length;
+      done = keep.map(() => false);
+      input = BigInt64Array.from(kept);
+    } else {
+      input = chosen;
+    }
+    pos = BigInt64Array.from(next, (p) => BigInt(p));
+    next = next.map((p) => p + 1);
+    fresh = new Uint8Array(B).fill(1);
+    T = 1;
+  }
+  greedyProfile.totalMs += performance.now() - t0;
   return out;
 }
