@@ -265,11 +265,13 @@ export function stepLayout(session: DecoderSession): StepLayout | null {
 type CacheArray = Float32Array | Uint16Array;
 
 /**
- * greedyBatch on the step graph: the key/value cache is one buffer per layer and kind, of capacity
- * longest prompt + most new tokens, allocated once and kept here; each call reads it in place and
- * returns only its own keys/values, written into the buffer at the next slots. A finished row keeps
- * its place (its tokens are ignored) until finished rows are an eighth of the batch; then the live
- * rows are moved down in place and the batch shrinks, so rows leave without a copy per step.
+ * greedyBatch on the step graph. The key/value cache is one buffer per layer and kind, of capacity
+ * longest prompt S + most new tokens, allocated once and kept here; each call reads it in place and
+ * returns only its own keys/values, written into the buffer at the next slots. Prompts are laid
+ * out left-padded (each ends at slot S − 1) but prefilled without pads: each run of rows of one
+ * length L is one call at past_length S − L, so no pad token is computed. A finished row keeps its
+ * place (its tokens are ignored) until finished rows are an eighth of the batch; then the live rows
+ * are moved down in place and the batch shrinks, so rows leave without a copy per step.
  */
 async function greedyBatchCached(
   ort: OrtLike,
@@ -288,76 +290,89 @@ async function greedyBatchCached(
   const out: number[][] = rows.map(() => []);
   let live = rows.map((_, i) => i); // batch row b is rows[live[b]]
   let done = rows.map(() => false); // by batch row: finished, still in the buffers
-  let B = rows.length;
-  let T = S;
-  let input = new BigInt64Array(B * S);
-  let pos = new BigInt64Array(B * S).fill(1n);
-  // Per batch row: which slots (then the new tokens) are real keys.
-  let slots = rows.map(() => new Uint8Array(C));
-  let fresh = new Uint8Array(B * S); // the new tokens' mask, [B, T]
-  let next = rows.map((r) => r.ids.length);
-  rows.forEach((r, b) => {
-    const off = S - r.ids.length;
-    r.ids.forEach((id, j) => {
-      input[b * S + off + j] = BigInt(id);
-      pos[b * S + off + j] = BigInt(j);
-      fresh[b * S + off + j] = 1;
-    });
-  });
-  let past = 0;
+  let slots = rows.map(() => new Uint8Array(C)); // by batch row: which cache slots hold real keys
   const t0 = performance.now();
-  for (;;) {
-    const am = new BigInt64Array(B * (C + T));
-    for (let b = 0; b < B; b++) {
-      const s = slots[b]!;
+
+  /**
+   * One call on batch rows [b0, b0 + n), T new tokens each (all real), written from slot `at`:
+   * picks each live row's next token; returns how many of them go on.
+   */
+  const call = async (b0: number, n: number, T: number, at: number, input: BigInt64Array, pos: BigInt64Array, write: boolean): Promise<number> => {
+    const am = new BigInt64Array(n * (C + T));
+    for (let b = 0; b < n; b++) {
+      const s = slots[b0 + b]!;
       const o = b * (C + T);
-      for (let j = 0; j < past; j++) if (s[j]) am[o + j] = 1n;
-      for (let t = 0; t < T; t++) if (fresh[b * T + t]) am[o + C + t] = 1n;
+      for (let j = 0; j < at; j++) if (s[j]) am[o + j] = 1n;
+      am.fill(1n, o + C, o + C + T);
     }
     const feeds: Record<string, OrtTensorLike> = {
-      input_ids: new ort.Tensor('int64', input, [B, T]),
-      position_ids: new ort.Tensor('int64', pos, [B, T]),
-      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(past)]), []),
-      attention_mask: new ort.Tensor('int64', am, [B, C + T]),
+      input_ids: new ort.Tensor('int64', input, [n, T]),
+      position_ids: new ort.Tensor('int64', pos, [n, T]),
+      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(at)]), []),
+      attention_mask: new ort.Tensor('int64', am, [n, C + T]),
     };
-    layout.names.forEach((n, k) => (feeds[n.cache] = new ort.Tensor(layout.type, caches[k]!.subarray(0, B * per), [B, H, C, D])));
+    layout.names.forEach((nm, k) => (feeds[nm.cache] = new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])));
     const tr = performance.now();
     const res = await session.run(feeds);
     const dt = performance.now() - tr;
     greedyProfile.runMs += dt;
     greedyProfile.steps++;
-    if (past === 0) {
+    if (T > 1 || at < S) {
       greedyProfile.prefills++;
       greedyProfile.prefillMs += dt;
-      greedyProfile.batchRows.push(B);
+      greedyProfile.batchRows.push(n);
     }
     counters.forwardCalls++;
-    counters.forwardTokens += past === 0 ? live.reduce((a, i) => a + rows[i]!.ids.length, 0) : done.filter((d) => !d).length;
-    counters.paddedForwardTokens += B * T;
+    let running = 0;
+    for (let b = 0; b < n; b++) if (!done[b0 + b]) running++;
+    counters.forwardTokens += running * T;
+    counters.paddedForwardTokens += n * T;
     const logits = res['logits'];
     if (!logits) throw new Error('step graph returned no "logits" output');
     const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
     const V = logits.dims[2]!;
-    const chosen = new BigInt64Array(B);
-    let running = 0;
-    for (let b = 0; b < B; b++) {
-      if (done[b]) continue;
-      const i = live[b]!;
+    running = 0;
+    for (let b = 0; b < n; b++) {
+      if (done[b0 + b]) continue;
+      const i = live[b0 + b]!;
       const id = argmaxRow(lg, b * V, V);
       out[i]!.push(id);
-      chosen[b] = BigInt(id);
-      if (eos.has(id) || out[i]!.length >= rows[i]!.maxNew) done[b] = true;
+      input[b] = BigInt(id); // the next step's input (prefill inputs are not read again)
+      if (eos.has(id) || out[i]!.length >= rows[i]!.maxNew) done[b0 + b] = true;
       else running++;
     }
-    if (running === 0) break;
-    // This call's keys/values into slots [past, past + T) of each row.
-    layout.names.forEach((n, k) => {
-      const got = res[n.out]!.data as CacheArray;
-      const cache = caches[k]!;
-      for (let bh = 0; bh < B * H; bh++) cache.set(got.subarray(bh * T * D, (bh + 1) * T * D), (bh * C + past) * D);
-    });
-    for (let b = 0; b < B; b++) slots[b]!.set(fresh.subarray(b * T, (b + 1) * T), past);
-    past += T;
+    if (write) {
+      // This call's keys/values into slots [at, at + T) of each of its rows.
+      layout.names.forEach((nm, k) => {
+        const got = res[nm.out]!.data as CacheArray;
+        const cache = caches[k]!;
+        const base = b0 * H;
+        for (let bh = 0; bh < n * H; bh++) cache.set(got.subarray(bh * T * D, (bh + 1) * T * D), ((base + bh) * C + at) * D);
+      });
+      for (let b = 0; b < n; b++) slots[b0 + b]!.fill(1, at, at + T);
+    }
+    return running;
+  };
+
+  // Prefill: each run of rows of one length, unpadded, ending at slot S − 1.
+  let B = rows.length;
+  let running = 0;
+  const chosen = new BigInt64Array(B);
+  for (let b0 = 0; b0 < B; ) {
+    const L = rows[b0]!.ids.length;
+    let n = 1;
+    while (b0 + n < B && rows[b0 + n]!.ids.length === L) n++;
+    const input = new BigInt64Array(n * L);
+    const pos = new BigInt64Array(n * L);
+    for (let b = 0; b < n; b++) rows[b0 + b]!.ids.forEach((id, j) => ((input[b * L + j] = BigInt(id)), (pos[b * L + j] = BigInt(j))));
+    running += await call(b0, n, L, S - L, input, pos, true);
+    for (let b = 0; b < n; b++) chosen[b0 + b] = input[b]!;
+    b0 += n;
+  }
+  let input = chosen;
+  let next = rows.map((r) => r.ids.length); // each row's next position
+  let past = S;
+  while (running > 0) {
     const dead = B - running;
     if (dead > 0 && dead * 8 >= B) {
       // Move the live rows down in place; the buffers' tails are simply not fed any more.
@@ -366,17 +381,15 @@ async function greedyBatchCached(
       live = keep.map((b) => live[b]!);
       slots = keep.map((b) => slots[b]!);
       next = keep.map((b) => next[b]!);
-      const kept = keep.map((b) => chosen[b]!);
-      B = keep.length;
+      input = BigInt64Array.from(keep, (b) => input[b]!);
       done = keep.map(() => false);
-      input = BigInt64Array.from(kept);
-    } else {
-      input = chosen;
+      B = keep.length;
     }
-    pos = BigInt64Array.from(next, (p) => BigInt(p));
+    const pos = BigInt64Array.from(next, (p) => BigInt(p));
     next = next.map((p) => p + 1);
-    fresh = new Uint8Array(B).fill(1);
-    T = 1;
+    // The last slot is written only if a row can still take a token after this one.
+    running = await call(0, B, 1, past, input, pos, past + 1 < C);
+    past += 1;
   }
   greedyProfile.totalMs += performance.now() - t0;
   return out;
