@@ -6,7 +6,7 @@
 // Env: BENCH_THREADS (1), BENCH_E2E_GEN_CRT (50), BENCH_E2E_GEN_DIGIT (64).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ const ckpt = path.join(dir, 'checkpoint');
 const model = path.join(dir, 'model');
 await writeCheckpoint(ckpt, 'neox', neoxSizes(sizes));
 const stamp = path.join(model, 'bench-source.json');
-if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== readFileSync(path.join(ckpt, 'bench-spec.json'), 'utf8')) {
+if (!existsSync(stamp) || !existsSync(path.join(model, 'onnx', 'step.onnx')) || readFileSync(stamp, 'utf8') !== readFileSync(path.join(ckpt, 'bench-spec.json'), 'utf8')) {
   const { convertCheckpoint } = await import('../src/convert/convert.js');
   await convertCheckpoint(ckpt, model, { dtype: 'fp32' });
   writeFileSync(stamp, readFileSync(path.join(ckpt, 'bench-spec.json'), 'utf8'));
@@ -40,11 +40,27 @@ const tasks = [
   ['digit_mat', 'digit_mat', undefined, 'digit_mat/problems.json', Number(process.env.BENCH_E2E_GEN_DIGIT ?? 64)],
 ] as const;
 const only = arg('--task', '');
+let lastCpu = 0;
+// "before": the same converted model without its step graph (the transformers.js decoder path).
+const before = path.join(dir, 'model-before');
+if (!existsSync(before)) {
+  mkdirSync(path.join(before, 'onnx'), { recursive: true });
+  for (const f of readdirSync(model)) if (f !== 'onnx') symlinkSync(path.join(model, f), path.join(before, f));
+  for (const f of readdirSync(path.join(model, 'onnx'))) if (!f.startsWith('step')) symlinkSync(path.join(model, 'onnx', f), path.join(before, 'onnx', f));
+}
+const tfm = await import('@huggingface/transformers');
+tfm.env.allowRemoteModels = false;
+tfm.env.localModelPath = dir + path.sep;
+const tok = (await tfm.AutoTokenizer.from_pretrained('model')) as unknown as { encode(t: string): number[] };
 for (const [name, task, condition, file, limit] of tasks) {
   if (only && only !== name) continue;
   const all = await taskPrompts(task, condition, file);
   const prompts = all.prompts.slice(0, limit);
-  const lm = await loadLanguageModel(model, { threads });
+  const encodeIds = prompts.map((p) => tok.encode(p));
+  const variants = arg('--before', '1') === '1' ? [['before', before], ['after', model]] : [['after', model]];
+  let oursIds: number[][] | null = null;
+  for (const [label, folder] of variants) {
+  const lm = await loadLanguageModel(folder!, { threads });
   await lm.generate([prompts[0]!], 1);
   const s0 = { ...lm.stats };
   Object.assign(greedyProfile, { runMs: 0, totalMs: 0, steps: 0, prefills: 0, batchRows: [], prefillMs: 0 });
@@ -54,13 +70,18 @@ for (const [name, task, condition, file, limit] of tasks) {
   const wall = (performance.now() - t0) / 1000;
   const cu = process.cpuUsage(c0);
   const prof = greedyProfile;
+  if (label === 'after') lastCpu = (cu.user + cu.system) / 1e6;
   const tokens = res.reduce((a, g) => a + g.newTokenIds.length, 0);
   const ours = { cpu: (cu.user + cu.system) / 1e6, wall, tokens, forwardCalls: lm.stats.forwardCalls - s0.forwardCalls, paddedForwardTokens: lm.stats.paddedForwardTokens - s0.paddedForwardTokens };
   await lm.dispose();
-  console.log(`${name}: ${prompts.length} prompts, maxNew ${all.maxNew}; ours ${JSON.stringify(ours)}`);
-  if (prof) console.log(`  profile ${JSON.stringify(prof)}`);
-  const ids = res.map((g) => g.promptIds);
-  writeFileSync(path.join(dir, `ours-${name}.json`), JSON.stringify(res.map((g) => g.newTokenIds)));
+  console.log(`${name} ${label}: ${prompts.length} prompts, maxNew ${all.maxNew}; ours ${JSON.stringify(ours)}`);
+  if (prof) console.log(`  profile ${JSON.stringify({ ...prof, batchRows: prof.batchRows.join(' ') })}`);
+  const got = res.map((g) => g.newTokenIds);
+  if (oursIds) console.log(`  same ids as before: ${got.filter((g, i) => JSON.stringify(g) === JSON.stringify(oursIds![i])).length}/${got.length}`);
+  oursIds = got;
+  }
+  const ids = oursIds!.map((_, i) => encodeIds[i]!);
+  writeFileSync(path.join(dir, `ours-${name}.json`), JSON.stringify(oursIds));
   if (arg('--torch', '1') === '1') {
     const gf = path.join(dir, `gen-${name}.json`);
     writeFileSync(gf, JSON.stringify({ jobs: ids.map((p) => ({ ids: p, gen: all.maxNew })), eos: 50256 }));
@@ -69,7 +90,7 @@ for (const [name, task, condition, file, limit] of tasks) {
     const r = spawnSync('/usr/bin/python3', [path.join(REPO, 'bench', 'torch-e2e.py'), ckpt, gf, of, 'batched'], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr);
     const o = JSON.parse(readFileSync(of, 'utf8')) as { seconds: number; cpuSeconds: number; generated: Record<string, number[]>; paddedTokens: number };
-    const same = res.filter((g, i) => JSON.stringify(g.newTokenIds) === JSON.stringify(o.generated[String(i)])).length;
-    console.log(`  torch batched: cpu ${o.cpuSeconds.toFixed(2)} s, wall ${o.seconds.toFixed(2)} s, padded tokens ${o.paddedTokens}; same ids ${same}/${res.length}; ours/torch cpu ${(ours.cpu / o.cpuSeconds).toFixed(2)}`);
+    const same = oursIds!.filter((g, i) => JSON.stringify(g) === JSON.stringify(o.generated[String(i)])).length;
+    console.log(`  torch batched: cpu ${o.cpuSeconds.toFixed(2)} s, wall ${o.seconds.toFixed(2)} s, padded tokens ${o.paddedTokens}; same ids ${same}/${oursIds!.length}; ours/torch cpu ${(lastCpu / o.cpuSeconds).toFixed(2)}`);
   }
 }
