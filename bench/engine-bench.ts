@@ -4,20 +4,13 @@
 // re-run (the whole CLI process, wall clock), and a re-run after one input changes.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(REPO, 'bin', 'pipeline.js');
-
-interface Shape {
-  fetch: number;
-  config: number;
-  score: number;
-  aggregate: number;
-}
 
 /** Config and score stages are a fetch × k matrix (one combination excluded to hit the exact
  * count); every aggregate reads every score, as the paper's domain aggregates read all models. */
@@ -55,12 +48,30 @@ stages:
 `;
 }
 
-function project(s: Shape): string {
+export interface Shape {
+  fetch: number;
+  config: number;
+  score: number;
+  aggregate: number;
+}
+
+/** The paper's DAG (22 fetch, 109 config, 109 score, 6 aggregate, 1 plot stages) × scale. */
+export function paperShape(scale: number): Shape {
+  return { fetch: 22 * scale, config: 109 * scale, score: 109 * scale, aggregate: 6 * scale };
+}
+
+export function stageCount(s: Shape): number {
+  return s.fetch + s.config + s.score + s.aggregate + 1;
+}
+
+/** A fresh project folder with the DAG's pipeline.yaml, its dodo.py and its inputs. */
+export function projectDir(s: Shape): string {
   const dir = mkdtempSync(join(tmpdir(), 'ltd-bench-'));
   mkdirSync(join(dir, 'in'));
   mkdirSync(join(dir, 'out'));
   for (let f = 0; f < s.fetch; f++) writeFileSync(join(dir, 'in', `${f}.txt`), `input ${f}\n`);
   writeFileSync(join(dir, 'pipeline.yaml'), syntheticPipeline(s));
+  writeFileSync(join(dir, 'dodo.py'), dodo(s));
   return dir;
 }
 
@@ -86,20 +97,21 @@ function hasDoit(): boolean {
   return spawnSync('doit', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-function doitMs(dir: string, args: string[]): number {
+function timed(cmd: string, args: string[], cwd: string, what: string): { ms: number; stdout: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('doit', args, { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' }, maxBuffer: 256 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`doit ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-  return ms;
+  if (r.status !== 0) throw new Error(`${what} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return { ms, stdout: r.stdout };
 }
 
-function cliMs(dir: string, args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`pipeline ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-  return ms;
+/** `pipeline` of this checkout, or of another one (BENCH_COMPARE: before/after in the same run). */
+function cliMs(bin: string, dir: string, args: string[]): number {
+  return timed(process.execPath, [bin, ...args], dir, 'pipeline').ms;
+}
+
+function doitMs(dir: string, args: string[]): number {
+  return timed('doit', args, dir, 'doit').ms;
 }
 
 /** The baseline: one `bash -c` per stage, two at a time, no engine. */
@@ -121,87 +133,170 @@ async function spawnBaseline(dir: string, n: number): Promise<number> {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** One tool's figures over the rounds: every round's time, and the median. */
+export interface Timings {
+  runs: number[];
+  ms: number;
+}
+
+function timings(runs: number[]): Timings {
+  return { runs, ms: median(runs) };
 }
 
 export interface EngineBenchRow {
   shape: string;
   stages: number;
   planMs: number;
-  fullRunMs: number;
-  baselineMs: number;
+  /** Full runs, one per round; each round runs the baseline, the engine (and the other build) and doit back to back. */
+  baseline: Timings;
+  full: Timings;
+  /** The median over rounds of each round's full run / baseline: the headline ratio. */
   overheadRatio: number;
-  noopMs: number;
+  noop: Timings;
   oneChangeMs: number;
   oneChangeRan: number;
-  /** doit on the same DAG, in the same run (undefined when doit is not installed). */
-  doitFullMs?: number;
-  doitNoopMs?: number;
+  /** doit on the same DAG, in the same rounds (undefined when doit is not installed). */
+  doitFull?: Timings;
+  doitNoop?: Timings;
+  /** BENCH_COMPARE's build in the same rounds (before/after a change). */
+  otherFull?: Timings;
+  otherNoop?: Timings;
+  otherRatio?: number;
+  loadBefore: number;
+  loadAfter: number;
 }
 
-export async function benchShape(name: string, s: Shape, repeats = 5): Promise<EngineBenchRow> {
-  const dir = project(s);
+export interface BenchOptions {
+  rounds: number;
+  noops: number;
+  /** Another checkout's bin/pipeline.js, run beside this one. */
+  compare?: string;
+}
+
+export async function benchShape(name: string, s: Shape, o: BenchOptions): Promise<EngineBenchRow> {
+  const stages = stageCount(s);
+  const loadBefore = loadavg()[0]!;
+  const withDoit = hasDoit();
+  const dirs: string[] = [];
+  const fresh = (): string => {
+    const d = projectDir(s);
+    dirs.push(d);
+    return d;
+  };
   try {
-    const stages = s.fetch + s.config + s.score + s.aggregate + 1;
     // Plan: parse, validate, expand and build the graph (in process, median of a few).
     const plans: number[] = [];
-    for (let i = 0; i < repeats; i++) {
+    const planDir = fresh();
+    for (let i = 0; i < o.noops; i++) {
       const t0 = process.hrtime.bigint();
       // A fresh store each time: a cold plan, without the compiled-spec cache.
       const store = mkdtempSync(join(tmpdir(), 'ltd-bench-store-'));
-      await Engine.open({ file: join(dir, 'pipeline.yaml'), storeDir: store });
+      await Engine.open({ file: join(planDir, 'pipeline.yaml'), storeDir: store });
       rmSync(store, { recursive: true, force: true });
       plans.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    const baselineMs = await spawnBaseline(dir, stages);
-    const fullRunMs = cliMs(dir, ['run', '--jobs', '2']);
-    const noops: number[] = [];
-    for (let i = 0; i < repeats; i++) noops.push(cliMs(dir, ['run']));
-    let doit: Pick<EngineBenchRow, 'doitFullMs' | 'doitNoopMs'> = {};
-    if (hasDoit()) {
-      // doit in its own copy of the project, 2 jobs as the engine (threads: the actions are shell commands).
-      const ddir = project(s);
-      try {
-        writeFileSync(join(ddir, 'dodo.py'), dodo(s));
-        const doitFullMs = doitMs(ddir, ['-n', '2', '-P', 'thread']);
-        const dn: number[] = [];
-        for (let i = 0; i < repeats; i++) dn.push(doitMs(ddir, []));
-        doit = { doitFullMs, doitNoopMs: median(dn) };
-      } finally {
-        rmSync(ddir, { recursive: true, force: true });
+    // Rounds: each tool once, back to back, each in a fresh project; a ratio is taken within a round,
+    // so load that changes between rounds moves both of its terms.
+    const base: number[] = [], full: number[] = [], other: number[] = [], doit: number[] = [];
+    const ratios: number[] = [], otherRatios: number[] = [];
+    let engineDir = '', otherDir = '', doitDir = '';
+    for (let r = 0; r < o.rounds; r++) {
+      const b = await spawnBaseline(fresh(), stages);
+      base.push(b);
+      engineDir = fresh();
+      full.push(cliMs(BIN, engineDir, ['run', '--jobs', '2']));
+      ratios.push(full.at(-1)! / b);
+      if (o.compare) {
+        otherDir = fresh();
+        other.push(cliMs(o.compare, otherDir, ['run', '--jobs', '2']));
+        otherRatios.push(other.at(-1)! / b);
+      }
+      if (withDoit) {
+        doitDir = fresh();
+        // 2 jobs as the engine (threads: the actions are shell commands).
+        doit.push(doitMs(doitDir, ['-n', '2', '-P', 'thread']));
       }
     }
-    writeFileSync(join(dir, 'in', '0.txt'), 'changed\n');
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [BIN, 'run', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-    const oneChangeMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    const oneChangeRan = r.stdout.split('\n').filter((l) => l.includes('"stage-done"')).length;
-    return { shape: name, stages, planMs: median(plans), fullRunMs, baselineMs, overheadRatio: fullRunMs / baselineMs, noopMs: median(noops), oneChangeMs, oneChangeRan, ...doit };
+    // No-op re-runs, alternating between the tools.
+    const noop: number[] = [], otherNoop: number[] = [], doitNoop: number[] = [];
+    for (let i = 0; i < o.noops; i++) {
+      noop.push(cliMs(BIN, engineDir, ['run']));
+      if (o.compare) otherNoop.push(cliMs(o.compare, otherDir, ['run']));
+      if (withDoit) doitNoop.push(doitMs(doitDir, []));
+    }
+    writeFileSync(join(engineDir, 'in', '0.txt'), 'changed\n');
+    const change = timed(process.execPath, [BIN, 'run', '--json'], engineDir, 'pipeline');
+    const oneChangeRan = change.stdout.split('\n').filter((l) => l.includes('"stage-done"')).length;
+    const row: EngineBenchRow = {
+      shape: name,
+      stages,
+      planMs: median(plans),
+      baseline: timings(base),
+      full: timings(full),
+      overheadRatio: median(ratios),
+      noop: timings(noop),
+      oneChangeMs: change.ms,
+      oneChangeRan,
+      loadBefore,
+      loadAfter: loadavg()[0]!,
+    };
+    if (withDoit) {
+      row.doitFull = timings(doit);
+      row.doitNoop = timings(doitNoop);
+    }
+    if (o.compare) {
+      row.otherFull = timings(other);
+      row.otherNoop = timings(otherNoop);
+      row.otherRatio = median(otherRatios);
+    }
+    return row;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
 
-/** `scales`: multiples of the paper's DAG to measure (default 1 and 10; BENCH_SCALES=1 for a quick run). */
+/** `scales`: multiples of the paper's DAG to measure (default 1 and 10; BENCH_SCALES=1 for a quick run).
+ * BENCH_ROUNDS: rounds at the paper's size (default 3; one at 10×). */
 export async function engineBench(scales = (process.env['BENCH_SCALES'] ?? '1,10').split(',').map(Number)): Promise<EngineBenchRow[]> {
   const rows: EngineBenchRow[] = [];
+  const compare = process.env['BENCH_COMPARE'];
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
   for (const x of scales) {
-    const shape = { fetch: 22 * x, config: 109 * x, score: 109 * x, aggregate: 6 * x };
-    rows.push(await benchShape(x === 1 ? 'paper-sized' : `${x}× paper`, shape, x >= 10 ? 3 : 5));
+    const o: BenchOptions = x >= 10 ? { rounds: Math.max(1, Math.round(rounds / 3)), noops: 3 } : { rounds, noops: 5 };
+    if (compare) o.compare = resolve(compare);
+    rows.push(await benchShape(x === 1 ? 'paper-sized' : `${x}× paper`, paperShape(x), o));
   }
   return rows;
 }
 
 export function engineTable(rows: EngineBenchRow[]): string {
   const f = (n: number): string => n.toFixed(0);
-  const lines = [
-    '| DAG | stages | plan, cold (ms) | no-op re-run, whole CLI (ms) | doit no-op (ms) | no-op / doit | full run (ms) | doit full run (ms) | full run / doit | spawn-only baseline (ms) | full run / baseline | re-run after one input changed (ms, stages run) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
   const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}×` : '–');
-  const opt = (n: number | undefined): string => (n === undefined ? '–' : f(n));
-  for (const r of rows) lines.push(`| ${r.shape} | ${r.stages} | ${f(r.planMs)} | ${f(r.noopMs)} | ${opt(r.doitNoopMs)} | ${ratio(r.noopMs, r.doitNoopMs)} | ${f(r.fullRunMs)} | ${opt(r.doitFullMs)} | ${ratio(r.fullRunMs, r.doitFullMs)} | ${f(r.baselineMs)} | ${r.overheadRatio.toFixed(2)}× | ${f(r.oneChangeMs)} (${r.oneChangeRan}) |`);
-  return lines.join('\n');
+  const opt = (t: Timings | undefined): string => (t === undefined ? '–' : f(t.ms));
+  const other = rows.some((r) => r.otherFull);
+  const full = [
+    `| DAG | stages | rounds | spawn-only baseline (ms) | **engine (ms)** | **engine / baseline** | engine − baseline per stage (ms) |${other ? ' other build (ms) | other build / baseline |' : ''} doit (ms) | doit / baseline | engine / doit | load average (1 min, before → after) |`,
+    `|---|---:|---:|---:|---:|---:|---:|${other ? '---:|---:|' : ''}---:|---:|---:|---|`,
+  ];
+  for (const r of rows) {
+    full.push(
+      `| ${r.shape} | ${r.stages} | ${r.full.runs.length} | ${f(r.baseline.ms)} | ${f(r.full.ms)} | **${r.overheadRatio.toFixed(2)}×** | ${((r.full.ms - r.baseline.ms) / r.stages).toFixed(1)} |` +
+        (other ? ` ${opt(r.otherFull)} | ${r.otherRatio ? `${r.otherRatio.toFixed(2)}×` : '–'} |` : '') +
+        ` ${opt(r.doitFull)} | ${ratio(r.doitFull?.ms ?? 0, r.baseline.ms)} | ${ratio(r.full.ms, r.doitFull?.ms)} | ${r.loadBefore.toFixed(1)} → ${r.loadAfter.toFixed(1)} |`,
+    );
+  }
+  const noop = [
+    `| DAG | plan, cold (ms) | **no-op re-run, whole CLI (ms)** |${other ? ' other build no-op (ms) |' : ''} doit no-op (ms) | **no-op / doit** | re-run after one input changed (ms, stages run) |`,
+    `|---|---:|---:|${other ? '---:|' : ''}---:|---:|---:|`,
+  ];
+  for (const r of rows) {
+    noop.push(`| ${r.shape} | ${f(r.planMs)} | ${f(r.noop.ms)} |${other ? ` ${opt(r.otherNoop)} |` : ''} ${opt(r.doitNoop)} | ${ratio(r.noop.ms, r.doitNoop?.ms)} | ${f(r.oneChangeMs)} (${r.oneChangeRan}) |`);
+  }
+  const runs = rows.map((r) => `- ${r.shape}: baseline ${r.baseline.runs.map(f).join(', ')}; engine ${r.full.runs.map(f).join(', ')}${r.otherFull ? `; other build ${r.otherFull.runs.map(f).join(', ')}` : ''}${r.doitFull ? `; doit ${r.doitFull.runs.map(f).join(', ')}` : ''} ms`);
+  return ['**Full run** (every stage executed, 2 jobs; medians over the rounds, ratio = median of the per-round ratios):', '', ...full, '', '**No-op and re-run** (medians):', '', ...noop, '', 'Every round (ms):', '', ...runs].join('\n');
 }
 
 /** docs/bench.md: how the figures were made, the table, and what they say. */

@@ -20,6 +20,12 @@ async function main(): Promise<void> {
     const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
     writeFileSync(join(REPO, 'docs', 'bench.md'), engineDoc(table, `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, load average at the end ${load}`));
   }
+  if (only.includes('profile')) {
+    // Not in the default set: where a full run's per-stage CPU time goes (node --cpu-prof).
+    console.log('engine profile (a full run of the paper-shaped DAG under --cpu-prof) …');
+    const { profileFullRun, profileTable } = await import('./engine-profile.js');
+    console.log(profileTable(profileFullRun(Number(process.env['BENCH_SCALE'] ?? 1))));
+  }
   if (only.length === 0 || only.includes('lm')) {
     console.log('scoring-library benchmark (plain vs fast path on tiny-gpt2) …');
     const { runLmBench } = await import('./lm-bench.js');
