@@ -45,11 +45,12 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   const store = new Store(inv.storeDir);
   if (inv.plugins.length) await env.registry.addPlugins(inv.plugins.filter((p) => !env.registry.names().some((n) => env.registry.modulePath(n) === p)));
   const kind = await env.registry.get(inv.instance.kind);
-  const tmp = await store.makeTmp(inv.key.slice(0, 12));
-  // The staging folder is the output folder; scratch space is made only for a kind that asks
-  // (every folder created costs a metadata write, and most stages need none).
+  const tmp = await store.session.tmpPath(inv.key.slice(0, 12));
+  // The staging folder is the output folder; it and the scratch space are made only for a kind
+  // that asks (every folder created costs a metadata write, and a run stage needs neither).
   const outDir = tmp;
   const scratch = `${tmp}.scratch`;
+  let outMade = false;
   let scratchMade = false;
   const logPath = store.logPath(inv.key);
   // The log is kept in memory and written once: most stages log a few lines.
@@ -73,7 +74,11 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     ...pctx,
     inputs: inv.inputs,
     planned: inv.planned,
-    outDir,
+    get outDir(): string {
+      if (!outMade) mkdirSync(outDir, { recursive: true });
+      outMade = true;
+      return outDir;
+    },
     provide: (name, path) => void provided.set(name, path),
     get tmpDir(): string {
       mkdirSync(scratch, { recursive: true });
@@ -153,17 +158,17 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, toFailure(e, 'execute')).catch(() => undefined);
     throw e;
   } finally {
-    await Promise.all([removeStaging(tmp), scratchMade ? removeStaging(scratch) : undefined]);
+    await Promise.all([outMade ? removeStaging(tmp) : undefined, scratchMade ? removeStaging(scratch) : undefined]);
     await store.stat.flush().catch(() => undefined);
   }
 }
 
 const HOST = hostname();
 
-/** A staging folder left empty (a run stage's outputs are stored from the working tree) goes with
- * one rmdir; one with files is removed off the event loop, which a run of many small stages would
- * otherwise wait on. Each asynchronous step is a hand-off to the thread pool and back, and on a
- * loaded machine every hand-off can cost a scheduler time slice: the common case takes none. */
+/** An empty staging folder goes with one rmdir; one with files is removed off the event loop, which
+ * a run of many small stages would otherwise wait on. Each asynchronous step is a hand-off to the
+ * thread pool and back, and on a loaded machine every hand-off can cost a scheduler time slice:
+ * the common case takes none. */
 async function removeStaging(dir: string): Promise<void> {
   try {
     rmdirSync(dir);
