@@ -3,11 +3,11 @@
 // to the innermost engine function that names a job (storing outputs, the run record, the stage
 // lock, …), then divided by the number of stages. `npm run bench -- profile`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { paperShape, projectDir } from './engine-bench.js';
+import { paperShape, projectDir, stageCount } from './engine-bench.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(REPO, 'bin', 'pipeline.js');
@@ -105,6 +105,51 @@ export function profileFullRun(scale = 1): { stages: number; wallMs: number; sum
     rmSync(dir, { recursive: true, force: true });
     rmSync(profDir, { recursive: true, force: true });
   }
+}
+
+/** What each process of a full run used, from its own process.resourceUsage() at exit (a preload
+ * script): CPU time, and voluntary context switches — each a wait for another thread or process
+ * (the thread pool, the spawner), the hand-offs that cost a time slice on a loaded machine. */
+export interface ResourceUse {
+  process: 'engine' | 'spawner';
+  cpuMs: number;
+  voluntarySwitches: number;
+}
+
+const PRELOAD = `const { appendFileSync } = require('node:fs');
+process.on('exit', () => {
+  const r = process.resourceUsage();
+  const who = (process.argv[1] || '').includes('spawner-main') ? 'spawner' : 'engine';
+  appendFileSync(process.env.BENCH_USAGE_OUT, JSON.stringify({ process: who, cpuMs: (r.userCPUTime + r.systemCPUTime) / 1000, voluntarySwitches: r.voluntaryContextSwitches }) + '\\n');
+});
+`;
+
+export function resourceUse(bin: string, scale = 1): { stages: number; wallMs: number; use: ResourceUse[] } {
+  const shape = paperShape(scale);
+  const dir = projectDir(shape);
+  const tmp = mkdtempSync(join(tmpdir(), 'ltd-usage-'));
+  try {
+    const preload = join(tmp, 'usage.cjs');
+    writeFileSync(preload, PRELOAD);
+    const out = join(tmp, 'usage.jsonl');
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [bin, 'run', '--jobs', '2'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true', NODE_OPTIONS: `--require ${preload}`, BENCH_USAGE_OUT: out } });
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`pipeline run failed: ${r.stderr}${r.stdout}`);
+    const use = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ResourceUse);
+    return { stages: stageCount(shape), wallMs, use };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export function useTable(rows: { build: string; r: ReturnType<typeof resourceUse> }[]): string {
+  const lines = ['| build | process | CPU ms per stage | voluntary context switches per stage |', '|---|---|---:|---:|'];
+  for (const { build, r } of rows) {
+    for (const u of r.use) lines.push(`| ${build} | ${u.process} | ${(u.cpuMs / r.stages).toFixed(2)} | ${(u.voluntarySwitches / r.stages).toFixed(1)} |`);
+  }
+  return lines.join('\n');
 }
 
 export function profileTable(p: ReturnType<typeof profileFullRun>): string {
