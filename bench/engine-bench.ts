@@ -358,14 +358,18 @@ ${p.usage ? `\n## What the engine's process waits for\n\nOne full run of the pap
   aggregate reads every score); removing a usually-absent file (the failure record, the lock's
   temporary name) is one unlink, not two stats and an unlink; staging names take a counter after
   the process's random token, not fresh random bytes.
-- **What was not batched, and why.** The store's per-stage metadata — one object, the
-  fingerprint, the run record and the stage pointer, each staged and renamed — is a small share of
-  the engine's CPU in the profile. Appending fingerprints and pointers to a per-run journal would
-  save a few of those system calls per stage, but every reader (why-stale, gc, verify, another
-  host on a shared file system) would have to scan journals, and the one-file-per-key record that
-  a kill -9 can never leave half-written is what makes a stage complete; that trade is not worth
-  it at these figures. No fsync is issued: a killed process loses nothing the kernel already has,
-  and a record is renamed into place only after every output it names (DESIGN.md).
+- **What was not batched, and why.** The store's per-stage metadata is one object, the
+  fingerprint, the run record and the stage pointer, each staged and renamed, and the stage lock
+  (a temporary file linked into place, removed at the end): about a dozen file creations, links,
+  renames and unlinks per stage, all synchronous. Their rows in the profile are what batching could
+  save. Appending fingerprints and pointers to a per-run journal would remove four of them, but
+  every reader (why-stale, gc, verify, another host on a shared file system) would then scan
+  journals, and the one-file-per-key record that a kill -9 can never leave half-written is what
+  makes a stage complete; the lock is what keeps two hosts from computing one stage twice. No
+  fsync is issued: a killed process loses nothing the kernel already has, and a record is renamed
+  into place only after every output it names (DESIGN.md). On a loaded machine a CPU profile
+  charges preemption to whatever is on the stack, these synchronous calls included: compare the
+  shares with the load average above.
 - **What remains.** Two messages per stage between the engine and its spawner (a fork from the
   engine's large process would block its event loop instead), and the engine's own work above.
   doit is faster than even the baseline because it runs commands with \`/bin/sh\` (dash) from
