@@ -4,20 +4,13 @@
 // re-run (the whole CLI process, wall clock), and a re-run after one input changes.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(REPO, 'bin', 'pipeline.js');
-
-interface Shape {
-  fetch: number;
-  config: number;
-  score: number;
-  aggregate: number;
-}
 
 /** Config and score stages are a fetch × k matrix (one combination excluded to hit the exact
  * count); every aggregate reads every score, as the paper's domain aggregates read all models. */
@@ -55,12 +48,30 @@ stages:
 `;
 }
 
-function project(s: Shape): string {
+export interface Shape {
+  fetch: number;
+  config: number;
+  score: number;
+  aggregate: number;
+}
+
+/** The paper's DAG (22 fetch, 109 config, 109 score, 6 aggregate, 1 plot stages) × scale. */
+export function paperShape(scale: number): Shape {
+  return { fetch: 22 * scale, config: 109 * scale, score: 109 * scale, aggregate: 6 * scale };
+}
+
+export function stageCount(s: Shape): number {
+  return s.fetch + s.config + s.score + s.aggregate + 1;
+}
+
+/** A fresh project folder with the DAG's pipeline.yaml, its dodo.py and its inputs. */
+export function projectDir(s: Shape): string {
   const dir = mkdtempSync(join(tmpdir(), 'ltd-bench-'));
   mkdirSync(join(dir, 'in'));
   mkdirSync(join(dir, 'out'));
   for (let f = 0; f < s.fetch; f++) writeFileSync(join(dir, 'in', `${f}.txt`), `input ${f}\n`);
   writeFileSync(join(dir, 'pipeline.yaml'), syntheticPipeline(s));
+  writeFileSync(join(dir, 'dodo.py'), dodo(s));
   return dir;
 }
 
@@ -86,20 +97,21 @@ function hasDoit(): boolean {
   return spawnSync('doit', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-function doitMs(dir: string, args: string[]): number {
+function timed(cmd: string, args: string[], cwd: string, what: string): { ms: number; stdout: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('doit', args, { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' }, maxBuffer: 256 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`doit ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-  return ms;
+  if (r.status !== 0) throw new Error(`${what} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return { ms, stdout: r.stdout };
 }
 
-function cliMs(dir: string, args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`pipeline ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-  return ms;
+/** `pipeline` of this checkout, or of another one (BENCH_COMPARE: before/after in the same run). */
+function cliMs(bin: string, dir: string, args: string[]): number {
+  return timed(process.execPath, [bin, ...args], dir, 'pipeline').ms;
+}
+
+function doitMs(dir: string, args: string[]): number {
+  return timed('doit', args, dir, 'doit').ms;
 }
 
 /** The baseline: one `bash -c` per stage, two at a time, no engine. */
@@ -121,137 +133,251 @@ async function spawnBaseline(dir: string, n: number): Promise<number> {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** One tool's figures over the rounds: every round's time, and the median. */
+export interface Timings {
+  runs: number[];
+  ms: number;
+}
+
+function timings(runs: number[]): Timings {
+  return { runs, ms: median(runs) };
 }
 
 export interface EngineBenchRow {
   shape: string;
   stages: number;
   planMs: number;
-  fullRunMs: number;
-  baselineMs: number;
+  /** Full runs, one per round; each round runs the baseline, the engine (and the other build) and doit back to back. */
+  baseline: Timings;
+  full: Timings;
+  /** The median over rounds of each round's full run / baseline: the headline ratio. */
   overheadRatio: number;
-  noopMs: number;
+  noop: Timings;
   oneChangeMs: number;
   oneChangeRan: number;
-  /** doit on the same DAG, in the same run (undefined when doit is not installed). */
-  doitFullMs?: number;
-  doitNoopMs?: number;
+  /** doit on the same DAG, in the same rounds (undefined when doit is not installed). */
+  doitFull?: Timings;
+  doitNoop?: Timings;
+  /** BENCH_COMPARE's build in the same rounds (before/after a change). */
+  otherFull?: Timings;
+  otherNoop?: Timings;
+  otherRatio?: number;
+  loadBefore: number;
+  loadAfter: number;
 }
 
-export async function benchShape(name: string, s: Shape, repeats = 5): Promise<EngineBenchRow> {
-  const dir = project(s);
+export interface BenchOptions {
+  rounds: number;
+  noops: number;
+  /** Another checkout's bin/pipeline.js, run beside this one. */
+  compare?: string;
+}
+
+export async function benchShape(name: string, s: Shape, o: BenchOptions): Promise<EngineBenchRow> {
+  const stages = stageCount(s);
+  const loadBefore = loadavg()[0]!;
+  const withDoit = hasDoit();
+  const dirs: string[] = [];
+  const fresh = (): string => {
+    const d = projectDir(s);
+    dirs.push(d);
+    return d;
+  };
   try {
-    const stages = s.fetch + s.config + s.score + s.aggregate + 1;
     // Plan: parse, validate, expand and build the graph (in process, median of a few).
     const plans: number[] = [];
-    for (let i = 0; i < repeats; i++) {
+    const planDir = fresh();
+    for (let i = 0; i < o.noops; i++) {
       const t0 = process.hrtime.bigint();
       // A fresh store each time: a cold plan, without the compiled-spec cache.
       const store = mkdtempSync(join(tmpdir(), 'ltd-bench-store-'));
-      await Engine.open({ file: join(dir, 'pipeline.yaml'), storeDir: store });
+      await Engine.open({ file: join(planDir, 'pipeline.yaml'), storeDir: store });
       rmSync(store, { recursive: true, force: true });
       plans.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    const baselineMs = await spawnBaseline(dir, stages);
-    const fullRunMs = cliMs(dir, ['run', '--jobs', '2']);
-    const noops: number[] = [];
-    for (let i = 0; i < repeats; i++) noops.push(cliMs(dir, ['run']));
-    let doit: Pick<EngineBenchRow, 'doitFullMs' | 'doitNoopMs'> = {};
-    if (hasDoit()) {
-      // doit in its own copy of the project, 2 jobs as the engine (threads: the actions are shell commands).
-      const ddir = project(s);
-      try {
-        writeFileSync(join(ddir, 'dodo.py'), dodo(s));
-        const doitFullMs = doitMs(ddir, ['-n', '2', '-P', 'thread']);
-        const dn: number[] = [];
-        for (let i = 0; i < repeats; i++) dn.push(doitMs(ddir, []));
-        doit = { doitFullMs, doitNoopMs: median(dn) };
-      } finally {
-        rmSync(ddir, { recursive: true, force: true });
+    // Rounds: each tool once, back to back, each in a fresh project; a ratio is taken within a round,
+    // so load that changes between rounds moves both of its terms.
+    const base: number[] = [], full: number[] = [], other: number[] = [], doit: number[] = [];
+    const ratios: number[] = [], otherRatios: number[] = [];
+    let engineDir = '', otherDir = '', doitDir = '';
+    for (let r = 0; r < o.rounds; r++) {
+      const b = await spawnBaseline(fresh(), stages);
+      base.push(b);
+      engineDir = fresh();
+      full.push(cliMs(BIN, engineDir, ['run', '--jobs', '2']));
+      ratios.push(full.at(-1)! / b);
+      if (o.compare) {
+        otherDir = fresh();
+        other.push(cliMs(o.compare, otherDir, ['run', '--jobs', '2']));
+        otherRatios.push(other.at(-1)! / b);
+      }
+      if (withDoit) {
+        doitDir = fresh();
+        // 2 jobs as the engine (threads: the actions are shell commands).
+        doit.push(doitMs(doitDir, ['-n', '2', '-P', 'thread']));
       }
     }
-    writeFileSync(join(dir, 'in', '0.txt'), 'changed\n');
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [BIN, 'run', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-    const oneChangeMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    const oneChangeRan = r.stdout.split('\n').filter((l) => l.includes('"stage-done"')).length;
-    return { shape: name, stages, planMs: median(plans), fullRunMs, baselineMs, overheadRatio: fullRunMs / baselineMs, noopMs: median(noops), oneChangeMs, oneChangeRan, ...doit };
+    // No-op re-runs, alternating between the tools.
+    const noop: number[] = [], otherNoop: number[] = [], doitNoop: number[] = [];
+    for (let i = 0; i < o.noops; i++) {
+      noop.push(cliMs(BIN, engineDir, ['run']));
+      if (o.compare) otherNoop.push(cliMs(o.compare, otherDir, ['run']));
+      if (withDoit) doitNoop.push(doitMs(doitDir, []));
+    }
+    writeFileSync(join(engineDir, 'in', '0.txt'), 'changed\n');
+    const change = timed(process.execPath, [BIN, 'run', '--json'], engineDir, 'pipeline');
+    const oneChangeRan = change.stdout.split('\n').filter((l) => l.includes('"stage-done"')).length;
+    const row: EngineBenchRow = {
+      shape: name,
+      stages,
+      planMs: median(plans),
+      baseline: timings(base),
+      full: timings(full),
+      overheadRatio: median(ratios),
+      noop: timings(noop),
+      oneChangeMs: change.ms,
+      oneChangeRan,
+      loadBefore,
+      loadAfter: loadavg()[0]!,
+    };
+    if (withDoit) {
+      row.doitFull = timings(doit);
+      row.doitNoop = timings(doitNoop);
+    }
+    if (o.compare) {
+      row.otherFull = timings(other);
+      row.otherNoop = timings(otherNoop);
+      row.otherRatio = median(otherRatios);
+    }
+    return row;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
 
-/** `scales`: multiples of the paper's DAG to measure (default 1 and 10; BENCH_SCALES=1 for a quick run). */
+/** `scales`: multiples of the paper's DAG to measure (default 1 and 10; BENCH_SCALES=1 for a quick run).
+ * BENCH_ROUNDS: rounds at the paper's size (default 3; one at 10×). */
 export async function engineBench(scales = (process.env['BENCH_SCALES'] ?? '1,10').split(',').map(Number)): Promise<EngineBenchRow[]> {
   const rows: EngineBenchRow[] = [];
+  const compare = process.env['BENCH_COMPARE'];
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
   for (const x of scales) {
-    const shape = { fetch: 22 * x, config: 109 * x, score: 109 * x, aggregate: 6 * x };
-    rows.push(await benchShape(x === 1 ? 'paper-sized' : `${x}× paper`, shape, x >= 10 ? 3 : 5));
+    const o: BenchOptions = x >= 10 ? { rounds: Math.max(1, Math.round(rounds / 3)), noops: 3 } : { rounds, noops: 5 };
+    if (compare) o.compare = resolve(compare);
+    rows.push(await benchShape(x === 1 ? 'paper-sized' : `${x}× paper`, paperShape(x), o));
   }
   return rows;
 }
 
 export function engineTable(rows: EngineBenchRow[]): string {
   const f = (n: number): string => n.toFixed(0);
-  const lines = [
-    '| DAG | stages | plan, cold (ms) | no-op re-run, whole CLI (ms) | doit no-op (ms) | no-op / doit | full run (ms) | doit full run (ms) | full run / doit | spawn-only baseline (ms) | full run / baseline | re-run after one input changed (ms, stages run) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
   const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}×` : '–');
-  const opt = (n: number | undefined): string => (n === undefined ? '–' : f(n));
-  for (const r of rows) lines.push(`| ${r.shape} | ${r.stages} | ${f(r.planMs)} | ${f(r.noopMs)} | ${opt(r.doitNoopMs)} | ${ratio(r.noopMs, r.doitNoopMs)} | ${f(r.fullRunMs)} | ${opt(r.doitFullMs)} | ${ratio(r.fullRunMs, r.doitFullMs)} | ${f(r.baselineMs)} | ${r.overheadRatio.toFixed(2)}× | ${f(r.oneChangeMs)} (${r.oneChangeRan}) |`);
-  return lines.join('\n');
+  const opt = (t: Timings | undefined): string => (t === undefined ? '–' : f(t.ms));
+  const other = rows.some((r) => r.otherFull);
+  const full = [
+    `| DAG | stages | rounds | spawn-only baseline (ms) | **engine (ms)** | **engine / baseline** | engine − baseline per stage (ms) |${other ? ' other build (ms) | other build / baseline |' : ''} doit (ms) | doit / baseline | engine / doit | load average (1 min, before → after) |`,
+    `|---|---:|---:|---:|---:|---:|---:|${other ? '---:|---:|' : ''}---:|---:|---:|---|`,
+  ];
+  for (const r of rows) {
+    full.push(
+      `| ${r.shape} | ${r.stages} | ${r.full.runs.length} | ${f(r.baseline.ms)} | ${f(r.full.ms)} | **${r.overheadRatio.toFixed(2)}×** | ${((r.full.ms - r.baseline.ms) / r.stages).toFixed(1)} |` +
+        (other ? ` ${opt(r.otherFull)} | ${r.otherRatio ? `${r.otherRatio.toFixed(2)}×` : '–'} |` : '') +
+        ` ${opt(r.doitFull)} | ${ratio(r.doitFull?.ms ?? 0, r.baseline.ms)} | ${ratio(r.full.ms, r.doitFull?.ms)} | ${r.loadBefore.toFixed(1)} → ${r.loadAfter.toFixed(1)} |`,
+    );
+  }
+  const noop = [
+    `| DAG | plan, cold (ms) | **no-op re-run, whole CLI (ms)** |${other ? ' other build no-op (ms) |' : ''} doit no-op (ms) | **no-op / doit** | re-run after one input changed (ms, stages run) |`,
+    `|---|---:|---:|${other ? '---:|' : ''}---:|---:|---:|`,
+  ];
+  for (const r of rows) {
+    noop.push(`| ${r.shape} | ${f(r.planMs)} | ${f(r.noop.ms)} |${other ? ` ${opt(r.otherNoop)} |` : ''} ${opt(r.doitNoop)} | ${ratio(r.noop.ms, r.doitNoop?.ms)} | ${f(r.oneChangeMs)} (${r.oneChangeRan}) |`);
+  }
+  const runs = rows.map((r) => `- ${r.shape}: baseline ${r.baseline.runs.map(f).join(', ')}; engine ${r.full.runs.map(f).join(', ')}${r.otherFull ? `; other build ${r.otherFull.runs.map(f).join(', ')}` : ''}${r.doitFull ? `; doit ${r.doitFull.runs.map(f).join(', ')}` : ''} ms`);
+  return ['**Full run** (every stage executed, 2 jobs; medians over the rounds, ratio = median of the per-round ratios):', '', ...full, '', '**No-op and re-run** (medians):', '', ...noop, '', 'Every round (ms):', '', ...runs].join('\n');
 }
 
-/** docs/bench.md: how the figures were made, the table, and what they say. */
-export function engineDoc(table: string, machine: string, date = new Date().toISOString().slice(0, 10)): string {
+export interface EngineDocParts {
+  table: string;
+  /** bench/engine-profile.ts: CPU per stage by job, engine and spawner. */
+  profile?: string;
+  /** bench/engine-profile.ts: CPU and voluntary context switches per stage, this build (and BENCH_COMPARE's). */
+  usage?: string;
+  machine: string;
+  /** What BENCH_COMPARE's build is, when one ran beside this one. */
+  compared?: string;
+}
+
+/** docs/bench.md: how the figures were made, the tables, and what they say. */
+export function engineDoc(p: EngineDocParts, date = new Date().toISOString().slice(0, 10)): string {
   return `# Engine benchmark
 
-Generated by \`npm run bench\` on ${date}: ${machine}. \`BENCH_SCALES=1 npm run bench engine\` measures
-the paper-sized DAG alone.
+Generated by \`npm run bench -- engine\` on ${date}: ${p.machine}. \`BENCH_SCALES=1\` measures the
+paper-sized DAG alone; \`BENCH_ROUNDS\` sets the rounds at that size (one at 10×); \`BENCH_COMPARE=<other
+checkout>/bin/pipeline.js\` runs another build in the same rounds (before/after a change).
+\`npm run bench -- profile\` prints the per-stage profile below on its own.
 
 A synthetic DAG shaped like the paper's — 22 fetch, 109 config, 109 score, 6 aggregate and 1 plot
 stages, each a \`run:\` stage with a trivial body (\`cat\`/\`echo\` into a file) — and the same at 10×.
 The same DAG is also written as a \`dodo.py\` for [doit](https://pydoit.org) (Debian
 \`python3-doit\`; each stage a task with its \`file_dep\` and \`targets\`) and run in the same
-benchmark, so the ratios compare two tools under the same load.
+rounds, so the ratios compare tools under the same load. The machine is shared: a round runs the
+bare-spawning baseline, the engine${p.compared ? ', the other build' : ''} and doit back to back, each in a fresh project, and a ratio is
+taken within a round, where load moves both of its terms alike.
 
-- **plan**: parse, validate, expand and build the graph, in process (median of several).
+- **spawn-only baseline**: a plain Node script spawning one \`bash -c\` per stage, 2 at a time.
+- **full run**: every stage executed, 2 jobs (\`pipeline run --jobs 2\`; \`doit -n 2 -P thread\`).
 - **no-op re-run**: \`pipeline run\` when everything is fresh, the whole CLI process from spawn to
   exit (median of several): Node start-up, loading the compiled spec, computing every key and
   checking every run record and materialised file. doit's figure is \`doit\` with everything up to
   date, also a whole process.
-- **full run**: every stage executed, 2 jobs (\`doit -n 2 -P thread\`), against a plain Node script
-  spawning one \`bash -c\` per stage, 2 at a time (the spawn-only baseline), in the same run.
-- **re-run after one input changed**: one fetch input edited; its config and score stages, every
-  aggregate (each reads all scores) and the plot re-run.
-
-${table}
-
+- **plan**: parse, validate, expand and build the graph, in process, cold (median of several).
+- **re-run after one input changed**: one fetch input edited; its 5 config and 5 score stages (10
+  at 10×), every aggregate (each reads all scores) and the plot re-run.
+${p.compared ? `- **other build**: ${p.compared}.\n` : ''}
+${p.table}
+${p.usage ? `\n## What the engine's process waits for\n\nOne full run of the paper-sized DAG per build, each process's own \`process.resourceUsage()\` at exit.\nA voluntary context switch is a wait for another thread or process (the thread pool, the spawner);\non a loaded machine each can cost a scheduler time slice, so their count per stage is the part of\nthe overhead that load multiplies.\n\n${p.usage}\n` : ''}${p.profile ? `\n## Where a full run's CPU goes\n\n\`node --cpu-prof\` of the engine and of its command spawner over one full run of the paper-sized\nDAG (bench/engine-profile.ts), each sample charged to the innermost engine function that names a\njob; the profiler itself slows the run down, so the shares matter more than the milliseconds.\n\n${p.profile}\n` : ''}
 ## Reading the numbers
 
-- **Where a full run's time goes** (\`--cpu-prof\` of the engine and of its command spawner on the
-  paper-sized DAG): the engine process is idle most of the run; the spawner, which starts every
-  command, is the busy one, and most of its time is inside \`child_process.spawn\` — the same cost
-  the spawn-only baseline pays. Two things used to double it: commands got a socket as stdin, which
-  bash takes for a remote shell, so it sourced \`~/.bashrc\` before every command (a \`pyenv init\`
-  per stage on this machine); and zx's per-command bookkeeping cost about as much as the spawn.
-  Commands now get \`/dev/null\` as stdin and are spawned directly. doit is faster than even the
-  baseline because it runs commands with \`/bin/sh\` (dash) from Python; what remains of the
-  engine's own work per stage is computing the key, the stage lock, storing the output, writing the
-  fingerprint, the run record and the stage pointer, and materialising the copy (about ten small
-  synchronous file-system operations; staging folders are now removed off the event loop).
-- **Next steps** (not done): batch the store's per-stage metadata writes (fingerprints and stage
-  pointers appended to one journal per run, records kept one file each as the commit marker), and
-  spawn through a long-lived shell (a fork from a 4 MB bash is cheaper than from a Node process).
+- **What a stage costs the engine.** Between a command's exit and the next command's start the
+  engine's main thread reads the exit message from the spawner, stats and hashes the output,
+  stores it as an object (a staged file renamed into objects/), writes the fingerprint, the run
+  record (the commit marker) and the stage pointer (each a staged file renamed into place),
+  checks the materialised copy, releases the stage lock, and for the next stage takes its lock,
+  checks its input objects and the declared paths, and sends the command to the spawner: about 60
+  system calls, all synchronous. The spawner forks and execs \`bash\` as the baseline does.
+- **What was removed (issue 20, item 8).** Every asynchronous step on that path was a hand-off to
+  the thread pool and back: removing the stage's staging folder (\`fs.rm\`, a stat and an rmdir,
+  twice), and hashing the materialised output through a read stream (open, read, close). On a
+  loaded machine each hand-off can wait a time slice. Now the staging folder is made only when a
+  kind asks for it (a run stage's outputs are stored from the working tree) and an empty one goes
+  with one rmdir; files up to 4 MiB are hashed with one synchronous read; an input object this
+  process re-hashed is not re-hashed while its size, mtime, ctime and inode are unchanged (an
+  aggregate reads every score); removing a usually-absent file (the failure record, the lock's
+  temporary name) is one unlink, not two stats and an unlink; staging names take a counter after
+  the process's random token, not fresh random bytes.
+- **What was not batched, and why.** The store's per-stage metadata is one object, the
+  fingerprint, the run record and the stage pointer, each staged and renamed, and the stage lock
+  (a temporary file linked into place, removed at the end): about a dozen file creations, links,
+  renames and unlinks per stage, all synchronous. Their rows in the profile are what batching could
+  save. Appending fingerprints and pointers to a per-run journal would remove four of them, but
+  every reader (why-stale, gc, verify, another host on a shared file system) would then scan
+  journals, and the one-file-per-key record that a kill -9 can never leave half-written is what
+  makes a stage complete; the lock is what keeps two hosts from computing one stage twice. No
+  fsync is issued: a killed process loses nothing the kernel already has, and a record is renamed
+  into place only after every output it names (DESIGN.md). On a loaded machine a CPU profile
+  charges preemption to whatever is on the stack, these synchronous calls included: compare the
+  shares with the load average above.
+- **What remains.** Two messages per stage between the engine and its spawner (a fork from the
+  engine's large process would block its event loop instead), and the engine's own work above.
+  doit is faster than even the baseline because it runs commands with \`/bin/sh\` (dash) from
+  Python.
 - **No-op.** Node start-up and loading the CLI are a fixed part; the rest reads one run record per
   stage and stats each materialised file (through the stat cache). A pipeline file that validated
-  before is not parsed again (\`cache/compiled/\`), and a kind's code digest — its import closure,
-  tokenized without comments — is kept per file by size, mtime and inode
-  (\`cache/compiled/code-files.json\`), so a no-op never re-tokenizes unchanged code.
-- **Re-run after one change.** One input feeds a fetch stage, its 5 configs and 5 scores (10 at 10×),
-  all 6 (60) aggregates — each reads every score — and the plot.
+  before is not parsed again (\`cache/compiled/\`), and a kind's code digest is kept per file by
+  size, mtime and inode (\`cache/compiled/code-files.json\`).
 `;
 }
 

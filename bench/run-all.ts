@@ -14,11 +14,30 @@ async function main(): Promise<void> {
   const only = process.argv.slice(2);
   if (only.length === 0 || only.includes('engine')) {
     console.log('engine benchmark (synthetic paper-shaped DAG and 10×) …');
+    const loadStart = loadavg().map((x) => x.toFixed(1)).join(' / ');
     const rows = await engineBench();
     const table = engineTable(rows);
     console.log(table);
+    // The per-stage profile and resource use: one full run each, paper-sized.
+    const { profileFullRun, profileTable, resourceUse, useTable } = await import('./engine-profile.js');
+    const compare = process.env['BENCH_COMPARE'];
+    const use = [{ build: 'this build', r: resourceUse(join(REPO, 'bin', 'pipeline.js')) }];
+    if (compare) use.push({ build: 'other build', r: resourceUse(resolve(compare)) });
+    const usage = useTable(use);
+    console.log(usage);
+    const profile = profileTable(profileFullRun(1));
+    console.log(profile);
     const load = loadavg().map((x) => x.toFixed(1)).join(' / ');
-    writeFileSync(join(REPO, 'docs', 'bench.md'), engineDoc(table, `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, load average at the end ${load}`));
+    const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, load average (1 / 5 / 15 min) ${loadStart} at the start, ${load} at the end`;
+    const parts: Parameters<typeof engineDoc>[0] = { table, usage, profile, machine };
+    if (compare) parts.compared = process.env['BENCH_COMPARE_LABEL'] ?? compare;
+    writeFileSync(join(REPO, 'docs', 'bench.md'), engineDoc(parts));
+  }
+  if (only.includes('profile') && !only.includes('engine')) {
+    // Not in the default set: where a full run's per-stage CPU time goes (node --cpu-prof).
+    console.log('engine profile (a full run of the paper-shaped DAG under --cpu-prof) …');
+    const { profileFullRun, profileTable } = await import('./engine-profile.js');
+    console.log(profileTable(profileFullRun(Number(process.env['BENCH_SCALE'] ?? 1))));
   }
   if (only.length === 0 || only.includes('lm')) {
     console.log('scoring-library benchmark (plain vs fast path on tiny-gpt2) …');

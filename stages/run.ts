@@ -87,7 +87,6 @@ const kind: StageKind = {
     }
     for (const o of outs) {
       const src = abs(ctx, o.name);
-      const dst = join(ctx.outDir, o.name);
       try {
         statSync(src);
       } catch {
@@ -98,6 +97,7 @@ const kind: StageKind = {
         ctx.provide(o.name, src);
         continue;
       }
+      const dst = join(ctx.outDir, o.name);
       if (o.name.includes('/')) mkdirSync(dirname(dst), { recursive: true });
       if (o.type === 'file') copyFileSync(src, dst);
       else await fs.cp(src, dst, { recursive: true });

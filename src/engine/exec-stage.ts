@@ -1,7 +1,7 @@
 // Execute one invocation wherever it runs (the engine process, a model worker, a Slurm job):
 // run the kind into a staging folder, store every declared output, then write the run record —
 // last, as the commit marker. A stage killed half-way leaves only staging, which is discarded.
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
@@ -45,11 +45,13 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   const store = new Store(inv.storeDir);
   if (inv.plugins.length) await env.registry.addPlugins(inv.plugins.filter((p) => !env.registry.names().some((n) => env.registry.modulePath(n) === p)));
   const kind = await env.registry.get(inv.instance.kind);
-  const tmp = await store.makeTmp(inv.key.slice(0, 12));
-  // The staging folder is the output folder; scratch space is made only for a kind that asks
-  // (every folder created costs a metadata write, and most stages need none).
+  const tmp = await store.session.tmpPath(inv.key.slice(0, 12));
+  // The staging folder is the output folder; it and the scratch space are made only for a kind
+  // that asks (every folder created costs a metadata write, and a run stage needs neither).
   const outDir = tmp;
   const scratch = `${tmp}.scratch`;
+  let outMade = false;
+  let scratchMade = false;
   const logPath = store.logPath(inv.key);
   // The log is kept in memory and written once: most stages log a few lines.
   const lines: string[] = [];
@@ -72,10 +74,15 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     ...pctx,
     inputs: inv.inputs,
     planned: inv.planned,
-    outDir,
+    get outDir(): string {
+      if (!outMade) mkdirSync(outDir, { recursive: true });
+      outMade = true;
+      return outDir;
+    },
     provide: (name, path) => void provided.set(name, path),
     get tmpDir(): string {
       mkdirSync(scratch, { recursive: true });
+      scratchMade = true;
       return scratch;
     },
     gpus: env.gpus,
@@ -138,7 +145,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       endedAt: ended.toISOString(),
       durationMs: ended.getTime() - started.getTime(),
       executor: env.executor,
-      host: hostname(),
+      host: HOST,
       pid: process.pid,
       log: relative(store.root, logPath),
     };
@@ -151,9 +158,24 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     if (!env.signal.aborted) await store.writeFailure(inv.instance.id, inv.key, toFailure(e, 'execute')).catch(() => undefined);
     throw e;
   } finally {
-    // Off the event loop: in a run of many small stages these removals would block the others.
-    await Promise.all([fs.rm(tmp, { recursive: true, force: true }), fs.rm(scratch, { recursive: true, force: true })]);
+    await Promise.all([outMade ? removeStaging(tmp) : undefined, scratchMade ? removeStaging(scratch) : undefined]);
     await store.stat.flush().catch(() => undefined);
+  }
+}
+
+const HOST = hostname();
+
+/** An empty staging folder goes with one rmdir; one with files is removed off the event loop, which
+ * a run of many small stages would otherwise wait on. Each asynchronous step is a hand-off to the
+ * thread pool and back, and on a loaded machine every hand-off can cost a scheduler time slice:
+ * the common case takes none. */
+async function removeStaging(dir: string): Promise<void> {
+  try {
+    rmdirSync(dir);
+  } catch (e: unknown) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    await fs.rm(dir, { recursive: true, force: true });
   }
 }
 

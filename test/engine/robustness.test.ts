@@ -44,8 +44,11 @@ test('kill -9 in the middle of a run with several stages in flight, then resume'
     outs: ["slow-\${n}.txt"]
 `);
   const { proc, done } = r.spawn(['run', '--jobs', '2']);
-  // Kill once a few stages have started (polling, so a slow machine does not change the test).
-  for (let i = 0; i < 200 && r.calls().length < 3; i++) await new Promise((res) => setTimeout(res, 25));
+  let exited = false;
+  void done.then(() => (exited = true));
+  // Kill once a few stages have started (polling, so a slow machine does not change the test: at a
+  // load average of 20 the engine took over 5 s to start its first stage).
+  for (let i = 0; i < 2400 && r.calls().length < 3 && !exited; i++) await new Promise((res) => setTimeout(res, 25));
   proc.kill('SIGKILL');
   await done;
   const before = r.calls().length;

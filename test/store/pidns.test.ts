@@ -59,12 +59,13 @@ test('`status` from another PID namespace leaves a live run\'s staging alone; th
   const run = r.spawn(['run']);
   try {
     assert.ok(await until(() => r.calls().includes('start'), 60_000), 'the stage is running');
-    const tmp = join(r.dir, 'cache', 'tmp');
-    const staging = readdirSync(tmp);
-    assert.ok(staging.length > 0, 'the running stage has its staging folder');
+    // What the live run holds: its stage lock and owner record (a run stage stores its outputs from
+    // the working tree, so it has no staging folder), and whatever staging it has.
+    const held = ['tmp', 'locks', 'owners'].flatMap((area) => readdirSync(join(r.dir, 'cache', area)).map((n) => join(r.dir, 'cache', area, n)));
+    assert.ok(held.some((p) => p.endsWith('.lock')), 'the running stage holds its lock');
     const st = inNewPidNs([BIN, 'status'], r.dir);
     assert.equal(st.code, 0, st.stderr);
-    for (const s of staging) assert.ok(existsSync(join(tmp, s)), `status in another PID namespace must not remove live staging ${s}`);
+    for (const p of held) assert.ok(existsSync(p), `status in another PID namespace must not remove the live run's ${p}`);
   } finally {
     r.write('go', ''); // the stage ends whatever happened above
   }

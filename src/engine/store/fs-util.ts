@@ -1,6 +1,6 @@
 // Small filesystem helpers shared by the store: atomic writes, hashing while copying, pid checks.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, constants as fsc } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readMetaSync } from './damage.js';
@@ -8,16 +8,26 @@ import { selfOwner } from './liveness.js';
 
 export { pidAlive } from './liveness.js';
 
-export async function hashFile(path: string): Promise<string> {
+/** Files up to this size are read whole (and re-hashed on every check); larger ones are streamed
+ * and checked through the stat cache. */
+export const SMALL_FILE = 4 * 1024 * 1024;
+
+/** sha256 of a file. A small one is read in one synchronous call: streaming it costs an open, a
+ * read or two and a close, each a hand-off to the thread pool and back — on a loaded machine each
+ * can wait a scheduler time slice, and a run hashes every output it materialises. */
+export async function hashFile(path: string, size = Infinity): Promise<string> {
+  if (size <= SMALL_FILE) return createHash('sha256').update(readFileSync(path)).digest('hex');
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
-/** `<owner token>-<random>`: staging names start with the token of the process that owns them
- * (liveness.ts), so only a provably dead owner's staging is ever removed. */
+let suffixes = 0;
+/** `<owner token>-<n>`: staging names start with the token of the process that owns them
+ * (liveness.ts), so only a provably dead owner's staging is ever removed. The token is random per
+ * process, so a counter after it is unique. */
 export function uniqueSuffix(): string {
-  return `${selfOwner().token}-${randomBytes(4).toString('hex')}`;
+  return `${selfOwner().token}-${(++suffixes).toString(16).padStart(8, '0')}`;
 }
 
 // The store's metadata (run records, pointers, locks, small objects) is written with synchronous

@@ -8,6 +8,10 @@ import { sha256 } from '../canonical.js';
 import type { StageInput } from '../kind.js';
 import { SMALL_FILE, type Objects } from './objects.js';
 
+/** Small objects this process re-hashed and found intact, with their stat then: memory of this
+ * process only (another process checks for itself), and any change to the file changes its ctime. */
+const checked = new Map<string, string>();
+
 export class Integrity {
   readonly quarantineDir: string;
 
@@ -19,18 +23,24 @@ export class Integrity {
     this.quarantineDir = join(root, 'quarantine');
   }
 
-  /** Does a stored object still hold the bytes of its digest? Small ones are re-hashed; large
-   * ones go through the stat cache (unchanged size, mtime, ctime and inode since they were hashed). */
+  /** Does a stored object still hold the bytes of its digest? Small ones are re-hashed, once per
+   * process while their stat is unchanged (an aggregate's hundreds of inputs were checked by the
+   * stages before it); large ones go through the stat cache (unchanged size, mtime, ctime and
+   * inode since they were hashed). */
   async objectIntact(digest: string): Promise<boolean> {
     const p = this.objects.objectPath(digest);
-    let size: number;
+    let st;
     try {
-      size = statSync(p).size;
+      st = statSync(p);
     } catch {
       return false;
     }
-    if (size <= SMALL_FILE) return sha256(readFileSync(p)) === digest;
-    return (await this.objects.stat.digest(p)).digest === digest;
+    if (st.size > SMALL_FILE) return (await this.objects.stat.digest(p)).digest === digest;
+    const seen = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+    if (checked.get(p) === seen) return true;
+    if (sha256(readFileSync(p)) !== digest) return false;
+    checked.set(p, seen);
+    return true;
   }
 
   /** An existing object about to be reused: true when intact; a damaged one is quarantined (false),

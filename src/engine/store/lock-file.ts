@@ -4,7 +4,7 @@
 // is broken under a short-lived breaker lock, so two processes that both find it dead cannot break
 // a third one's fresh lock. Used for stage locks, store leases and download locks.
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beat, liveness, parseOwner, selfOwner, stopBeat, type Liveness, type Owner } from './liveness.js';
 
@@ -36,7 +36,17 @@ export function createExclusive(path: string, content: string, tmpDir = dirname(
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EXDEV' || code === 'EMLINK') return createNoLink(path, content);
     throw e;
   } finally {
-    rmSync(tmp, { force: true });
+    unlinkQuiet(tmp);
+  }
+}
+
+/** Remove a file that may be absent with one unlink (rmSync with force stats it first, twice):
+ * every stage takes and releases a lock. */
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 
@@ -173,5 +183,5 @@ export async function acquireLock(path: string, o: AcquireOptions = {}): Promise
 export function releaseLock(path: string, content: string): void {
   stopBeat(path);
   const h = readHolder(path);
-  if (h && h.text === content) rmSync(path, { force: true });
+  if (h && h.text === content) unlinkQuiet(path);
 }

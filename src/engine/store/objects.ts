@@ -9,13 +9,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
-import { copyFileFast, ensureDir, exists, listFiles, withPath } from './fs-util.js';
+import { copyFileFast, ensureDir, exists, listFiles, SMALL_FILE, withPath } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { Session } from './session.js';
 
-/** Files up to this size are read whole (and re-hashed on every check); larger ones are streamed
- * and checked through the stat cache. */
-export const SMALL_FILE = 4 * 1024 * 1024;
+export { SMALL_FILE };
 
 export interface ManifestEntry {
   path: string;

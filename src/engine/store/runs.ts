@@ -3,7 +3,7 @@
 // key (stages/), each stage's last failure (failures/), stage logs (logs/), the keys of every run
 // (history/, for gc --keep-runs) and what was last materialised where (materialized.json). A
 // damaged file reads as absent and is quarantined (damage.ts): the stage it described re-runs.
-import { rmSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256 } from '../canonical.js';
@@ -59,7 +59,7 @@ export class RunRecords {
     const p = this.runPath(record.key);
     await writeFileAtomic(p, JSON.stringify(rest, null, 1));
     await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
-    rmSync(this.failurePath(record.stageId), { force: true });
+    unlinkQuiet(this.failurePath(record.stageId));
     return p;
   }
 
@@ -115,6 +115,15 @@ export class RunRecords {
    * --keep-runs runs' objects). */
   async writeHistory(entry: { at: string; summary: unknown; keys: string[] }): Promise<void> {
     await writeFileAtomic(join(this.historyDir, `${entry.at.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify(entry));
+  }
+}
+
+/** Remove a file that is usually absent: one unlink (rmSync with force stats it first, twice). */
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 

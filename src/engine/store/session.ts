@@ -143,11 +143,17 @@ export class Session {
 
   /** A fresh staging folder owned by this process. */
   async makeTmp(label: string): Promise<string> {
-    this.ensureOwner();
-    const p = join(this.tmpDir, `${uniqueSuffix()}-${label.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60)}`);
-    await ensureDir(this.tmpDir);
+    const p = await this.tmpPath(label);
     mkdirSync(p);
     return p;
+  }
+
+  /** The name of a fresh staging folder owned by this process, not yet created (a stage's output
+   * folder is made when its kind first asks for it: a run stage's outputs never pass through it). */
+  async tmpPath(label: string): Promise<string> {
+    this.ensureOwner();
+    await ensureDir(this.tmpDir);
+    return join(this.tmpDir, `${uniqueSuffix()}-${label.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60)}`);
   }
 
   /** A fresh staging file name owned by this process (the file is not created). */

@@ -39,7 +39,7 @@ export class StatCache {
     if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ctimeMs && hit[3] === st.ino) {
       return { digest: hit[4], type: 'file' };
     }
-    const digest = await hashFile(abs);
+    const digest = await hashFile(abs, st.size);
     entries.set(abs, [st.size, st.mtimeMs, st.ctimeMs, st.ino, digest]);
     this.dirty = true;
     return { digest, type: 'file' };
