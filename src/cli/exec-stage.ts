@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { executeInvocation } from '../engine/exec-stage.js';
 import type { Invocation } from '../engine/executor.js';
 import { KindRegistry } from '../engine/registry.js';
-import { EXIT, type GlobalOpts } from './main.js';
+import { EXIT, type GlobalOpts } from './options.js';
 
 export async function execStageCommand(_g: GlobalOpts, _f: Record<string, unknown>, files: string[]): Promise<number> {
   const registry = new KindRegistry();

@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import type { RunRecord } from '../engine/store/run-record.js';
-import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, UsageError, type GlobalOpts } from './options.js';
 import { verdictLabel, verdictReasons } from './reporters/reasons.js';
 import { bytesText } from './bytes.js';
 

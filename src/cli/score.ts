@@ -14,7 +14,7 @@ import { KindRegistry } from '../engine/registry.js';
 import { didYouMean } from '../engine/diagnostics.js';
 import { paramProblems, type ParamDecls } from '../engine/params.js';
 import { cpus } from 'node:os';
-import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './options.js';
 import { lineReporter } from './reporters/lines.js';
 import { isValidCommitId, isValidRefName } from '../util/safe-path.js';
 

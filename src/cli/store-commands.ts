@@ -10,7 +10,7 @@ import { hashFile } from '../engine/store/fs-util.js';
 import { acquireExclusive } from '../engine/store/lease.js';
 import { readMetaSync } from '../engine/store/damage.js';
 import type { ManifestEntry } from '../engine/store/store.js';
-import { engineOptions, EXIT, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, type GlobalOpts } from './options.js';
 import { bytesText } from './bytes.js';
 
 export async function lsCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
