@@ -10,30 +10,21 @@ import { hashFile } from '../engine/store/fs-util.js';
 import { acquireExclusive } from '../engine/store/lease.js';
 import { readMetaSync } from '../engine/store/damage.js';
 import type { ManifestEntry } from '../engine/store/store.js';
-import { engineOptions, EXIT, type GlobalOpts } from './options.js';
+import { engineOptions, EXIT, wantsJson, type GlobalOpts } from './options.js';
 import { bytesText } from './bytes.js';
 
 export async function lsCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const engine = await Engine.open(engineOptions(g));
-  const states = await engine.status();
-  const rows = [...states].map(([id, s]) => ({
-    id,
-    state: s.state,
-    key: 'key' in s ? s.key : null,
-    ranAt: s.state === 'fresh' ? s.record.endedAt : null,
-    outputs: s.state === 'fresh' ? Object.fromEntries(Object.entries(s.record.outputs).map(([n, o]) => [n, { digest: o.digest, size: o.size, path: o.materialize ?? null }])) : {},
-  }));
-  if (f['json'] || g.json) {
-    process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
+  const { stages, bytes, storeRoot } = await engine.ls();
+  if (wantsJson(g, f)) {
+    process.stdout.write(JSON.stringify(stages, null, 1) + '\n');
     return EXIT.ok;
   }
-  let total = 0;
-  for (const r of rows) {
+  for (const r of stages) {
     const outs = Object.entries(r.outputs).map(([n, o]) => `${n}=${o.digest.slice(0, 10)} ${bytesText(o.size)}${o.path ? ` (${o.path})` : ''}`);
-    total += Object.values(r.outputs).reduce((a, o) => a + o.size, 0);
     process.stdout.write(`${r.state.padEnd(7)} ${r.id}${r.key ? `  ${r.key.slice(0, 10)}` : ''}${outs.length ? `  ${outs.join('  ')}` : ''}\n`);
   }
-  process.stdout.write(`${rows.length} stages, ${bytesText(total)} of outputs in ${engine.store.root}\n`);
+  process.stdout.write(`${stages.length} stages, ${bytesText(bytes)} of outputs in ${storeRoot}\n`);
   return EXIT.ok;
 }
 

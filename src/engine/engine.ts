@@ -21,6 +21,8 @@ import { guardMaterialized } from './materialized-guard.js';
 import { kindParams } from './params.js';
 import { LocalExecutor } from './executors/local.js';
 import { resolveRevisionSelections } from './revisions.js';
+import type { LsResult } from './verbs/ls.js';
+import type { Inspection, InspectOptions } from './verbs/inspect.js';
 
 export interface EngineOptions {
   file: string;
@@ -56,6 +58,8 @@ export interface RunOptions extends Selection {
 }
 
 export type { Planned, Verdict } from './planner.js';
+export type { LsResult, LsRow } from './verbs/ls.js';
+export type { Inspection, InspectOptions } from './verbs/inspect.js';
 
 export class Engine {
   readonly store: Store;
@@ -191,6 +195,16 @@ export class Engine {
       saveCodeDigestCache();
       await this.store.close();
     }
+  }
+
+  /** `pipeline ls`: every stage with its state and cached outputs (verbs/ls.ts). */
+  async ls(): Promise<LsResult> {
+    return (await import('./verbs/ls.js')).ls(this);
+  }
+
+  /** `pipeline inspect`: the stage, digest or materialised path `what` names, as data (verbs/inspect.ts). */
+  async inspect(what: string, o: InspectOptions): Promise<Inspection> {
+    return (await import('./verbs/inspect.js')).inspect(this, what, o);
   }
 
   /** The pipeline file as the materialisation record names it (relative to the project folder). */
