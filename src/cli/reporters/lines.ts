@@ -3,7 +3,7 @@
 import { relative } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary, Switched } from '../../engine/events.js';
 import { noteLog, parseProgress, runningText, type Running } from './progress.js';
-import { blockedLines, reasonText, staleText, type Blockage } from './reasons.js';
+import { blockedLines, failureText, reasonText, staleText, type Blockage } from './reasons.js';
 
 export { reasonText } from './reasons.js';
 
@@ -127,7 +127,7 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         if (opts.verbose) out(`= ${e.id}  up to date${e.edited?.length ? ` (edited: ${e.edited.join(', ')})` : ''}`);
         break;
       case 'stage-failed':
-        out(`✗ ${e.id}: ${e.message}`);
+        out(`✗ ${e.id}: ${failureText(e.failure)}`);
         break;
       case 'stage-blocked':
         // Said at the end, grouped: 22 fetches failing alike are one line, not 22.

@@ -5,6 +5,7 @@
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
 import { summaryLines } from './lines.js';
 import { noteLog, runningText, type Running } from './progress.js';
+import { failureText } from './reasons.js';
 
 /** Redraw period: four times a second is enough to see progress without flicker. */
 export const TICK_MS = 250;
@@ -202,7 +203,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         break;
       case 'stage-failed':
         g?.running.delete(e.id);
-        g?.failed.push(`${e.id}: ${e.message}`);
+        g?.failed.push(`${e.id}: ${failureText(e.failure)}`);
         break;
       case 'stage-blocked':
       case 'stage-skipped':
