@@ -224,6 +224,8 @@ export const scoreKind: StageKind = {
         const now = Date.now();
         if (now - lastLog > 1000 || done === total) {
           lastLog = now;
+          // Reporters show the structured progress; the line is for the stage's log.
+          ctx.progress?.({ done, total, unit });
           ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} ${unit}`);
         }
       },

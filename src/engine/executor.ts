@@ -4,7 +4,7 @@
 // writes the run record with the same atomic protocol wherever it runs.
 
 import type { Failure } from './failure.js';
-import type { ResourceRequest, SpecView, StageInput, StageInstanceView } from './kind.js';
+import type { ResourceRequest, SpecView, StageInput, StageInstanceView, StageProgress } from './kind.js';
 import type { RunRecord } from './store/run-record.js';
 
 export interface Invocation {
@@ -96,8 +96,9 @@ export function outcomeFailure(o: Extract<ExecOutcome, { ok: false }>): Failure 
 
 export interface Executor {
   readonly name: string;
-  /** Run one invocation; resolve when its run record is written (ok) or it failed. */
-  execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome>;
+  /** Run one invocation; resolve when its run record is written (ok) or it failed. Its log lines
+   * and its structured progress reach `onLog` and `onProgress` while it runs. */
+  execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: (p: StageProgress) => void): Promise<ExecOutcome>;
   /** End all workers / cancel all jobs this executor started. */
   close(): Promise<void>;
   /** Counters for the run record (e.g. model loads per affinity). */

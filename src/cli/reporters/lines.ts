@@ -2,7 +2,7 @@
 // (summaryLines) are shared with the listr reporter, so a terminal and a log say the same.
 import { relative } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary, Switched } from '../../engine/events.js';
-import { noteLog, parseProgress, runningText, type Running } from './progress.js';
+import { noteProgress, runningText, type Running } from './progress.js';
 import { blockedLines, failureText, reasonText, staleText, type Blockage } from './reasons.js';
 
 export { reasonText } from './reasons.js';
@@ -140,14 +140,14 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
       case 'stage-would-run':
         out(`would run ${e.id}  (${e.waitingOn ? `upstream ${e.waitingOn} will run` : reasonText(e.reasons)})`);
         break;
-      case 'stage-log': {
-        if (opts.verbose) {
-          out(`  [${e.id}] ${e.line}`);
-          break;
-        }
+      case 'stage-log':
+        if (opts.verbose) out(`  [${e.id}] ${e.line}`);
+        break;
+      case 'stage-progress': {
+        // Verbose mode prints the stage's own log lines (the score kind logs its progress too).
+        if (opts.verbose) break;
         const r = running.get(e.id);
-        if (!r || !parseProgress(e.line)) break;
-        noteLog(r, e.line);
+        if (!r || !noteProgress(r, e)) break;
         const now = Date.now();
         if (now - r.printedAt >= LINE_PROGRESS_MS && r.done !== r.total) {
           r.printedAt = now;

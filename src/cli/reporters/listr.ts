@@ -4,7 +4,7 @@
 // a calm clock (TICK_MS), not on every engine event, and the cursor is hidden while it is drawn.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
 import { summaryLines } from './lines.js';
-import { noteLog, runningText, type Running } from './progress.js';
+import { noteLog, noteProgress, runningText, type Running } from './progress.js';
 import { failureText } from './reasons.js';
 
 /** Redraw period: four times a second is enough to see progress without flicker. */
@@ -189,6 +189,11 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
       case 'stage-log': {
         const r = g?.running.get(e.id);
         if (r) noteLog(r, e.line);
+        break;
+      }
+      case 'stage-progress': {
+        const r = g?.running.get(e.id);
+        if (r) noteProgress(r, e);
         break;
       }
       case 'stage-done':

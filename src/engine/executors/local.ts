@@ -11,6 +11,7 @@ import { isFailure, StageError, toFailure } from '../failure.js';
 import { Store } from '../store/store.js';
 import type { KindRegistry } from '../registry.js';
 import type { RunRecord } from '../store/run-record.js';
+import type { StageProgress } from '../kind.js';
 
 const WORKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'worker-main.js');
 
@@ -37,17 +38,17 @@ export class LocalExecutor implements Executor {
   constructor(private readonly registry: KindRegistry) {}
 
   /** Run in this stage's worker when it has one (the scheduler spawned it), else in this process. */
-  async execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome> {
+  async execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: (p: StageProgress) => void): Promise<ExecOutcome> {
     try {
-      const record = inv.affinity && this.workers.has(inv.affinity) ? await this.runInWorker(inv.affinity, inv, signal, onLog) : await this.runInline(inv, grant, signal, onLog);
+      const record = inv.affinity && this.workers.has(inv.affinity) ? await this.runInWorker(inv.affinity, inv, signal, onLog, onProgress) : await this.runInline(inv, grant, signal, onLog, onProgress);
       return { ok: true, runRecordPath: new Store(inv.storeDir).runPath(inv.key), record };
     } catch (e: unknown) {
       return failedOutcome(toFailure(e, 'execute'));
     }
   }
 
-  private async runInline(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
-    return executeInvocation(inv, { registry: this.registry, processCache: this.processCache, signal, onLog, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
+  private async runInline(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (l: string) => void, onProgress?: (p: StageProgress) => void): Promise<RunRecord> {
+    return executeInvocation(inv, { registry: this.registry, processCache: this.processCache, signal, onLog, ...(onProgress ? { onProgress } : {}), executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
   }
 
   worker(affinity: string): { busy: boolean } | undefined {
@@ -87,15 +88,18 @@ export class LocalExecutor implements Executor {
     this.workers.set(affinity, { affinity, proc, grant, busy: false, lastUsed: Date.now(), stderr, ready });
   }
 
-  private async runInWorker(affinity: string, inv: Invocation, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
+  private async runInWorker(affinity: string, inv: Invocation, signal: AbortSignal, onLog: (l: string) => void, onProgress?: (p: StageProgress) => void): Promise<RunRecord> {
     const w = this.workers.get(affinity);
     if (!w) throw new Error(`no worker for ${affinity}`);
     w.busy = true;
     try {
       await w.ready;
       return await new Promise<RunRecord>((resolve, reject) => {
-        const onMsg = (m: { type: string; line?: string; record?: RunRecord; failure?: unknown }): void => {
+        const onMsg = (m: { type: string; line?: string; progress?: StageProgress; record?: RunRecord; failure?: unknown }): void => {
           if (m.type === 'log') onLog(m.line ?? '');
+          else if (m.type === 'progress') {
+            if (m.progress) onProgress?.(m.progress);
+          }
           else if (m.type === 'done') {
             // score records model_loads: 1 when it loaded the model, 0 when it reused the worker's.
             const n = m.record?.info['model_loads'];

@@ -10,11 +10,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecOutcome, Executor, Grant, Invocation, OutcomeReason } from '../executor.js';
 import type { Failure } from '../failure.js';
-import type { ResourceRequest } from '../kind.js';
+import type { ResourceRequest, StageProgress } from '../kind.js';
 import { Store } from '../store/store.js';
 import { scancel, scontrolShowJob, parseSlurmTime, sbatch } from './slurm-cli.js';
 import { JobPoller, LogFollower, Semaphore, tailFile, type JobFinal } from './slurm-poller.js';
-import { END_MARK, START_MARK, batchScript, jobName, mergeResources, parseMarks, sbatchArgs, shellQuote } from './slurm-script.js';
+import { END_MARK, PROGRESS_MARK, START_MARK, batchScript, jobName, mergeResources, parseMarks, parseProgressMark, sbatchArgs, shellQuote } from './slurm-script.js';
 import { classifyState } from './slurm-states.js';
 import { Coalescer } from './slurm-coalesce.js';
 
@@ -54,8 +54,11 @@ export interface SlurmExecutor extends Executor {
    * share the store; resources are the largest of each. One outcome per invocation, in order:
    * an invocation whose run record exists succeeded even if a later one failed the job.
    */
-  executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]>;
+  executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<ExecOutcome[]>;
 }
+
+/** Progress of one stage of a job's group, by stage id. */
+export type GroupProgress = (stageId: string, p: StageProgress) => void;
 
 /** Timings of one submitted job, ms since the epoch (null: not known). */
 export interface SlurmJobStats {
@@ -105,7 +108,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       ?? [process.execPath, join(REPO_ROOT, 'bin', 'pipeline.js'), 'exec-stage'].map(shellQuote).join(' ');
 
   /** One job for `invs`; resolves with its final state (after scancel when aborted). */
-  async function runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void): Promise<{ final: JobFinal; stats: SlurmJobStats; aborted: boolean; scriptPath: string }> {
+  async function runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<{ final: JobFinal; stats: SlurmJobStats; aborted: boolean; scriptPath: string }> {
     const first = invs[0]!;
     const invDir = join(first.storeDir, 'tmp', 'invocations');
     const files = invs.map((inv) => join(invDir, `${inv.key}.json`));
@@ -137,7 +140,10 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     const emit = (lines: string[]): void => {
       for (const line of lines) {
         if (!isMark(line)) onLog(line);
-        else {
+        else if (line.startsWith(PROGRESS_MARK)) {
+          const m = parseProgressMark(line);
+          if (m) onProgress?.(m.stage, m.progress);
+        } else {
           const marks = parseMarks(line);
           stats.scriptStart ??= marks.start;
           stats.scriptEnd ??= marks.end;
@@ -254,7 +260,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     return outcomes;
   }
 
-  async function executeGroupInner(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
+  async function executeGroupInner(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<ExecOutcome[]> {
     const signal = anySignal(callerSignal, closing.signal);
     const outcomes = new Map<Invocation, ExecOutcome>();
     const cancelledAll = (message: string): ExecOutcome[] =>
@@ -275,7 +281,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       let run;
       let trouble = '';
       try {
-        run = await runJob(pending, grant, attempt, signal, onLog);
+        run = await runJob(pending, grant, attempt, signal, onLog, onProgress);
       } catch (error) {
         // sbatch refused the job (bad partition, a QOS limit) or the queue stopped answering
         trouble = (error as Error).message;
@@ -310,15 +316,15 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
   }
 
   const coalescer = (opts.groupWindowMs ?? 0) > 0
-    ? new Coalescer(opts.groupWindowMs!, opts.groupMax ?? 16, (invs, grant, signal, onLog) => executor.executeGroup(invs, grant, signal, onLog))
+    ? new Coalescer(opts.groupWindowMs!, opts.groupMax ?? 16, (invs, grant, signal, onLog, onProgress) => executor.executeGroup(invs, grant, signal, onLog, onProgress))
     : null;
   const executor: SlurmExecutor = {
     name: 'slurm',
-    async executeGroup(invs, grant, signal, onLog) {
+    async executeGroup(invs, grant, signal, onLog, onProgress) {
       if (invs.length === 0) return [];
       const stores = new Set(invs.map((inv) => inv.storeDir));
       if (stores.size > 1) throw new Error(`slurm executeGroup: invocations of one job must share a store (got ${[...stores].join(', ')})`);
-      const task = executeGroupInner(invs, grant, signal, onLog);
+      const task = executeGroupInner(invs, grant, signal, onLog, onProgress);
       inflight.add(task);
       try {
         return await task;
@@ -326,9 +332,11 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
         inflight.delete(task);
       }
     },
-    async execute(inv, grant, signal, onLog) {
-      if (coalescer && inv.affinity && !closing.signal.aborted) return coalescer.submit(inv, grant, signal, onLog);
-      const [outcome] = await executor.executeGroup([inv], grant, signal, onLog);
+    async execute(inv, grant, signal, onLog, onProgress) {
+      if (coalescer && inv.affinity && !closing.signal.aborted) return coalescer.submit(inv, grant, signal, onLog, onProgress);
+      const [outcome] = await executor.executeGroup([inv], grant, signal, onLog, (id, p) => {
+        if (id === inv.instance.id) onProgress?.(p);
+      });
       return outcome!;
     },
     async close() {
@@ -382,7 +390,7 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
 }
 
 function isMark(line: string): boolean {
-  return line.startsWith(START_MARK) || line.startsWith(END_MARK);
+  return line.startsWith(START_MARK) || line.startsWith(END_MARK) || line.startsWith(PROGRESS_MARK);
 }
 
 /** Medians of the overhead phases over the jobs that have the timings. */
