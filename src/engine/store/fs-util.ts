@@ -31,9 +31,18 @@ export async function ensureDir(dir: string): Promise<void> {
   made.add(dir);
 }
 
-/** Write via a temporary sibling and rename, so readers never see a partial file. */
+/** Write via a temporary sibling and rename, so readers never see a partial file. The one way
+ * anything writes metadata into the store (and the Slurm executor its scripts). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await ensureDir(dirname(path));
+  writeFileAtomicSync(path, data);
+}
+
+/** writeFileAtomic for callers that cannot wait (a cache saved at exit). */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  if (!made.has(dirname(path))) {
+    mkdirSync(dirname(path), { recursive: true });
+    made.add(dirname(path));
+  }
   const tmp = `${path}.tmp-${uniqueSuffix()}`;
   try {
     writeFileSync(tmp, data);

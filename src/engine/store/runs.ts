@@ -1,0 +1,127 @@
+// The store's run-records part: what was done and how it went. Run records and their fingerprints
+// by key (runs/ab/<key>.json, .fingerprint.json), the pointer to each stage id's last successful
+// key (stages/), each stage's last failure (failures/), stage logs (logs/), the keys of every run
+// (history/, for gc --keep-runs) and what was last materialised where (materialized.json). A
+// damaged file reads as absent and is quarantined (damage.ts): the stage it described re-runs.
+import { rmSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { sha256 } from '../canonical.js';
+import { isFailure, type Failure } from '../failure.js';
+import { readMetaSync } from './damage.js';
+import { ensureDir, withPath, writeFileAtomic } from './fs-util.js';
+import type { Fingerprint, RunRecord } from './run-record.js';
+
+export class RunRecords {
+  readonly runsDir: string;
+  readonly stagesDir: string;
+  readonly failuresDir: string;
+  readonly logsDir: string;
+  readonly historyDir: string;
+  /** What was last written at each materialised path (materialize.ts reads and writes it). */
+  readonly materializedFile: string;
+
+  constructor(readonly root: string) {
+    this.runsDir = join(root, 'runs');
+    this.stagesDir = join(root, 'stages');
+    this.failuresDir = join(root, 'failures');
+    this.logsDir = join(root, 'logs');
+    this.historyDir = join(root, 'history');
+    this.materializedFile = join(root, 'materialized.json');
+  }
+
+  runPath(key: string): string {
+    return join(this.runsDir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** A damaged record is quarantined and reads as absent: the stage re-runs (damage.ts). */
+  async readRun(key: string): Promise<RunRecord | undefined> {
+    return readMetaSync<RunRecord>(this.runPath(key), isRunRecord);
+  }
+
+  /** The fingerprint is kept beside the record, not in it: a fan-in stage's fingerprint names
+   * every input, and a no-op run reads every record but needs no fingerprint. */
+  fingerprintPath(key: string): string {
+    return join(this.runsDir, key.slice(0, 2), `${key}.fingerprint.json`);
+  }
+
+  async readFingerprint(key: string): Promise<Fingerprint | undefined> {
+    return readMetaSync<Fingerprint>(this.fingerprintPath(key), (v) => isObject(v) && isObject(v['inputs']));
+  }
+
+  /** The commit marker: written last, after every output (and the fingerprint) is stored. */
+  async writeRun(record: RunRecord & { fingerprint?: Fingerprint }): Promise<string> {
+    const { fingerprint, ...rest } = record;
+    // Every file is staged and renamed: a reader that found a half-written one would quarantine it.
+    // The fingerprint goes first (it explains staleness and marks what verify must re-check), the
+    // record is the commit marker.
+    if (fingerprint) await writeFileAtomic(this.fingerprintPath(record.key), JSON.stringify(fingerprint));
+    const p = this.runPath(record.key);
+    await writeFileAtomic(p, JSON.stringify(rest, null, 1));
+    await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
+    rmSync(this.failurePath(record.stageId), { force: true });
+    return p;
+  }
+
+  /** Remove a run record (verify does this when an output it names is corrupt). */
+  async forgetRun(key: string): Promise<void> {
+    await fs.rm(this.runPath(key), { force: true });
+    await fs.rm(this.fingerprintPath(key), { force: true });
+  }
+
+  private stagePointer(stageId: string): string {
+    return join(this.stagesDir, `${sha256(stageId).slice(0, 32)}.json`);
+  }
+
+  /** The key of the last successful run of a stage id, for "why is this stale". */
+  async lastKey(stageId: string): Promise<string | undefined> {
+    return readMetaSync<{ key: string }>(this.stagePointer(stageId), (v) => isObject(v) && typeof v['key'] === 'string')?.key;
+  }
+
+  failurePath(stageId: string): string {
+    return join(this.failuresDir, `${sha256(stageId).slice(0, 32)}.json`);
+  }
+
+  /** The failure record: the stage's Failure as data, plus its first words for a reader by hand. */
+  async writeFailure(stageId: string, key: string, failure: Failure): Promise<void> {
+    await writeFileAtomic(this.failurePath(stageId), JSON.stringify({ id: stageId, key, message: failure.message, failure, at: new Date().toISOString() }));
+  }
+
+  /** The last failure of a stage id; a record from before failures were stored as data reads as a stage error. */
+  async readFailure(stageId: string): Promise<{ key: string; failure: Failure; at: string } | undefined> {
+    const v = readMetaSync<{ key: string; message: string; at?: unknown; failure?: unknown }>(this.failurePath(stageId), (x) => isObject(x) && typeof x['key'] === 'string' && typeof x['message'] === 'string');
+    if (!v) return undefined;
+    const failure: Failure = isFailure(v.failure) ? v.failure : { reason: 'execute', cause: 'stage-error', message: v.message };
+    return { key: v.key, failure, at: typeof v.at === 'string' ? v.at : '' };
+  }
+
+  logPath(key: string): string {
+    return join(this.logsDir, key.slice(0, 2), `${key}.log`);
+  }
+
+  /** A stage's log, written once as the stage ends (most stages log a few lines). Not staged: a
+   * log cut short by a full disk is still worth reading, and nothing trusts it. */
+  async writeLog(key: string, text: string): Promise<void> {
+    const p = this.logPath(key);
+    await ensureDir(dirname(p));
+    try {
+      writeFileSync(p, text);
+    } catch (e: unknown) {
+      throw withPath(e, p);
+    }
+  }
+
+  /** One run's entry in history/: when, its summary, and every key it used (gc keeps the last
+   * --keep-runs runs' objects). */
+  async writeHistory(entry: { at: string; summary: unknown; keys: string[] }): Promise<void> {
+    await writeFileAtomic(join(this.historyDir, `${entry.at.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify(entry));
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isRunRecord(v: unknown): boolean {
+  return isObject(v) && typeof v['key'] === 'string' && typeof v['stageId'] === 'string' && isObject(v['outputs']) && isObject(v['info']);
+}
