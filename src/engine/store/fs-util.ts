@@ -4,9 +4,9 @@ import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileS
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readMetaSync } from './damage.js';
-import { selfOwner } from './liveness.js';
+import { selfOwner } from '../../util/liveness.js';
 
-export { pidAlive } from './liveness.js';
+export { pidAlive } from '../../util/liveness.js';
 
 export async function hashFile(path: string): Promise<string> {
   const h = createHash('sha256');

@@ -53,7 +53,7 @@ export async function inspect(engine: Engine, what: string, o: InspectOptions): 
   const hex = /^[0-9a-f]{8,64}$/.test(what);
   if (!id && hex) id = fresh.find(([, s]) => s.key.startsWith(what) || Object.values(s.record.outputs).some((x) => x.digest.startsWith(what)))?.[0];
   if (!id && hex) {
-    const hit = await findObject(engine, what);
+    const [hit] = await engine.store.objects.withPrefix(what);
     if (hit) {
       const head = (await fs.readFile(hit.path)).subarray(0, 2000).toString('utf8');
       return { found: 'object', digest: hit.digest, path: hit.path, head };
@@ -85,13 +85,6 @@ export function materializedCandidates(projectDir: string, what: string, cwd: st
   const fromCwd = relative(projectDir, resolve(cwd, what));
   const fromProject = relative(projectDir, resolve(projectDir, what));
   return [...new Set([fromCwd, fromProject])].filter((r) => r !== '' && !r.startsWith('..'));
-}
-
-/** A stored object whose digest starts with `prefix` (8+ hex digits). */
-async function findObject(engine: Engine, prefix: string): Promise<{ digest: string; path: string } | undefined> {
-  const dir = join(engine.store.objectPath(prefix.padEnd(64, '0')), '..');
-  const name = (await fs.readdir(dir).catch(() => [] as string[])).find((n) => (prefix.slice(0, 2) + n).startsWith(prefix));
-  return name === undefined ? undefined : { digest: prefix.slice(0, 2) + name, path: join(dir, name) };
 }
 
 async function firstLines(path: string, n: number): Promise<string[]> {
