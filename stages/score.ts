@@ -127,7 +127,7 @@ export const scoreKind: StageKind = {
   params: scoreParams,
   isolation: 'worker',
   // An hour to load the model and answer the first batch, then a minute per request (its
-  // progress lines give the count): generous on a CPU, yet a stage stuck for good (a tokenizer's
+  // reported progress gives the count): generous on a CPU, yet a stage stuck for good (a tokenizer's
   // backtracking regex) ends. timeouts: { score: … } or --stage-timeout set another.
   timeout: { baseMs: 3_600_000, perItemMs: 60_000 },
   affinity(ctx) {
