@@ -3,11 +3,11 @@
 // `out` (default report/). Every stage it shows is current by construction: it runs only after
 // its needs succeeded, and each upstream's run record is the one whose outputs it was given.
 // `pipeline report` makes the same site for a whole pipeline file, stale stages included.
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { StageContext, StageKind } from '../src/engine/kind.js';
 import { readParams } from '../src/engine/params.js';
 import type { Verdict } from '../src/engine/planner.js';
-import { Store } from '../src/engine/store/store.js';
+import { Store, storeRootOfOutput } from '../src/engine/store/store.js';
 import { collectFrom } from '../src/report/collect.js';
 import { writeSite } from '../src/report/site.js';
 
@@ -18,11 +18,6 @@ const reportParamDecls = {
 // The page's own files are copied into the site, not imported: named here so that the kind's code
 // key (its import closure) covers them.
 export const PAGE_FILES = [new URL('../src/report/assets/report.js', import.meta.url), new URL('../src/report/assets/report.css', import.meta.url)];
-
-/** The store an input was read from: objects/ab/<rest> for a file, trees/<digest> for a folder. */
-function storeRootOf(path: string, type: 'file' | 'dir'): string {
-  return type === 'file' ? dirname(dirname(dirname(path))) : dirname(dirname(path));
-}
 
 export const report: StageKind = {
   name: 'report',
@@ -38,7 +33,7 @@ export const report: StageKind = {
   async execute(ctx: StageContext): Promise<void> {
     const first = ctx.inputs.flatMap((i) => Object.values(i.outputs))[0];
     if (!first) throw new Error(`stage ${ctx.instance.id} (report): it needs the stages to report on (needs: [plot-data], for example)`);
-    const store = new Store(storeRootOf(first.path, first.type));
+    const store = new Store(storeRootOfOutput(first.path, first.type));
     // The inputs, then everything upstream of them (from each run's fingerprint).
     const verdicts = new Map<string, Verdict>();
     const kinds = new Map<string, { kind: string; vars: Record<string, unknown> }>();

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import type { PlanContext, StageContext, StageInput, StageKind } from '../src/engine/kind.js';
 import { cudaProviderProblem, deviceOrdinals, gpuStageProblem } from '../src/engine/gpus.js';
@@ -14,7 +14,7 @@ import { isModelFaultMessage, ModelLoadError } from '../src/lm/errors.js';
 import { readParams } from '../src/engine/params.js';
 import { defaultMaxNewTokens, runTask } from '../src/tasks/run-task.js';
 import { getTask, useDeclaredTasks } from '../src/tasks/registry.js';
-import { CachedLanguageModel, RequestCache, runtimeVersions, storeRootOf } from '../src/tasks/request-cache.js';
+import { CachedLanguageModel, RequestCache, runtimeVersions } from '../src/lm/request-cache.js';
 import { one } from '../src/engine/kind-helpers.js';
 
 function names(ctx: PlanContext): { task: string; condition: string; model: string; revision: string } {
@@ -36,7 +36,7 @@ export const scoreParams = {
   batch_tokens: { type: 'integer', min: 1, doc: 'token budget per forward batch of the fast path' },
   chunk_requests: { type: 'integer', min: 1, default: 2048, doc: 'requests per model call; each call\'s results are stored in the request cache as it completes' },
   parts: { type: 'integer', min: 1, doc: 'run the scoring graph as this many consecutive layer parts, part i on GPU i (default: the number of GPUs given)' },
-  request_cache: { type: 'boolean', default: true, doc: 'answer requests already computed for this model, runtime and options from the store\'s request cache (src/tasks/request-cache.ts)' },
+  request_cache: { type: 'boolean', default: true, doc: 'answer requests already computed for this model, runtime and options from the store\'s request cache (src/lm/request-cache.ts)' },
 } as const;
 
 function optionalInt(v: unknown, name: string): number | undefined {
@@ -99,8 +99,11 @@ async function modelFor(ctx: StageContext, folder: string, opts: ExtraLoadOption
   return { lm, loaded: true };
 }
 
+/** The score kind's cache folder (StageContext.cacheDir) of per-request results: `<store>/requests`. */
+const REQUEST_CACHE = 'requests';
+
 /** The request cache of this model and options, opened (read) once per worker: its stages share it. */
-function requestCache(ctx: StageContext, storeRoot: string, modelDigest: string, opts: ExtraLoadOptions, lm: LanguageModel): RequestCache {
+function requestCache(ctx: StageContext, cacheRoot: string, modelDigest: string, opts: ExtraLoadOptions, lm: LanguageModel): RequestCache {
   const profile = {
     runtime: runtimeVersions(),
     dtype: opts.dtype ?? 'fp32',
@@ -111,10 +114,10 @@ function requestCache(ctx: StageContext, storeRoot: string, modelDigest: string,
     batchTokens: opts.batchTokens ?? null,
     forceGreedy: !!opts.forceGreedy,
   };
-  const slot = `score:request-cache:${RequestCache.folder(storeRoot, modelDigest, profile)}`;
+  const slot = `score:request-cache:${RequestCache.folder(cacheRoot, modelDigest, profile)}`;
   let cache = ctx.processCache.get(slot) as RequestCache | undefined;
   if (!cache) {
-    cache = RequestCache.open(storeRoot, modelDigest, profile);
+    cache = RequestCache.open(cacheRoot, modelDigest, profile);
     ctx.processCache.set(slot, cache);
   }
   return cache;
@@ -195,9 +198,9 @@ export const scoreKind: StageKind = {
     const { lm: loadedLm, loaded } = await modelFor(ctx, modelDir, opts);
     // Per-request results, keyed by the model's content digest, runtime and options: a killed stage
     // resumes where it stopped, a larger limit computes only the new items.
-    const storeRoot = params.request_cache ? storeRootOf(ctx.outDir) : undefined;
+    const cacheRoot = params.request_cache ? ctx.cacheDir(REQUEST_CACHE) : undefined;
     const modelDigest = inputNamed(ctx, 'model').input.outputs['model']!.digest;
-    const lm = storeRoot ? new CachedLanguageModel(loadedLm, requestCache(ctx, storeRoot, modelDigest, opts, loadedLm), !ctx.forced) : loadedLm;
+    const lm = cacheRoot ? new CachedLanguageModel(loadedLm, requestCache(ctx, cacheRoot, modelDigest, opts, loadedLm), !ctx.forced) : loadedLm;
     ctx.record('model_loads', loaded ? 1 : 0);
     ctx.record('model_loads_in_worker', ctx.processCache.get(LOADS_SLOT) ?? 0);
     // The parameter count the model's build or convert stage recorded, for aggregate (model sizes).
@@ -250,7 +253,7 @@ export const scoreKind: StageKind = {
       seconds: (Date.now() - t1) / 1000,
     });
     if (lm instanceof CachedLanguageModel) {
-      ctx.record('request_cache', { ...lm.counters, folder: lm.cache.dir.slice(storeRoot!.length + 1), skipped_lines: lm.cache.skipped });
+      ctx.record('request_cache', { ...lm.counters, folder: join(REQUEST_CACHE, relative(cacheRoot!, lm.cache.dir)), skipped_lines: lm.cache.skipped });
       ctx.log(`request cache: ${lm.counters.hits} answered from the cache, ${lm.counters.misses} computed${lm.counters.uncached ? `, ${lm.counters.uncached} never cached` : ''}`);
     }
     ctx.record('warnings', result.warnings);

@@ -3,10 +3,11 @@
 // imports — or by `new URL('./x.js', import.meta.url)`, how a kind names a process it forks),
 // each hashed without its comments or layout. A comment edit or a file the kind never reaches
 // changes nothing; a file it does reach changes exactly its kinds.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
 import { tokenizer, type Token } from 'acorn';
 import { sha256 } from './canonical.js';
+import { writeFileAtomicSync } from './store/fs-util.js';
 
 export interface CodeFile {
   path: string;
@@ -124,10 +125,7 @@ export function useCodeDigestCache(file: string): void {
 export function saveCodeDigestCache(): void {
   if (!persisted?.dirty) return;
   try {
-    mkdirSync(dirname(persisted.file), { recursive: true });
-    const tmp = `${persisted.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(persisted.entries));
-    renameSync(tmp, persisted.file);
+    writeFileAtomicSync(persisted.file, JSON.stringify(persisted.entries));
     persisted.dirty = false;
   } catch {
     /* a read-only store only costs the next process the tokenizing */

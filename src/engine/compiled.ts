@@ -8,7 +8,7 @@ import { sha256 } from './canonical.js';
 import type { Diagnostic, SourceLocator } from './diagnostics.js';
 import type { Instance } from './expand.js';
 import type { Spec } from './spec-types.js';
-import { readJsonSync, writeFileAtomic } from './store/fs-util.js';
+import { Caches } from './store/caches.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -33,12 +33,8 @@ export function compiledKey(file: string, text: string, overrides: Record<string
   return sha256(JSON.stringify([file, text, Object.entries(overrides).sort(), ...(mirrors.some(Boolean) ? [mirrors] : [])]));
 }
 
-function path(storeDir: string, key: string): string {
-  return join(storeDir, 'compiled', `${key}.json`);
-}
-
 export function loadCompiled(storeDir: string, key: string): { spec: Spec; instances: Instance[] } | undefined {
-  const stored = readJsonSync<Stored & { code: string }>(path(storeDir, key));
+  const stored = new Caches(storeDir).readCompiled<Stored & { code: string }>(key);
   if (!stored || stored.code !== engineCode(stored.spec.plugins)) return undefined;
   const spec: Spec = { ...stored.spec, source: lazySource(stored.spec.file) };
   const decls = new Map(spec.stages.map((d) => [d.name, d]));
@@ -62,7 +58,7 @@ export async function saveCompiled(storeDir: string, key: string, spec: Spec, in
     spec: rest,
     instances: instances.map(({ decl, model, task, ...i }) => ({ ...i, decl: decl.name, ...(model ? { model: model.name } : {}), ...(task ? { task: task.name } : {}) })),
   };
-  await writeFileAtomic(path(storeDir, key), JSON.stringify(stored));
+  await new Caches(storeDir).writeCompiled(key, stored);
 }
 
 /** A compiled spec validated already; should a message need a position, it names the file only. */

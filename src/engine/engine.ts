@@ -14,6 +14,7 @@ import { resolvePools, type Duration, type Pools, type Spec } from './spec-types
 import { compiledKey, loadCompiled, saveCompiled } from './compiled.js';
 import { PipelineError } from './diagnostics.js';
 import { Store } from './store/store.js';
+import { Caches } from './store/caches.js';
 import { planContext } from './exec-stage.js';
 import { ResourcePools } from './pools.js';
 import { Materializer } from './materialize.js';
@@ -124,7 +125,7 @@ export class Engine {
     if (modelsDir) view.modelsDir = resolve(modelsDir);
     if (stimuliDir) view.stimuliDir = resolve(stimuliDir);
     const storeDir = opts.storeDir ?? join(spec.projectDir, 'cache');
-    useCodeDigestCache(join(storeDir, 'compiled', 'code-files.json'));
+    useCodeDigestCache(new Caches(storeDir).codeDigestFile);
     if (!instances) {
       await resolveRevisionSelections(spec, view, storeDir);
       const where: Parameters<typeof expand>[2] = { storeDir };

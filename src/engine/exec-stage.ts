@@ -1,17 +1,16 @@
 // Execute one invocation wherever it runs (the engine process, a model worker, a Slurm job):
 // run the kind into a staging folder, store every declared output, then write the run record —
 // last, as the commit marker. A stage killed half-way leaves only staging, which is discarded.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Invocation } from './executor.js';
 import { StageError, toFailure } from './failure.js';
 import type { PlanContext, StageContext, StageProgress } from './kind.js';
 import { KindRegistry } from './registry.js';
 import type { Fingerprint, RunRecord, StoredOutput } from './store/run-record.js';
 import { Store } from './store/store.js';
-import { ensureDir, withPath } from './store/fs-util.js';
 import { userPaths } from './store/user-paths.js';
 
 export interface ExecEnv {
@@ -54,18 +53,13 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
   const outDir = tmp;
   const scratch = `${tmp}.scratch`;
   const logPath = store.logPath(inv.key);
-  await ensureDir(dirname(logPath));
   // The log is kept in memory and written once: most stages log a few lines.
   const lines: string[] = [];
   const log = { write: (l: string) => void lines.push(l), closed: false };
   const flushLog = async (): Promise<void> => {
     if (log.closed) return;
     log.closed = true;
-    try {
-      if (lines.length) writeFileSync(logPath, lines.join(''));
-    } catch (e: unknown) {
-      throw withPath(e, logPath);
-    }
+    if (lines.length) await store.runs.writeLog(inv.key, lines.join(''));
   };
   const info: Record<string, unknown> = {};
   const warnings: string[] = [];
@@ -100,6 +94,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     signal: env.signal,
     forced: inv.forced === true,
     processCache: env.processCache,
+    cacheDir: (name) => store.caches.kindCacheDir(kind.name, name),
   };
   try {
     try {

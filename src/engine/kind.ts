@@ -134,6 +134,10 @@ export interface StageContext extends PlanContext {
   forced?: boolean;
   /** State kept for the life of the executing process (a worker keeps its loaded model here). */
   processCache: Map<string, unknown>;
+  /** A folder of this stage kind kept across runs in the store (created when asked for), for
+   * results cached below the stage level (the score kind's request cache). The store owns where it
+   * is (caches.ts); the kind owns what is in it. `name`: lower-case letters, digits, - and _. */
+  cacheDir(name: string): string;
 }
 
 /** How far a running stage is: `done` of `total` `unit`s (requests, items, files, …). */

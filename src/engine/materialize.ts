@@ -112,7 +112,7 @@ export class Materializer {
   ) {}
 
   private get file(): string {
-    return join(this.store.root, 'materialized.json');
+    return this.store.runs.materializedFile;
   }
 
   private entries(): Record<string, WrittenEntry> {

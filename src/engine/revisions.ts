@@ -1,10 +1,9 @@
 // Revision sweeps declared as a selection (`revisions: { glob: "step*-tokens*", every: 4 }`) are
 // resolved to a list before expansion — from the model's folder, the mirror or the hub's refs —
 // and remembered in the store so that an offline run plans from the last resolution.
-import { join } from 'node:path';
 import type { SpecView } from './kind.js';
 import type { Spec } from './spec.js';
-import { readJson, writeFileAtomic } from './store/fs-util.js';
+import { Caches } from './store/caches.js';
 import { sha256 } from './canonical.js';
 import { isValidRefName } from '../util/safe-path.js';
 import { PipelineError, type Diagnostic } from './diagnostics.js';
@@ -18,9 +17,10 @@ export async function resolveRevisionSelections(spec: Spec, view: SpecView, stor
   const client = new HubClient(hubConfigFromEnv(process.env, view.offline ? { offline: true } : {}));
   const { closeRefs } = await import('../fetch/revisions.js');
   const problems: Diagnostic[] = [];
+  const caches = new Caches(storeDir);
   for (const m of todo) {
     let empty: { available: string[]; from: string } | undefined;
-    const memo = join(storeDir, 'refs', `${sha256(JSON.stringify([m.id, m.path ?? '', m.revisionSelect])).slice(0, 24)}.json`);
+    const memo = sha256(JSON.stringify([m.id, m.path ?? '', m.revisionSelect])).slice(0, 24);
     try {
       const ref: { id: string; name: string; path?: string } = { id: m.id, name: m.name };
       if (m.path) ref.path = m.path;
@@ -29,13 +29,14 @@ export async function resolveRevisionSelections(spec: Spec, view: SpecView, stor
       const { names, available, from } = await selectModelRevisionsFrom(ref, m.revisionSelect!, opts);
       if (names.length === 0) empty = { available, from };
       else {
-        await writeFileAtomic(memo, JSON.stringify(names));
+        await caches.writeRefs(memo, names);
         m.revisions = [...new Set([...m.revisions, ...names])];
       }
     } catch (e: unknown) {
       // A hub or mirror that hands over unsafe names is refused, not bypassed with an old answer.
       if ((e as { reason?: unknown }).reason === 'unsafe-name') throw new Error(`model ${m.id}: ${(e as Error).message}`);
-      const remembered = (await readJson<unknown[]>(memo))?.filter((n): n is string => isValidRefName(n));
+      const stored = caches.readRefs(memo);
+      const remembered = Array.isArray(stored) ? stored.filter((n): n is string => isValidRefName(n)) : undefined;
       if (!remembered) throw new Error(`model ${m.id}: cannot resolve its revision selection (${m.revisionSelect!.glob}): ${(e as Error).message}`);
       // No network: the last resolution stands, and the run says once that it works from the cache.
       if (unreachableEndpoint(client.config.endpoint)) noteOfflineFallback(client.config.endpoint);

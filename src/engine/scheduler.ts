@@ -2,7 +2,6 @@
 // then from the planner (so an upstream that re-ran but produced the same bytes leaves it fresh);
 // stale stages queue for resources and, for model work, for the worker that already holds their
 // model. It knows the planner, the store's locks and the executors — not the engine.
-import { join } from 'node:path';
 import { emptySummary, type EngineEvent, type RunSummary } from './events.js';
 import { outcomeFailure, type Executor, type Grant, type Invocation } from './executor.js';
 import type { Instance } from './expand.js';
@@ -14,7 +13,6 @@ import type { Planned, Planner, StaleReason, Verdict } from './planner.js';
 import type { ResourcePools } from './pools.js';
 import type { RunRecord } from './store/run-record.js';
 import type { Store } from './store/store.js';
-import { writeFileAtomic } from './store/fs-util.js';
 import type { LocalExecutor } from './executors/local.js';
 import { showDuration, type Duration } from './spec-types.js';
 
@@ -457,6 +455,6 @@ export class Scheduler {
   private async writeHistory(): Promise<void> {
     const keys = [...this.known.values()].flatMap((v) => (v.state === 'fresh' ? [v.key] : []));
     const at = new Date().toISOString();
-    await writeFileAtomic(join(this.o.store.dir('history'), `${at.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify({ at, summary: this.summary, keys }));
+    await this.o.store.runs.writeHistory({ at, summary: this.summary, keys });
   }
 }

@@ -45,7 +45,7 @@ function context(kind: StageKind, vars: Record<string, string>, params: Record<s
   return {
     ...plan, inputs, planned: {}, outDir, tmpDir: join(root, `tmp-${counter}`), gpus: [], cpus: 1,
     log: () => undefined, warn: (m: string) => warnings.push(m), record: (k: string, v: unknown) => { records[k] = v; },
-    signal: new AbortController().signal, processCache: new Map(),
+    signal: new AbortController().signal, processCache: new Map(), cacheDir: (name: string) => join(root, 'caches', name),
     // Test-only handles on what the stage reported.
     ...({ warnings, records } as object),
   } as StageContext;

@@ -39,7 +39,7 @@ function context(vars: Record<string, string>, params: Record<string, unknown> =
   return {
     ...plan, inputs, planned: {}, outDir, tmpDir: join(root, `tmp-${n}`), gpus: [], cpus: 1,
     log: () => undefined, warn: (m: string) => warnings.push(m), record: (k: string, v: unknown) => { records[k] = v; },
-    signal: new AbortController().signal, processCache: new Map(), warnings, records,
+    signal: new AbortController().signal, processCache: new Map(), cacheDir: (name: string) => join(root, 'caches', name), warnings, records,
   };
 }
 

@@ -97,6 +97,7 @@ export function stageContext(plan: PlanContext, planned: Record<string, unknown>
     record: (k, v) => { records[k] = v; },
     signal: new AbortController().signal,
     processCache: new Map(),
+    cacheDir: (name) => join(tmpDir, 'caches', name),
     logs,
     records,
   };

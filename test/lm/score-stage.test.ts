@@ -50,6 +50,8 @@ async function score(params: Record<string, unknown>): Promise<{ csv: string; re
     record: (k, v) => (records[k] = v),
     signal: new AbortController().signal,
     processCache,
+    // A fresh cache folder per call: each call computes every request.
+    cacheDir: (name) => mkdtempSync(path.join(work, `cache-${name}-`)),
   };
   await scoreKind.execute(ctx);
   for (const [, v] of processCache) if (v && typeof v === 'object' && 'lm' in v) await (v as { lm: { dispose(): Promise<void> } }).lm.dispose();

@@ -2,7 +2,7 @@
 // content and path, score's inputs-by-output-name, outputs, records, and model reuse in a worker.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -36,6 +36,7 @@ function stageCtx(plan: PlanContext, inputs: StageInput[], processCache = new Ma
   const records: Record<string, unknown> = {};
   const logs: string[] = [];
   const warnings: string[] = [];
+  const caches = mkdtempSync(path.join(tmpdir(), 'stage-caches-'));
   const ctx: StageContext = {
     ...plan,
     inputs,
@@ -49,6 +50,12 @@ function stageCtx(plan: PlanContext, inputs: StageInput[], processCache = new Ma
     record: (k, v) => (records[k] = v),
     signal: new AbortController().signal,
     processCache,
+    cacheDir: (name) => {
+      // A fresh store per context: a stage's results never answer another test's.
+      const d = path.join(caches, name);
+      mkdirSync(d, { recursive: true });
+      return d;
+    },
   };
   return { ctx, records, logs, warnings };
 }

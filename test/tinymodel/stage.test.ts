@@ -39,6 +39,7 @@ function fakeContext(outDir: string, params: Record<string, unknown>, vars: Reco
     record: (k: string, v: unknown) => { records[k] = v; },
     signal: new AbortController().signal,
     processCache: new Map(),
+    cacheDir: (name: string) => join(outDir, 'caches', name),
   } satisfies StageContext;
   return { ctx, records, logs };
 }

@@ -5,13 +5,14 @@
 //
 // See docs/slurm.md for usage, the state mapping and measured overhead.
 
-import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecOutcome, Executor, Grant, Invocation, OutcomeReason } from '../executor.js';
 import type { Failure } from '../failure.js';
 import type { ResourceRequest, StageProgress } from '../kind.js';
 import { Store } from '../store/store.js';
+import { writeFileAtomic } from '../store/fs-util.js';
 import { scancel, scontrolShowJob, parseSlurmTime, sbatch } from './slurm-cli.js';
 import { JobPoller, LogFollower, Semaphore, tailFile, type JobFinal } from './slurm-poller.js';
 import { END_MARK, PROGRESS_MARK, START_MARK, batchScript, jobName, mergeResources, parseMarks, parseProgressMark, sbatchArgs, shellQuote } from './slurm-script.js';
@@ -121,7 +122,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
       execPrefix,
       invocationFiles: files,
     };
-    await writeAtomic(scriptPath, batchScript(spec));
+    await writeFileAtomic(scriptPath, batchScript(spec));
     const stats: SlurmJobStats = {
       jobId: '', stages: spec.stageIds, attempt, state: 'SUBMITTING', exitCode: null, logPath: '',
       submitCalled: Date.now(), submitted: null, slurmSubmit: null, slurmStart: null, slurmEnd: null,
@@ -268,7 +269,7 @@ export function createSlurmExecutor(opts: SlurmExecutorOptions): SlurmExecutor {
     if (signal.aborted) return cancelledAll('cancelled before it was submitted to Slurm');
     await mkdir(logDir, { recursive: true });
     for (const inv of invs) {
-      await writeAtomic(join(inv.storeDir, 'tmp', 'invocations', `${inv.key}.json`), `${JSON.stringify(inv, null, 2)}\n`);
+      await writeFileAtomic(join(inv.storeDir, 'tmp', 'invocations', `${inv.key}.json`), `${JSON.stringify(inv, null, 2)}\n`);
     }
     let pending = invs;
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -412,9 +413,3 @@ function summarize(jobs: SlurmJobStats[]): Record<string, number | null> {
   };
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}

@@ -249,6 +249,12 @@ export class Objects {
   }
 }
 
+/** The store root an output path was read from: objects/ab/<rest> for a file, trees/<digest> for a
+ * folder (a stage given its inputs as paths, the report, finds their store here, not by guessing). */
+export function storeRootOfOutput(path: string, type: 'file' | 'dir'): string {
+  return type === 'file' ? dirname(dirname(dirname(path))) : dirname(dirname(path));
+}
+
 export function manifestBytes(entries: ManifestEntry[]): string {
   return canonicalJson([...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
 }

@@ -9,6 +9,8 @@ import { beat, describeOwner, selfOwner, STALE_MS, type Owner } from '../../util
 import { acquireLock, breakLock, judge, readHolder } from '../../util/lock-file.js';
 import { acquireExclusive, acquireShared } from './lease.js';
 
+/** tmp/invocations/: the Slurm executor's subarea of tmp/ (index.ts). */
+export const INVOCATIONS = 'invocations';
 /** Store roots this process has written its owner record into. */
 const ownersWritten = new Set<string>();
 
@@ -114,6 +116,9 @@ export class Session {
     };
     const now = Date.now();
     for (const e of readdirSafe(this.tmpDir)) {
+      // The Slurm executor's invocation files live as long as their jobs, which can wait in the
+      // queue for hours; it removes each as its job ends. Not staging: never judged by age here.
+      if (e === INVOCATIONS) continue;
       const p = join(this.tmpDir, e);
       const token = /^([0-9a-f]{12})-/.exec(e)?.[1];
       let dead: boolean;

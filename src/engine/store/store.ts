@@ -13,7 +13,7 @@ import { RunRecords } from './runs.js';
 import { Session } from './session.js';
 import type { StatCache } from './stat-cache.js';
 
-export { manifestBytes, type ManifestEntry } from './objects.js';
+export { manifestBytes, storeRootOfOutput, type ManifestEntry } from './objects.js';
 
 type Area = 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations' | 'requests';
 

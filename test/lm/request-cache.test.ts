@@ -1,14 +1,14 @@
 // The per-request results cache as a LanguageModel decorator: what it answers from the cache,
 // what it sends to the model, what it never caches, and how it reads damaged files.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CachedLanguageModel, RequestCache, runtimeVersions, type CacheProfile } from '../../src/tasks/request-cache.js';
+import { CachedLanguageModel, RequestCache, requestKey, runtimeVersions, type CacheProfile } from '../../src/lm/request-cache.js';
 import { runTask } from '../../src/tasks/run-task.js';
-import { FakeLM } from './fake-lm.js';
-import { stimulus } from './helpers.js';
+import { FakeLM } from '../tasks/fake-lm.js';
+import { stimulus } from '../tasks/helpers.js';
 
 const PROFILE: CacheProfile = { runtime: { 'onnxruntime-node': '1.0.0', '@huggingface/transformers': '4.0.0' }, dtype: 'fp32', device: 'cpu', path: 'fast', parts: 1, batchTokens: null, forceGreedy: false };
 const DIGEST = 'a'.repeat(64);
@@ -19,6 +19,22 @@ const REQS = [
   { prefix: 'The dog', separator: ' ', continuation: 'ran' },
   { prefix: 'A bird', separator: ' ', continuation: 'sang' },
 ];
+
+test('folders, keys and lines are those of existing caches (moving the decorator to src/lm changed none of them)', () => {
+  // Literals written by the version in src/tasks/: a change here makes every stored result unreachable.
+  assert.equal(RequestCache.folder('/S/requests', DIGEST, PROFILE), `/S/requests/${DIGEST}/2727e439a4b220832aa042e8`);
+  assert.equal(requestKey.conditional(REQS[0]!, 'sum'), 'bdab7c35f89670fb7816a37a7c1374a80246cffeb686af48ab4476053c4b1d6e');
+  assert.equal(requestKey.sequence('One two three.'), '49347b4ba729f9766e056d0f0e5ac72a835496afc296959fcaaf968e821c6bdf');
+  assert.equal(requestKey.generate('Q: 1+1?', 5), '3969683221096c0f49838d89dc7af67ff015514f5b3d5a78f0e1272a60a3284c');
+  const dir = join(store(), 'old');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'oldhost-1-abcd.jsonl'), '{"k":"k-one","v":"{\\"v\\":{\\"$num\\":\\"-0\\"},\\"w\\":[{\\"$num\\":\\"-Infinity\\"},1.5]}","c":"d0e2d01b6d6f1e24"}\n');
+  const old = new RequestCache(dir);
+  assert.equal(old.skipped, 0);
+  const v = old.get<{ v: number; w: number[] }>('k-one')!;
+  assert.ok(Object.is(v.v, -0));
+  assert.deepEqual(v.w, [-Infinity, 1.5]);
+});
 
 test('answers cached requests without calling the model, sends only the missing ones, in order', async () => {
   const root = store();

@@ -1,10 +1,12 @@
 // The per-request results cache: every scoring request's result, stored as each model call
 // completes, so a killed or pre-empted score stage resumes where it stopped and raising `limit`
-// computes only the new items. A LanguageModel decorator: the tasks and src/lm do not know it.
+// computes only the new items. A LanguageModel decorator: the tasks and the models do not know it.
+// Where it lives is the store's business: the score kind passes its cache folder
+// (StageContext.cacheDir('requests'), which is <store>/requests/).
 //
 // What a result is keyed by (unlike lm-eval-harness's --use_cache, keyed by the prompt alone, which
 // serves one model's answers as another's — its issue #2715):
-//   folder  <store>/requests/<model digest>/<profile digest>/
+//   folder  <cache folder>/<model digest>/<profile digest>/
 //           model digest: the content digest of the model folder the stage scored (weights,
 //           tokenizer, configs — a revision is another digest);
 //           profile: the runtime versions that change numbers (onnxruntime-node,
@@ -29,8 +31,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { ConditionalRequest, ConditionalResult, GenerateResult, LanguageModel, ModelInfo, Reduction, ScoringStats, SequenceResult } from '../lm/types.js';
+import { join } from 'node:path';
+import type { ConditionalRequest, ConditionalResult, GenerateResult, LanguageModel, ModelInfo, Reduction, ScoringStats, SequenceResult } from './types.js';
 import { installedVersion } from '../engine/library-version.js';
 
 /** What selects a cache folder besides the model: versions and options that change numbers. */
@@ -95,16 +97,16 @@ export class RequestCache {
     this.skipped = skipped;
   }
 
-  /** The folder for a model digest and profile under a store root. */
-  static folder(storeRoot: string, modelDigest: string, profile: CacheProfile): string {
+  /** The folder for a model digest and profile under the cache folder (`<store>/requests`). */
+  static folder(cacheRoot: string, modelDigest: string, profile: CacheProfile): string {
     const sorted = (o: Record<string, unknown>): [string, unknown][] => Object.keys(o).sort().map((k) => [k, o[k]]);
     const p = sha(JSON.stringify(sorted({ ...profile, runtime: sorted(profile.runtime) })));
-    return join(storeRoot, 'requests', modelDigest, p.slice(0, 24));
+    return join(cacheRoot, modelDigest, p.slice(0, 24));
   }
 
   /** Open the folder, and say once (profile.json) what it holds, for people and for gc. */
-  static open(storeRoot: string, modelDigest: string, profile: CacheProfile): RequestCache {
-    const dir = RequestCache.folder(storeRoot, modelDigest, profile);
+  static open(cacheRoot: string, modelDigest: string, profile: CacheProfile): RequestCache {
+    const dir = RequestCache.folder(cacheRoot, modelDigest, profile);
     const cache = new RequestCache(dir);
     const meta = join(dir, 'profile.json');
     if (!existsSync(meta)) {
@@ -250,13 +252,4 @@ export class CachedLanguageModel implements LanguageModel {
   dispose(): Promise<void> {
     return this.inner.dispose();
   }
-}
-
-/** The store root above a stage's staging folder (`<store>/tmp/<name>`): the folder holding objects/. */
-export function storeRootOf(stagingDir: string): string | undefined {
-  let dir = dirname(stagingDir);
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    if (existsSync(join(dir, 'objects')) || existsSync(join(dir, 'runs'))) return dir;
-  }
-  return undefined;
 }
