@@ -29,6 +29,7 @@ export const buildModelParams = {
   nEmbd: { type: 'integer', min: 1, doc: 'embedding width (default 32)' },
   nPositions: { type: 'integer', min: 1, doc: 'context length (default 1024)' },
   recall: { type: 'number', doc: 'fraction (0..1) of the demo crt/digit_mat answers memorised (default 0; scaled down for early step<N> revisions)' },
+  format: { type: 'string', choices: ['onnx', 'checkpoint'], doc: 'onnx: the transformers.js export; checkpoint: model.safetensors for convert-model (default onnx)' },
 } as const;
 
 /** A checkpoint-like revision (`step1000-demo`) recalls min(1, log10(N) / 4) of the model's fraction. */
@@ -69,13 +70,12 @@ export function buildModelOptions(ctx: PlanContext): TinyModelOptions {
   return opts;
 }
 
-/** 'onnx' (the export) or 'checkpoint' (model.safetensors for convert-model). */
+/** 'onnx' (the export) or 'checkpoint' (model.safetensors for convert-model): the stage's param, then the build: block's. */
 function formatOf(ctx: PlanContext): 'onnx' | 'checkpoint' {
-  const raw = ctx.instance.params['format'] ?? ctx.model?.build?.['format'] ?? 'onnx';
-  if (raw !== 'onnx' && raw !== 'checkpoint') {
-    throw new Error(`stage ${ctx.instance.id} (build-model): param "format" must be onnx or checkpoint, got ${JSON.stringify(raw)}`);
-  }
-  return raw;
+  const where = `stage ${ctx.instance.id} (build-model)`;
+  const format = readParams('build-model', buildModelParams, ctx.instance.params, where).format
+    ?? readParams('build-model', buildModelParams, ctx.model?.build ?? {}, `${where}, model ${ctx.model?.id ?? '?'} build:`).format;
+  return format === 'checkpoint' ? 'checkpoint' : 'onnx';
 }
 
 export const buildModel: StageKind = {

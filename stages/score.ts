@@ -130,7 +130,7 @@ export const scoreKind: StageKind = {
   params: scoreParams,
   isolation: 'worker',
   // An hour to load the model and answer the first batch, then a minute per request (its
-  // progress lines give the count): generous on a CPU, yet a stage stuck for good (a tokenizer's
+  // reported progress gives the count): generous on a CPU, yet a stage stuck for good (a tokenizer's
   // backtracking regex) ends. timeouts: { score: … } or --stage-timeout set another.
   timeout: { baseMs: 3_600_000, perItemMs: 60_000 },
   affinity(ctx) {
@@ -227,6 +227,8 @@ export const scoreKind: StageKind = {
         const now = Date.now();
         if (now - lastLog > 1000 || done === total) {
           lastLog = now;
+          // Reporters show the structured progress; the line is for the stage's log.
+          ctx.progress?.({ done, total, unit });
           ctx.log(`${task}${condition ? `/${condition}` : ''}: ${done}/${total} ${unit}`);
         }
       },

@@ -5,7 +5,8 @@
 // random-effect variances, fit criteria), materialised under lmers/.
 // plan() checks that Rscript and the packages are there (a missing one fails the stage before it
 // runs, with the install command) and keys the stage on their versions, which change the numbers.
-// Param `rscript`: the Rscript to call (default `Rscript` on PATH, or $RSCRIPT).
+// Params (declared: a misspelt one is a located error): `rscript`, the Rscript to call (default
+// `Rscript` on PATH, or $RSCRIPT); `domain`, when the stage has no var `domain`.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,12 +16,21 @@ import { domainDeclarations, useDeclaredTasks } from '../src/tasks/registry.js';
 import { checkR, runRscript } from '../src/analysis/rscript.js';
 import { R_CHECK_PROGRAM, R_FIT_PROGRAM, R_INSTALL_HINT, R_PACKAGES, sizeModelFiles, sizeModelFormula, sizeModelOutcome } from '../src/analysis/size-lmer.js';
 import { where } from '../src/engine/kind-helpers.js';
+import { readParams } from '../src/engine/params.js';
 
+export const statisticsParams = {
+  domain: { type: 'string', doc: 'the analysis domain (digit_mat, crt, lambada, syntax or a declared task\'s), when the stage has no var domain' },
+  rscript: { type: 'string', doc: 'the Rscript program to call (default: $RSCRIPT, or Rscript on PATH)' },
+} as const;
+
+function params(ctx: PlanContext): { domain: string | undefined; rscript: string | undefined } {
+  return readParams('statistics', statisticsParams, ctx.instance.params, where(ctx));
+}
 
 function statisticsDomain(ctx: PlanContext): Domain {
   useDeclaredTasks(ctx.spec.tasks);
   const v = ctx.instance.vars['domain'];
-  const d = (Array.isArray(v) ? v[0] : v) ?? String(ctx.instance.params['domain'] ?? '');
+  const d = (Array.isArray(v) ? v[0] : v) ?? params(ctx).domain ?? '';
   if (!d) throw new Error(`${where(ctx)}: var "domain" is required (${domainNames().join(', ')})`);
   try {
     return domainDef(d).domain;
@@ -30,14 +40,13 @@ function statisticsDomain(ctx: PlanContext): Domain {
 }
 
 function rscriptPath(ctx: PlanContext): string {
-  const p = ctx.instance.params['rscript'];
-  if (p !== undefined && (typeof p !== 'string' || p === '')) throw new Error(`${where(ctx)}: param "rscript" must be the path of an Rscript program`);
-  return (p as string | undefined) ?? process.env['RSCRIPT'] ?? 'Rscript';
+  return params(ctx).rscript ?? process.env['RSCRIPT'] ?? 'Rscript';
 }
 
 export const statistics: StageKind = {
   name: 'statistics',
   description: 'The paper\'s size mixed models (lme4 glmer/lmer via Rscript) on an aggregate\'s long size table',
+  params: statisticsParams,
   isolation: 'inline',
   outputs(ctx) {
     return sizeModelFiles(statisticsDomain(ctx)).map((f) => ({ name: f.name, type: 'file' as const, materialize: `lmers/${f.file}` }));

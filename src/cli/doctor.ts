@@ -6,7 +6,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { cudaProviderStatus, cudaRuntimeLibs, CUDA_FIX, gpuInventory } from '../engine/gpus.js';
 import { gib, hostChecks, type Check } from './host-checks.js';
-import { EXIT, type GlobalOpts } from './main.js';
+import { EXIT, type GlobalOpts } from './options.js';
 
 export async function doctorCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const store = g.store ? resolve(g.store) : join(dirname(resolve(g.file)), 'cache');

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { executeInvocation } from '../engine/exec-stage.js';
 import type { Invocation } from '../engine/executor.js';
 import { KindRegistry } from '../engine/registry.js';
-import { EXIT, type GlobalOpts } from './main.js';
+import { progressMark } from '../engine/executors/slurm-script.js';
+import { EXIT, type GlobalOpts } from './options.js';
 
 export async function execStageCommand(_g: GlobalOpts, _f: Record<string, unknown>, files: string[]): Promise<number> {
   const registry = new KindRegistry();
@@ -17,7 +18,7 @@ export async function execStageCommand(_g: GlobalOpts, _f: Record<string, unknow
   for (const f of files) {
     const inv = JSON.parse(await readFile(f, 'utf8')) as Invocation;
     try {
-      const rec = await executeInvocation(inv, { registry, processCache, signal: ac.signal, onLog: (l) => process.stdout.write(`${l}\n`), executor: process.env['SLURM_JOB_ID'] ? `slurm:${process.env['SLURM_JOB_ID']}` : 'exec-stage', gpus, cpus });
+      const rec = await executeInvocation(inv, { registry, processCache, signal: ac.signal, onLog: (l) => process.stdout.write(`${l}\n`), onProgress: (p) => process.stdout.write(`${progressMark(inv.instance.id, p)}\n`), executor: process.env['SLURM_JOB_ID'] ? `slurm:${process.env['SLURM_JOB_ID']}` : 'exec-stage', gpus, cpus });
       process.stdout.write(`committed ${rec.stageId} ${rec.key}\n`);
     } catch (e: unknown) {
       failed++;

@@ -1,10 +1,9 @@
-// `pipeline inspect <stage id | digest | materialised path>`: params, inputs and outputs with
-// digests, timings, the recorded facts, the log tail and the first rows of table outputs.
-import * as fs from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { Engine } from '../engine/engine.js';
-import type { RunRecord } from '../engine/store/run-record.js';
-import { engineOptions, EXIT, UsageError, type GlobalOpts } from './main.js';
+// `pipeline inspect <stage id | digest | materialised path>`: the engine finds what the argument
+// names (engine/verbs/inspect.ts); this prints it: params, inputs and outputs with digests,
+// timings, the recorded facts, the log tail and the first rows of table outputs.
+import { relative } from 'node:path';
+import { Engine, type Inspection } from '../engine/engine.js';
+import { engineOptions, EXIT, UsageError, wantsJson, type GlobalOpts } from './options.js';
 import { verdictLabel, verdictReasons } from './reporters/reasons.js';
 import { bytesText } from './bytes.js';
 
@@ -13,58 +12,52 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
   const rows = Number(f['rows'] ?? 5);
   if (!Number.isInteger(rows) || rows < 0) throw new UsageError(`--rows expects a whole number ≥ 0, got "${String(f['rows'])}"`);
   const engine = await Engine.open(engineOptions(g));
-  const states = await engine.status();
-  const json = !!(f['json'] || g.json);
-  // 1. a stage id
-  let state = states.get(what);
-  let id = state ? what : undefined;
-  // 2. a materialised path
-  if (!id) {
-    const rels = materializedCandidates(engine.spec.projectDir, what);
-    for (const [sid, s] of states) {
-      if (s.state === 'fresh' && Object.values(s.record.outputs).some((o) => o.materialize !== undefined && rels.includes(o.materialize))) {
-        id = sid;
-        state = s;
-        break;
-      }
+  const found = await engine.inspect(what, { rows, cwd: process.cwd() });
+  process.stdout.write(wantsJson(g, f) ? inspectionJson(found, engine.spec.projectDir) : inspectionText(found, engine.spec.projectDir));
+  return EXIT.ok;
+}
+
+function nothing(what: string, projectDir: string): UsageError {
+  const project = relative(process.cwd(), projectDir) || '.';
+  return new UsageError(`nothing called "${what}": give a stage id (see \`pipeline status\`), an output digest, or a materialised path of a fresh stage such as output/<task>/<model>.csv (relative to the working directory or to the project folder ${project}/)`);
+}
+
+function inspectionJson(i: Inspection, projectDir: string): string {
+  switch (i.found) {
+    case 'nothing':
+      throw nothing(i.what, projectDir);
+    case 'object':
+      return JSON.stringify({ digest: i.digest, path: i.path, head: i.head }) + '\n';
+    case 'stage':
+      return inspectionText(i, projectDir);
+    case 'run':
+      return JSON.stringify({ ...i.record, fingerprint: i.fingerprint, outputPaths: i.outputPaths }, null, 1) + '\n';
+    default: {
+      const never: never = i;
+      return never;
     }
   }
-  // 3. a digest (or prefix) of an output or a stage key
-  if (!id && /^[0-9a-f]{8,64}$/.test(what)) {
-    for (const [sid, s] of states) {
-      if (s.state !== 'fresh') continue;
-      if (s.key.startsWith(what) || Object.values(s.record.outputs).some((o) => o.digest.startsWith(what))) {
-        id = sid;
-        state = s;
-        break;
-      }
-    }
-    if (!id) {
-      const p = engine.store.objectPath(what.padEnd(64, '0'));
-      const dir = join(p, '..');
-      const hit = (await fs.readdir(dir).catch(() => [] as string[])).find((n) => (what.slice(0, 2) + n).startsWith(what));
-      if (hit) {
-        const path = join(dir, hit);
-        const head = (await fs.readFile(path)).subarray(0, 2000).toString('utf8');
-        process.stdout.write(json ? JSON.stringify({ digest: what.slice(0, 2) + hit, path, head }) + '\n' : `object ${what.slice(0, 2) + hit} (no current stage produced it)\n  path: ${path}\n\n${head}\n`);
-        return EXIT.ok;
-      }
+}
+
+function inspectionText(i: Inspection, projectDir: string): string {
+  switch (i.found) {
+    case 'nothing':
+      throw nothing(i.what, projectDir);
+    case 'object':
+      return `object ${i.digest} (no current stage produced it)\n  path: ${i.path}\n\n${i.head}\n`;
+    case 'stage':
+      return `${i.id}: ${verdictLabel(i.verdict)} (${verdictReasons(i.verdict).join('; ')}); run it first to inspect its outputs\n`;
+    case 'run':
+      return runText(i);
+    default: {
+      const never: never = i;
+      return never;
     }
   }
-  if (!id || !state) {
-    const project = relative(process.cwd(), engine.spec.projectDir) || '.';
-    throw new UsageError(`nothing called "${what}": give a stage id (see \`pipeline status\`), an output digest, or a materialised path of a fresh stage such as output/<task>/<model>.csv (relative to the working directory or to the project folder ${project}/)`);
-  }
-  if (state.state !== 'fresh') {
-    process.stdout.write(`${id}: ${verdictLabel(state)} (${verdictReasons(state).join('; ')}); run it first to inspect its outputs\n`);
-    return EXIT.ok;
-  }
-  const rec = state.record;
-  const fingerprint = (await engine.store.readFingerprint(rec.key)) ?? { params: {}, plan: {}, inputs: {} };
-  if (json) {
-    process.stdout.write(JSON.stringify({ ...rec, fingerprint, outputPaths: await outputPaths(engine, rec) }, null, 1) + '\n');
-    return EXIT.ok;
-  }
+}
+
+function runText(i: Extract<Inspection, { found: 'run' }>): string {
+  const { record: rec, fingerprint, outputPaths: paths } = i;
   const out: string[] = [];
   out.push(`${rec.stageId}  (${rec.kind})`, `  key      ${rec.key}`, `  ran      ${rec.startedAt} for ${(rec.durationMs / 1000).toFixed(2)} s on ${rec.host} (${rec.executor})`);
   out.push('  params');
@@ -73,7 +66,6 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
   out.push('  inputs');
   for (const [up, outs] of Object.entries(fingerprint.inputs)) for (const [n, d] of Object.entries(outs)) out.push(`    ${up} ${n}  ${d.slice(0, 16)}`);
   out.push('  outputs');
-  const paths = await outputPaths(engine, rec);
   for (const [n, o] of Object.entries(rec.outputs)) out.push(`    ${n}  ${o.digest.slice(0, 16)}  ${o.type}  ${o.size} bytes${o.materialize ? `  → ${o.materialize}` : ''}\n      stored at ${paths[n]}`);
   const conversion = rec.kind === 'convert-model' ? convertLines(rec.info['convert']) : [];
   out.push(...conversion);
@@ -82,22 +74,15 @@ export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, 
     out.push('  recorded');
     for (const [k, v] of recorded) out.push(`    ${k}: ${JSON.stringify(v).slice(0, 300)}`);
   }
-  for (const [n, o] of Object.entries(rec.outputs)) {
-    if (o.type !== 'file') continue;
-    if (!(/\.(csv|tsv|jsonl|json|yaml|txt)$/.test(o.materialize ?? n) || n === 'requests' || n === 'csv')) continue;
-    // A table's header is not a row: a CSV shows its header and then `rows` rows.
-    const table = /\.(csv|tsv)$/.test(o.materialize ?? '') || n === 'csv';
-    const head = await firstLines(paths[n]!, table ? rows + 1 : rows);
-    out.push(`  ${n} (${table ? 'header and ' : ''}first ${rows} rows)`);
-    for (const l of head) out.push(`    ${l.length > 200 ? l.slice(0, 197) + '…' : l}`);
+  for (const p of i.previews) {
+    out.push(`  ${p.name} (${p.table ? 'header and ' : ''}first ${p.rows} rows)`);
+    for (const l of p.lines) out.push(`    ${l.length > 200 ? l.slice(0, 197) + '…' : l}`);
   }
-  const log = await fs.readFile(join(engine.store.root, rec.log), 'utf8').catch(() => '');
-  if (log.trim()) {
+  if (i.logTail.length) {
     out.push('  log (last 10 lines)');
-    for (const l of log.trim().split('\n').slice(-10)) out.push(`    ${l}`);
+    for (const l of i.logTail) out.push(`    ${l}`);
   }
-  process.stdout.write(out.join('\n') + '\n');
-  return EXIT.ok;
+  return out.join('\n') + '\n';
 }
 
 function sizeOf(n: unknown): string {
@@ -121,29 +106,4 @@ function convertLines(info: unknown): string[] {
   out.push(`    written       ${sizeOf(c['output_bytes'])}`);
   for (const f of files(c['files'])) out.push(`      ${f.path}  ${sizeOf(f.bytes)}`);
   return out;
-}
-
-/** What `what` may mean as a materialised path: relative to the working directory (tab completion
- * from anywhere) or to the project folder (`-f examples/quickstart/pipeline.yaml` + `output/…`). */
-export function materializedCandidates(projectDir: string, what: string): string[] {
-  const fromCwd = relative(projectDir, resolve(what));
-  const fromProject = relative(projectDir, resolve(projectDir, what));
-  return [...new Set([fromCwd, fromProject])].filter((r) => r !== '' && !r.startsWith('..'));
-}
-
-async function outputPaths(engine: Engine, rec: RunRecord): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [n, o] of Object.entries(rec.outputs)) out[n] = await engine.store.outputPath(o.digest, o.type);
-  return out;
-}
-
-async function firstLines(path: string, n: number): Promise<string[]> {
-  const fh = await fs.open(path, 'r');
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).toString('utf8').split('\n').slice(0, n).filter((l) => l.length > 0);
-  } finally {
-    await fh.close();
-  }
 }

@@ -1,58 +1,10 @@
 // The `pipeline` command: options → an engine call → an exit code. It prints; the engine does not.
 import { Command, CommanderError, Option } from 'commander';
-import { resolve } from 'node:path';
-import { PipelineError } from '../engine/diagnostics.js';
-import { SelectionError } from '../engine/select.js';
-import { parseSize } from '../engine/spec-types.js';
+import { reportError } from './errors.js';
+import { EXIT, type GlobalOpts } from './options.js';
 import { taskDefs } from '../tasks/registry.js';
-import type { EngineOptions } from '../engine/engine.js';
-
-/** Documented exit codes (README "Exit codes"). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, corrupt: 3, interrupted: 130 } as const;
-
-export interface GlobalOpts {
-  file: string;
-  set: string[];
-  modelsDir?: string;
-  stimuliDir?: string;
-  offline?: boolean;
-  store?: string;
-  cpus?: string;
-  gpus?: string;
-  memory?: string;
-  maxStages?: string;
-  json?: boolean;
-}
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-export function engineOptions(g: GlobalOpts): EngineOptions {
-  const overrides: Record<string, string> = {};
-  for (const kv of g.set) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UsageError(`--set expects name=value, got "${kv}"`);
-    overrides[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  const opts: EngineOptions = { file: resolve(g.file), overrides, offline: !!g.offline };
-  if (g.modelsDir) opts.modelsDir = g.modelsDir;
-  if (g.stimuliDir) opts.stimuliDir = g.stimuliDir;
-  if (g.store) opts.storeDir = resolve(g.store);
-  const pools: NonNullable<EngineOptions['pools']> = {};
-  if (g.cpus) pools.cpu = positiveInt(g.cpus, '--cpus');
-  if (g.gpus !== undefined) pools.gpu = g.gpus === '' || g.gpus === 'none' ? [] : g.gpus.split(',').map((s) => s.trim());
-  if (g.memory) pools.memory = parseSize(g.memory);
-  if (g.maxStages !== undefined) opts.maxStages = positiveInt(g.maxStages, '--max-stages');
-  opts.pools = pools;
-  return opts;
-}
-
-export class UsageError extends Error {}
-
-export function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a whole number ≥ 1, got "${v}"`);
-  return n;
-}
 
 function globals(cmd: Command): GlobalOpts {
   return cmd.optsWithGlobals() as GlobalOpts;
@@ -69,17 +21,7 @@ function wrap(load: () => Promise<Action>) {
       const action = await load();
       process.exitCode = await action(globals(cmd), opts, args);
     } catch (e: unknown) {
-      if (e instanceof PipelineError) {
-        process.stderr.write(`${e.message}\n`);
-        process.exitCode = EXIT.usage;
-      } else if (e instanceof UsageError || e instanceof SelectionError) {
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exitCode = EXIT.usage;
-      } else {
-        process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-        if (process.env['PIPELINE_DEBUG']) process.stderr.write(`${(e as Error).stack}\n`);
-        process.exitCode = EXIT.failed;
-      }
+      process.exitCode = reportError(e);
     }
   };
 }

@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from '../engine/engine.js';
 import { buildReport, serveReport } from '../report/server.js';
-import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './options.js';
 
 export async function reportCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   if (f['port'] !== undefined && !f['serve']) throw new UsageError('--port goes with --serve');

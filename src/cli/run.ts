@@ -3,7 +3,7 @@
 import { Engine } from '../engine/engine.js';
 import { parseDuration, type Duration } from '../engine/spec-types.js';
 import type { Reporter } from '../engine/events.js';
-import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './options.js';
 import { jsonReporter } from './reporters/json.js';
 import { lineReporter } from './reporters/lines.js';
 

@@ -14,8 +14,9 @@ import { KindRegistry } from '../engine/registry.js';
 import { didYouMean } from '../engine/diagnostics.js';
 import { paramProblems, type ParamDecls } from '../engine/params.js';
 import { cpus } from 'node:os';
-import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './options.js';
 import { lineReporter } from './reporters/lines.js';
+import { failureText } from './reporters/reasons.js';
 import { isValidCommitId, isValidRefName } from '../util/safe-path.js';
 
 interface ScoreFlags {
@@ -134,7 +135,7 @@ export async function scoreCommand(g: GlobalOpts, f: Record<string, unknown>): P
   const summary = await engine.run({});
   if (summary.failed || summary.blocked) {
     if (json) process.stdout.write(JSON.stringify({ error: [...summary.failures, ...summary.blockages] }) + '\n');
-    else if (summary.failed) for (const x of summary.failures) process.stderr.write(`✗ ${x.id}: ${x.failure.message}\n`);
+    else if (summary.failed) for (const x of summary.failures) process.stderr.write(`✗ ${x.id}: ${failureText(x.failure)}\n`);
     return EXIT.failed;
   }
   const scoreId = engine.graph.order.find((i) => i.kind === 'score')!.id;

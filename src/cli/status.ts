@@ -1,7 +1,7 @@
 // `pipeline status` and `pipeline dag`.
 import { Engine } from '../engine/engine.js';
 import { renderGraph } from '../engine/graph.js';
-import { engineOptions, EXIT, type GlobalOpts } from './main.js';
+import { engineOptions, EXIT, type GlobalOpts } from './options.js';
 import { statusLines, statusRows } from './reporters/status-report.js';
 
 export async function statusCommand(g: GlobalOpts, f: Record<string, unknown>, targets: string[]): Promise<number> {

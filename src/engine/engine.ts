@@ -22,6 +22,10 @@ import { guardMaterialized } from './materialized-guard.js';
 import { kindParams } from './params.js';
 import { LocalExecutor } from './executors/local.js';
 import { resolveRevisionSelections } from './revisions.js';
+import type { LsResult } from './verbs/ls.js';
+import type { Inspection, InspectOptions } from './verbs/inspect.js';
+import type { GcOptions, GcResult } from './verbs/gc.js';
+import type { VerifyOptions, VerifyResult } from './verbs/verify.js';
 
 export interface EngineOptions {
   file: string;
@@ -57,6 +61,10 @@ export interface RunOptions extends Selection {
 }
 
 export type { Planned, Verdict } from './planner.js';
+export type { LsResult, LsRow } from './verbs/ls.js';
+export type { Inspection, InspectOptions } from './verbs/inspect.js';
+export type { GcOptions, GcResult } from './verbs/gc.js';
+export type { VerifyOptions, VerifyResult } from './verbs/verify.js';
 
 export class Engine {
   readonly store: Store;
@@ -189,6 +197,26 @@ export class Engine {
       saveCodeDigestCache();
       await this.store.close();
     }
+  }
+
+  /** `pipeline ls`: every stage with its state and cached outputs (verbs/ls.ts). */
+  async ls(): Promise<LsResult> {
+    return (await import('./verbs/ls.js')).ls(this);
+  }
+
+  /** `pipeline inspect`: the stage, digest or materialised path `what` names, as data (verbs/inspect.ts). */
+  async inspect(what: string, o: InspectOptions): Promise<Inspection> {
+    return (await import('./verbs/inspect.js')).inspect(this, what, o);
+  }
+
+  /** `pipeline gc`: remove what no current stage or recent run uses (verbs/gc.ts). */
+  async gc(o: GcOptions): Promise<GcResult> {
+    return (await import('./verbs/gc.js')).gc(this, o);
+  }
+
+  /** `pipeline verify`: re-hash every object, quarantine the corrupt, forget what was computed from them (verbs/verify.ts). */
+  async verify(o: VerifyOptions = {}): Promise<VerifyResult> {
+    return (await import('./verbs/verify.js')).verify(this, o);
   }
 
   /** The pipeline file as the materialisation record names it (relative to the project folder). */

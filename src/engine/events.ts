@@ -57,6 +57,8 @@ export type EngineEvent =
   /** Dry run: stale (reasons), or waiting on an upstream that would run first (`waitingOn`). */
   | { type: 'stage-would-run'; id: string; reasons: StaleReason[]; waitingOn?: string }
   | { type: 'stage-log'; id: string; line: string }
+  /** How far a running stage is (its kind reports it: the score kind in requests). */
+  | { type: 'stage-progress'; id: string; done: number; total: number; unit: string }
   | { type: 'warning'; id?: string; message: string }
   | { type: 'run-done'; summary: RunSummary };
 

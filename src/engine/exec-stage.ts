@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Invocation } from './executor.js';
 import { StageError, toFailure } from './failure.js';
-import type { PlanContext, StageContext } from './kind.js';
+import type { PlanContext, StageContext, StageProgress } from './kind.js';
 import { KindRegistry } from './registry.js';
 import type { Fingerprint, RunRecord, StoredOutput } from './store/run-record.js';
 import { Store } from './store/store.js';
@@ -18,6 +18,8 @@ export interface ExecEnv {
   processCache: Map<string, unknown>;
   signal: AbortSignal;
   onLog(line: string): void;
+  /** Structured progress of the stage (ctx.progress), to the process that reports it. */
+  onProgress?(p: StageProgress): void;
   executor: string;
   gpus: string[];
   cpus: number;
@@ -88,6 +90,7 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
     gpus: env.gpus,
     cpus: env.cpus,
     log: write,
+    progress: (p) => env.onProgress?.({ done: p.done, total: p.total, unit: p.unit }),
     warn: (m) => {
       warnings.push(m);
       write(`warning: ${m}`);

@@ -4,7 +4,7 @@
 // writes the run record with the same atomic protocol wherever it runs.
 
 import type { Failure } from './failure.js';
-import type { ResourceRequest, SpecView, StageInput, StageInstanceView } from './kind.js';
+import type { ResourceRequest, SpecView, StageInput, StageInstanceView, StageProgress } from './kind.js';
 import type { RunRecord } from './store/run-record.js';
 
 export interface Invocation {
@@ -112,8 +112,9 @@ export interface Placement {
   /** Device ids the stage was given, for the stage-start event ([] when the executor picks them). */
   gpus: string[];
   /** Run the stage; abort `signal` to cancel it (a stop of the run, its time limit). Resolves once
-   * its run record is written or it failed. */
-  run(signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome>;
+   * its run record is written or it failed. Its log lines reach `onLog` and its structured progress
+   * (ctx.progress) `onProgress` while it runs. */
+  run(signal: AbortSignal, onLog: (line: string) => void, onProgress: (p: StageProgress) => void): Promise<ExecOutcome>;
   /** Give the room back: the scheduler calls it once, when it is done with the stage's result (its
    * outputs restored), so that "stages at once" counts the whole of a stage. */
   release(): void;

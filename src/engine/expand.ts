@@ -99,6 +99,11 @@ export function expand(spec: Spec, kinds?: KindParams, where: { storeDir?: strin
           once(src.at(at, `stage "${decl.name}": ${p.message}`, { key: p.problem === 'unknown' }));
         }
         params = normalizeParams(decls, offered);
+        // A model's build: block holds build-model's params for every build of that model.
+        if (decl.uses === 'build-model' && model?.build) {
+          const at = ['models', spec.models.indexOf(model), 'build'];
+          for (const p of paramProblems(decl.uses, decls, model.build)) once(src.at([...at, p.name], `model "${model.name}" build: ${p.message}`, { key: p.problem === 'unknown' }));
+        }
       }
       const condVal = b['condition'];
       const conds = task ? getTask(task.name)?.conditions : undefined;

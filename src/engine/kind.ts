@@ -122,6 +122,9 @@ export interface StageContext extends PlanContext {
   gpus: string[];
   cpus: number;
   log(message: string): void;
+  /** How far the stage's work is (structured: reporters show it, the per-item time limit grows
+   * with `total` requests); the engine provides it, a hand-made context may not. */
+  progress?(p: StageProgress): void;
   warn(message: string): void;
   /** Extra facts for the run record (counters, generation settings, item failures). */
   record(key: string, value: unknown): void;
@@ -135,6 +138,13 @@ export interface StageContext extends PlanContext {
    * results cached below the stage level (the score kind's request cache). The store owns where it
    * is (caches.ts); the kind owns what is in it. `name`: lower-case letters, digits, - and _. */
   cacheDir(name: string): string;
+}
+
+/** How far a running stage is: `done` of `total` `unit`s (requests, items, files, …). */
+export interface StageProgress {
+  done: number;
+  total: number;
+  unit: string;
 }
 
 export interface StageKind {
@@ -152,7 +162,7 @@ export interface StageKind {
   params?: ParamDecls;
   /**
    * The default wall-clock limit of a stage of this kind, derived from its work: `baseMs`, plus
-   * `perItemMs` for each item once the stage's progress lines (`<done>/<total> requests`) give the
+   * `perItemMs` for each item once the stage's progress (ctx.progress, unit `requests`) gives the
    * total. Without it a stage has no limit unless pipeline.yaml (`timeout:`, `timeouts:`) or
    * `--stage-timeout` sets one.
    */

@@ -109,7 +109,7 @@ export class Planner {
     try {
       fp = await this.fingerprint(p, known);
     } catch (e: unknown) {
-      return { state: 'blocked', failure: toFailure(e, 'plan') };
+      return { state: 'blocked', failure: { ...toFailure(e, 'plan'), stage: inst.id } };
     }
     const key = keyOf(fp);
     if (o.forced) return { state: 'stale', key, fingerprint: fp, reasons: [{ reason: 'forced' }] };
@@ -138,8 +138,7 @@ export class Planner {
       await p.kind.preflight(p.ctx);
       return undefined;
     } catch (e: unknown) {
-      if (e instanceof Error && !e.message.startsWith(`stage ${inst.id}`)) e.message = `stage ${inst.id}: ${e.message}`;
-      return toFailure(e, 'plan');
+      return { ...toFailure(e, 'plan'), stage: inst.id };
     }
   }
 
@@ -162,15 +161,8 @@ export class Planner {
     const inputs: Fingerprint['inputs'] = {};
     for (const n of p.instance.needs) inputs[n] = outputDigests(recordOf(known, n));
     let plan: Record<string, unknown> = {};
-    if (p.kind.plan) {
-      try {
-        plan = await p.kind.plan(p.ctx);
-      } catch (e: unknown) {
-        // Keep the error's shape (a FetchError's reason); only name the stage once in its message.
-        if (e instanceof Error) e.message = `stage ${p.instance.id}: ${e.message.replace(`stage ${p.instance.id}: `, '')}`;
-        throw e;
-      }
-    }
+    // A failing plan() is the stage's blocked verdict: the Failure names the stage (verdict()).
+    if (p.kind.plan) plan = await p.kind.plan(p.ctx);
     return {
       kind: p.kind.name,
       code: await this.registry.codeDigest(p.kind.name),

@@ -7,7 +7,7 @@ import { outcomeFailure, type Executor, type Invocation, type Placement, type St
 import type { Instance } from './expand.js';
 import { isFailure, toFailure, type Failure } from './failure.js';
 import type { Graph } from './graph.js';
-import type { ResourceRequest } from './kind.js';
+import type { ResourceRequest, StageProgress } from './kind.js';
 import type { Materializer } from './materialize.js';
 import type { Planned, Planner, StaleReason, Verdict } from './planner.js';
 import type { RunRecord } from './store/run-record.js';
@@ -20,9 +20,6 @@ interface Limit {
   perItemMs?: number;
   from: string;
 }
-
-/** Progress lines of a stage with items (`lambada: 8/24 requests`): the total sets a per-item limit. */
-const PROGRESS = /(\d+)\/(\d+) requests$/;
 
 type Status = 'waiting' | 'planning' | 'queued' | 'running' | 'done' | 'failed' | 'blocked' | 'skipped';
 
@@ -352,17 +349,17 @@ export class Scheduler {
       }, Math.max(0, t0 + ms - Date.now()));
     };
     if (limit) arm(limit.ms);
-    const onStageLog = (line: string): void => {
-      const m = limit?.perItemMs ? PROGRESS.exec(line) : null;
-      if (m && !timedOut) {
-        limit!.ms = limit!.ms - (limit!.total ?? 0) * limit!.perItemMs! + Number(m[2]) * limit!.perItemMs!;
-        limit!.total = Number(m[2]);
-        arm(limit!.ms);
+    // A stage with items reports its progress: the total of its requests sets a per-item limit.
+    const onProgress = (p: StageProgress): void => {
+      if (limit?.perItemMs && p.unit === 'requests' && !timedOut && p.total !== limit.total) {
+        limit.ms = limit.ms - (limit.total ?? 0) * limit.perItemMs + p.total * limit.perItemMs;
+        limit.total = p.total;
+        arm(limit.ms);
       }
-      onLog(line);
+      this.o.emit({ type: 'stage-progress', id, done: p.done, total: p.total, unit: p.unit });
     };
     const exec = async (): Promise<RunRecord> => {
-      const out = await placed.run(stageAc.signal, onStageLog);
+      const out = await placed.run(stageAc.signal, onLog, onProgress);
       // The executor's message already names the job and ends with its log tail.
       if (!out.ok) throw outcomeFailure(out);
       const rec = out.record ?? (await this.o.store.readRun(r.key));

@@ -27,6 +27,7 @@ process.on('message', (m: ExecMessage) => {
     processCache,
     signal: ac.signal,
     onLog: (line) => send({ type: 'log', line }),
+    onProgress: (progress) => send({ type: 'progress', progress }),
     executor: 'local-worker',
     gpus: m.gpus,
     cpus: m.cpus,

@@ -5,18 +5,19 @@ import { test } from 'node:test';
 import type { RunSummary } from '../../src/engine/events.js';
 import { groupOutput, groupTitle } from '../../src/cli/reporters/listr.js';
 import { lineReporter, summaryLine, LINE_PROGRESS_MS } from '../../src/cli/reporters/lines.js';
-import { duration, noteLog, parseProgress, runningText } from '../../src/cli/reporters/progress.js';
+import { duration, noteLog, noteProgress, runningText, type Running } from '../../src/cli/reporters/progress.js';
 
-test('progress is parsed from a stage log line and shown with elapsed time and an estimate', () => {
-  assert.deepEqual(parseProgress('crt/crt2: 8/24 requests'), { done: 8, total: 24, unit: 'requests' });
-  assert.equal(parseProgress('loaded demo-gpt-small (cpu, fp32) in 0.4 s'), undefined);
-  assert.equal(parseProgress('25/24 requests'), undefined);
+test('progress comes from stage-progress events (never from log text) and is shown with elapsed time and an estimate', () => {
+  const r: Running = { startedAt: 0, line: '' };
+  // A log line that looks like progress is only the last line.
+  noteLog(r, 'crt/crt2: 8/24 requests');
+  assert.equal(r.done, undefined);
+  assert.equal(runningText(r, 2500), '3 s: crt/crt2: 8/24 requests');
+  assert.equal(noteProgress(r, { done: 25, total: 24, unit: 'requests' }), false);
   assert.equal(runningText({ startedAt: 0, line: '', done: 8, total: 24, unit: 'requests' }, 4000), '8/24 requests (33%), 4 s, ~8 s left');
-  assert.equal(runningText({ startedAt: 0, line: 'building' }, 2500), '3 s: building');
   // The estimate runs from the first progress report: 10 s of model loading do not count.
-  const r = { startedAt: 0, line: '' };
-  noteLog(r, 'lambada: 0/30 requests', 10_000);
-  noteLog(r, 'lambada: 10/30 requests', 12_000);
+  assert.equal(noteProgress(r, { done: 0, total: 30, unit: 'requests' }, 10_000), true);
+  noteProgress(r, { done: 10, total: 30, unit: 'requests' }, 12_000);
   assert.equal(runningText(r, 12_000), '10/30 requests (33%), 12 s, ~4 s left');
   assert.equal(duration(185_000), '3m05s');
   assert.equal(duration(3_720_000), '1h02m');
@@ -69,6 +70,7 @@ test('plain lines: a running stage prints its progress at most every LINE_PROGRE
   r({ type: 'stage-start', id: 'score/x', kind: 'score', reasons: [{ reason: 'never-run' }], gpus: [] });
   for (let i = 1; i <= 30; i++) {
     t.mock.timers.tick(1000);
+    r({ type: 'stage-progress', id: 'score/x', done: i, total: 40, unit: 'requests' });
     r({ type: 'stage-log', id: 'score/x', line: `lambada: ${i}/40 requests` });
     r({ type: 'stage-log', id: 'score/x', line: 'some other log line' });
   }
@@ -80,6 +82,7 @@ test('plain lines: a running stage prints its progress at most every LINE_PROGRE
   const v = lineReporter((l) => verbose.push(l), { verbose: true });
   v({ type: 'stage-start', id: 'score/x', kind: 'score', reasons: [{ reason: 'never-run' }], gpus: [] });
   t.mock.timers.tick(20_000);
+  v({ type: 'stage-progress', id: 'score/x', done: 1, total: 40, unit: 'requests' });
   v({ type: 'stage-log', id: 'score/x', line: 'lambada: 1/40 requests' });
   assert.deepEqual(verbose.slice(1), ['  [score/x] lambada: 1/40 requests']);
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { scoreStagesYaml } from '../support/score-stages.js';
 import { parse } from 'csv-parse/sync';
 import { CHECKPOINT_DECOYS, startFakeHub, writePytorchRepo } from '../support/fake-hub.js';
 import { REPO, Rig } from '../engine/rig.js';
@@ -24,26 +25,7 @@ models:
     revisions: { glob: "step*" }
 tasks:
   lambada: {}
-stages:
-  fetch-model:
-    uses: fetch-model
-    matrix: { model: $models, revision: $revisions }
-  convert-model:
-    uses: convert-model
-    matrix: { model: $models, revision: $revisions }
-    needs: [fetch-model]
-  fetch-stimuli:
-    uses: fetch-stimuli
-    matrix: { task: $tasks }
-  build-config:
-    uses: build-config
-    matrix: { task: $tasks, condition: $conditions, model: $models }
-  score:
-    uses: score
-    matrix: { task: $tasks, condition: $conditions, model: $models, revision: [""] }
-    needs: [convert-model, fetch-stimuli, build-config]
-    params: { limit: "\${limit}" }
-  score-sweep:
+${scoreStagesYaml({ convert: true, conditions: true, revisions: { model: '$revisions', score: '[""]' }, params: '{ limit: "${limit}" }' })}  score-sweep:
     uses: score
     id: score/\${task}/\${model}@\${revision}
     matrix: { task: [lambada], model: $models, revision: $checkpoints }

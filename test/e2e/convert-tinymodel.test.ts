@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { scoreStagesYaml } from '../support/score-stages.js';
 import { parse } from 'csv-parse/sync';
 import { Rig } from '../engine/rig.js';
 
@@ -19,26 +20,7 @@ tasks:
   blimp: {}
   lambada: {}
   crt: { conditions: [crt1] }
-stages:
-  build-model:
-    uses: build-model
-    matrix: { model: $models }
-  convert-model:
-    uses: convert-model
-    matrix: { model: $models }
-    needs: [build-model]
-  stimuli:
-    uses: demo-stimuli
-    matrix: { task: $tasks }
-  build-config:
-    uses: build-config
-    matrix: { task: $tasks, condition: $conditions, model: $models }
-  score:
-    uses: score
-    matrix: { task: $tasks, condition: $conditions, model: $models }
-    needs: [convert-model, stimuli, build-config]
-    params: { limit: 4 }
-`;
+${scoreStagesYaml({ model: 'build-model', convert: true, stimuli: 'demo-stimuli', conditions: true, params: '{ limit: 4 }' })}`;
 
 test('tiny GPT-2: its own ONNX export and its converted checkpoint give the same scores on every task', { timeout: 300_000 }, async () => {
   const rig = new Rig(PIPELINE);

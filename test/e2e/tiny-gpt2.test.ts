@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { startFakeHub } from '../support/fake-hub.js';
+import { scoreStagesYaml } from '../support/score-stages.js';
 import { REPO, Rig } from '../engine/rig.js';
 
 const SHARED = join(REPO, '..', 'shared');
@@ -21,22 +22,7 @@ models:
     revisions: [step0030-tokens0.06M]
 tasks:
 ${tasks}
-stages:
-  fetch-model:
-    uses: fetch-model
-    matrix: { model: $models, revision: $revisions }
-  fetch-stimuli:
-    uses: fetch-stimuli
-    matrix: { task: $tasks }
-  build-config:
-    uses: build-config
-    matrix: { task: $tasks, condition: $conditions, model: $models }
-  score:
-    uses: score
-    matrix: { task: $tasks, condition: $conditions, model: $models, revision: $revisions }
-    needs: [fetch-model, fetch-stimuli, build-config]
-    params: { limit: "\${limit}" }
-`;
+${scoreStagesYaml({ conditions: true, revisions: { model: '$revisions', score: '$revisions' }, params: '{ limit: "${limit}" }' })}`;
 
 const ALL_TASKS = '  lambada: {}\n  digit_mat: {}\n  crt: {}\n  blimp: {}\n  dgl: {}\n';
 

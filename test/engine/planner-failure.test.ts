@@ -6,6 +6,7 @@ import { failedOutcome } from '../../src/engine/executor.js';
 import { StageError, toFailure } from '../../src/engine/failure.js';
 import { ModelLoadError } from '../../src/lm/errors.js';
 import { FetchError, HttpStatusError } from '../../src/fetch/errors.js';
+import { failureText } from '../../src/cli/reporters/reasons.js';
 
 test('fetch errors become fetch failures with a cause the reporters can group on', () => {
   const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
@@ -41,4 +42,22 @@ test('a model that does not load is a load failure by its type, whatever its wor
   assert.deepEqual(failedOutcome(toFailure(new ModelLoadError('x'), 'execute')), { ok: false, reason: 'model-load-failed', message: 'x', failure: { reason: 'load', message: 'x' } });
   assert.equal(failedOutcome(e.failure).reason, 'missing-output');
   assert.equal(failedOutcome({ reason: 'fetch', cause: 'network', message: 'm' }).reason, 'stage-error');
+});
+
+test('one carrier: a FetchError is a StageError whose Failure is decided where it is thrown', () => {
+  const e = new FetchError('retries-exhausted', 'model x: gave up', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+  assert.ok(e instanceof StageError);
+  assert.equal(e.reason, 'retries-exhausted');
+  assert.deepEqual(e.failure, { reason: 'fetch', cause: 'network', message: 'model x: gave up' });
+  assert.equal(toFailure(e, 'plan'), e.failure);
+  // A FetchError-shaped error of an older bundled copy (a name and a code only) still maps.
+  assert.deepEqual(toFailure(Object.assign(new Error('m'), { name: 'FetchError', reason: 'auth' }), 'plan'), { reason: 'fetch', cause: 'auth', message: 'm' });
+  assert.deepEqual(toFailure(Object.assign(new Error('m'), { name: 'FetchError', reason: 'no-such-code' }), 'plan'), { reason: 'plan', message: 'm' });
+});
+
+test('a blocked stage\'s Failure names its stage as data; the reporter says it once', () => {
+  assert.equal(failureText({ reason: 'plan', message: 'no such file', stage: 'a/b' }), 'stage a/b: no such file');
+  // The kind's own words already name it (`stage <id> (<kind>)`): not said twice.
+  assert.equal(failureText({ reason: 'plan', message: 'stage a/b (statistics): R is missing', stage: 'a/b' }), 'stage a/b (statistics): R is missing');
+  assert.equal(failureText({ reason: 'execute', cause: 'stage-error', message: 'boom' }), 'boom');
 });

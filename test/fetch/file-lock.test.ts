@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { withFileLock } from '../../src/fetch/file-lock.js';
-import { STALE_MS } from '../../src/engine/store/liveness.js';
+import { STALE_MS } from '../../src/util/liveness.js';
 import { age } from '../store/helpers.js';
 
 test('two holders of one download lock never overlap', async () => {

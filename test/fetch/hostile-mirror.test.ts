@@ -89,7 +89,7 @@ test('a model file that links outside the model folder is refused by name and ne
 
 test('pipeline score --revision with ".." or shell syntax is a usage error', async () => {
   const { scorePipeline } = await import('../../src/cli/score.js');
-  const { UsageError } = await import('../../src/cli/main.js');
+  const { UsageError } = await import('../../src/cli/options.js');
   const { scoreParams } = await import('../../stages/score.js');
   for (const rev of ['x/../../outside', '..', 'step1$(id)']) {
     assert.throws(() => scorePipeline({ model: 'org/absent', task: 'lambada', revision: rev, param: [] }, '/nonexistent', scoreParams),

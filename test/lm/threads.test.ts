@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { scorePipeline } from '../../src/cli/score.js';
-import { UsageError } from '../../src/cli/main.js';
+import { UsageError } from '../../src/cli/options.js';
 import { sessionOptions } from '../../src/lm/threads.js';
 import { scoreParams } from '../../stages/score.js';
 

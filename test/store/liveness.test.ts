@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { liveness, processStart, selfOwner, STALE_MS, type Owner } from '../../src/engine/store/liveness.js';
-import { acquireLock, createExclusive, readHolder } from '../../src/engine/store/lock-file.js';
+import { liveness, processStart, selfOwner, STALE_MS, type Owner } from '../../src/util/liveness.js';
+import { acquireLock, createExclusive, readHolder } from '../../src/util/lock-file.js';
 import { age } from './helpers.js';
 
 const now = Date.now();

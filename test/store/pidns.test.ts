@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { selfOwner } from '../../src/engine/store/liveness.js';
+import { selfOwner } from '../../src/util/liveness.js';
 import { BIN, REPO, Rig } from '../engine/rig.js';
 import { age, until } from './helpers.js';
 
@@ -38,7 +38,7 @@ test('a live owner in another PID namespace is alive while it beats, dead once i
   // This (live) process holds the lock; its pid means nothing inside the new namespace.
   writeFileSync(lock, JSON.stringify(selfOwner()));
   assert.match(selfOwner().pidns ?? '', /^pid:\[\d+\]$/);
-  const lib = pathToFileURL(join(REPO, 'dist', 'src', 'engine', 'store')).href;
+  const lib = pathToFileURL(join(REPO, 'dist', 'src', 'util')).href;
   const fresh = inNewPidNs(['--input-type=module', '-e', JUDGE, lib, lock]);
   assert.equal(fresh.code, 0, fresh.stderr);
   const seen = JSON.parse(fresh.stdout) as { pidns: string; verdict: { dead: boolean; why?: string } };

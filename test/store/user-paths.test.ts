@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { scoreStagesYaml } from '../support/score-stages.js';
 import { REPO, Rig } from '../engine/rig.js';
 
 const SHARED = join(REPO, '..', 'shared', 'data', 'stimuli', 'crt', 'stimuli.csv');
@@ -13,22 +14,7 @@ const PIPELINE = `models:
     build: { seed: 1, nEmbd: 32 }
 tasks:
   crt: { conditions: [crt1] }
-stages:
-  build-model:
-    uses: build-model
-    matrix: { model: $models }
-  fetch-stimuli:
-    uses: fetch-stimuli
-    matrix: { task: $tasks }
-  build-config:
-    uses: build-config
-    matrix: { task: $tasks, condition: $conditions, model: $models }
-  score:
-    uses: score
-    matrix: { task: $tasks, condition: $conditions, model: $models }
-    needs: [build-model, fetch-stimuli, build-config]
-    params: { limit: 2 }
-`;
+${scoreStagesYaml({ model: 'build-model', conditions: true, params: '{ limit: 2 }' })}`;
 
 function mirror(r: Rig, csv: string): string {
   const dir = join(r.dir, 'mirror');

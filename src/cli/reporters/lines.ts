@@ -2,8 +2,8 @@
 // (summaryLines) are shared with the listr reporter, so a terminal and a log say the same.
 import { relative } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary, Switched } from '../../engine/events.js';
-import { noteLog, parseProgress, runningText, type Running } from './progress.js';
-import { blockedLines, reasonText, staleText, type Blockage } from './reasons.js';
+import { noteProgress, runningText, type Running } from './progress.js';
+import { blockedLines, failureText, reasonText, staleText, type Blockage } from './reasons.js';
 
 export { reasonText } from './reasons.js';
 
@@ -127,7 +127,7 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         if (opts.verbose) out(`= ${e.id}  up to date${e.edited?.length ? ` (edited: ${e.edited.join(', ')})` : ''}`);
         break;
       case 'stage-failed':
-        out(`✗ ${e.id}: ${e.message}`);
+        out(`✗ ${e.id}: ${failureText(e.failure)}`);
         break;
       case 'stage-blocked':
         // Said at the end, grouped: 22 fetches failing alike are one line, not 22.
@@ -140,14 +140,14 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
       case 'stage-would-run':
         out(`would run ${e.id}  (${e.waitingOn ? `upstream ${e.waitingOn} will run` : reasonText(e.reasons)})`);
         break;
-      case 'stage-log': {
-        if (opts.verbose) {
-          out(`  [${e.id}] ${e.line}`);
-          break;
-        }
+      case 'stage-log':
+        if (opts.verbose) out(`  [${e.id}] ${e.line}`);
+        break;
+      case 'stage-progress': {
+        // Verbose mode prints the stage's own log lines (the score kind logs its progress too).
+        if (opts.verbose) break;
         const r = running.get(e.id);
-        if (!r || !parseProgress(e.line)) break;
-        noteLog(r, e.line);
+        if (!r || !noteProgress(r, e)) break;
         const now = Date.now();
         if (now - r.printedAt >= LINE_PROGRESS_MS && r.done !== r.total) {
           r.printedAt = now;

@@ -4,7 +4,8 @@
 // a calm clock (TICK_MS), not on every engine event, and the cursor is hidden while it is drawn.
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
 import { summaryLines } from './lines.js';
-import { noteLog, runningText, type Running } from './progress.js';
+import { noteLog, noteProgress, runningText, type Running } from './progress.js';
+import { failureText } from './reasons.js';
 
 /** Redraw period: four times a second is enough to see progress without flicker. */
 export const TICK_MS = 250;
@@ -190,6 +191,11 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         if (r) noteLog(r, e.line);
         break;
       }
+      case 'stage-progress': {
+        const r = g?.running.get(e.id);
+        if (r) noteProgress(r, e);
+        break;
+      }
       case 'stage-done':
         g?.running.delete(e.id);
         if (g) g.ran++;
@@ -202,7 +208,7 @@ export async function listrReporter(kindOf: Map<string, string>, out: (l: string
         break;
       case 'stage-failed':
         g?.running.delete(e.id);
-        g?.failed.push(`${e.id}: ${e.message}`);
+        g?.failed.push(`${e.id}: ${failureText(e.failure)}`);
         break;
       case 'stage-blocked':
       case 'stage-skipped':

@@ -1,7 +1,6 @@
-// What the reporters say about a running stage: item progress parsed from its log ("lambada:
-// 8/24 requests" — the score kind logs one as it goes), how long it has run, and an estimate.
-// Parsing the log keeps the engine's event protocol unchanged: any kind that logs `N/M <unit>`
-// gets a progress line.
+// What the reporters say about a running stage: its item progress (stage-progress events: a kind
+// reports `done` of `total` units through ctx.progress, the score kind in requests), how long it
+// has run, and an estimate. The last log line is shown while a stage reports no progress.
 
 export interface Running {
   startedAt: number;
@@ -15,24 +14,19 @@ export interface Running {
   progressFrom?: { at: number; done: number };
 }
 
-const PROGRESS = /(\d+)\/(\d+) (requests|items|files|rows|stages)\b/;
-
-/** Progress of a log line, when it reports one. */
-export function parseProgress(line: string): { done: number; total: number; unit: string } | undefined {
-  const m = PROGRESS.exec(line);
-  if (!m) return undefined;
-  const done = Number(m[1]);
-  const total = Number(m[2]);
-  return total > 0 && done <= total ? { done, total, unit: m[3]! } : undefined;
+/** Fold a log line into a running stage's state. */
+export function noteLog(r: Running, line: string): void {
+  r.line = line;
 }
 
-/** Fold a log line into a running stage's state. */
-export function noteLog(r: Running, line: string, now = Date.now()): void {
-  r.line = line;
-  const p = parseProgress(line);
-  if (!p) return;
-  Object.assign(r, p);
+/** Fold a progress report into a running stage's state (one past its total, or of nothing, is not shown). */
+export function noteProgress(r: Running, p: { done: number; total: number; unit: string }, now = Date.now()): boolean {
+  if (!(p.total > 0 && p.done >= 0 && p.done <= p.total)) return false;
+  r.done = p.done;
+  r.total = p.total;
+  r.unit = p.unit;
   r.progressFrom ??= { at: now, done: p.done };
+  return true;
 }
 
 /** 850 ms, 12 s, 3m05s, 1h02m. */

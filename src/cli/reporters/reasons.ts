@@ -63,9 +63,15 @@ export function reasonText(reasons: StaleReason[]): string {
   return t.length <= 3 ? t.join('; ') : `${t.slice(0, 3).join('; ')}; and ${t.length - 3} more`;
 }
 
+/** A failure in words: the stage whose plan failed (unless its message names it already), then
+ * the message. */
+export function failureText(f: Failure): string {
+  return f.stage && !f.message.startsWith(`stage ${f.stage}`) ? `stage ${f.stage}: ${f.message}` : f.message;
+}
+
 /** The first line of a failure, for one-line listings. */
 export function failureLine(f: Failure): string {
-  return f.message.split('\n')[0] ?? '';
+  return failureText(f).split('\n')[0] ?? '';
 }
 
 /** The word status shows: a stale stage that failed last time with the same key shows "failed". */
@@ -84,7 +90,7 @@ export function verdictReasons(v: Verdict): string[] {
     case 'waiting':
       return [`upstream ${v.on} will run first`];
     case 'blocked':
-      return v.by ? [`blocked by ${v.by}: ${failureLine(v.failure)}`] : [v.failure.message];
+      return v.by ? [`blocked by ${v.by}: ${failureLine(v.failure)}`] : [failureText(v.failure)];
     default: {
       const never: never = v;
       return [String(never)];
@@ -127,12 +133,12 @@ export function blockedLines(blocked: Blockage[], verbose = false): string[] {
   for (const b of own) {
     const g = `${b.kind}|${failureGroup(b.failure)}`;
     if (GROUP_HINT[failureGroup(b.failure)] && !verbose) groups.set(g, [...(groups.get(g) ?? []), b]);
-    else lines.push(`⊘ ${b.id}: ${b.failure.message}`);
+    else lines.push(`⊘ ${b.id}: ${failureText(b.failure)}`);
   }
   for (const members of groups.values()) {
     const first = members[0]!;
     if (members.length === 1) {
-      lines.push(`⊘ ${first.id}: ${first.failure.message}`);
+      lines.push(`⊘ ${first.id}: ${failureText(first.failure)}`);
       continue;
     }
     const [one, many] = NOUN[first.kind] ?? ['stage', 'stages'];

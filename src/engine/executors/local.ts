@@ -6,6 +6,7 @@ import { executeInvocation } from '../exec-stage.js';
 import { failedOutcome, type ExecOutcome, type Executor, type ExecutorStats, type Grant, type Invocation, type Placement, type StageJob } from '../executor.js';
 import { toFailure } from '../failure.js';
 import type { ResourcePools } from '../pools.js';
+import type { StageProgress } from '../kind.js';
 import type { KindRegistry } from '../registry.js';
 import type { RunRecord } from '../store/run-record.js';
 import { Store } from '../store/store.js';
@@ -49,11 +50,11 @@ export class LocalExecutor implements Executor {
       const w = this.pool.claim(inv.affinity, inv.resources);
       if (!w) return 'wait';
       // The worker holds the grant for its life; the stage-start event names no devices for it.
-      return this.placed(inv, [], (signal, onLog) => w.run(inv, signal, onLog, (n) => this.loads.set(w.affinity, (this.loads.get(w.affinity) ?? 0) + n)));
+      return this.placed(inv, [], (signal, onLog, onProgress) => w.run(inv, signal, onLog, onProgress, (n) => this.loads.set(w.affinity, (this.loads.get(w.affinity) ?? 0) + n)));
     }
     const grant = this.pool.acquire(inv.resources);
     if (!grant) return 'wait';
-    return this.placed(inv, grant.gpus, (signal, onLog) => this.runInline(job, grant, signal, onLog), grant);
+    return this.placed(inv, grant.gpus, (signal, onLog, onProgress) => this.runInline(job, grant, signal, onLog, onProgress), grant);
   }
 
   /** Stages whose model is loaded in an idle worker first (sorting only when there is one). */
@@ -77,13 +78,13 @@ export class LocalExecutor implements Executor {
   }
 
   /** A placement that counts against the jobs limit (and holds `grant`) until it is released. */
-  private placed(inv: Invocation, gpus: string[], exec: (signal: AbortSignal, onLog: (l: string) => void) => Promise<RunRecord>, grant?: Grant): Placement {
+  private placed(inv: Invocation, gpus: string[], exec: (signal: AbortSignal, onLog: (l: string) => void, onProgress: (p: StageProgress) => void) => Promise<RunRecord>, grant?: Grant): Placement {
     this.running++;
     return {
       gpus,
-      run: async (signal, onLog): Promise<ExecOutcome> => {
+      run: async (signal, onLog, onProgress): Promise<ExecOutcome> => {
         try {
-          const record = await exec(signal, onLog);
+          const record = await exec(signal, onLog, onProgress);
           return { ok: true, runRecordPath: new Store(inv.storeDir).runPath(inv.key), record };
         } catch (e: unknown) {
           return failedOutcome(toFailure(e, 'execute'));
@@ -96,7 +97,7 @@ export class LocalExecutor implements Executor {
     };
   }
 
-  private runInline(job: StageJob, grant: Grant, signal: AbortSignal, onLog: (l: string) => void): Promise<RunRecord> {
-    return executeInvocation(job.inv, { registry: this.o.registry, processCache: this.processCache, signal, onLog, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
+  private runInline(job: StageJob, grant: Grant, signal: AbortSignal, onLog: (l: string) => void, onProgress: (p: StageProgress) => void): Promise<RunRecord> {
+    return executeInvocation(job.inv, { registry: this.o.registry, processCache: this.processCache, signal, onLog, onProgress, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
   }
 }

@@ -3,14 +3,16 @@
 // the engine having to know about groups. Off unless the executor is given a window.
 
 import type { ExecOutcome, Grant, Invocation } from '../executor.js';
+import type { StageProgress } from '../kind.js';
 
-type RunGroup = (invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void) => Promise<ExecOutcome[]>;
+type RunGroup = (invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress: (stageId: string, p: StageProgress) => void) => Promise<ExecOutcome[]>;
 
 interface Member {
   inv: Invocation;
   grant: Grant;
   signal: AbortSignal;
   onLog: (line: string) => void;
+  onProgress?: ((p: StageProgress) => void) | undefined;
   settle: (outcome: ExecOutcome) => void;
   settled: boolean;
   /** Removes the member's abort listener once it has its outcome. */
@@ -34,7 +36,7 @@ export class Coalescer {
   ) {}
 
   /** Queue one invocation; it is sent with the others of its affinity when the window closes. */
-  submit(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome> {
+  submit(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: (p: StageProgress) => void): Promise<ExecOutcome> {
     const key = `${inv.storeDir}\0${inv.affinity ?? inv.key}`;
     return new Promise<ExecOutcome>((resolve) => {
       let batch = this.batches.get(key);
@@ -43,7 +45,7 @@ export class Coalescer {
         this.batches.set(key, batch);
       }
       const member: Member = {
-        inv, grant, signal, onLog, settled: false, cleanup: () => {},
+        inv, grant, signal, onLog, onProgress, settled: false, cleanup: () => {},
         settle: (outcome) => {
           if (member.settled) return;
           member.settled = true;
@@ -88,7 +90,11 @@ export class Coalescer {
     const fanOut = (line: string): void => {
       for (const m of live) if (!m.settled) m.onLog(line);
     };
-    this.runGroup(live.map((m) => m.inv), live[0]!.grant, group.signal, fanOut).then(
+    // Progress names its stage: it goes to that member alone.
+    const route = (stageId: string, p: StageProgress): void => {
+      for (const m of live) if (!m.settled && m.inv.instance.id === stageId) m.onProgress?.(p);
+    };
+    this.runGroup(live.map((m) => m.inv), live[0]!.grant, group.signal, fanOut, route).then(
       (outcomes) => outcomes.forEach((outcome, i) => live[i]!.settle(outcome)),
       (error: Error) => {
         for (const m of live) m.settle({ ok: false, reason: 'stage-error', message: `stage ${m.inv.instance.id}: Slurm group job failed: ${error.message}` });

@@ -2,7 +2,7 @@
 // it through the shared poller — streaming its log into the stage's, saying once per reason why it
 // is still pending, and scancelling it when the stage is aborted.
 import type { Grant, Invocation } from '../executor.js';
-import type { ResourceRequest } from '../kind.js';
+import type { ResourceRequest, StageProgress } from '../kind.js';
 import { cancelOnAbort } from './slurm-cancel.js';
 import { parseSlurmTime, sbatch, scontrolShowJob } from './slurm-cli.js';
 import type { EndedJob } from './slurm-judge.js';
@@ -10,7 +10,7 @@ import { isMark } from './slurm-judge.js';
 import { invocationFile, logFile, scriptFile } from './slurm-layout.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { LogFollower, type JobFinal, type JobPoller } from './slurm-poller.js';
-import { batchScript, mergeResources, parseMarks, sbatchArgs, type JobOptions, type JobSpec } from './slurm-script.js';
+import { PROGRESS_MARK, batchScript, mergeResources, parseMarks, parseProgressMark, sbatchArgs, type JobOptions, type JobSpec } from './slurm-script.js';
 import { newJobStats, type SlurmJobStats } from './slurm-stats.js';
 
 /** A job pending longer than this has its pending reason logged (again whenever it changes). */
@@ -52,14 +52,20 @@ export async function submitJob(s: JobSetting, invs: Invocation[], grant: Grant,
   return { stats, scriptPath };
 }
 
+/** Progress of one stage of a job's group, by stage id (a group job's log carries all of them). */
+export type GroupProgress = (stageId: string, p: StageProgress) => void;
+
 /** Follow a submitted job to its final state (after scancel when `signal` fires). */
-export async function followJob(s: JobSetting, stats: SlurmJobStats, signal: AbortSignal, onLog: (line: string) => void): Promise<EndedJob> {
+export async function followJob(s: JobSetting, stats: SlurmJobStats, signal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<EndedJob> {
   const jobId = stats.jobId;
   const log = new LogFollower(stats.logPath);
   // every line of the log passes through here (ticks while running, the flush at the end)
   const emit = (lines: string[]): void => {
     for (const line of lines) {
-      if (!isMark(line)) onLog(line);
+      if (line.startsWith(PROGRESS_MARK)) {
+        const m = parseProgressMark(line);
+        if (m) onProgress?.(m.stage, m.progress);
+      } else if (!isMark(line)) onLog(line);
       else {
         const marks = parseMarks(line);
         stats.scriptStart ??= marks.start;

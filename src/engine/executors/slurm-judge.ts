@@ -9,7 +9,7 @@ import type { Failure } from '../failure.js';
 import { Store } from '../store/store.js';
 import type { JobFinal } from './slurm-poller.js';
 import { tailFile } from './slurm-poller.js';
-import { END_MARK, START_MARK } from './slurm-script.js';
+import { END_MARK, PROGRESS_MARK, START_MARK } from './slurm-script.js';
 import type { SlurmJobStats } from './slurm-stats.js';
 import { classifyState } from './slurm-states.js';
 
@@ -24,7 +24,7 @@ export interface EndedJob {
 
 /** The executor's own lines in a job log (timing marks), never forwarded or shown in a tail. */
 export function isMark(line: string): boolean {
-  return line.startsWith(START_MARK) || line.startsWith(END_MARK);
+  return line.startsWith(START_MARK) || line.startsWith(END_MARK) || line.startsWith(PROGRESS_MARK);
 }
 
 /** The failed outcome of an invocation that wrote no run record. */

@@ -2,7 +2,7 @@
 // that share a model and so run in one process). Pure: the executor writes and submits the result.
 
 import { join } from 'node:path';
-import type { ResourceRequest } from '../kind.js';
+import type { ResourceRequest, StageProgress } from '../kind.js';
 
 export interface JobOptions {
   partition?: string;
@@ -83,6 +83,26 @@ export function sbatchArgs(spec: JobSpec, options: JobOptions): string[] {
 /** Marker lines the script prints, parsed back for timings (ms since the epoch). */
 export const START_MARK = '[slurm-exec] start ';
 export const END_MARK = '[slurm-exec] end ';
+/** exec-stage's structured progress of a stage, one JSON object a line: the job log is the only
+ * channel from a job to the engine (read back by the executor, never shown as a log line). */
+export const PROGRESS_MARK = '[slurm-exec] progress ';
+
+export function progressMark(stage: string, p: StageProgress): string {
+  return `${PROGRESS_MARK}${JSON.stringify({ stage, done: p.done, total: p.total, unit: p.unit })}`;
+}
+
+/** The stage and progress of a progress mark line, or undefined when it is not one. */
+export function parseProgressMark(line: string): { stage: string; progress: StageProgress } | undefined {
+  if (!line.startsWith(PROGRESS_MARK)) return undefined;
+  try {
+    const v = JSON.parse(line.slice(PROGRESS_MARK.length)) as Record<string, unknown>;
+    const { stage, done, total, unit } = v;
+    if (typeof stage !== 'string' || typeof done !== 'number' || typeof total !== 'number' || typeof unit !== 'string') return undefined;
+    return { stage, progress: { done, total, unit } };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The batch script. It prints a start mark (with the devices Slurm granted), runs exec-stage on

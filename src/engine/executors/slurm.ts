@@ -13,10 +13,11 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecOutcome, Executor, ExecutorStats, Grant, Invocation, Placement, StageJob } from '../executor.js';
+import type { StageProgress } from '../kind.js';
 import { scancel } from './slurm-cli.js';
 import { Coalescer } from './slurm-coalesce.js';
 import { anySignal } from './slurm-cancel.js';
-import { followJob, submitJob, type JobSetting } from './slurm-job.js';
+import { followJob, submitJob, type GroupProgress, type JobSetting } from './slurm-job.js';
 import { judgeJob, type EndedJob } from './slurm-judge.js';
 import { removeInvocation, writeInvocation } from './slurm-layout.js';
 import { JobPoller, Semaphore } from './slurm-poller.js';
@@ -57,13 +58,13 @@ export interface SlurmExecutorOptions {
 
 export interface SlurmExecutor extends Executor {
   /** Run one invocation as a job (or, with a group window, in one job with others of its affinity). */
-  execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome>;
+  execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: (p: StageProgress) => void): Promise<ExecOutcome>;
   /**
    * Run invocations in one job, one after another in one process (so a model loads once). They
    * share the store; resources are the largest of each. One outcome per invocation, in order:
    * an invocation whose run record exists succeeded even if a later one failed the job.
    */
-  executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]>;
+  executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<ExecOutcome[]>;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // dist/src/engine/executors → repo
@@ -99,7 +100,7 @@ class SlurmJobsExecutor implements SlurmExecutor {
     this.setting = { options: opts, logDir: resolve(opts.logDir), execPrefix: execPrefixOf(opts), poller: new JobPoller(opts.pollMs ?? 500) };
     this.slots = new Semaphore(opts.maxQueued ?? 100);
     this.coalescer = (opts.groupWindowMs ?? 0) > 0
-      ? new Coalescer(opts.groupWindowMs!, opts.groupMax ?? 16, (invs, grant, signal, onLog) => this.executeGroup(invs, grant, signal, onLog))
+      ? new Coalescer(opts.groupWindowMs!, opts.groupMax ?? 16, (invs, grant, signal, onLog, onProgress) => this.executeGroup(invs, grant, signal, onLog, onProgress))
       : null;
   }
 
@@ -117,20 +118,22 @@ class SlurmJobsExecutor implements SlurmExecutor {
   place(job: StageJob): Placement {
     const req = job.inv.resources;
     const grant: Grant = { cpus: req.cpu ?? 1, gpus: [], memory: req.memory ?? 0 };
-    return { gpus: [], run: (signal, onLog) => this.execute(job.inv, grant, signal, onLog), release: () => {} };
+    return { gpus: [], run: (signal, onLog, onProgress) => this.execute(job.inv, grant, signal, onLog, onProgress), release: () => {} };
   }
 
-  async execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome> {
-    if (this.coalescer && inv.affinity && !this.closing.signal.aborted) return this.coalescer.submit(inv, grant, signal, onLog);
-    const [outcome] = await this.executeGroup([inv], grant, signal, onLog);
+  async execute(inv: Invocation, grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: (p: StageProgress) => void): Promise<ExecOutcome> {
+    if (this.coalescer && inv.affinity && !this.closing.signal.aborted) return this.coalescer.submit(inv, grant, signal, onLog, onProgress);
+    const [outcome] = await this.executeGroup([inv], grant, signal, onLog, (id, p) => {
+      if (id === inv.instance.id) onProgress?.(p);
+    });
     return outcome!;
   }
 
-  async executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
+  async executeGroup(invs: Invocation[], grant: Grant, signal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<ExecOutcome[]> {
     if (invs.length === 0) return [];
     const stores = new Set(invs.map((inv) => inv.storeDir));
     if (stores.size > 1) throw new Error(`slurm executeGroup: invocations of one job must share a store (got ${[...stores].join(', ')})`);
-    const task = this.runGroup(invs, grant, signal, onLog);
+    const task = this.runGroup(invs, grant, signal, onLog, onProgress);
     this.inflight.add(task);
     try {
       return await task;
@@ -160,7 +163,7 @@ class SlurmJobsExecutor implements SlurmExecutor {
   }
 
   /** A group's jobs: one, then one per retry for the members that failed (never the cancelled). */
-  private async runGroup(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void): Promise<ExecOutcome[]> {
+  private async runGroup(invs: Invocation[], grant: Grant, callerSignal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<ExecOutcome[]> {
     const signal = anySignal(callerSignal, this.closing.signal);
     const outcomes = new Map<Invocation, ExecOutcome>();
     const cancelledAll = (message: string): ExecOutcome[] =>
@@ -179,7 +182,7 @@ class SlurmJobsExecutor implements SlurmExecutor {
       let run;
       let trouble = '';
       try {
-        run = await this.runJob(pending, grant, attempt, signal, onLog);
+        run = await this.runJob(pending, grant, attempt, signal, onLog, onProgress);
       } catch (error) {
         // sbatch refused the job (bad partition, a QOS limit) or the queue stopped answering
         trouble = (error as Error).message;
@@ -213,13 +216,13 @@ class SlurmJobsExecutor implements SlurmExecutor {
   }
 
   /** One job for `invs`, from sbatch to its final state; throws when sbatch refuses it. */
-  private async runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void): Promise<EndedJob & { scriptPath: string }> {
+  private async runJob(invs: Invocation[], grant: Grant, attempt: number, signal: AbortSignal, onLog: (line: string) => void, onProgress?: GroupProgress): Promise<EndedJob & { scriptPath: string }> {
     const { stats, scriptPath } = await submitJob(this.setting, invs, grant, attempt);
     this.jobs.push(stats);
     this.counters.submitted++;
     this.active.add(stats.jobId);
     try {
-      return { ...(await followJob(this.setting, stats, signal, onLog)), scriptPath };
+      return { ...(await followJob(this.setting, stats, signal, onLog, onProgress)), scriptPath };
     } finally {
       this.active.delete(stats.jobId);
     }

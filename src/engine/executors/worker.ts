@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Grant, Invocation } from '../executor.js';
 import { isFailure, StageError } from '../failure.js';
+import type { StageProgress } from '../kind.js';
 import type { RunRecord } from '../store/run-record.js';
 
 const WORKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'worker-main.js');
@@ -46,14 +47,17 @@ export class Worker {
 
   /** Run one invocation; rejects with a StageError (its own Failure, a crash, a cancellation).
    * `onLoads` hears the model loads the stage reports (1 when it loaded the model, 0 when reused). */
-  async run(inv: Invocation, signal: AbortSignal, onLog: (l: string) => void, onLoads: (n: number) => void): Promise<RunRecord> {
+  async run(inv: Invocation, signal: AbortSignal, onLog: (l: string) => void, onProgress: (p: StageProgress) => void, onLoads: (n: number) => void): Promise<RunRecord> {
     const w = this.proc;
     this.busy = true;
     try {
       await this.ready;
       return await new Promise<RunRecord>((resolve, reject) => {
-        const onMsg = (m: { type: string; line?: string; record?: RunRecord; failure?: unknown }): void => {
+        const onMsg = (m: { type: string; line?: string; progress?: StageProgress; record?: RunRecord; failure?: unknown }): void => {
           if (m.type === 'log') onLog(m.line ?? '');
+          else if (m.type === 'progress') {
+            if (m.progress) onProgress(m.progress);
+          }
           else if (m.type === 'done') {
             const n = m.record?.info['model_loads'];
             if (typeof n === 'number' && n > 0) onLoads(n);

@@ -4,6 +4,7 @@
 // runs (StageContext.cacheDir: caches/<kind>/<name>/; the score kind's request cache stays at
 // requests/, where existing stores have it).
 import { mkdirSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonSync, writeFileAtomic } from './fs-util.js';
 
@@ -42,6 +43,32 @@ export class Caches {
 
   async writeRefs(key: string, names: string[]): Promise<void> {
     await writeFileAtomic(join(this.refsDir, `${key}.json`), JSON.stringify(names));
+  }
+
+  /** The entries of a kind's cache folder, with their sizes in bytes (gc), without creating it. */
+  async kindCacheEntries(kind: string, name: string): Promise<{ name: string; bytes: number }[]> {
+    const dir = this.kindCachePath(kind, name);
+    const out: { name: string; bytes: number }[] = [];
+    for (const e of (await fs.readdir(dir).catch(() => [] as string[])).sort()) {
+      let bytes = 0;
+      for (const f of await fs.readdir(join(dir, e), { withFileTypes: true, recursive: true }).catch(() => [])) {
+        if (f.isFile()) bytes += (await fs.stat(join(f.parentPath, f.name)).catch(() => ({ size: 0 }))).size;
+      }
+      out.push({ name: e, bytes });
+    }
+    return out;
+  }
+
+  /** Remove one entry of a kind's cache folder (gc: what no current run uses). */
+  async removeKindCacheEntry(kind: string, name: string, entry: string): Promise<void> {
+    if (entry.includes('/') || entry === '.' || entry === '..' || entry === '') throw new Error(`cache entry "${entry}" is not a plain name`);
+    await fs.rm(join(this.kindCachePath(kind, name), entry), { recursive: true, force: true });
+  }
+
+  private kindCachePath(kind: string, name: string): string {
+    if (!NAME.test(name)) throw new Error(`stage kind ${kind}: cache name "${name}" is not a plain name (lower-case letters, digits, - and _)`);
+    if (!KIND.test(kind)) throw new Error(`stage kind "${kind}" cannot keep a cache: its name is not a plain name`);
+    return join(this.root, LEGACY[`${kind}/${name}`] ?? join('caches', kind, name));
   }
 
   /** A stage kind's named folder kept across runs (created here). The kind owns what is in it. */

@@ -4,9 +4,9 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSy
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readMetaSync } from './damage.js';
-import { selfOwner } from './liveness.js';
+import { selfOwner } from '../../util/liveness.js';
 
-export { pidAlive } from './liveness.js';
+export { pidAlive } from '../../util/liveness.js';
 
 /** Files up to this size are read whole (and re-hashed on every check); larger ones are streamed
  * and checked through the stat cache. */

@@ -14,7 +14,7 @@
 //   tmp/<token>-…                          session.ts    (Session)     staging of this process's objects and stages
 //   tmp/invocations/                       session.ts → Slurm executor invocation files and batch scripts (its own subarea)
 //   owners/<token>.json                    session.ts                  who holds staging and locks, with a heartbeat
-//   locks/<key>.lock                       session.ts    (lock-file.ts) one stage computed once
+//   locks/<key>.lock                       session.ts    (util/lock-file.ts) one stage computed once
 //   leases/                                session.ts    (lease.ts)    shared (run, status) / exclusive (gc, verify) lease
 //   quarantine/<digest>                    integrity.ts  (Integrity)   corrupt objects, moved aside
 //   quarantine/meta/                       integrity.ts  (damage.ts)   unreadable metadata, moved aside
@@ -25,7 +25,8 @@
 //   slurm-logs/                            Slurm executor (slurm-bridge.ts) job logs, its own area
 //
 // Shared helpers: fs-util.ts (writeFileAtomic: every metadata write is staged and renamed),
-// liveness.ts (who is dead), run-record.ts (types), user-paths.ts (messages name the user's files).
+// src/util/liveness.ts (who is dead) and src/util/lock-file.ts (lock files; src/fetch locks its
+// downloads with them too), run-record.ts (types), user-paths.ts (messages name the user's files).
 export { Store, manifestBytes, type ManifestEntry } from './store.js';
 export { Objects } from './objects.js';
 export { RunRecords } from './runs.js';

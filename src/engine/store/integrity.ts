@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../canonical.js';
 import type { StageInput } from '../kind.js';
+import { hashFile } from './fs-util.js';
 import { SMALL_FILE, type Objects } from './objects.js';
 
 /** Small objects this process re-hashed and found intact, with their stat then: memory of this
@@ -62,6 +63,24 @@ export class Integrity {
     }
     this.objects.dropCheckouts(trees);
     return q;
+  }
+
+  /** `pipeline verify`: re-hash every stored object in full (no stat cache), quarantine the
+   * corrupt ones and drop every checked-out tree that contains one (trees hard-link the objects). */
+  async verifyAll(): Promise<{ checked: number; corrupt: string[] }> {
+    const all = await this.objects.list();
+    const corrupt: string[] = [];
+    for (const o of all) if ((await hashFile(o.path)) !== o.digest) corrupt.push(o.digest);
+    if (corrupt.length === 0) return { checked: all.length, corrupt };
+    const bad = new Set(corrupt);
+    for (const d of corrupt) this.quarantineObject(d);
+    const drop: string[] = [];
+    for (const t of await this.objects.trees()) {
+      const entries = bad.has(t) ? undefined : await this.objects.readManifest(t).catch(() => undefined);
+      if (!entries || entries.some((e) => bad.has(e.digest))) drop.push(t);
+    }
+    this.objects.dropCheckouts(drop);
+    return { checked: all.length, corrupt };
   }
 
   /** Check every input object of a stage before it runs: a corrupt one is quarantined and the

@@ -11,8 +11,8 @@
 // their own heartbeat; a dead owner's lease is removed (liveness.ts).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { beat, describeOwner, liveness, selfOwner, stopBeat, type Owner } from './liveness.js';
-import { breakLock, createExclusive, notifier, readHolder, releaseLock, WAIT_NOTICE_MS } from './lock-file.js';
+import { beat, describeOwner, liveness, selfOwner, stopBeat, type Owner } from '../../util/liveness.js';
+import { breakLock, createExclusive, notifier, readHolder, releaseLock, WAIT_NOTICE_MS } from '../../util/lock-file.js';
 
 export type LeaseMode = 'shared' | 'exclusive';
 

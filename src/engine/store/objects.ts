@@ -175,6 +175,36 @@ export class Objects {
     return dst;
   }
 
+  /** Every stored object (gc, verify): its digest and where it is. */
+  async list(): Promise<{ digest: string; path: string }[]> {
+    const out: { digest: string; path: string }[] = [];
+    for (const shard of (await fs.readdir(this.objectsDir).catch(() => [] as string[])).sort()) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const rest of (await fs.readdir(join(this.objectsDir, shard)).catch(() => [] as string[])).sort()) {
+        if (/^[0-9a-f]{62}$/.test(rest)) out.push({ digest: shard + rest, path: join(this.objectsDir, shard, rest) });
+      }
+    }
+    return out;
+  }
+
+  /** The stored objects whose digest starts with `prefix` (inspect's short digests). */
+  async withPrefix(prefix: string): Promise<{ digest: string; path: string }[]> {
+    if (!/^[0-9a-f]{2,64}$/.test(prefix)) return [];
+    const shard = prefix.slice(0, 2);
+    const names = await fs.readdir(join(this.objectsDir, shard)).catch(() => [] as string[]);
+    return names.filter((n) => (shard + n).startsWith(prefix)).sort().map((n) => ({ digest: shard + n, path: join(this.objectsDir, shard, n) }));
+  }
+
+  /** Delete an object nothing references (gc; the caller holds the store exclusively). */
+  async remove(digest: string): Promise<void> {
+    await fs.rm(this.objectPath(digest), { force: true });
+  }
+
+  /** The digests of the checked-out trees present. */
+  async trees(): Promise<string[]> {
+    return (await fs.readdir(this.treesDir).catch(() => [] as string[])).filter((t) => /^[0-9a-f]{64}$/.test(t)).sort();
+  }
+
   /** Remove checked-out trees (integrity does, when one links a corrupt object) and forget every
    * checkout this process made, so the next reader checks out again. */
   dropCheckouts(trees: string[]): void {

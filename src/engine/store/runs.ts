@@ -73,6 +73,36 @@ export class RunRecords {
     return join(this.stagesDir, `${sha256(stageId).slice(0, 32)}.json`);
   }
 
+  /** Every key with a run record or a fingerprint in the store (gc, verify). */
+  async keys(): Promise<string[]> {
+    const keys = new Set<string>();
+    for (const shard of await fs.readdir(this.runsDir).catch(() => [] as string[])) {
+      for (const f of await fs.readdir(join(this.runsDir, shard)).catch(() => [] as string[])) {
+        const m = /^([0-9a-f]{64})(\.fingerprint)?\.json$/.exec(f);
+        if (m) keys.add(m[1]!);
+      }
+    }
+    return [...keys].sort();
+  }
+
+  /** Remove a run entirely: its record, fingerprint and log (gc: no current stage or recent run uses it). */
+  async remove(key: string): Promise<void> {
+    await this.forgetRun(key);
+    await fs.rm(this.logPath(key), { force: true });
+  }
+
+  /** The keys the last `n` runs used (history/), newest last; n = 0: none. */
+  async recentKeys(n: number): Promise<Set<string>> {
+    const keys = new Set<string>();
+    if (!(n > 0)) return keys;
+    const entries = (await fs.readdir(this.historyDir).catch(() => [] as string[])).sort().slice(-n);
+    for (const h of entries) {
+      const data = readMetaSync<{ keys: string[] }>(join(this.historyDir, h), (v) => isObject(v) && Array.isArray(v['keys']));
+      data?.keys.forEach((k) => keys.add(k));
+    }
+    return keys;
+  }
+
   /** The key of the last successful run of a stage id, for "why is this stale". */
   async lastKey(stageId: string): Promise<string | undefined> {
     return readMetaSync<{ key: string }>(this.stagePointer(stageId), (v) => isObject(v) && typeof v['key'] === 'string')?.key;

@@ -1,13 +1,13 @@
 // The store's session part: what a process holds while it uses the store — its owner record
 // (owners/), its staging (tmp/), stage locks (locks/) and its shared lease (leases/, lease.ts) —
-// and the clean-up of what dead processes left (liveness.ts decides who is dead; docs/store.md).
+// and the clean-up of what dead processes left (util/liveness.ts decides who is dead; docs/store.md).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, uniqueSuffix } from './fs-util.js';
-import { beat, describeOwner, selfOwner, STALE_MS, type Owner } from './liveness.js';
-import { acquireLock, breakLock, judge, readHolder } from './lock-file.js';
-import { acquireShared } from './lease.js';
+import { beat, describeOwner, selfOwner, STALE_MS, type Owner } from '../../util/liveness.js';
+import { acquireLock, breakLock, judge, readHolder } from '../../util/lock-file.js';
+import { acquireExclusive, acquireShared } from './lease.js';
 
 /** tmp/invocations/: the Slurm executor's subarea of tmp/ (index.ts). */
 export const INVOCATIONS = 'invocations';
@@ -27,6 +27,12 @@ export class Session {
     this.tmpDir = join(root, 'tmp');
     this.ownersDir = join(root, 'owners');
     this.locksDir = join(root, 'locks');
+  }
+
+  /** The store to this process alone (gc, verify): waits a few seconds for runs holding a shared
+   * lease, then refuses (StoreBusy). `warn` says why it waits. Returns the release. */
+  exclusive(purpose: string, warn: (message: string) => void): Promise<() => void> {
+    return acquireExclusive(this.root, { warn, purpose });
   }
 
   /** Take a shared lease (run, status: gc and verify wait or refuse meanwhile) and clean up what
