@@ -1,6 +1,7 @@
 // `pipeline ls`, `gc` and `verify`: what is cached, dropping what nothing references, re-hashing.
 // gc and verify take the store's exclusive lease (store/lease.ts): while a run or status holds a
 // shared one they wait a few seconds, then refuse rather than delete what a run is still storing.
+import { releaseByPolicy } from '../engine/release.js';
 import { readFileSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
@@ -81,6 +82,8 @@ export async function gcCommand(g: GlobalOpts, f: Record<string, unknown>): Prom
 async function gc(engine: Engine, f: Record<string, unknown>, _g: GlobalOpts): Promise<number> {
   const dry = !!f['dryRun'];
   const { keys, digests } = await referenced(engine, Number(f['keepRuns'] ?? 3));
+  // What the models' retain policies release (their records stay, marked released): retain.ts decides.
+  const released = dry ? { stages: [], bytes: 0 } : await releaseByPolicy(engine.store, engine.graph, await engine.status(), keys);
   let objects = 0;
   let bytes = 0;
   let runs = 0;
@@ -113,7 +116,8 @@ async function gc(engine: Engine, f: Record<string, unknown>, _g: GlobalOpts): P
     for (const p of await walk(dir)) bytes += (await fs.stat(p)).size;
     if (!dry) await fs.rm(dir, { recursive: true, force: true });
   }
-  const cached = models ? `, and the request results of ${models} model${models === 1 ? '' : 's'} no run uses` : '';
+  const cached = (models ? `, and the request results of ${models} model${models === 1 ? '' : 's'} no run uses` : '')
+    + (released.stages.length ? `; released ${released.stages.length} checkpoint(s) or converted model(s) by their retain policy (${bytesText(released.bytes)})` : '');
   process.stdout.write(`${dry ? 'would remove' : 'removed'} ${objects} objects (${bytesText(bytes)}) and ${runs} run records${cached}; kept ${digests.size} objects referenced by ${keys.size} runs\n`);
   return EXIT.ok;
 }

@@ -57,6 +57,8 @@ export type EngineEvent =
   /** Dry run: stale (reasons), or waiting on an upstream that would run first (`waitingOn`). */
   | { type: 'stage-would-run'; id: string; reasons: StaleReason[]; waitingOn?: string }
   | { type: 'stage-log'; id: string; line: string }
+  /** Its outputs' large files left the store by the model's retain policy (retain.ts). */
+  | { type: 'stage-released'; id: string; bytes: number }
   | { type: 'warning'; id?: string; message: string }
   | { type: 'run-done'; summary: RunSummary };
 

@@ -2,14 +2,14 @@
 // checked-out trees, run records by key, a stat cache, staging space and locks (DESIGN.md
 // "Content addressing"). Every write is staged in tmp/ and renamed into place.
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
 import { isFailure, type Failure } from '../failure.js';
-import { copyFileFast, ensureDir, exists, listFiles, uniqueSuffix, withPath, writeFileAtomic } from './fs-util.js';
+import { copyFileFast, ensureDir, hashFile, exists, listFiles, uniqueSuffix, withPath, writeFileAtomic } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { Fingerprint, RunRecord } from './run-record.js';
 import type { StageInput } from '../kind.js';
@@ -65,7 +65,7 @@ export class Store {
     registerStoreRoot(root, (m) => this.warnTo(m));
   }
 
-  dir(name: 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations' | 'requests'): string {
+  dir(name: 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations' | 'requests' | 'released'): string {
     return join(this.root, name);
   }
 
@@ -191,14 +191,42 @@ export class Store {
     return exists(this.objectPath(digest));
   }
 
+  /** How a large staged file enters objects/ without a copy (tests replace them: a link that
+   * fails as across file systems forces the copy). */
+  adoptOps: AdoptOps = { ...defaultAdoptOps };
+  /** How each large file of the last puts entered the store (moved, linked, cloned, copied): tests and the disk benchmark read it. */
+  readonly adopted = { moved: 0, linked: 0, cloned: 0, copied: 0 };
+
   /** Store a file: hash while copying into staging, then rename into objects/ (read-only). Small
-   * files are read whole: a stream pipeline costs more than the copy for a 1 KB config. */
-  async putFile(src: string): Promise<string> {
+   * files are read whole: a stream pipeline costs more than the copy for a 1 KB config.
+   * With `adopt` (a stage's own staging output, never read again once stored), a large file is
+   * not copied: one only the staging holds is moved in; one that is read-only and shared (a
+   * hub-cache file a fetch linked, which is only ever replaced by rename) is hard-linked, else
+   * reflinked; each is hashed where it lands, so the object is verified by its digest. A copy is
+   * made only when neither works (another file system). */
+  async putFile(src: string, opts: { adopt?: boolean } = {}): Promise<string> {
     const st = statSync(src);
     if (st.size <= SMALL_FILE) return this.putBytes(readFileSync(src));
     this.ensureOwner();
     const tmp = join(this.dir('tmp'), `${uniqueSuffix()}.obj`);
     await ensureDir(this.dir('tmp'));
+    if (opts.adopt) {
+      const how = await this.adoptInPlace(src, st, tmp);
+      if (how) {
+        let digest: string;
+        try {
+          digest = await hashFile(tmp);
+        } catch (e: unknown) {
+          rmSync(tmp, { force: true });
+          throw withPath(e, src, 'storing');
+        }
+        this.adopted[how]++;
+        await this.adopt(tmp, digest);
+        if (await this.hasObject(digest)) this.stat.remember(this.objectPath(digest), digest);
+        return digest;
+      }
+    }
+    this.adopted.copied++;
     const h = createHash('sha256');
     try {
       await pipeline(
@@ -220,6 +248,35 @@ export class Store {
     // Large objects are checked on read through the stat cache (checkInputs): remember this one.
     if (await this.hasObject(digest)) this.stat.remember(this.objectPath(digest), digest);
     return digest;
+  }
+
+  /** Put a staged file at `tmp` without copying its bytes: how, or undefined when only a copy will do. */
+  private async adoptInPlace(src: string, st: { nlink: number; mode: number }, tmp: string): Promise<'moved' | 'linked' | 'cloned' | undefined> {
+    const ops = this.adoptOps;
+    // Nothing else names it: the staging gives it up.
+    if (st.nlink === 1) {
+      try {
+        await ops.rename(src, tmp);
+        return 'moved';
+      } catch {
+        /* another file system: clone or copy */
+      }
+    } else if ((st.mode & 0o222) === 0) {
+      // Shared and read-only: its other name promises never to write it in place.
+      try {
+        await ops.link(src, tmp);
+        return 'linked';
+      } catch {
+        /* another file system, or links refused (fs.protected_hardlinks): clone or copy */
+      }
+    }
+    try {
+      await ops.clone(src, tmp);
+      return 'cloned';
+    } catch {
+      rmSync(tmp, { force: true });
+      return undefined;
+    }
   }
 
   async putBytes(data: string | Uint8Array): Promise<string> {
@@ -244,13 +301,18 @@ export class Store {
       rmSync(tmp, { force: true });
       return;
     }
-    chmodSync(tmp, 0o444);
+    try {
+      chmodSync(tmp, 0o444);
+    } catch (e: unknown) {
+      // A linked file of another owner: it is read-only already (adoptInPlace links no other).
+      if ((statSync(tmp).mode & 0o222) !== 0) throw e;
+    }
     await ensureDir(dirname(dst));
     renameSync(tmp, dst);
   }
 
   /** Store a folder: every file as an object, then its manifest, whose digest is the folder's digest. */
-  async putTree(src: string): Promise<string> {
+  async putTree(src: string, opts: { adopt?: boolean } = {}): Promise<string> {
     // A checked-out tree of this store (a kind passing an input through) is that tree already; its
     // `.complete` marker is the store's, not the stage's.
     const checkedOut = relative(this.dir('trees'), resolve(src));
@@ -260,7 +322,7 @@ export class Store {
     for (const rel of files) {
       const p = join(src, rel);
       const st = await fs.stat(p);
-      entries.push({ path: rel, size: st.size, exec: (st.mode & 0o111) !== 0, digest: await this.putFile(p) });
+      entries.push({ path: rel, size: st.size, exec: (st.mode & 0o111) !== 0, digest: await this.putFile(p, opts) });
     }
     return this.putBytes(manifestBytes(entries));
   }
@@ -387,7 +449,46 @@ export class Store {
     await writeFileAtomic(p, JSON.stringify(rest, null, 1));
     await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
     rmSync(this.failurePath(record.stageId), { force: true });
+    rmSync(this.releasedPath(record.key), { force: true }); // its outputs are stored again
     return p;
+  }
+
+  // ---- outputs released by a retain policy (retain.ts) -----------------------------------------
+
+  private releasedPath(key: string): string {
+    return join(this.dir('released'), key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The record of a run whose outputs a retain policy released: its key and digests still stand
+   * (its consumers' keys do not change), its large files are gone until a stage needs them again. */
+  async releasedRun(key: string): Promise<RunRecord | undefined> {
+    if (!existsSync(this.releasedPath(key))) return undefined;
+    return this.readRun(key);
+  }
+
+  /** Release a run's outputs: its record stays, marked released (written first, so a crash halfway
+   * reads as released, never as fresh); its files over 4 MiB that `stillUsed` does not claim leave
+   * objects/, and its checked-out trees go. Small files (config, tokenizer, manifests) stay: they
+   * cost nothing and other outputs share them. Returns the bytes removed. */
+  async release(record: RunRecord, stillUsed: (digest: string) => boolean): Promise<number> {
+    await writeFileAtomic(this.releasedPath(record.key), JSON.stringify({ key: record.key, stageId: record.stageId, at: new Date().toISOString() }));
+    let bytes = 0;
+    for (const o of Object.values(record.outputs)) {
+      const files = o.type === 'dir' ? await this.readManifest(o.digest).catch(() => [] as ManifestEntry[]) : [{ digest: o.digest, size: o.size ?? 0 }];
+      if (o.type === 'dir') {
+        await fs.rm(join(this.dir('trees'), o.digest), { recursive: true, force: true });
+        this.checkedOut.delete(o.digest);
+      }
+      for (const f of files) {
+        if (f.size <= SMALL_FILE || stillUsed(f.digest)) continue;
+        const p = this.objectPath(f.digest);
+        const size = statSync(p, { throwIfNoEntry: false })?.size;
+        if (size === undefined) continue;
+        await fs.rm(p, { force: true });
+        bytes += size;
+      }
+    }
+    return bytes;
   }
 
   /** Remove a run record (verify does this when an output it names is corrupt). */
@@ -518,6 +619,19 @@ export class Store {
     }
   }
 }
+
+export interface AdoptOps {
+  rename(from: string, to: string): Promise<void>;
+  link(from: string, to: string): Promise<void>;
+  /** A copy-on-write clone (FICLONE), failing where the file system has none. */
+  clone(from: string, to: string): Promise<void>;
+}
+
+const defaultAdoptOps: AdoptOps = {
+  rename: (a, b) => fs.rename(a, b),
+  link: (a, b) => fs.link(a, b),
+  clone: (a, b) => fs.copyFile(a, b, fsConstants.COPYFILE_FICLONE_FORCE),
+};
 
 export function manifestBytes(entries: ManifestEntry[]): string {
   return canonicalJson([...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
