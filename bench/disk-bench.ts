@@ -11,7 +11,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { writeTinyCheckpointRepo } from '../test/support/fake-hub.js';
+import { SafetensorsWriter } from '../src/convert/readers/safetensors-write.js';
+import { tinyModelConfig } from '../src/tinymodel/options.js';
+import { EOS_ID, makeTokenizerFiles } from '../src/tinymodel/tokenizer-files.js';
+import { INIT, makeRng } from '../src/tinymodel/weights.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(REPO, 'bin', 'pipeline.js');
@@ -24,6 +27,59 @@ export function shapeFor(bytes: number): { nEmbd: number; nLayer: number; nHead:
   const b = 4 * (50257 + 1024);
   const e = (-b + Math.sqrt(b * b + 4 * a * bytes)) / (2 * a);
   return { nEmbd: Math.max(64, Math.round(e / 64) * 64), nLayer, nHead: 8 };
+}
+
+/**
+ * A GPT-2 checkpoint in the hub's layout (config, tokenizer, model.safetensors), written tensor by
+ * tensor from a tiled pool of seeded normals: the tiny model's own generator draws every value
+ * (Box-Muller), too slow for gigabytes on a shared machine. Each seed gives other weights.
+ */
+async function writeSweepCheckpoint(folder: string, sizes: { nEmbd: number; nLayer: number; nHead: number }, seed: number): Promise<void> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  await mkdir(folder, { recursive: true });
+  const tok = await makeTokenizerFiles();
+  await writeFile(join(folder, 'config.json'), JSON.stringify(tinyModelConfig({ seed, ...sizes }), null, 2));
+  await writeFile(join(folder, 'generation_config.json'), JSON.stringify({ bos_token_id: EOS_ID, eos_token_id: EOS_ID }));
+  await writeFile(join(folder, 'tokenizer.json'), JSON.stringify(tok['tokenizer.json']));
+  await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(tok['tokenizer_config.json']));
+  await writeFile(join(folder, 'special_tokens_map.json'), JSON.stringify(tok['special_tokens_map.json']));
+  const e = sizes.nEmbd;
+  const L = sizes.nLayer;
+  const depth = 1 / Math.sqrt(2 * L);
+  const decls: { name: string; shape: number[]; std: number; mean?: number }[] = [
+    { name: 'transformer.wte.weight', shape: [50257, e], std: INIT.wte },
+    { name: 'transformer.wpe.weight', shape: [1024, e], std: INIT.wpe },
+  ];
+  for (let i = 0; i < L; i++) {
+    const p = `transformer.h.${i}`;
+    decls.push(
+      { name: `${p}.ln_1.weight`, shape: [e], std: INIT.lnGain, mean: 1 }, { name: `${p}.ln_1.bias`, shape: [e], std: INIT.lnBias },
+      { name: `${p}.attn.c_attn.weight`, shape: [e, 3 * e], std: INIT.attn }, { name: `${p}.attn.c_attn.bias`, shape: [3 * e], std: INIT.bias },
+      { name: `${p}.attn.c_proj.weight`, shape: [e, e], std: INIT.proj * depth }, { name: `${p}.attn.c_proj.bias`, shape: [e], std: INIT.bias },
+      { name: `${p}.ln_2.weight`, shape: [e], std: INIT.lnGain, mean: 1 }, { name: `${p}.ln_2.bias`, shape: [e], std: INIT.lnBias },
+      { name: `${p}.mlp.c_fc.weight`, shape: [e, 4 * e], std: INIT.fc }, { name: `${p}.mlp.c_fc.bias`, shape: [4 * e], std: INIT.bias },
+      { name: `${p}.mlp.c_proj.weight`, shape: [4 * e, e], std: INIT.mlpProj * depth }, { name: `${p}.mlp.c_proj.bias`, shape: [e], std: INIT.bias },
+    );
+  }
+  decls.push({ name: 'transformer.ln_f.weight', shape: [e], std: INIT.lnGain * INIT.lnfGain, mean: INIT.lnfGain }, { name: 'transformer.ln_f.bias', shape: [e], std: INIT.lnBias });
+  const rng = makeRng(`disk-bench:${seed}`);
+  const POOL = 1 << 20;
+  const pool = new Float32Array(POOL + 1);
+  for (let i = 0; i < POOL; i++) pool[i] = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const w = await SafetensorsWriter.create(join(folder, 'model.safetensors'), decls.map((d) => ({ name: d.name, dtype: 'F32' as const, shape: d.shape })));
+  for (const d of decls) {
+    const n = d.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    let at = Math.floor(rng() * POOL);
+    const step = 1 + Math.floor(rng() * 7); // a stride per tensor, so tiles do not line up across tensors
+    for (let i = 0; i < n; i++) {
+      data[i] = (d.mean ?? 0) + d.std * pool[at]!;
+      at += step;
+      if (at >= POOL) at -= POOL;
+    }
+    await w.write(data);
+  }
+  await w.close();
 }
 
 /** Bytes on disk under some folders, each inode once (hard links shared by the store and the hub cache count once), as du does. */
@@ -119,7 +175,9 @@ export async function runDiskBench(opts: { out?: string } = {}): Promise<DiskBen
   const revisions = Array.from({ length: n }, (_, i) => `step${(i + 1) * 1000}`);
   const repo = join(base, 'repo');
   console.log(`writing ${n} revisions of a GPT-2-shaped checkpoint (nEmbd ${shape.nEmbd}, ${shape.nLayer} layers) under ${repo} …`);
-  await writeTinyCheckpointRepo(repo, revisions, shape, { main: false });
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(repo, { recursive: true }); // main: no files; the revisions are branches
+  for (const [i, r] of revisions.entries()) await writeSweepCheckpoint(join(repo, 'revisions', r), shape, i + 1);
   const checkpointBytes = readdirSync(join(repo, 'revisions', revisions[0]!)).reduce((s, f) => s + lstatSync(join(repo, 'revisions', revisions[0]!, f)).size, 0);
   const project = join(base, 'project');
   const pipeline = `version: 1
@@ -141,7 +199,6 @@ stages:
     needs: [convert-model, stimuli, build-config]
     params: { limit: 2 }
 `;
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(project, { recursive: true });
   writeFileSync(join(project, 'pipeline.yaml'), pipeline);
 
