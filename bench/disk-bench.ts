@@ -208,6 +208,7 @@ stages:
     hub.once('exit', (c) => rej(new Error(`the fake hub exited (${c})`)));
   });
   const roots = [join(project, 'cache'), join(base, 'hf')];
+  console.log(`fake hub at ${url} (revisions listed and hashed); the sweep starts`);
   const io0 = io();
   const t0 = Date.now();
   let peakBytes = 0;
@@ -231,7 +232,10 @@ stages:
       held[kind]--;
       if (kind === 'convert-model') onnxBytes = Math.max(onnxBytes, e.bytes ?? 0);
     }
-    if (e.type === 'stage-done' || e.type === 'stage-released' || e.type === 'stage-failed') console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s ${e.type} ${e.id ?? ''}${e.message ? `: ${e.message}` : ''} (disk peak so far ${GB(peakBytes)})`);
+    if (e.type === 'stage-blocked') e.message = (e as { failure?: { message?: string } }).failure?.message;
+    if (['stage-done', 'stage-released', 'stage-failed', 'stage-blocked', 'warning'].includes(e.type)) {
+      console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s ${e.type} ${e.id ?? ''}${e.message ? `: ${e.message}` : ''} (disk peak so far ${GB(peakBytes)})`);
+    }
   });
   const code = await new Promise<number>((res) => cli.on('exit', (c) => res(c ?? -1)));
   const io1 = io();

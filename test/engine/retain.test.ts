@@ -59,3 +59,21 @@ test('checkpoints: after-scoring keeps the checkpoint until the scores are in; n
   const kept = sweep(model());
   assert.deepEqual(releasable(kept, () => 'done'), []);
 });
+
+test('pipeline.yaml: retain is read per model, and a bad value is a located error naming the field', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadSpec } = await import('../../src/engine/spec.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ltd-retain-'));
+  const file = join(dir, 'pipeline.yaml');
+  const yaml = (retain: string): string => `version: 1\nmodels:\n  - id: o/m\n    revisions: [a]\n    retain: ${retain}\nstages:\n  fetch-model: { uses: fetch-model, matrix: { model: $models, revision: $checkpoints } }\n`;
+  writeFileSync(file, yaml('{ checkpoints: false, converted: after-scoring, window: 2 }'));
+  assert.deepEqual(loadSpec(file).models[0]!.retain, { checkpoints: 'consumed', converted: 'scored', window: 2 });
+  writeFileSync(file, yaml('{ checkpoints: sometimes, window: 0 }'));
+  assert.throws(() => loadSpec(file), (e: Error) => {
+    assert.match(e.message, /pipeline\.yaml:5:\d+ models\[0\]\.retain\.checkpoints must be one of .*"after-scoring", not "sometimes"/);
+    assert.match(e.message, /models\[0\]\.retain\.window/);
+    return true;
+  });
+});
