@@ -6,7 +6,7 @@
 // what the policy promises. Sizes from the environment: DISK_BENCH_MB (default 1024),
 // DISK_BENCH_REVISIONS (8), DISK_BENCH_RETAIN (the policy, YAML), DISK_BENCH_DIR (tmpdir).
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -167,7 +167,9 @@ export async function runDiskBench(opts: { out?: string } = {}): Promise<DiskBen
   const mb = Number(process.env.DISK_BENCH_MB ?? 1024);
   const n = Number(process.env.DISK_BENCH_REVISIONS ?? 8);
   const retain = process.env.DISK_BENCH_RETAIN ?? '{ checkpoints: false, converted: after-scoring }';
-  const base = mkdtempSync(join(process.env.DISK_BENCH_DIR ?? tmpdir(), 'ltd-disk-bench-'));
+  const reuse = process.env.DISK_BENCH_DIR && existsSync(join(process.env.DISK_BENCH_DIR, 'repo')) ? process.env.DISK_BENCH_DIR : undefined;
+  const base = reuse ?? mkdtempSync(join(process.env.DISK_BENCH_DIR ?? tmpdir(), 'ltd-disk-bench-'));
+  if (reuse) for (const d of ['project', 'hf']) rmSync(join(base, d), { recursive: true, force: true });
   const st = statfsSync(base);
   const need = mb * 1e6 * (n + 4);
   if (st.bavail * st.bsize < need) throw new Error(`disk bench: needs ${GB(need)} free under ${base} (the fake hub's ${n} revisions and the sweep), has ${GB(st.bavail * st.bsize)}; set DISK_BENCH_MB, DISK_BENCH_REVISIONS or DISK_BENCH_DIR`);
@@ -177,7 +179,10 @@ export async function runDiskBench(opts: { out?: string } = {}): Promise<DiskBen
   console.log(`writing ${n} revisions of a GPT-2-shaped checkpoint (nEmbd ${shape.nEmbd}, ${shape.nLayer} layers) under ${repo} …`);
   const { mkdirSync } = await import('node:fs');
   mkdirSync(repo, { recursive: true }); // main: no files; the revisions are branches
-  for (const [i, r] of revisions.entries()) await writeSweepCheckpoint(join(repo, 'revisions', r), shape, i + 1);
+  for (const [i, r] of revisions.entries()) {
+    // DISK_BENCH_KEEP=1 keeps the folder: a second run with DISK_BENCH_DIR=<it> reuses the revisions written.
+    if (!existsSync(join(repo, 'revisions', r, 'model.safetensors'))) await writeSweepCheckpoint(join(repo, 'revisions', r), shape, i + 1);
+  }
   const checkpointBytes = readdirSync(join(repo, 'revisions', revisions[0]!)).reduce((s, f) => s + lstatSync(join(repo, 'revisions', revisions[0]!, f)).size, 0);
   const project = join(base, 'project');
   const pipeline = `version: 1
@@ -222,7 +227,7 @@ stages:
   const held = { 'fetch-model': 0, 'convert-model': 0 };
   const peak = { 'fetch-model': 0, 'convert-model': 0 };
   let onnxBytes = 0;
-  const cli = spawn(process.execPath, [BIN, 'run', '--json'], { cwd: project, env: { ...process.env, HF_HOME: join(base, 'hf'), HF_ENDPOINT: url, CI: 'true' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const cli = spawn(process.execPath, [BIN, 'run', '--json'], { cwd: project, env: { ...process.env, HF_HOME: join(base, 'hf'), HF_ENDPOINT: url, CI: 'true', PIPELINE_HTTP_TIMEOUT: '600' }, stdio: ['ignore', 'pipe', 'inherit'] });
   createInterface({ input: cli.stdout! }).on('line', (l) => {
     if (!l.startsWith('{')) return;
     const e = JSON.parse(l) as { type: string; id?: string; bytes?: number; message?: string };
@@ -269,6 +274,7 @@ stages:
   console.log(table);
   if (opts.out && code === 0) writeFileSync(opts.out, diskDoc(table, r));
   if (process.env.DISK_BENCH_KEEP !== '1') rmSync(base, { recursive: true, force: true });
+  else for (const d of ['project', 'hf']) rmSync(join(base, d), { recursive: true, force: true });
   if (code !== 0) throw new Error(`disk bench: the sweep failed (exit ${code}); see above`);
   return r;
 }

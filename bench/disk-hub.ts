@@ -9,7 +9,7 @@ import { startFakeHub } from '../test/support/fake-hub.js';
 const [id, dir] = process.argv.slice(2);
 const hub = await startFakeHub({ repos: [{ id: id!, dir: dir! }], lfsThreshold: 100_000 });
 for (const rev of readdirSync(join(dir!, 'revisions'))) {
-  const res = await fetch(`${hub.url}/api/models/${id}/revision/${encodeURIComponent(rev)}`);
+  const res = await fetch(`${hub.url}/api/models/${id}/revision/${encodeURIComponent(rev)}?blobs=true`);
   if (!res.ok) throw new Error(`the fake hub could not list ${rev}: HTTP ${res.status}`);
   await res.arrayBuffer();
 }
