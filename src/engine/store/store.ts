@@ -265,6 +265,9 @@ export class Store {
       // Shared and read-only: its other name promises never to write it in place.
       try {
         await ops.link(src, tmp);
+        // The staging's name goes now, not after the stat cache has remembered the object: an
+        // unlink changes the inode's ctime, and the next check would hash the file again.
+        await fs.rm(src, { force: true });
         return 'linked';
       } catch {
         /* another file system, or links refused (fs.protected_hardlinks): clone or copy */
