@@ -63,6 +63,12 @@ async function main(): Promise<void> {
     const { runE2eBench } = await import('./e2e-bench.js');
     await runE2eBench({ out: join(REPO, 'docs', 'bench-lm.md') });
   }
+  if (only.includes('disk')) {
+    // Not in the default set: it writes ~9 GB (DISK_BENCH_MB, DISK_BENCH_REVISIONS, DISK_BENCH_RETAIN, DISK_BENCH_DIR).
+    console.log('disk benchmark (a retained revision sweep against a fake hub: peak disk, bytes written, store after) …');
+    const { runDiskBench } = await import('./disk-bench.js');
+    await runDiskBench({ out: join(REPO, 'docs', 'bench-disk.md') });
+  }
   if (only.length === 0 || only.includes('convert')) {
     // Sizes from the environment (CONVERT_BENCH_GB, default 4; CONVERT_BENCH_DTYPES; CONVERT_BENCH_DIR).
     console.log('conversion benchmark (synthetic llama-shaped fp32 safetensors → ONNX) …');

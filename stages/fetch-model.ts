@@ -100,6 +100,8 @@ export const fetchModelKind: StageKind = {
     }
     const client = clientFor(ctx);
     const res = await downloadHubModel(client, planned.id, planned.commit, dtype, dest, {
+      // A checkpoint the retain policy releases is not kept in the hub cache either (docs/store.md).
+      keepInCache: (model.retain?.checkpoints ?? 'keep') === 'keep',
       signal: ctx.signal,
       log: (m) => ctx.log(m),
     });

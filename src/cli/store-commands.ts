@@ -27,7 +27,8 @@ const waiting = (m: string): void => void process.stderr.write(`${m}\n`);
 export async function gcCommand(g: GlobalOpts, f: Record<string, unknown>): Promise<number> {
   const engine = await Engine.open(engineOptions(g));
   const r = await engine.gc({ keepRuns: Number(f['keepRuns'] ?? 3), dryRun: !!f['dryRun'], onWait: waiting });
-  const cached = r.requestCaches ? `, and the request results of ${r.requestCaches} model${r.requestCaches === 1 ? '' : 's'} no run uses` : '';
+  const cached = (r.requestCaches ? `, and the request results of ${r.requestCaches} model${r.requestCaches === 1 ? '' : 's'} no run uses` : '')
+    + (r.released.stages.length ? `; released ${r.released.stages.length} checkpoint(s) or converted model(s) by their retain policy (${bytesText(r.released.bytes)})` : '');
   process.stdout.write(`${r.dryRun ? 'would remove' : 'removed'} ${r.objects} objects (${bytesText(r.bytes)}) and ${r.runs} run records${cached}; kept ${r.kept.objects} objects referenced by ${r.kept.runs} runs\n`);
   return EXIT.ok;
 }

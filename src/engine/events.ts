@@ -59,6 +59,8 @@ export type EngineEvent =
   | { type: 'stage-log'; id: string; line: string }
   /** How far a running stage is (its kind reports it: the score kind in requests). */
   | { type: 'stage-progress'; id: string; done: number; total: number; unit: string }
+  /** Its outputs' large files left the store by the model's retain policy (retain.ts). */
+  | { type: 'stage-released'; id: string; bytes: number }
   | { type: 'warning'; id?: string; message: string }
   | { type: 'run-done'; summary: RunSummary };
 

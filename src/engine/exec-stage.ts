@@ -128,8 +128,12 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       if (decl.type === 'dir' ? !st.isDirectory() : !st.isFile()) {
         throw new StageError({ reason: 'execute', cause: 'missing-output', message: `stage ${inv.instance.id}: output "${decl.name}" should be a ${decl.type === 'dir' ? 'folder' : 'file'}` });
       }
-      const digest = decl.type === 'dir' ? await store.putTree(p) : await store.putFile(p);
-      const out: StoredOutput = { digest, type: decl.type, size: decl.type === 'dir' ? await treeSize(p) : st.size };
+      // The stage's own staging is given up to the store (moved or linked, not copied); a path a
+      // kind provides (an input passed through, a user's file) is copied.
+      const adopt = !provided.has(decl.name);
+      const size = decl.type === 'dir' ? await treeSize(p) : st.size;
+      const digest = decl.type === 'dir' ? await store.putTree(p, { adopt }) : await store.putFile(p, { adopt });
+      const out: StoredOutput = { digest, type: decl.type, size };
       if (decl.materialize) out.materialize = decl.materialize;
       outputs[decl.name] = out;
       fault('mid-store', inv.instance.id);

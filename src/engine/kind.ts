@@ -7,6 +7,8 @@ import type { ParamDecls } from './params.js';
 export type { ParamDecl, ParamDecls, ParamValues } from './params.js';
 
 export type Scalar = string | number | boolean | null;
+import type { RetainPolicy } from './retain.js';
+
 export type Vars = Record<string, string | string[]>;
 
 /** A model declared in pipeline.yaml (`models:`). */
@@ -30,6 +32,8 @@ export interface ModelSpec {
   config?: Record<string, unknown>;
   /** How the tiny built-in model is made, when this model is generated rather than fetched. */
   build?: Record<string, unknown>;
+  /** What of a revision sweep leaves the store, and when (retain.ts); absent: everything is kept. */
+  retain?: RetainPolicy;
 }
 
 /** A task declared in pipeline.yaml (`tasks:`). */

@@ -21,6 +21,8 @@ export type StaleReason =
   | { reason: 'failed-last-time'; failure: Failure }
   /** The key's record exists but an output it names is gone (gc, or quarantined by verify). */
   | { reason: 'outputs-missing' }
+  /** Its outputs were released by the model's retain policy, and a stale stage needs them. */
+  | { reason: 'released'; neededBy: string }
   | { reason: 'record-gone' }
   | { reason: 'kind'; from: string; to: string }
   | { reason: 'code'; kind: string; from: string; to: string }
@@ -36,6 +38,8 @@ export type Verdict =
       state: 'fresh';
       key: string;
       record: RunRecord;
+      /** Its outputs were released by a retain policy: its key stands, a stage that needs them runs it again. */
+      released?: true;
       /** Materialised files edited by hand (a run restores them); when asked for. */
       edited?: string[];
       /** Materialised files deleted from the working tree (a run writes them again); when asked for. */
@@ -124,6 +128,8 @@ export class Planner {
       }
       return v;
     }
+    const released = await this.store.releasedRun(key);
+    if (released) return { state: 'fresh', key, record: released, released: true };
     // It would run: what it needs of this machine (the network for a download, R) must be there.
     const pre = await this.preflight(inst);
     if (pre) return { state: 'blocked', failure: pre };

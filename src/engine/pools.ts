@@ -45,3 +45,26 @@ export class ResourcePools {
     this.freeGpus.sort();
   }
 }
+
+/**
+ * The sweep window (retain.ts): a stage whose output a retain policy releases takes a slot of its
+ * model's window before it starts and gives it back when that output is released, so a sweep holds
+ * at most `size` checkpoints (and, apart, converted models) of a model at once: revision k+1 is
+ * fetched while k is scored, never all N together.
+ */
+export class SweepWindow {
+  private used = new Map<string, number>();
+  readonly peak = new Map<string, number>();
+
+  tryTake(slot: string, size: number): boolean {
+    const n = this.used.get(slot) ?? 0;
+    if (n >= size) return false;
+    this.used.set(slot, n + 1);
+    this.peak.set(slot, Math.max(this.peak.get(slot) ?? 0, n + 1));
+    return true;
+  }
+
+  give(slot: string): void {
+    this.used.set(slot, Math.max(0, (this.used.get(slot) ?? 0) - 1));
+  }
+}

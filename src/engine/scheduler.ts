@@ -13,6 +13,8 @@ import type { Planned, Planner, StaleReason, Verdict } from './planner.js';
 import type { RunRecord } from './store/run-record.js';
 import type { Store } from './store/store.js';
 import { showDuration, type Duration } from './spec-types.js';
+import { Retainer } from './release.js';
+import { slotOf, type Settled } from './retain.js';
 
 /** A stage's wall-clock limit and where it comes from (for the failure message). */
 interface Limit {
@@ -32,6 +34,8 @@ interface Ready {
   /** The executor that accepted it. */
   ex: Executor;
   release: () => Promise<void>;
+  /** Takes a slot of its model's sweep window (retain.ts). */
+  windowed: boolean;
 }
 
 export interface SchedulerOptions {
@@ -72,9 +76,21 @@ export class Scheduler {
   private resolveDone!: () => void;
   private ac = new AbortController();
 
+  /** The retain policy at work: sweep windows and releases (release.ts). */
+  private retain: Retainer;
+  /** Stages run again because a stale stage needs outputs their retain policy released → that stage. */
+  private revived = new Map<string, string>();
+
   constructor(private readonly o: SchedulerOptions) {
     this.summary = emptySummary(o.projectDir);
     this.mat = o.materializer;
+    this.retain = new Retainer(o.graph, o.store, (e) => o.emit(e),
+      () => [...this.known.values()].flatMap((v) => (v.state === 'fresh' && !v.released ? [v.record] : [])),
+      (id) => {
+        const v = this.known.get(id);
+        if (v?.state === 'fresh' && this.status.get(id) === 'done') this.known.set(id, { ...v, released: true });
+        this.pump();
+      });
   }
 
   private selected: Instance[] = [];
@@ -119,6 +135,7 @@ export class Scheduler {
           this.pump();
         });
       }
+      await this.retain.quiet();
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
@@ -151,8 +168,23 @@ export class Scheduler {
   /** The dry run is the planner's verdicts, told as events: the same verdicts `status` shows. */
   private async dryRun(): Promise<void> {
     const verdicts = await this.o.planner.verdicts(this.selected, { forced: this.o.forced, edits: true });
+    // Outputs a retain policy released that a stage which would run needs: their stages would run again.
+    for (const inst of [...this.selected].reverse()) {
+      const v = verdicts.get(inst.id)!;
+      if (v.state !== 'stale' && v.state !== 'waiting' && !this.revived.has(inst.id)) continue;
+      for (const n of inst.needs) {
+        const u = verdicts.get(n);
+        if (u?.state === 'fresh' && u.released && !this.revived.has(n)) this.revived.set(n, inst.id);
+      }
+    }
     for (const inst of this.selected) {
       const v = verdicts.get(inst.id)!;
+      const neededBy = this.revived.get(inst.id);
+      if (neededBy !== undefined) {
+        this.summary.ran++;
+        this.o.emit({ type: 'stage-would-run', id: inst.id, reasons: [{ reason: 'released', neededBy }] });
+        continue;
+      }
       switch (v.state) {
         case 'fresh':
           this.summary.cached++;
@@ -209,6 +241,45 @@ export class Scheduler {
         this.settle(d, 'skipped', `upstream ${id} ${state === 'failed' ? 'failed' : 'did not run'}`);
       }
     }
+    if (state !== 'done') this.retain.giveBack(id);
+    this.retain.settle(this.settledOf, (x) => {
+      const v = this.known.get(x);
+      return v?.state === 'fresh' ? v.record : undefined;
+    });
+  }
+
+  /** A stage's end state for the retain policy; one outside this run never comes (it keeps its output). */
+  private settledOf = (id: string): Settled | undefined => {
+    const s = this.status.get(id);
+    if (s === undefined) return 'skipped';
+    return s === 'done' || s === 'failed' || s === 'skipped' || s === 'blocked' ? s : undefined;
+  };
+
+  /** A stale stage needs outputs a retain policy released (or being brought back for another):
+   * it waits, and those stages run again first, saying why. */
+  private waitForReleased(inst: Instance, back: string[], released: string[]): void {
+    this.status.set(inst.id, 'waiting');
+    this.pendingNeeds.set(inst.id, back.length + released.length);
+    for (const n of released) {
+      this.revived.set(n, inst.id);
+      this.known.delete(n);
+      this.status.set(n, 'waiting');
+      this.summary.cached--;
+      const aff = this.plannedCache.get(n)?.affinity;
+      if (aff) {
+        const left = (this.remainingByAffinity.get(aff) ?? 0) + 1;
+        this.remainingByAffinity.set(aff, left);
+        for (const ex of this.o.executors) ex.demand?.(aff, left);
+      }
+      // Its other dependents that wait count it again.
+      for (const d of this.o.graph.dependents.get(n) ?? []) if (d !== inst.id && this.status.get(d) === 'waiting') this.pendingNeeds.set(d, (this.pendingNeeds.get(d) ?? 0) + 1);
+      this.ready.push(this.o.graph.byId.get(n)!);
+    }
+  }
+
+  /** Needs of a ready stage that are not done any more: brought back for another stage. */
+  private comingBack(inst: Instance): string[] {
+    return inst.needs.filter((n) => this.status.has(n) && this.status.get(n) !== 'done');
   }
 
   private pump(): void {
@@ -223,6 +294,7 @@ export class Scheduler {
       });
     }
     this.dispatch();
+    this.unstall();
     this.checkDone();
   }
 
@@ -242,7 +314,21 @@ export class Scheduler {
     try {
       const p = await this.o.planner.prepare(inst);
       const forced = this.o.forced.has(inst.id);
-      const v = await this.o.planner.verdict(inst, this.known, { forced });
+      let back = this.comingBack(inst);
+      if (back.length) return this.waitForReleased(inst, back, []);
+      const neededBy = this.revived.get(inst.id);
+      if (neededBy !== undefined) await this.retain.quiet(inst.id);
+      let v = await this.o.planner.verdict(inst, this.known, { forced: forced || neededBy !== undefined });
+      if (neededBy !== undefined && !forced && v.state === 'stale') v = { ...v, reasons: [{ reason: 'released', neededBy }] };
+      back = this.comingBack(inst);
+      if (back.length) return this.waitForReleased(inst, back, []);
+      if (v.state === 'stale') {
+        const released = inst.needs.filter((n) => {
+          const k = this.known.get(n);
+          return k?.state === 'fresh' && k.released;
+        });
+        if (released.length) return this.waitForReleased(inst, [], released);
+      }
       if (v.state === 'fresh') return await this.finishCached(inst, v);
       if (v.state === 'blocked') return this.block(inst, v.failure, v.by);
       if (v.state === 'waiting') throw new Error(`internal: ${inst.id} was started before ${v.on}`);
@@ -266,7 +352,7 @@ export class Scheduler {
         await release();
         return this.fail(inst, { reason: 'resources', message: `stage ${inst.id} ${impossible}` });
       }
-      this.queue.push({ p, key: v.key, inv, reasons: v.reasons, job, ex, release });
+      this.queue.push({ p, key: v.key, inv, reasons: v.reasons, job, ex, release, windowed: slotOf(inst) !== undefined });
       this.status.set(inst.id, 'queued');
     } catch (e: unknown) {
       this.fail(inst, { reason: 'plan', message: e instanceof Error ? e.message : String(e) });
@@ -281,6 +367,7 @@ export class Scheduler {
     if (done.switched.length) this.summary.switched.push({ stage: inst.id, paths: done.switched, reasons: await this.o.planner.switchReasons(done.from ?? (await this.o.store.lastKey(inst.id)), v.key) });
     this.known.set(inst.id, v);
     this.summary.cached++;
+    if (!v.released) this.retain.stored(inst.id);
     this.o.emit({ type: 'stage-cached', id: inst.id });
     this.settle(inst.id, 'done');
   }
@@ -317,12 +404,25 @@ export class Scheduler {
     const full = new Set<Executor>();
     for (const r of order) {
       if (full.has(r.ex)) continue;
+      // A sweep's window: wait for an earlier revision's checkpoint (or converted model) to be released.
+      if (r.windowed && !this.retain.take(r.p.instance)) continue;
       const placed = r.ex.place(r.job);
-      if (placed === 'full') {
-        full.add(r.ex);
-        if (full.size === this.o.executors.length) break;
-      } else if (placed !== 'wait') this.start(r, placed);
+      if (placed === 'full' || placed === 'wait') {
+        if (r.windowed) this.retain.giveBack(r.p.instance.id);
+        if (placed === 'full') {
+          full.add(r.ex);
+          if (full.size === this.o.executors.length) break;
+        }
+      } else this.start(r, placed);
     }
+  }
+
+  /** Nothing runs, is planned or released, yet stages queue: only a sweep window can hold them (a
+   * consumer outside what the window expects); let the first through rather than stall. */
+  private unstall(): void {
+    if (this.running > 0 || this.planning > 0 || this.ready.length > 0 || this.retain.busy || this.stopping) return;
+    const r = this.queue.find((x) => x.windowed);
+    if (r && this.retain.take(r.p.instance, true)) this.dispatch();
   }
 
   private start(r: Ready, placed: Placement): void {
@@ -371,6 +471,7 @@ export class Scheduler {
         // The stage ran: its outputs are new; only a hand edit it replaced is worth a word.
         this.summary.restored.push(...(await this.mat.ensure(rec)).restored);
         this.known.set(id, { state: 'fresh', key: r.key, record: rec });
+        this.retain.stored(id);
         this.summary.ran++;
         this.o.emit({ type: 'stage-done', id, kind: r.p.kind.name, durationMs: Date.now() - t0, key: r.key });
         // What a stage warned about (zero-token continuations, items over the context, …) is said

@@ -15,6 +15,7 @@ import { checkDeclaration, stimuliColumns, type TaskDeclaration } from '../tasks
 import { interpolate, MATRIX_REFS, parseDuration, parseSize, type Duration, type ExecutorSpec, type MatrixValue, type Pools, type Spec, type StageDecl } from './spec-types.js';
 export * from './spec-types.js';
 import type { ModelSpec, ResourceRequest, TaskSpec } from './kind.js';
+import { retainPolicy } from './retain.js';
 
 export interface LoadOptions {
   /** --set name=value */
@@ -257,6 +258,7 @@ interface RawModel {
   resources?: Record<string, unknown>;
   config?: Record<string, unknown>;
   build?: Record<string, unknown>;
+  retain?: { checkpoints?: boolean | string; converted?: boolean | string; window?: number };
 }
 interface RawSpec {
   vars?: Record<string, string | number | boolean>;
@@ -307,6 +309,7 @@ function build(raw: RawSpec, file: string, src: SourceMap, opts: LoadOptions, di
     if (m.resources) model.resources = resourceRequest(m.resources, ['models', i, 'resources'], src, diags);
     if (m.config) model.config = interp(m.config, ['models', i, 'config']) as Record<string, unknown>;
     if (m.build) model.build = interp(m.build, ['models', i, 'build']) as Record<string, unknown>;
+    if (m.retain) model.retain = retainPolicy(m.retain);
     models.push(model);
   });
 

@@ -1,7 +1,7 @@
 // Where a model revision comes from and how its files get into a folder: an explicit path, a local
 // mirror, or the hub (through a download cache). Used by stages/fetch-model.ts for plan and execute.
 
-import { copyFile, link, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { assertSafeRelativeName, isValidCommitId } from '../util/safe-path.js';
 import { selectFetchFiles, type FetchSelection, type ModelLayout } from './dtype.js';
@@ -160,15 +160,20 @@ export async function localModelFiles(folder: string, dtype: string, what: strin
 
 /**
  * Copy the listed files from a local folder into destDir, keeping their relative paths. With
- * `link`, hard-link them instead where the file system allows (the hub cache's verified files
- * are never written again in place — a new download replaces them by rename — so a staging
- * folder may share them, and a multi-GB checkpoint is not copied one extra time).
+ * `link`, hard-link them instead where the file system allows: the hub cache's verified files are
+ * never written again in place (a new download replaces them by rename), and each linked one is
+ * made read-only, which tells the store it may adopt the same inode as its object (one copy of a
+ * multi-GB checkpoint on disk). A snapshot entry that links to a blob (huggingface_hub's layout)
+ * is followed to the blob. `move` names files to move out of the cache instead (a checkpoint the
+ * retain policy releases is not kept there either).
  */
-export async function copyModelFiles(folder: string, files: readonly string[], destDir: string, opts: { link?: boolean; root?: string } = {}): Promise<void> {
+export async function copyModelFiles(folder: string, files: readonly string[], destDir: string,
+  opts: { link?: boolean; root?: string; move?: ReadonlySet<string>; linkImpl?: (from: string, to: string) => Promise<void> } = {}): Promise<void> {
   // Files are read only from inside `root` (default the folder itself), symlinks resolved: the hub
   // cache's snapshot links into its blobs/, which is inside the repo's cache folder.
   const root = opts.root ?? folder;
   const prefix = relative(root, folder).split(sep).join('/');
+  const linkImpl = opts.linkImpl ?? link;
   for (const f of files) {
     try {
       assertSafeRelativeName(f, `folder ${folder}`);
@@ -178,12 +183,23 @@ export async function copyModelFiles(folder: string, files: readonly string[], d
     const from = insideOrRefuse(root, prefix ? `${prefix}/${f}` : f, `folder ${folder}`);
     const to = insideOrRefuse(destDir, f, `folder ${destDir}`);
     await mkdir(dirname(to), { recursive: true });
-    if (opts.link) {
+    if (opts.move?.has(f)) {
       try {
-        await link(from, to);
+        await rename(from, to);
         continue;
       } catch {
-        /* another device, or links not supported: copy */
+        /* another device: link or copy */
+      }
+    }
+    if (opts.link) {
+      try {
+        const real = await realpath(from);
+        // Read-only before it is shared: nothing may write through either name.
+        await chmod(real, 0o444);
+        await linkImpl(real, to);
+        continue;
+      } catch {
+        /* another device, links not supported, or someone else's file: copy */
       }
     }
     await copyFile(from, to);
@@ -191,6 +207,8 @@ export async function copyModelFiles(folder: string, files: readonly string[], d
 }
 
 export interface HubDownloadOptions {
+  /** Files this call downloads leave the hub cache for destDir (moved, not linked): the retain policy releases them later. */
+  keepInCache?: boolean;
   signal?: AbortSignal;
   log?: (message: string) => void;
   fetchImpl?: typeof fetch;
@@ -285,8 +303,10 @@ export async function downloadHubModel(client: HubClient, id: string, commit: st
   const { layout, files } = selectFetchFiles([...bySibling.keys()], dtype, `${describeRevision(id, commit)} on ${client.config.endpoint}`);
   const snapshotDir = snapshotDirOf(client, id, commit);
   const total: HubDownloadResult = { layout, files, snapshotDir, bytes: 0, requests: 0, resumed: 0, cached: 0 };
+  const downloaded = new Set<string>();
   for (const file of files) {
     const res = await cacheHubFile(client, id, commit, file, bySibling.get(file), snapshotDir, opts);
+    if (!res.cached) downloaded.add(file);
     total.bytes += res.cached ? 0 : res.bytes;
     total.requests += res.requests;
     total.resumed += res.resumed;
@@ -294,6 +314,8 @@ export async function downloadHubModel(client: HubClient, id: string, commit: st
     if (res.replaced) opts.log?.(`${file} in the hub cache did not match the listing: downloaded again`);
     if (!res.cached) opts.log?.(`downloaded ${file} (${res.bytes} bytes, ${res.requests} request(s), ${res.resumed} resumed)`);
   }
-  await copyModelFiles(snapshotDir, files, destDir, { link: true, root: repoCacheDir(client.config.cacheDir, id) });
+  await copyModelFiles(snapshotDir, files, destDir, {
+    link: true, root: repoCacheDir(client.config.cacheDir, id), ...(opts.keepInCache === false ? { move: downloaded } : {}),
+  });
   return total;
 }

@@ -434,3 +434,18 @@ export async function writePytorchRepo(dir: string, base: string, revisions: rea
     }
   }
 }
+
+/**
+ * A hub-layout repo of tiny GPT-2 checkpoints (src/tinymodel: random weights, the real GPT-2
+ * tokenizer) of any size: `main` in `dir`, each revision under `revisions/<name>` with its own seed,
+ * so every revision's weights (and digest) differ (`main: false`: no weights on main). About
+ * 4·(50257 + nPositions)·nEmbd bytes of embeddings plus 48·nEmbd² per layer.
+ */
+export async function writeTinyCheckpointRepo(dir: string, revisions: readonly string[], sizes: { nEmbd: number; nLayer: number; nHead: number; nPositions?: number },
+  opts: { main?: boolean } = {}): Promise<void> {
+  const { buildTinyCheckpoint } = await import('../../src/tinymodel/checkpoint.js');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const folders = [...(opts.main === false ? [] : [{ folder: dir, seed: 1 }]), ...revisions.map((r, i) => ({ folder: join(dir, 'revisions', r), seed: i + 2 }))];
+  for (const { folder, seed } of folders) await buildTinyCheckpoint(folder, { seed, ...sizes });
+}

@@ -155,6 +155,9 @@ export function lineReporter(out: (line: string) => void, opts: { verbose?: bool
         }
         break;
       }
+      case 'stage-released':
+        out(`↓ ${e.id}  released ${(e.bytes / 1e6).toFixed(1)} MB (retain policy)`);
+        break;
       case 'warning':
         out(`warning${e.id ? ` [${e.id}]` : ''}: ${e.message}`);
         break;

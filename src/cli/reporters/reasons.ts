@@ -28,6 +28,8 @@ export function staleText(r: StaleReason): string {
       return `failed last time: ${failureLine(r.failure)}`;
     case 'outputs-missing':
       return 'outputs missing from the store (removed by gc or quarantined by verify)';
+    case 'released':
+      return `its outputs were released by the model's retain policy and ${r.neededBy} needs them`;
     case 'record-gone':
       return 'previous run record is gone';
     case 'kind':

@@ -54,6 +54,7 @@ export function statusLines(states: Map<string, Verdict>, kindOf: (id: string) =
 /** A fresh stage's working copies that a run would change, in words (empty when none). */
 function freshWhy(v: Extract<Verdict, { state: 'fresh' }>): string {
   const out: string[] = [];
+  if (v.released) out.push('its outputs were released by the model\'s retain policy; a run brings them back only when a stale stage needs them');
   if (v.edited?.length) out.push(`${v.edited.join(', ')} differs from the stored output (edited by hand); a run restores it and keeps your copy beside it`);
   if (v.missing?.length) out.push(`${v.missing.join(', ')} deleted; a run restores ${v.missing.length === 1 ? 'it' : 'them'} from the store`);
   if (v.switched) out.push(`${v.switched.paths.join(', ')} ${v.switched.paths.length === 1 ? 'holds' : 'hold'} another run's results${switchedWhy([{ stage: '', ...v.switched }])}; a run switches ${v.switched.paths.length === 1 ? 'it' : 'them'} to these cached ones`);

@@ -10,6 +10,7 @@
 //   failures/<id hash>.json                runs.ts                     last failure of each stage id (a Failure, as data)
 //   logs/ab/<key>.log                      runs.ts                     stage logs
 //   history/                               runs.ts                     the keys of each run (gc --keep-runs)
+//   released/ab/<key>.json                 runs.ts                     runs whose large outputs a retain policy released
 //   materialized.json                      runs.ts                     what was last materialised where (materialize.ts)
 //   tmp/<token>-…                          session.ts    (Session)     staging of this process's objects and stages
 //   tmp/invocations/                       session.ts → Slurm executor invocation files and batch scripts (its own subarea)

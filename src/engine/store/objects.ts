@@ -3,13 +3,13 @@
 // cache (stat-cache.json) that spares re-hashing unchanged files (DESIGN.md "Content addressing").
 // Every object is staged in the session's tmp/ and renamed into place, read-only.
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { canonicalJson, sha256 } from '../canonical.js';
-import { copyFileFast, ensureDir, exists, listFiles, SMALL_FILE, withPath } from './fs-util.js';
+import { copyFileFast, ensureDir, exists, hashFile, listFiles, SMALL_FILE, withPath } from './fs-util.js';
 import { StatCache } from './stat-cache.js';
 import type { Session } from './session.js';
 
@@ -49,12 +49,40 @@ export class Objects {
     return exists(this.objectPath(digest));
   }
 
+  /** How a large staged file enters objects/ without a copy (tests replace them: a link that
+   * fails as across file systems forces the copy). */
+  adoptOps: AdoptOps = { ...defaultAdoptOps };
+  /** How each large file of the last puts entered the store (moved, linked, cloned, copied): tests and the disk benchmark read it. */
+  readonly adopted = { moved: 0, linked: 0, cloned: 0, copied: 0 };
+
   /** Store a file: hash while copying into staging, then rename into objects/ (read-only). Small
-   * files are read whole: a stream pipeline costs more than the copy for a 1 KB config. */
-  async putFile(src: string): Promise<string> {
+   * files are read whole: a stream pipeline costs more than the copy for a 1 KB config.
+   * With `adopt` (a stage's own staging output, never read again once stored), a large file is
+   * not copied: one only the staging holds is moved in; one that is read-only and shared (a
+   * hub-cache file a fetch linked, which is only ever replaced by rename) is hard-linked, else
+   * reflinked; each is hashed where it lands, so the object is verified by its digest. A copy is
+   * made only when neither works (another file system). */
+  async putFile(src: string, opts: { adopt?: boolean } = {}): Promise<string> {
     const st = statSync(src);
     if (st.size <= SMALL_FILE) return this.putBytes(readFileSync(src));
     const tmp = await this.session.tmpFile('.obj');
+    if (opts.adopt) {
+      const how = await this.adoptInPlace(src, st, tmp);
+      if (how) {
+        let digest: string;
+        try {
+          digest = await hashFile(tmp);
+        } catch (e: unknown) {
+          rmSync(tmp, { force: true });
+          throw withPath(e, src, 'storing');
+        }
+        this.adopted[how]++;
+        await this.adopt(tmp, digest);
+        if (await this.hasObject(digest)) this.stat.remember(this.objectPath(digest), digest);
+        return digest;
+      }
+    }
+    this.adopted.copied++;
     const h = createHash('sha256');
     try {
       await pipeline(
@@ -78,6 +106,38 @@ export class Objects {
     return digest;
   }
 
+  /** Put a staged file at `tmp` without copying its bytes: how, or undefined when only a copy will do. */
+  private async adoptInPlace(src: string, st: { nlink: number; mode: number }, tmp: string): Promise<'moved' | 'linked' | 'cloned' | undefined> {
+    const ops = this.adoptOps;
+    // Nothing else names it: the staging gives it up.
+    if (st.nlink === 1) {
+      try {
+        await ops.rename(src, tmp);
+        return 'moved';
+      } catch {
+        /* another file system: clone or copy */
+      }
+    } else if ((st.mode & 0o222) === 0) {
+      // Shared and read-only: its other name promises never to write it in place.
+      try {
+        await ops.link(src, tmp);
+        // The staging's name goes now, not after the stat cache has remembered the object: an
+        // unlink changes the inode's ctime, and the next check would hash the file again.
+        await fs.rm(src, { force: true });
+        return 'linked';
+      } catch {
+        /* another file system, or links refused (fs.protected_hardlinks): clone or copy */
+      }
+    }
+    try {
+      await ops.clone(src, tmp);
+      return 'cloned';
+    } catch {
+      rmSync(tmp, { force: true });
+      return undefined;
+    }
+  }
+
   async putBytes(data: string | Uint8Array): Promise<string> {
     const digest = sha256(data);
     if ((await this.hasObject(digest)) && (await this.reusable(digest))) return digest;
@@ -98,13 +158,18 @@ export class Objects {
       rmSync(tmp, { force: true });
       return;
     }
-    chmodSync(tmp, 0o444);
+    try {
+      chmodSync(tmp, 0o444);
+    } catch (e: unknown) {
+      // A linked file of another owner: it is read-only already (adoptInPlace links no other).
+      if ((statSync(tmp).mode & 0o222) !== 0) throw e;
+    }
     await ensureDir(dirname(dst));
     renameSync(tmp, dst);
   }
 
   /** Store a folder: every file as an object, then its manifest, whose digest is the folder's digest. */
-  async putTree(src: string): Promise<string> {
+  async putTree(src: string, opts: { adopt?: boolean } = {}): Promise<string> {
     // A checked-out tree of this store (a kind passing an input through) is that tree already; its
     // `.complete` marker is the store's, not the stage's.
     const checkedOut = relative(this.treesDir, resolve(src));
@@ -114,7 +179,7 @@ export class Objects {
     for (const rel of files) {
       const p = join(src, rel);
       const st = await fs.stat(p);
-      entries.push({ path: rel, size: st.size, exec: (st.mode & 0o111) !== 0, digest: await this.putFile(p) });
+      entries.push({ path: rel, size: st.size, exec: (st.mode & 0o111) !== 0, digest: await this.putFile(p, opts) });
     }
     return this.putBytes(manifestBytes(entries));
   }
@@ -207,6 +272,27 @@ export class Objects {
 
   /** Remove checked-out trees (integrity does, when one links a corrupt object) and forget every
    * checkout this process made, so the next reader checks out again. */
+  /** Remove the large file objects of a released output that `stillUsed` does not claim, and its
+   * checked-out tree: the bytes removed. Small files (config, tokenizer, manifests) stay: they cost
+   * nothing and other outputs share them. */
+  async releaseLarge(o: { digest: string; type: 'file' | 'dir'; size?: number }, stillUsed: (digest: string) => boolean): Promise<number> {
+    const files = o.type === 'dir' ? await this.readManifest(o.digest).catch(() => [] as ManifestEntry[]) : [{ digest: o.digest, size: o.size ?? 0 }];
+    if (o.type === 'dir') {
+      await fs.rm(join(this.treesDir, o.digest), { recursive: true, force: true });
+      this.checkedOut.delete(o.digest);
+    }
+    let bytes = 0;
+    for (const f of files) {
+      if (f.size <= SMALL_FILE || stillUsed(f.digest)) continue;
+      const p = this.objectPath(f.digest);
+      const size = statSync(p, { throwIfNoEntry: false })?.size;
+      if (size === undefined) continue;
+      await fs.rm(p, { force: true });
+      bytes += size;
+    }
+    return bytes;
+  }
+
   dropCheckouts(trees: string[]): void {
     for (const t of trees) rmSync(join(this.treesDir, t), { recursive: true, force: true });
     this.checkedOut.clear();
@@ -256,3 +342,16 @@ export function storeRootOfOutput(path: string, type: 'file' | 'dir'): string {
 export function manifestBytes(entries: ManifestEntry[]): string {
   return canonicalJson([...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
 }
+
+export interface AdoptOps {
+  rename(from: string, to: string): Promise<void>;
+  link(from: string, to: string): Promise<void>;
+  /** A copy-on-write clone (FICLONE), failing where the file system has none. */
+  clone(from: string, to: string): Promise<void>;
+}
+
+const defaultAdoptOps: AdoptOps = {
+  rename: (a, b) => fs.rename(a, b),
+  link: (a, b) => fs.link(a, b),
+  clone: (a, b) => fs.copyFile(a, b, fsConstants.COPYFILE_FICLONE_FORCE),
+};

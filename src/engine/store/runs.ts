@@ -3,7 +3,7 @@
 // key (stages/), each stage's last failure (failures/), stage logs (logs/), the keys of every run
 // (history/, for gc --keep-runs) and what was last materialised where (materialized.json). A
 // damaged file reads as absent and is quarantined (damage.ts): the stage it described re-runs.
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256 } from '../canonical.js';
@@ -18,6 +18,8 @@ export class RunRecords {
   readonly failuresDir: string;
   readonly logsDir: string;
   readonly historyDir: string;
+  /** released/<key>.json: the run's large outputs left the store by a retain policy (retain.ts). */
+  readonly releasedDir: string;
   /** What was last written at each materialised path (materialize.ts reads and writes it). */
   readonly materializedFile: string;
 
@@ -27,6 +29,7 @@ export class RunRecords {
     this.failuresDir = join(root, 'failures');
     this.logsDir = join(root, 'logs');
     this.historyDir = join(root, 'history');
+    this.releasedDir = join(root, 'released');
     this.materializedFile = join(root, 'materialized.json');
   }
 
@@ -60,7 +63,26 @@ export class RunRecords {
     await writeFileAtomic(p, JSON.stringify(rest, null, 1));
     await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
     unlinkQuiet(this.failurePath(record.stageId));
+    unlinkQuiet(this.releasedPath(record.key)); // its outputs are stored again
     return p;
+  }
+
+  // ---- outputs released by a retain policy (retain.ts) -----------------------------------------
+
+  releasedPath(key: string): string {
+    return join(this.releasedDir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The record of a run whose outputs a retain policy released: its key and digests still stand
+   * (its consumers' keys do not change), its large files are gone until a stage needs them again. */
+  async releasedRun(key: string): Promise<RunRecord | undefined> {
+    if (!existsSync(this.releasedPath(key))) return undefined;
+    return this.readRun(key);
+  }
+
+  /** Mark a run released; written before its files go, so a crash halfway reads as released, never as fresh. */
+  async markReleased(record: RunRecord): Promise<void> {
+    await writeFileAtomic(this.releasedPath(record.key), JSON.stringify({ key: record.key, stageId: record.stageId, at: new Date().toISOString() }));
   }
 
   /** Remove a run record (verify does this when an output it names is corrupt). */

@@ -7,7 +7,7 @@ import type { StageInput } from '../kind.js';
 import { Caches } from './caches.js';
 import { registerStoreRoot } from './damage.js';
 import { Integrity } from './integrity.js';
-import { Objects, type ManifestEntry } from './objects.js';
+import { Objects, type AdoptOps, type ManifestEntry } from './objects.js';
 import type { Fingerprint, RunRecord } from './run-record.js';
 import { RunRecords } from './runs.js';
 import { Session } from './session.js';
@@ -15,7 +15,7 @@ import type { StatCache } from './stat-cache.js';
 
 export { manifestBytes, storeRootOfOutput, type ManifestEntry } from './objects.js';
 
-type Area = 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations' | 'requests';
+type Area = 'objects' | 'trees' | 'runs' | 'stages' | 'tmp' | 'locks' | 'leases' | 'owners' | 'logs' | 'quarantine' | 'failures' | 'history' | 'invocations' | 'requests' | 'released';
 
 export class Store {
   readonly root: string;
@@ -98,14 +98,38 @@ export class Store {
   hasObject(digest: string): Promise<boolean> {
     return this.objects.hasObject(digest);
   }
-  putFile(src: string): Promise<string> {
-    return this.objects.putFile(src);
+  putFile(src: string, opts: { adopt?: boolean } = {}): Promise<string> {
+    return this.objects.putFile(src, opts);
   }
   putBytes(data: string | Uint8Array): Promise<string> {
     return this.objects.putBytes(data);
   }
-  putTree(src: string): Promise<string> {
-    return this.objects.putTree(src);
+  putTree(src: string, opts: { adopt?: boolean } = {}): Promise<string> {
+    return this.objects.putTree(src, opts);
+  }
+  get adoptOps(): AdoptOps {
+    return this.objects.adoptOps;
+  }
+  set adoptOps(ops: AdoptOps) {
+    this.objects.adoptOps = ops;
+  }
+  get adopted(): Objects['adopted'] {
+    return this.objects.adopted;
+  }
+
+  // ---- outputs released by a retain policy (retain.ts) ----------------------------------------
+
+  releasedRun(key: string): Promise<RunRecord | undefined> {
+    return this.runs.releasedRun(key);
+  }
+
+  /** Release a run's outputs: its record stays, marked released first; its files over 4 MiB that
+   * `stillUsed` does not claim leave objects/, and its checked-out trees go. The bytes removed. */
+  async release(record: RunRecord, stillUsed: (digest: string) => boolean): Promise<number> {
+    await this.runs.markReleased(record);
+    let bytes = 0;
+    for (const o of Object.values(record.outputs)) bytes += await this.objects.releaseLarge(o, stillUsed);
+    return bytes;
   }
   readManifest(digest: string): Promise<ManifestEntry[]> {
     return this.objects.readManifest(digest);

@@ -4,6 +4,8 @@
 // trees, run records with their logs, and the score kind's request caches of models no kept run
 // scored. With the store to itself (its exclusive lease): nothing a run is storing is touched.
 import type { Engine } from '../engine.js';
+import type { Verdict } from '../planner.js';
+import { releaseByPolicy } from '../release.js';
 
 export interface GcOptions {
   /** Also keep what the last n runs used (history/). */
@@ -24,14 +26,17 @@ export interface GcResult {
   runs: number;
   /** Models whose request caches were removed: no kept run scored them. */
   requestCaches: number;
+  /** Checkpoints or converted models released by their model's retain policy (retain.ts): their
+   * large files left the store, their run records stay, marked released. */
+  released: { stages: string[]; bytes: number };
   kept: { objects: number; runs: number };
 }
 
 /** What the current pipeline and the recent runs use: run keys, and every object they reach. */
-export async function inUse(engine: Engine, keepRuns: number): Promise<{ keys: Set<string>; digests: Set<string> }> {
+export async function inUse(engine: Engine, keepRuns: number, verdicts?: ReadonlyMap<string, Verdict>): Promise<{ keys: Set<string>; digests: Set<string> }> {
   const store = engine.store;
   const keys = await store.runs.recentKeys(keepRuns);
-  for (const s of (await engine.status()).values()) if (s.state === 'fresh') keys.add(s.key);
+  for (const s of (verdicts ?? (await engine.status())).values()) if (s.state === 'fresh') keys.add(s.key);
   const digests = new Set<string>();
   for (const k of keys) {
     const r = await store.readRun(k);
@@ -48,8 +53,10 @@ export async function gc(engine: Engine, o: GcOptions): Promise<GcResult> {
   const store = engine.store;
   const release = await store.session.exclusive('pipeline gc', o.onWait ?? (() => undefined));
   try {
-    const { keys, digests } = await inUse(engine, o.keepRuns);
-    const out: GcResult = { dryRun: o.dryRun, objects: 0, bytes: 0, runs: 0, requestCaches: 0, kept: { objects: digests.size, runs: keys.size } };
+    const verdicts = await engine.status();
+    const { keys, digests } = await inUse(engine, o.keepRuns, verdicts);
+    const released = o.dryRun ? { stages: [], bytes: 0 } : await releaseByPolicy(store, engine.graph, verdicts, keys);
+    const out: GcResult = { dryRun: o.dryRun, objects: 0, bytes: 0, runs: 0, requestCaches: 0, released, kept: { objects: digests.size, runs: keys.size } };
     for (const obj of await store.objects.list()) {
       if (digests.has(obj.digest)) continue;
       out.objects++;
