@@ -79,7 +79,7 @@ test('Engine.gc: a dry run counts what a run would remove; the run removes exact
   const kept = await engine.gc({ keepRuns: 3, dryRun: true });
   assert.deepEqual([kept.objects, kept.runs, kept.kept.runs], [0, 0, 4]);
   const dry = await engine.gc({ keepRuns: 0, dryRun: true });
-  assert.deepEqual({ ...dry, bytes: 0 }, { dryRun: true, objects: 1, bytes: 0, runs: 1, requestCaches: 0, kept: { objects: 3, runs: 3 } });
+  assert.deepEqual({ ...dry, bytes: 0 }, { dryRun: true, objects: 1, bytes: 0, runs: 1, requestCaches: 0, released: { stages: [], bytes: 0 }, kept: { objects: 3, runs: 3 } });
   assert.equal(dry.bytes, 2); // "4\n"
   assert.ok((await engine.store.objects.list()).some((o) => o.digest === oldDigest), 'a dry run removes nothing');
   const done = await engine.gc({ keepRuns: 0, dryRun: false });
