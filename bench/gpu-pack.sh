@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs a prepared GPU payload folder into parts small enough for the device tool, which moves at
-# most 64 MiB per call (the working tree and every carried path together): one xz-compressed tar of
-# the folder (or gzip), split into parts of at most GPU_PART_MIB MiB, each carried by its own call onto the
+# most 64 MiB per call (the working tree and every carried path together): one gzip- (or xz-) compressed tar of
+# the folder, split into parts of at most GPU_PART_MIB MiB, each carried by its own call onto the
 # same warm machine (bench/gpu.sh --receive keeps them there) and reassembled by bench/gpu.sh.
 #
 # Usage: bash bench/gpu-pack.sh PAYLOAD_DIR CARRY_DIR
@@ -10,13 +10,13 @@
 #   CARRY_DIR    written afresh: parts/payload.tar.xz.NNN (or .tar.gz.NNN) and meta/ (PARTS.sha256: each part;
 #                ARCHIVE.sha256: the whole archive; CALLS: the device calls, one per line)
 # Env: GPU_PART_MIB (default 56: the working tree travels too, ~3 MiB; bench/gpu.sh --dry-run
-#      checks tree + part <= 64 MiB), GPU_PACK_COMPRESS (xz, default: fewest parts; or gz: much
-#      less CPU here, ~25 % more bytes to carry), XZ_OPT (default -9 -T0), GZIP level -9.
+#      checks tree + part <= 64 MiB), GPU_PACK_COMPRESS (gz, default: ~40 CPU s for the real payload;
+#      or xz: fewer bytes and parts, ~10x the CPU), XZ_OPT (default -9 -T0); gzip runs at -9.
 set -euo pipefail
 src=${1:?usage: gpu-pack.sh PAYLOAD_DIR CARRY_DIR}
 dst=${2:?usage: gpu-pack.sh PAYLOAD_DIR CARRY_DIR}
 part_mib=${GPU_PART_MIB:-56}
-comp=${GPU_PACK_COMPRESS:-xz}
+comp=${GPU_PACK_COMPRESS:-gz}
 case "$comp" in
   xz) squeeze() { xz ${XZ_OPT:--9 -T0} -c; } ;;
   gz) squeeze() { gzip -9 -n -c; } ;;

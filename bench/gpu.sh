@@ -2,7 +2,7 @@
 # The GPU benchmark (bench/gpu-bench.ts) on a lent GPU machine with no network: it installs
 # nothing there. What it needs is prepared here by `bash bench/gpu-prepare.sh` (the built project
 # with onnxruntime-node 1.29.0 and the CUDA 13 provider build of onnxruntime 1.29.0, a node binary,
-# the stimuli and tokenizer) and packed by bench/gpu-pack.sh into .gpu-carry/: an xz (or gzip)
+# the stimuli and tokenizer) and packed by bench/gpu-pack.sh into .gpu-carry/: a gzip (or xz)
 # compressed tar split into parts of at most
 # 56 MiB (the device tool moves at most 64 MiB per call, working tree included), carried one per
 # call onto the same warm machine. The CUDA 13 and cuDNN 9 libraries come from the machine's Python

@@ -56,7 +56,7 @@ require('fs').writeFileSync(arg('out'), 'fake benchmark ran\\n');\n`,
 const carry = path.join(work, 'carry');
 before(async () => {
   fakePayload(path.join(work, 'payload'));
-  const r = await sh('gpu-pack.sh', [path.join(work, 'payload'), carry], { GPU_PART_MIB: '1', XZ_OPT: '-0' });
+  const r = await sh('gpu-pack.sh', [path.join(work, 'payload'), carry], { GPU_PART_MIB: '1', GPU_PACK_COMPRESS: 'xz', XZ_OPT: '-0' });
   assert.equal(r.code, 0, r.stderr);
 });
 
