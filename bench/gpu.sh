@@ -211,7 +211,8 @@ if [[ "$mode" == dry ]]; then
       bad "a call carrying $name within $limit_mib MiB (working tree $((tree_b / 1048576)) MiB + part $((b / 1048576)) MiB + meta): pack with a smaller GPU_PART_MIB"
     fi
   done < "$meta/PARTS.sha256"
-  extra=$(cd "$carry" && find parts -type f | sort | comm -23 - <(part_names "$meta" | sort) || true)
+  listed_parts=$(part_names "$meta" | sort)
+  extra=$(cd "$carry" && find parts -type f | sort | comm -23 - <(printf '%s\n' "$listed_parts") || true)
   [[ -z "$extra" ]] || bad "only the listed parts in $carry/parts (also there: $extra)"
   [[ -f "$meta/CALLS" && "$(wc -l < "$meta/CALLS")" == "$n" ]] || bad "$meta/CALLS with one device call per part ($n)"
   stop_if_bad
