@@ -282,7 +282,7 @@ interface GenOnly {
 }
 
 /** The prompts a task generates from, as its own code builds them (no model runs: a stand-in answers). */
-async function taskPrompts(task: string, condition: string | undefined, file: string): Promise<{ prompts: string[]; maxNew: number }> {
+export async function taskPrompts(task: string, condition: string | undefined, file: string): Promise<{ prompts: string[]; maxNew: number }> {
   const { runTask } = await import('../src/tasks/run-task.js');
   const prompts: string[] = [];
   let maxNew = 0;

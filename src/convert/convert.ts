@@ -5,6 +5,7 @@
 //   onnx/model{_fp16}.onnx          the transformers.js decoder (past key/values)
 //   onnx/model{_fp16}.onnx_data     every weight, once, streamed tensor by tensor
 //   onnx/score{_fp16}.onnx          the scoring graph (same data file, no second copy)
+//   onnx/step{_fp16}.onnx           the greedy-generation decoder with a caller-kept cache (same data file)
 //   onnx/score{_fp16}.part{i}of{N}.onnx   with scoringParts: N consecutive layer ranges
 // See src/convert/README.md for the scoring graph's contract.
 
@@ -18,6 +19,7 @@ import { buildDecoderGraph, DECODER_INFO } from './graph/decoder-graph.js';
 import { writeExternalData } from './graph/external-data.js';
 import { DT } from './graph/onnx-builder.js';
 import { buildScoreGraph, splitLayers } from './graph/score-graph.js';
+import { buildStepGraph } from './graph/step-graph.js';
 import { parseJsonText, readJsonFile } from '../util/json-text.js';
 import { resolveInside } from '../util/safe-path.js';
 import { tokenizerMaxId } from '../util/tokenizer-ids.js';
@@ -146,6 +148,7 @@ export async function convertCheckpoint(srcDir: string, outDir: string, opts: Co
     const graphs: [string, Uint8Array][] = [
       [`onnx/model${suffix}.onnx`, buildDecoderGraph(plan.spec, T).encode(weights.initializers)],
       [`onnx/score${suffix}.onnx`, buildScoreGraph(plan.spec, T).encode(weights.initializers)],
+      [`onnx/step${suffix}.onnx`, buildStepGraph(plan.spec, T).encode(weights.initializers)],
     ];
     if (parts) {
       parts.forEach((p, i) => graphs.push([`onnx/score${suffix}.part${i}of${parts.length}.onnx`, buildScoreGraph(plan.spec, T, p).encode(weights.initializers)]));

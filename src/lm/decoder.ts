@@ -34,11 +34,22 @@ export async function loadOrt(): Promise<OrtLike & { InferenceSession: { create(
   return (await import('onnxruntime-node')) as never;
 }
 
+/** The step graph (src/convert/graph/step-graph.ts): the decoder with a cache greedy.ts keeps. */
+export function stepGraphFile(folder: string, dtype: string): string {
+  return path.join(folder, 'onnx', `step${dtypeSuffix(dtype)}.onnx`);
+}
+
+/**
+ * The decoder session for greedy generation: the step graph where the folder has one and the
+ * device is the CPU (its cache lives in JavaScript memory; on CUDA it would cross to the device
+ * every step), else the transformers.js decoder graph.
+ */
 export async function loadDecoderSession(
   folder: string,
   opts: { device: string; dtype: string; deviceId: number } & ThreadOptions,
 ): Promise<DecoderSession> {
-  const file = decoderGraphFile(folder, opts.dtype);
+  const step = stepGraphFile(folder, opts.dtype);
+  const file = opts.device === 'cpu' && existsSync(step) ? step : decoderGraphFile(folder, opts.dtype);
   if (!existsSync(file)) throw new Error(`decoder graph ${path.relative(folder, file)} is missing in ${folder} (needed to generate)`);
   const ort = await loadOrt();
   try {

@@ -52,9 +52,9 @@ export interface GenerateOptions {
 }
 
 /**
- * Budget on Σ (prompt + new tokens) over a greedy batch: the key/value cache it ends with (8,192
- * tokens: ~0.6 GB of fp32 cache for Pythia-160m, ~2.1 GB for Pythia-1b, held about twice while a
- * step's outputs replace its inputs).
+ * Budget on rows × (longest prompt + most new tokens) over a greedy batch: the key/value cache it
+ * allocates (8,192 tokens: ~0.6 GB of fp32 cache for Pythia-160m, ~2.1 GB for Pythia-1b; held
+ * about twice on the transformers.js decoder, whose step outputs replace its inputs).
  */
 const GREEDY_BATCH_TOKENS = 8192;
 

@@ -25,6 +25,9 @@ export interface GreedyRow {
   maxNew: number;
 }
 
+/** Where decoding time goes (benchmarks: bench/gen-profile.ts); reset by the caller. */
+export const greedyProfile = { runMs: 0, totalMs: 0, steps: 0, prefills: 0, batchRows: [] as number[], prefillMs: 0 };
+
 export interface GreedyCounters {
   forwardCalls: number;
   forwardTokens: number;
@@ -44,16 +47,17 @@ export function greedyBatches<T extends { ids: readonly number[] }>(
   const sorted = [...rows].sort((a, b) => a.ids.length - b.ids.length);
   const out: T[][] = [];
   let cur: T[] = [];
-  let used = 0;
+  let widest = 0;
   for (const r of sorted) {
-    const joins = cur.length > 0 && cur.length < limits.maxRows && used + size(r) <= limits.batchTokens && (limits.padded || cur[0]!.ids.length === r.ids.length);
+    // The cache is as wide as the batch's widest row (longest prompt + new tokens) for every row.
+    const wide = Math.max(widest, size(r));
+    const joins = cur.length > 0 && cur.length < limits.maxRows && (cur.length + 1) * wide <= limits.batchTokens && (limits.padded || cur[0]!.ids.length === r.ids.length);
     if (cur.length > 0 && !joins) {
       out.push(cur);
       cur = [];
-      used = 0;
     }
+    widest = cur.length === 0 ? size(r) : Math.max(widest, size(r));
     cur.push(r);
-    used += size(r);
   }
   if (cur.length > 0) out.push(cur);
   return out;
@@ -125,6 +129,18 @@ export async function greedyBatch(
   eos: ReadonlySet<number>,
   counters: GreedyCounters,
 ): Promise<number[][]> {
+  const step = stepLayout(session);
+  return step ? greedyBatchCached(ort, session, step, rows, eos, counters) : greedyBatchGrown(ort, session, rows, eos, counters);
+}
+
+/** greedyBatch on the transformers.js decoder graph: `present` fed back as `past` (grown in the graph). */
+async function greedyBatchGrown(
+  ort: OrtLike,
+  session: DecoderSession,
+  rows: readonly GreedyRow[],
+  eos: ReadonlySet<number>,
+  counters: GreedyCounters,
+): Promise<number[][]> {
   const S = Math.max(...rows.map((r) => r.ids.length));
   const layout = cacheLayout(session);
   const wants = new Set(session.inputNames);
@@ -153,6 +169,7 @@ export async function greedyBatch(
     new ort.Tensor(layout.type, layout.type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [B, layout.heads, 0, layout.headDim]);
   let past: Record<string, OrtTensorLike> = Object.fromEntries(layout.names.map((n) => [n.past, emptyCache()]));
   const keepOne = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
+  const t0 = performance.now();
 
   while (live.length > 0) {
     const feeds: Record<string, OrtTensorLike> = { ...past, input_ids: new ort.Tensor('int64', input, [B, T]) };
@@ -163,7 +180,16 @@ export async function greedyBatch(
     }
     if (wants.has('position_ids')) feeds['position_ids'] = new ort.Tensor('int64', pos, [B, T]);
     if (wants.has('num_logits_to_keep')) feeds['num_logits_to_keep'] = keepOne;
+    const tr = performance.now();
     const res = await session.run(feeds);
+    const dt = performance.now() - tr;
+    greedyProfile.runMs += dt;
+    greedyProfile.steps++;
+    if (T > 1 || total === T) {
+      greedyProfile.prefills++;
+      greedyProfile.prefillMs += dt;
+      greedyProfile.batchRows.push(B);
+    }
     counters.forwardCalls++;
     counters.forwardTokens += T === 1 ? B : live.reduce((a, i) => a + rows[i]!.ids.length, 0);
     counters.paddedForwardTokens += B * T;
@@ -201,5 +227,170 @@ export async function greedyBatch(
     total += 1;
     T = 1;
   }
+  greedyProfile.totalMs += performance.now() - t0;
+  return out;
+}
+
+interface StepLayout {
+  /** Per cache tensor: its input name and the output with this call's keys/values. */
+  names: { cache: string; out: string }[];
+  type: string;
+  heads: number;
+  headDim: number;
+}
+
+/** The step graph's cache layout (onnx/step.onnx: cache.{i}.key/value in, key.{i}/value.{i} out), or null. */
+export function stepLayout(session: DecoderSession): StepLayout | null {
+  const names: StepLayout['names'] = [];
+  let type = 'float32';
+  let heads = 0;
+  let headDim = 0;
+  for (const meta of session.inputMetadata) {
+    const m = /^cache\.(\d+)\.(key|value)$/.exec(meta.name);
+    if (!m) continue;
+    names.push({ cache: meta.name, out: `${m[2]}.${m[1]}` });
+    type = meta.type ?? type;
+    const [, h, , d] = meta.shape ?? [];
+    if (typeof h !== 'number' || typeof d !== 'number') throw new Error(`step graph input ${meta.name} has shape ${JSON.stringify(meta.shape)}: heads and head size must be fixed numbers`);
+    heads = h;
+    headDim = d;
+  }
+  if (names.length === 0) return null;
+  for (const n of names) {
+    if (!session.outputNames.includes(n.out)) throw new Error(`step graph has input ${n.cache} but no output ${n.out}`);
+  }
+  return { names, type, heads, headDim };
+}
+
+type CacheArray = Float32Array | Uint16Array;
+
+/**
+ * greedyBatch on the step graph. The key/value cache is one buffer per layer and kind, of capacity
+ * longest prompt S + most new tokens, allocated once and kept here; each call reads it in place and
+ * returns only its own keys/values, written into the buffer at the next slots. Prompts are laid
+ * out left-padded (each ends at slot S − 1) but prefilled without pads: each run of rows of one
+ * length L is one call at past_length S − L, so no pad token is computed. A finished row keeps its
+ * place (its tokens are ignored) until finished rows are an eighth of the batch; then the live rows
+ * are moved down in place and the batch shrinks, so rows leave without a copy per step.
+ */
+async function greedyBatchCached(
+  ort: OrtLike,
+  session: DecoderSession,
+  layout: StepLayout,
+  rows: readonly GreedyRow[],
+  eos: ReadonlySet<number>,
+  counters: GreedyCounters,
+): Promise<number[][]> {
+  const S = Math.max(...rows.map((r) => r.ids.length));
+  const C = S + Math.max(...rows.map((r) => r.maxNew)) - 1; // the last new token is never fed back
+  const { heads: H, headDim: D } = layout;
+  const per = H * C * D; // elements of one row in one cache tensor
+  const Ctor = layout.type === 'float16' ? Uint16Array : Float32Array;
+  const caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * per));
+  const out: number[][] = rows.map(() => []);
+  let live = rows.map((_, i) => i); // batch row b is rows[live[b]]
+  let done = rows.map(() => false); // by batch row: finished, still in the buffers
+  let slots = rows.map(() => new Uint8Array(C)); // by batch row: which cache slots hold real keys
+  const t0 = performance.now();
+
+  /**
+   * One call on batch rows [b0, b0 + n), T new tokens each (all real), written from slot `at`:
+   * picks each live row's next token; returns how many of them go on.
+   */
+  const call = async (b0: number, n: number, T: number, at: number, input: BigInt64Array, pos: BigInt64Array, write: boolean): Promise<number> => {
+    const am = new BigInt64Array(n * (C + T));
+    for (let b = 0; b < n; b++) {
+      const s = slots[b0 + b]!;
+      const o = b * (C + T);
+      for (let j = 0; j < at; j++) if (s[j]) am[o + j] = 1n;
+      am.fill(1n, o + C, o + C + T);
+    }
+    const feeds: Record<string, OrtTensorLike> = {
+      input_ids: new ort.Tensor('int64', input, [n, T]),
+      position_ids: new ort.Tensor('int64', pos, [n, T]),
+      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(at)]), []),
+      attention_mask: new ort.Tensor('int64', am, [n, C + T]),
+    };
+    layout.names.forEach((nm, k) => (feeds[nm.cache] = new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])));
+    const tr = performance.now();
+    const res = await session.run(feeds);
+    const dt = performance.now() - tr;
+    greedyProfile.runMs += dt;
+    greedyProfile.steps++;
+    if (T > 1 || at < S) {
+      greedyProfile.prefills++;
+      greedyProfile.prefillMs += dt;
+      greedyProfile.batchRows.push(n);
+    }
+    counters.forwardCalls++;
+    let running = 0;
+    for (let b = 0; b < n; b++) if (!done[b0 + b]) running++;
+    counters.forwardTokens += running * T;
+    counters.paddedForwardTokens += n * T;
+    const logits = res['logits'];
+    if (!logits) throw new Error('step graph returned no "logits" output');
+    const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
+    const V = logits.dims[2]!;
+    running = 0;
+    for (let b = 0; b < n; b++) {
+      if (done[b0 + b]) continue;
+      const i = live[b0 + b]!;
+      const id = argmaxRow(lg, b * V, V);
+      out[i]!.push(id);
+      input[b] = BigInt(id); // the next step's input (prefill inputs are not read again)
+      if (eos.has(id) || out[i]!.length >= rows[i]!.maxNew) done[b0 + b] = true;
+      else running++;
+    }
+    if (write) {
+      // This call's keys/values into slots [at, at + T) of each of its rows.
+      layout.names.forEach((nm, k) => {
+        const got = res[nm.out]!.data as CacheArray;
+        const cache = caches[k]!;
+        const base = b0 * H;
+        for (let bh = 0; bh < n * H; bh++) cache.set(got.subarray(bh * T * D, (bh + 1) * T * D), ((base + bh) * C + at) * D);
+      });
+      for (let b = 0; b < n; b++) slots[b0 + b]!.fill(1, at, at + T);
+    }
+    return running;
+  };
+
+  // Prefill: each run of rows of one length, unpadded, ending at slot S − 1.
+  let B = rows.length;
+  let running = 0;
+  const chosen = new BigInt64Array(B);
+  for (let b0 = 0; b0 < B; ) {
+    const L = rows[b0]!.ids.length;
+    let n = 1;
+    while (b0 + n < B && rows[b0 + n]!.ids.length === L) n++;
+    const input = new BigInt64Array(n * L);
+    const pos = new BigInt64Array(n * L);
+    for (let b = 0; b < n; b++) rows[b0 + b]!.ids.forEach((id, j) => ((input[b * L + j] = BigInt(id)), (pos[b * L + j] = BigInt(j))));
+    running += await call(b0, n, L, S - L, input, pos, true);
+    for (let b = 0; b < n; b++) chosen[b0 + b] = input[b]!;
+    b0 += n;
+  }
+  let input = chosen;
+  let next = rows.map((r) => r.ids.length); // each row's next position
+  let past = S;
+  while (running > 0) {
+    const dead = B - running;
+    if (dead > 0 && dead * 8 >= B) {
+      // Move the live rows down in place; the buffers' tails are simply not fed any more.
+      const keep = [...Array(B).keys()].filter((b) => !done[b]);
+      for (const cache of caches) keep.forEach((b, j) => j !== b && cache.copyWithin(j * per, b * per, (b + 1) * per));
+      live = keep.map((b) => live[b]!);
+      slots = keep.map((b) => slots[b]!);
+      next = keep.map((b) => next[b]!);
+      input = BigInt64Array.from(keep, (b) => input[b]!);
+      done = keep.map(() => false);
+      B = keep.length;
+    }
+    const pos = BigInt64Array.from(next, (p) => BigInt(p));
+    next = next.map((p) => p + 1);
+    // The last slot is written only if a row can still take a token after this one.
+    running = await call(0, B, 1, past, input, pos, past + 1 < C);
+    past += 1;
+  }
+  greedyProfile.totalMs += performance.now() - t0;
   return out;
 }

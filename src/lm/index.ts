@@ -64,6 +64,8 @@ export interface LoadedLanguageModel extends LanguageModel {
   readonly path: ScoringPath;
   /** Whether the transformers.js decoder session is in memory (the graph path loads it for generation only). */
   readonly decoderLoaded: boolean;
+  /** Decoder sessions created so far (graph path: at most 1, whatever scoring and generation interleave). */
+  readonly decoderLoads: number;
 }
 
 export async function loadLanguageModel(folder: string, opts: ExtraLoadOptions = {}): Promise<LoadedLanguageModel> {
@@ -178,6 +180,8 @@ class TransformersLanguageModel implements LoadedLanguageModel {
     if (this.lazy) throw new Error('internal: no decoder session for scoring (scoring-graph path)');
     return (this.runnerInstance ??= new ForwardRunner(this.rt, this.stats));
   }
+
+  decoderLoads = 0;
 
   get decoderLoaded(): boolean {
     return this.lazy === null || this.decoderSession !== null || this.transformersRt !== null;
@@ -332,6 +336,7 @@ class TransformersLanguageModel implements LoadedLanguageModel {
         (this.decoderSession ??= (async () => {
           const ort = await loadOrt();
           const padded = paddingInvariant(this.rt.folder, this.rt.device, this.rt.dtype);
+          this.decoderLoads++;
           if (lazy) return { ort, session: await lazy.decoder(), padded };
           const session = this.rt.model.sessions['model'] as unknown as DecoderSession | undefined;
           if (!session) throw new Error(`the model in ${this.rt.folder} has no decoder session "model"`);

@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { convertCheckpoint } from '../../src/convert/convert.js';
-import { loadDecoderSession, loadOrt } from '../../src/lm/decoder.js';
+import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession } from '../../src/lm/decoder.js';
 import { greedyBatch, greedyBatches } from '../../src/lm/greedy.js';
 import { loadLanguageModel } from '../../src/lm/index.js';
 import { loadRuntime } from '../../src/lm/load.js';
+import { sessionOptions } from '../../src/lm/threads.js';
 import { loadRefs } from '../convert/arch/helpers.js';
 import { digitPrompt, sharedDir, tinyGpt2 } from './helpers.js';
 
@@ -124,20 +125,32 @@ for (const name of ['gpt2-tiny', 'pythia-tiny', 'llama-tiny']) {
     } finally {
       await lm.dispose();
     }
-    // Left-padded rows of different lengths, one stopping early at an "EOS": each = the row alone.
+    // Rows of different lengths in one batch, one stopping early at an "EOS": each = the row alone,
+    // on the step graph (caller-kept cache; the generate() above ran on it) and on the
+    // transformers.js decoder graph (left-padded, cache grown in the graph), with the same tokens.
     const ort = await loadOrt();
-    const session = await loadDecoderSession(folder, { device: 'cpu', dtype: 'fp32', deviceId: 0, threads: 2 });
+    const step = await loadDecoderSession(folder, { device: 'cpu', dtype: 'fp32', deviceId: 0, threads: 2 });
+    const grown = (await ort.InferenceSession.create(decoderGraphFile(folder, 'fp32'), sessionOptions({ threads: 2 }))) as DecoderSession;
     try {
+      assert.ok(step.inputNames.includes('cache.0.key'), 'the step graph is what generation loads');
       const rows = refs.slice(0, 8).map((r) => ({ ids: r.ids, maxNew: 10 }));
       assert.ok(new Set(rows.map((r) => r.ids.length)).size > 4, 'rows of different lengths');
       const eos = new Set([refs[0]!.greedy_10[3]!]);
-      const counters = { forwardCalls: 0, forwardTokens: 0, paddedForwardTokens: 0 };
-      const batched = await greedyBatch(ort, session, rows, eos, counters);
-      assert.ok(counters.paddedForwardTokens > counters.forwardTokens, 'the batch was padded');
-      for (const [i, r] of rows.entries()) assert.deepEqual(batched[i], (await greedyBatch(ort, session, [r], eos, counters))[0], `row ${i}`);
-      assert.ok(batched[0]!.length <= 4);
+      let first: number[][] | null = null;
+      for (const session of [step, grown]) {
+        const counters = { forwardCalls: 0, forwardTokens: 0, paddedForwardTokens: 0 };
+        const batched = await greedyBatch(ort, session, rows, eos, counters);
+        // Decoding steps are shared: far fewer calls than 8 rows × 10 tokens.
+        assert.ok(counters.forwardCalls < 25, `${counters.forwardCalls} forward calls`);
+        for (const [i, r] of rows.entries()) assert.deepEqual(batched[i], (await greedyBatch(ort, session, [r], eos, counters))[0], `row ${i}`);
+        assert.ok(batched[0]!.length <= 4);
+        assert.ok(batched.some((r) => r.length === 10), 'other rows go on');
+        if (first) assert.deepEqual(batched, first, 'step graph = decoder graph');
+        first = batched;
+      }
     } finally {
-      await session.release?.();
+      await step.release?.();
+      await grown.release?.();
     }
   });
 }

@@ -182,6 +182,10 @@ test('the graph path holds no decoder session until it generates, then generates
     const prompts = ['Hello', '[6] [6] [6]\n[1] [1] ['];
     assert.deepEqual(await lm.generate(prompts, 4), await plain.generate(prompts, 4));
     assert.equal(lm.decoderLoaded, true);
+    // Scoring and generating again, as digit_mat's stage interleaves them: no second decoder load.
+    assert.ok(Number.isFinite((await lm.sequence(['Mary had left.']))[0]!.logprob));
+    assert.deepEqual(await lm.generate(prompts.slice(1), 4), await plain.generate(prompts.slice(1), 4));
+    assert.equal(lm.decoderLoads, 1);
   } finally {
     await lm.dispose();
     await plain.dispose();

@@ -30,6 +30,11 @@ export interface Body {
   softmaxF64?: boolean;
   /** Keys/values [B, kvHeads, T, D] of layer i → all keys/values the queries see [B, kvHeads, S, D]. */
   kv(layer: number, k: string, v: string): { k: string; v: string };
+  /**
+   * Step graph (step-graph.ts): layer i's preallocated cache [B, kvHeads, C, D], seen before the
+   * keys kv() returns; the mask then covers C + T keys (cache slots first).
+   */
+  cache?(layer: number): { k: string; v: string };
 }
 
 const fp16 = (b: Body): boolean => b.T === DT.FLOAT16;
@@ -141,8 +146,10 @@ function attention(b: Body, i: number, x: string): string {
   const group = Hq / Hkv;
   const qg = g.op('Transpose', [g.op('Reshape', [q4, shapeWith(b, [Hkv, group, D])])], [intsAttr('perm', [0, 2, 3, 1, 4])]);
   const axis2 = g.i64([2]);
-  const kT = g.op('Unsqueeze', [g.op('Transpose', [all.k], [intsAttr('perm', [0, 1, 3, 2])]), axis2]);
-  let scores = g.op('MatMul', [qg, kT]); // [B, Hkv, group, T, S]
+  const keyScores = (k: string) => g.op('MatMul', [qg, g.op('Unsqueeze', [g.op('Transpose', [k], [intsAttr('perm', [0, 1, 3, 2])]), axis2])]);
+  const cache = b.cache?.(i);
+  let scores = keyScores(all.k); // [B, Hkv, group, T, S]
+  if (cache) scores = g.op('Concat', [keyScores(cache.k), scores], [intAttr('axis', -1)]); // [.., C + T]
   if (fp16(b)) scores = g.cast(scores, DT.FLOAT);
   scores = g.op('Mul', [scores, g.float([spec.attnScale[i]!])]);
   const masked = g.op('Where', [b.mask, scores, g.float([MASKED_SCORE])]);
@@ -150,7 +157,15 @@ function attention(b: Body, i: number, x: string): string {
     ? g.cast(g.op('Softmax', [g.cast(masked, DT.DOUBLE)], [intAttr('axis', -1)]), DT.FLOAT)
     : g.op('Softmax', [masked], [intAttr('axis', -1)]);
   if (fp16(b)) probs = g.cast(probs, DT.FLOAT16);
-  const ctx = g.op('MatMul', [probs, g.op('Unsqueeze', [all.v, axis2])]); // [B, Hkv, group, T, D]
+  let ctx: string; // [B, Hkv, group, T, D]
+  if (cache) {
+    // Cache slots, then this call's keys: two products added (unused slots weigh exact zeros).
+    const sizes = g.op('Concat', [g.op('Shape', [cache.k], [intAttr('start', 2), intAttr('end', 3)]), g.op('Shape', [all.k], [intAttr('start', 2), intAttr('end', 3)])], [intAttr('axis', 0)]);
+    const [pc, pn] = g.node('Split', [probs, sizes], [intAttr('axis', -1)], 2) as [string, string];
+    ctx = g.op('Add', [g.op('MatMul', [pc, g.op('Unsqueeze', [cache.v, axis2])]), g.op('MatMul', [pn, g.op('Unsqueeze', [all.v, axis2])])]);
+  } else {
+    ctx = g.op('MatMul', [probs, g.op('Unsqueeze', [all.v, axis2])]);
+  }
   const merged = g.op('Reshape', [g.op('Transpose', [ctx], [intsAttr('perm', [0, 3, 1, 2, 4])]), g.i64([-1, Hq * D])]);
   return linear(b, merged, `l${i}.o`, spec.bias.o);
 }
