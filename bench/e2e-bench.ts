@@ -14,7 +14,8 @@
 // BENCH_E2E_DIR (work folder, default <tmp>/lm-e2e-bench), BENCH_E2E_PYTHON (python with torch,
 // default /usr/bin/python3), BENCH_E2E_TORCH=0 to skip torch, BENCH_E2E_TASKS (comma list of task
 // names, e.g. blimp,crt/crt1; default all), BENCH_E2E_GEN_ALONE=0 to skip the in-process
-// generation timing, BENCH_E2E_REUSE_TORCH=1 to reuse torch runs over identical jobs (torchRun).
+// generation timing, BENCH_E2E_REUSE_TORCH=1 to reuse torch runs over identical jobs (torchRun),
+// BENCH_E2E_TORCH_MODES (one,batched; e.g. batched alone for the 1b shape).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -224,7 +225,8 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
       const jobsFile = path.join(dir, `jobs-${t.task}.json`);
       writeFileSync(jobsFile, JSON.stringify({ jobs, eos: 50256 }));
       if (!torchProblem) {
-        for (const mode of ['one', 'batched'] as const) {
+        const modes = (process.env.BENCH_E2E_TORCH_MODES ?? 'one,batched').split(',').filter((m): m is 'one' | 'batched' => m === 'one' || m === 'batched');
+        for (const mode of modes) {
           log(`== ${shape}: ${name} torch ${mode} …`);
           const outFile = path.join(dir, `torch-${t.task}-${mode}.json`);
           const tr = torchRun(python, ckpt, jobsFile, outFile, mode, cwd, pinned, log);
