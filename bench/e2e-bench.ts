@@ -12,9 +12,13 @@
 //
 // Env: BENCH_E2E_SHAPES (160m,1b), BENCH_E2E_ITEMS (items per task, default 6), BENCH_THREADS (1),
 // BENCH_E2E_DIR (work folder, default <tmp>/lm-e2e-bench), BENCH_E2E_PYTHON (python with torch,
-// default /usr/bin/python3), BENCH_E2E_TORCH=0 to skip torch.
+// default /usr/bin/python3), BENCH_E2E_TORCH=0 to skip torch, BENCH_E2E_TASKS (comma list of task
+// names, e.g. blimp,crt/crt1; default all), BENCH_E2E_GEN_ALONE=0 to skip the in-process
+// generation timing, BENCH_E2E_REUSE_TORCH=1 to reuse torch runs over identical jobs (torchRun),
+// BENCH_E2E_TORCH_MODES (one,batched; e.g. batched alone for the 1b shape).
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,6 +59,26 @@ function timed(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Pr
   return { wall: e!, cpu: u! + s!, rssMiB: m! / 1024, writtenMiB: (o! * 512) / 2 ** 20, stdout: r.stdout };
 }
 
+/**
+ * One torch-e2e.py process, timed. BENCH_E2E_REUSE_TORCH=1 reuses an earlier run's timing and
+ * output (OUT.timed.json beside OUT) when it was over byte-identical jobs and threads: the torch
+ * side does not change between runs of our side, and its loops are the slow part.
+ */
+function torchRun(python: string, ckpt: string, jobsFile: string, outFile: string, mode: string, cwd: string, env: NodeJS.ProcessEnv, log: (s: string) => void): Timed {
+  const sidecar = outFile.replace(/\.json$/, '.timed.json');
+  const key = { jobs: createHash('sha256').update(readFileSync(jobsFile)).digest('hex'), threads: env['BENCH_THREADS'], mode };
+  if (process.env.BENCH_E2E_REUSE_TORCH === '1' && existsSync(sidecar) && existsSync(outFile)) {
+    const prev = JSON.parse(readFileSync(sidecar, 'utf8')) as { key: typeof key; timed: Timed };
+    if (JSON.stringify(prev.key) === JSON.stringify(key)) {
+      log(`   (reusing the torch ${mode} run of ${path.basename(jobsFile)} from an earlier bench run: same jobs, same threads)`);
+      return prev.timed;
+    }
+  }
+  const tr = timed(python, [path.join(REPO, 'bench', 'torch-e2e.py'), ckpt, jobsFile, outFile, mode], { cwd, env });
+  writeFileSync(sidecar, JSON.stringify({ key, timed: { ...tr, stdout: '' } }));
+  return tr;
+}
+
 function du(p: string): number {
   return Number(execFileSync('du', ['-sb', p], { encoding: 'utf8' }).split('\t')[0]);
 }
@@ -67,6 +91,12 @@ interface Row {
   one?: Timed & { work: number; workCpu: number };
   batched?: Timed & { work: number; workCpu: number };
   sameGenerated?: string;
+  /** Largest |ours − torch| log-probability over every scored token, both torch modes. */
+  maxDiff?: number;
+  /** Next-token argmaxes that agree with torch batched. */
+  sameArgmax?: string | null;
+  /** Requests whose token ids differ between the CLI's record and the torch job (must be 0). */
+  idMismatches: number;
 }
 
 async function tokenizer(folder: string): Promise<(t: string) => number[]> {
@@ -80,24 +110,65 @@ async function tokenizer(folder: string): Promise<(t: string) => number[]> {
 
 type Job = { ids: number[]; start?: number; next?: boolean; gen?: number; text?: string };
 
-/** The torch jobs for a CLI call's requests.jsonl: the same token ids the model saw. */
-function jobsOf(requestsFile: string, encode: (t: string) => number[], planConditional: (e: (t: string) => number[], r: { prefix: string; continuation: string; separator: string }) => { ids: number[]; start: number }): { jobs: Job[]; ours: Map<number, number[]> } {
+/** What the CLI recorded for a job (requests.jsonl): scored tokens' log-probabilities, or a next-token argmax. */
+type Ref = { tokenLogprobs: number[] } | { argmax: number };
+
+/**
+ * The torch jobs for a CLI call's requests.jsonl: the same token ids the model saw (sequence and
+ * generate records carry them; a conditional's are re-tokenized as the scorer does and checked
+ * against the continuation ids it recorded).
+ */
+function jobsOf(requestsFile: string, encode: (t: string) => number[], planConditional: (e: (t: string) => number[], r: { prefix: string; continuation: string; separator: string }) => { ids: number[]; start: number }): { jobs: Job[]; ours: Map<number, number[]>; refs: Map<number, Ref>; idMismatches: number } {
   const jobs: Job[] = [];
   const ours = new Map<number, number[]>();
+  const refs = new Map<number, Ref>();
+  let idMismatches = 0;
   for (const line of readFileSync(requestsFile, 'utf8').split('\n')) {
     if (!line) continue;
     const r = JSON.parse(line) as Record<string, unknown>;
     if (r['kind'] === 'conditional') {
       const p = planConditional(encode, r as never);
-      if (p.ids.length > p.start) jobs.push({ ids: p.ids, start: p.start });
-    } else if (r['kind'] === 'sequence') jobs.push({ ids: r['input_ids'] as number[], start: 1 });
-    else if (r['kind'] === 'next-token') jobs.push({ ids: encode(String(r['text'])), next: true });
-    else if (r['kind'] === 'generate') {
+      if (JSON.stringify(p.ids.slice(p.start)) !== JSON.stringify(r['token_ids'])) idMismatches++;
+      if (p.ids.length > p.start) {
+        refs.set(jobs.length, { tokenLogprobs: r['token_logprobs'] as number[] });
+        jobs.push({ ids: p.ids, start: p.start });
+      }
+    } else if (r['kind'] === 'sequence') {
+      const ids = r['input_ids'] as number[];
+      if (JSON.stringify(ids.slice(1)) !== JSON.stringify(r['token_ids'])) idMismatches++;
+      refs.set(jobs.length, { tokenLogprobs: r['token_logprobs'] as number[] });
+      jobs.push({ ids, start: 1 });
+    } else if (r['kind'] === 'next-token') {
+      refs.set(jobs.length, { argmax: Number(r['argmax']) });
+      jobs.push({ ids: encode(String(r['text'])), next: true });
+    } else if (r['kind'] === 'generate') {
       ours.set(jobs.length, r['new_token_ids'] as number[]);
-      jobs.push({ ids: r['prompt_ids'] as number[], gen: Number(r['max_new_tokens']), text: String(r['prompt']) });
+      jobs.push({ ids: r['prompt_ids'] as number[], gen: Number(r['max_new_tokens']) });
     }
   }
-  return { jobs, ours };
+  return { jobs, ours, refs, idMismatches };
+}
+
+/** Largest |ours − torch| over every scored token, and how many next-token argmaxes agree. */
+function compare(refs: Map<number, Ref>, scores: Record<string, number[] | number>): { maxDiff: number; argmax: string | null; missing: number } {
+  let maxDiff = 0;
+  let missing = 0;
+  let nextSame = 0;
+  let nextAll = 0;
+  for (const [i, ref] of refs) {
+    const t = scores[String(i)];
+    if (t === undefined) {
+      missing++;
+      continue;
+    }
+    if ('argmax' in ref) {
+      nextAll++;
+      if (t === ref.argmax) nextSame++;
+    } else if (Array.isArray(t) && t.length === ref.tokenLogprobs.length) {
+      for (let k = 0; k < t.length; k++) maxDiff = Math.max(maxDiff, Math.abs(t[k]! - ref.tokenLogprobs[k]!));
+    } else missing++;
+  }
+  return { maxDiff, argmax: nextAll ? `${nextSame}/${nextAll}` : null, missing };
 }
 
 const f2 = (x: number) => x.toFixed(2);
@@ -135,27 +206,37 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
       timed(process.execPath, [path.join(REPO, 'bin', 'pipeline.js'), '--stimuli-dir', path.join(SHARED, 'data', 'stimuli'), 'score', '--model', ckpt, '--task', task, ...(condition ? ['--condition', condition] : []), '--limit', String(limit), '--threads', String(threads), '--param', 'request_cache=false', '--json'], { cwd });
     log(`== ${shape}: first call (fetch + convert + 1 blimp item) …`);
     const first = cli('blimp', undefined, 1);
-    const storeBytes = du(path.join(cwd, 'cache'));
+    const storeBytes = du(path.join(cwd, '.pipeline-score', 'cache'));
     const encode = await tokenizer(ckpt);
     const gen = await generationOnly(cwd, dir, threads, python, torchProblem ? null : pinned, log);
     const rows: Row[] = [];
     // BENCH_E2E_GEN_ONLY=1: production alone, no per-task CLI runs.
+    const only = process.env.BENCH_E2E_TASKS?.split(',').map((s) => s.trim()).filter(Boolean);
     for (const t of process.env.BENCH_E2E_GEN_ONLY === '1' ? [] : TASKS) {
       const name = t.task + (t.condition ? `/${t.condition}` : '');
+      if (only && !only.includes(name)) continue;
       log(`== ${shape}: ${name} through the CLI …`);
       const res = cli(t.task, t.condition, items);
-      const out = JSON.parse(res.stdout) as { requests: string };
-      const { jobs, ours } = jobsOf(out.requests, encode, planConditional);
-      const row: Row = { task: name, requests: jobs.length, gens: ours.size, cli: res };
+      const out = JSON.parse(res.stdout) as { requests: string; cached?: boolean };
+      // A stage answered from the store would time nothing (BENCH_E2E_KEEP=1 with unchanged code).
+      if (out.cached) throw new Error(`${name}: pipeline score answered from its store (cached); remove ${cwd} or change the limit`);
+      const { jobs, ours, refs, idMismatches } = jobsOf(out.requests, encode, planConditional);
+      const row: Row = { task: name, requests: jobs.length, gens: ours.size, cli: res, idMismatches };
       const jobsFile = path.join(dir, `jobs-${t.task}.json`);
       writeFileSync(jobsFile, JSON.stringify({ jobs, eos: 50256 }));
       if (!torchProblem) {
-        for (const mode of ['one', 'batched'] as const) {
+        const modes = (process.env.BENCH_E2E_TORCH_MODES ?? 'one,batched').split(',').filter((m): m is 'one' | 'batched' => m === 'one' || m === 'batched');
+        for (const mode of modes) {
           log(`== ${shape}: ${name} torch ${mode} …`);
           const outFile = path.join(dir, `torch-${t.task}-${mode}.json`);
-          const tr = timed(python, [path.join(REPO, 'bench', 'torch-e2e.py'), ckpt, jobsFile, outFile, mode], { cwd, env: pinned });
-          const o = JSON.parse(readFileSync(outFile, 'utf8')) as { seconds: number; cpuSeconds: number; generated: Record<string, number[]> };
+          const tr = torchRun(python, ckpt, jobsFile, outFile, mode, cwd, pinned, log);
+          const o = JSON.parse(readFileSync(outFile, 'utf8')) as { seconds: number; cpuSeconds: number; threads: number; generated: Record<string, number[]>; scores: Record<string, number[] | number> };
+          if (o.threads !== threads) throw new Error(`torch-e2e.py ran with ${o.threads} threads, not ${threads}`);
           row[mode] = { ...tr, work: o.seconds, workCpu: o.cpuSeconds };
+          const c = compare(refs, o.scores);
+          if (c.missing) throw new Error(`${name}: torch ${mode} returned no score for ${c.missing} request(s)`);
+          row.maxDiff = Math.max(row.maxDiff ?? 0, c.maxDiff);
+          if (mode === 'batched') row.sameArgmax = c.argmax;
           if (mode === 'batched' && ours.size) {
             const same = [...ours].filter(([i, ids]) => JSON.stringify(o.generated[String(i)]) === JSON.stringify(ids)).length;
             row.sameGenerated = `${same}/${ours.size}`;
@@ -232,9 +313,10 @@ export async function taskPrompts(task: string, condition: string | undefined, f
  * problems, default 64).
  */
 async function generationOnly(cwd: string, dir: string, threads: number, python: string, env: NodeJS.ProcessEnv | null, log: (s: string) => void): Promise<GenOnly[]> {
+  if (process.env.BENCH_E2E_GEN_ALONE === '0') return [];
   const { loadLanguageModel } = await import('../src/lm/index.js');
   const { readdirSync } = await import('node:fs');
-  const trees = path.join(cwd, 'cache', 'trees');
+  const trees = path.join(cwd, '.pipeline-score', 'cache', 'trees');
   const folder = existsSync(trees) ? readdirSync(trees).map((d) => path.join(trees, d)).find((d) => existsSync(path.join(d, 'onnx', 'model.onnx'))) : undefined;
   if (!folder) {
     log('generation-only: no converted model folder under cache/trees; skipped');
@@ -281,15 +363,18 @@ function shapeMarkdown(shape: string, params: number, rows: Row[], first: Timed,
   const lines = [
     `### GPT-NeoX, Pythia-${shape} shape, cpu, fp32 (${(params / 1e6).toFixed(1)}M parameters), ${threads} thread(s)`,
     '',
-    '| task | requests (generations) | CLI s | CLI cpu s | torch one s | torch one cpu s | torch batched s | torch batched cpu s | CLI / one, cpu | CLI / batched, cpu | CLI / batched, wall | CLI peak RSS MiB | torch batched peak RSS MiB | same greedy ids as torch batched |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| task | requests (generations) | CLI s | CLI cpu s | torch one s | torch one cpu s | torch batched s | torch batched cpu s | CLI / one, cpu | CLI / batched, cpu | CLI / batched, wall | CLI peak RSS MiB | torch one / batched peak RSS MiB | max \\|Δ logprob\\| vs torch | same next-token argmax | same greedy ids as torch batched |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.task} | ${r.requests}${r.gens ? ` (${r.gens})` : ''} | ${f2(r.cli.wall)} | ${f2(r.cli.cpu)} | ${r.one ? f2(r.one.wall) : '–'} | ${r.one ? f2(r.one.cpu) : '–'} | ${r.batched ? f2(r.batched.wall) : '–'} | ${r.batched ? f2(r.batched.cpu) : '–'} | ${ratio(r.cli.cpu, r.one?.cpu)} | ${ratio(r.cli.cpu, r.batched?.cpu)} | ${ratio(r.cli.wall, r.batched?.wall)} | ${r.cli.rssMiB.toFixed(0)} | ${r.batched ? r.batched.rssMiB.toFixed(0) : '–'} | ${r.sameGenerated ?? '–'} |`,
+      `| ${r.task} | ${r.requests}${r.gens ? ` (${r.gens})` : ''} | ${f2(r.cli.wall)} | ${f2(r.cli.cpu)} | ${r.one ? f2(r.one.wall) : '–'} | ${r.one ? f2(r.one.cpu) : '–'} | ${r.batched ? f2(r.batched.wall) : '–'} | ${r.batched ? f2(r.batched.cpu) : '–'} | ${ratio(r.cli.cpu, r.one?.cpu)} | ${ratio(r.cli.cpu, r.batched?.cpu)} | ${ratio(r.cli.wall, r.batched?.wall)} | ${r.cli.rssMiB.toFixed(0)} | ${r.one ? r.one.rssMiB.toFixed(0) : '–'} / ${r.batched ? r.batched.rssMiB.toFixed(0) : '–'} | ${r.maxDiff === undefined ? '–' : r.maxDiff.toExponential(1)} | ${r.sameArgmax ?? '–'} | ${r.sameGenerated ?? '–'} |`,
     );
   }
+  const mism = rows.reduce((a, r) => a + r.idMismatches, 0);
   lines.push(
+    '',
+    mism ? `**Token ids: ${mism} request(s) differ between the CLI's record and the torch job** (the comparison is not like for like there).` : 'Token ids: every request the torch loops scored or generated from has exactly the ids the CLI recorded in requests.jsonl.',
     '',
     `First call (fetch-model from the folder, convert-model, one blimp item): ${f2(first.wall)} s wall, ${f2(first.cpu)} s CPU, ${first.writtenMiB.toFixed(0)} MiB written. Disk: checkpoint ${GiB(ckptBytes)} GiB; the store after converting ${GiB(storeBytes)} GiB (${(storeBytes / ckptBytes).toFixed(2)}× the checkpoint).`,
   );

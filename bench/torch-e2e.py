@@ -15,7 +15,8 @@ Hugging Face transformers itself is not used (not installable here): this loop s
 
 Usage: torch-e2e.py MODEL_DIR JOBS.json OUT.json MODE
   JOBS.json: {"jobs": [{"ids": [...], "start": s} | {"ids": [...], "next": true} | {"ids": [...], "gen": n}], "eos": id}
-  OUT.json:  forward tokens, output rows, generated ids, seconds after load, threads.
+  OUT.json:  forward tokens, output rows, generated ids, per scoring job its tokens' log-probabilities
+             (or a next-token job's argmax), seconds after load, threads.
 Threads: torch.set_num_threads(BENCH_THREADS); OMP/OpenBLAS/MKL threads are pinned by the caller's
 environment to the same number.
 """
@@ -123,8 +124,11 @@ class Neox:
         return self.ln(x, "gpt_neox.final_layer_norm"), new_past
 
 
-def score_rows(model, rows, stats):
-    """rows: (ids, start, want_next); right-padded batch; output layer only at scored rows."""
+def score_rows(model, rows, stats, results):
+    """rows: (job, ids, start, want_next); right-padded batch; output layer only at scored rows.
+    results[job] = the scored tokens' log-probabilities, or the next token's argmax."""
+    jobs = [r[0] for r in rows]
+    rows = [r[1:] for r in rows]
     fed = [r[0] if r[2] else r[0][:-1] for r in rows]
     T = max(len(f) for f in fed)
     ids = torch.zeros(len(rows), T, dtype=torch.int64)
@@ -138,12 +142,12 @@ def score_rows(model, rows, stats):
     stats["paddedTokens"] += len(rows) * T
     for b, (full, start, want_next) in enumerate(rows):
         if want_next:
-            _ = h[b, len(fed[b]) - 1] @ model.head.T
+            results[jobs[b]] = int((h[b, len(fed[b]) - 1] @ model.head.T).argmax())
             stats["outputRows"] += 1
         else:
             idx = list(range(start - 1, len(full) - 1))
             lp = torch.log_softmax(h[b, idx] @ model.head.T, dim=-1)
-            _ = lp[torch.arange(len(idx)), torch.tensor(full[start:])]
+            results[jobs[b]] = lp[torch.arange(len(idx)), torch.tensor(full[start:])].tolist()
             stats["outputRows"] += len(idx)
 
 
@@ -189,18 +193,19 @@ def main(folder, jobs_file, out_file, mode):
     stats = {"forwardTokens": 0, "paddedTokens": 0, "outputRows": 0}
     t1 = time.perf_counter()
     c1 = time.process_time()
-    scoring = [(j["ids"], j.get("start", 0), bool(j.get("next"))) for j in jobs if "gen" not in j]
+    scoring = [(i, j["ids"], j.get("start", 0), bool(j.get("next"))) for i, j in enumerate(jobs) if "gen" not in j]
     gens = [(i, j) for i, j in enumerate(jobs) if "gen" in j]
     generated = {}
+    scores = {}
     if mode == "one":
         for r in scoring:
-            score_rows(model, [r], stats)
+            score_rows(model, [r], stats, scores)
         for i, j in gens:
             generated[i] = generate_rows(model, [j["ids"]], j["gen"], eos, stats)[0]
     else:
-        order = sorted(scoring, key=lambda r: len(r[0]))
+        order = sorted(scoring, key=lambda r: len(r[1]))
         for k in range(0, len(order), BATCH):
-            score_rows(model, order[k : k + BATCH], stats)
+            score_rows(model, order[k : k + BATCH], stats, scores)
         gorder = sorted(gens, key=lambda g: len(g[1]["ids"]))
         for k in range(0, len(gorder), BATCH):
             chunk = gorder[k : k + BATCH]
@@ -208,7 +213,7 @@ def main(folder, jobs_file, out_file, mode):
             res = generate_rows(model, [j["ids"] for _, j in chunk], n, eos, stats)
             for (i, j), r in zip(chunk, res):
                 generated[i] = r[: j["gen"]]
-    out = {"mode": mode, "loadSeconds": load_s, "seconds": time.perf_counter() - t1, "cpuSeconds": time.process_time() - c1, "threads": torch.get_num_threads(), "torch": torch.__version__, "generated": {str(k): v for k, v in generated.items()}, **stats}
+    out = {"mode": mode, "loadSeconds": load_s, "seconds": time.perf_counter() - t1, "cpuSeconds": time.process_time() - c1, "threads": torch.get_num_threads(), "torch": torch.__version__, "generated": {str(k): v for k, v in generated.items()}, "scores": {str(k): v for k, v in scores.items()}, **stats}
     with open(out_file, "w") as f:
         json.dump(out, f)
 

@@ -191,3 +191,27 @@ test('the graph path holds no decoder session until it generates, then generates
     await plain.dispose();
   }
 });
+
+test('CPU weight prepacking starts off and is bought after PREPACK_AFTER_RUNS calls, with the same numbers', async () => {
+  const { ScoreGraph, PREPACK_AFTER_RUNS } = await import('../../src/lm/score-graph.js');
+  const { scoreItemsTree } = await import('../../src/lm/tree.js');
+  const folder = path.join(work, 'prepack-pythia');
+  await convertCheckpoint(path.join(sharedDir, 'models', 'hf-tiny', 'pythia-tiny'), folder, { dtype: 'fp32' });
+  const g = await ScoreGraph.load(folder, { device: 'cpu', dtype: 'fp32', threads: 1 });
+  try {
+    // One row per batch, so every item is one call of the graph.
+    const limits = { batchTokens: 64, maskElements: 64 * 64, maxRows: 1, rowTokens: 64 };
+    const items = [{ ids: [5, 17, 300, 42, 9], start: 1 }];
+    const stats = { forwardTokens: 0, forwardCalls: 0, zeroTokenContinuations: 0, paddedForwardTokens: 0, outputRows: 0 };
+    const first = await scoreItemsTree(g, items, limits, 0, stats);
+    assert.equal(g.isPrepacked, false, 'a short run never pays for prepacking');
+    for (let i = 1; i < PREPACK_AFTER_RUNS; i++) await scoreItemsTree(g, items, limits, 0, stats);
+    assert.equal(g.isPrepacked, false);
+    const later = await scoreItemsTree(g, items, limits, 0, stats);
+    assert.equal(g.isPrepacked, true, `prepacked from call ${PREPACK_AFTER_RUNS + 1} on`);
+    assert.equal(stats.forwardCalls, PREPACK_AFTER_RUNS + 1);
+    assert.ok(maxAbsDiff(first[0]!.tokenLogprobs, later[0]!.tokenLogprobs) < 1e-5, 'the prepacked session gives the same log-probabilities');
+  } finally {
+    await g.dispose();
+  }
+});
