@@ -94,7 +94,8 @@ export class Worker {
   }
 
   stop(): void {
-    this.proc.disconnect?.();
+    // A worker that died while idle has no channel left: disconnect() would throw ERR_IPC_DISCONNECTED.
+    if (this.proc.connected) this.proc.disconnect();
     this.proc.kill('SIGTERM');
   }
 }
