@@ -28,7 +28,7 @@ export async function gcCommand(g: GlobalOpts, f: Record<string, unknown>): Prom
   const engine = await Engine.open(engineOptions(g));
   const r = await engine.gc({ keepRuns: Number(f['keepRuns'] ?? 3), dryRun: !!f['dryRun'], onWait: waiting });
   const cached = (r.requestCaches ? `, and the request results of ${r.requestCaches} model${r.requestCaches === 1 ? '' : 's'} no run uses` : '')
-    + (r.released.stages.length ? `; released ${r.released.stages.length} checkpoint(s) or converted model(s) by their retain policy (${bytesText(r.released.bytes)})` : '');
+    + (r.released.stages.length ? `; ${r.dryRun ? "would release" : "released"} ${r.released.stages.length} checkpoint(s) or converted model(s) by their retain policy (${bytesText(r.released.bytes)})` : '');
   process.stdout.write(`${r.dryRun ? 'would remove' : 'removed'} ${r.objects} objects (${bytesText(r.bytes)}) and ${r.runs} run records${cached}; kept ${r.kept.objects} objects referenced by ${r.kept.runs} runs\n`);
   return EXIT.ok;
 }

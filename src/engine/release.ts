@@ -108,8 +108,9 @@ export class Retainer {
 }
 
 /** `pipeline gc`: release what the models' retain policies allow, given the pipeline's verdicts;
- * the large files of records still referenced otherwise (`keys`, less those released) stay. */
-export async function releaseByPolicy(store: Store, graph: Graph, verdicts: ReadonlyMap<string, Verdict>, keys: ReadonlySet<string>): Promise<{ stages: string[]; bytes: number }> {
+ * the large files of records still referenced otherwise (`keys`, less those released) stay. With
+ * `dryRun`, say what would be released and remove nothing. */
+export async function releaseByPolicy(store: Store, graph: Graph, verdicts: ReadonlyMap<string, Verdict>, keys: ReadonlySet<string>, dryRun = false): Promise<{ stages: string[]; bytes: number }> {
   const settled = (id: string): Settled | undefined => (verdicts.get(id)?.state === 'fresh' ? 'done' : undefined);
   const ids = releasable(graph, settled).filter((id) => {
     const v = verdicts.get(id);
@@ -126,6 +127,6 @@ export async function releaseByPolicy(store: Store, graph: Graph, verdicts: Read
     }
   }
   let bytes = 0;
-  for (const id of ids) bytes += await store.release((verdicts.get(id) as Extract<Verdict, { state: 'fresh' }>).record, (d) => used.has(d));
+  for (const id of ids) bytes += await store.release((verdicts.get(id) as Extract<Verdict, { state: 'fresh' }>).record, (d) => used.has(d), dryRun);
   return { stages: ids, bytes };
 }

@@ -129,6 +129,11 @@ test('retain { checkpoints: false }: a changed score param reruns only the score
     assert.equal(largeObjects(join(rig.dir, 'cache', 'objects')), 2 * REVISIONS.length);
 
     rig.write('pipeline.yaml', pipeline('{ checkpoints: false }'));
+    // A dry run says what the policy would release and touches nothing.
+    const dry = await rig.cliAsync(['gc', '--dry-run'], env);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /would release 3 checkpoint\(s\) or converted model\(s\) by their retain policy/);
+    assert.equal(largeObjects(join(rig.dir, 'cache', 'objects')), 2 * REVISIONS.length, 'a dry run releases nothing');
     const gc = await rig.cliAsync(['gc'], env);
     assert.equal(gc.code, 0, gc.stderr);
     assert.match(gc.stdout, /released 3 checkpoint\(s\) or converted model\(s\) by their retain policy/);

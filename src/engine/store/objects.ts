@@ -275,9 +275,9 @@ export class Objects {
   /** Remove the large file objects of a released output that `stillUsed` does not claim, and its
    * checked-out tree: the bytes removed. Small files (config, tokenizer, manifests) stay: they cost
    * nothing and other outputs share them. */
-  async releaseLarge(o: { digest: string; type: 'file' | 'dir'; size?: number }, stillUsed: (digest: string) => boolean): Promise<number> {
+  async releaseLarge(o: { digest: string; type: 'file' | 'dir'; size?: number }, stillUsed: (digest: string) => boolean, dryRun = false): Promise<number> {
     const files = o.type === 'dir' ? await this.readManifest(o.digest).catch(() => [] as ManifestEntry[]) : [{ digest: o.digest, size: o.size ?? 0 }];
-    if (o.type === 'dir') {
+    if (o.type === 'dir' && !dryRun) {
       await fs.rm(join(this.treesDir, o.digest), { recursive: true, force: true });
       this.checkedOut.delete(o.digest);
     }
@@ -287,7 +287,7 @@ export class Objects {
       const p = this.objectPath(f.digest);
       const size = statSync(p, { throwIfNoEntry: false })?.size;
       if (size === undefined) continue;
-      await fs.rm(p, { force: true });
+      if (!dryRun) await fs.rm(p, { force: true });
       bytes += size;
     }
     return bytes;

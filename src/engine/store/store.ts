@@ -124,11 +124,12 @@ export class Store {
   }
 
   /** Release a run's outputs: its record stays, marked released first; its files over 4 MiB that
-   * `stillUsed` does not claim leave objects/, and its checked-out trees go. The bytes removed. */
-  async release(record: RunRecord, stillUsed: (digest: string) => boolean): Promise<number> {
-    await this.runs.markReleased(record);
+   * `stillUsed` does not claim leave objects/, and its checked-out trees go. The bytes removed
+   * (with `dryRun`: that would be; nothing is touched). */
+  async release(record: RunRecord, stillUsed: (digest: string) => boolean, dryRun = false): Promise<number> {
+    if (!dryRun) await this.runs.markReleased(record);
     let bytes = 0;
-    for (const o of Object.values(record.outputs)) bytes += await this.objects.releaseLarge(o, stillUsed);
+    for (const o of Object.values(record.outputs)) bytes += await this.objects.releaseLarge(o, stillUsed, dryRun);
     return bytes;
   }
   readManifest(digest: string): Promise<ManifestEntry[]> {

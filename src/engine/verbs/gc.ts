@@ -55,7 +55,7 @@ export async function gc(engine: Engine, o: GcOptions): Promise<GcResult> {
   try {
     const verdicts = await engine.status();
     const { keys, digests } = await inUse(engine, o.keepRuns, verdicts);
-    const released = o.dryRun ? { stages: [], bytes: 0 } : await releaseByPolicy(store, engine.graph, verdicts, keys);
+    const released = await releaseByPolicy(store, engine.graph, verdicts, keys, o.dryRun);
     const out: GcResult = { dryRun: o.dryRun, objects: 0, bytes: 0, runs: 0, requestCaches: 0, released, kept: { objects: digests.size, runs: keys.size } };
     for (const obj of await store.objects.list()) {
       if (digests.has(obj.digest)) continue;
