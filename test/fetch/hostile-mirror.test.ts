@@ -3,7 +3,7 @@
 // naming the model, the revision and the name, and the outside file is never read.
 
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FetchError } from '../../src/fetch/errors.js';
@@ -96,4 +96,25 @@ test('pipeline score --revision with ".." or shell syntax is a usage error', asy
       (e: unknown) => e instanceof UsageError && e.message.includes(JSON.stringify(rev)));
   }
   assert.match(scorePipeline({ model: 'org/absent', task: 'lambada', revision: 'step0030-tokens0.06M', param: [] }, '/nonexistent', scoreParams), /step0030-tokens0\.06M/);
+});
+
+test('linking from the hub cache: a snapshot entry that links outside the repo cache is refused, and the outside file is neither linked nor made read-only', async (t) => {
+  const { base, outside } = layout(t);
+  // huggingface_hub's layout: snapshots/<commit>/<file> → ../../blobs/<sha>; one entry points out.
+  const repo = join(base, 'hub-cache');
+  const snap = join(repo, 'snapshots', 'c'.repeat(40));
+  mkdirSync(join(repo, 'blobs'), { recursive: true });
+  mkdirSync(snap, { recursive: true });
+  cpSync(join(base, 'tokenizer.json'), join(repo, 'blobs', 'aa'));
+  symlinkSync(join(repo, 'blobs', 'aa'), join(snap, 'tokenizer.json'));
+  symlinkSync(join(outside, 'config.json'), join(snap, 'config.json'));
+  const modeBefore = statSync(join(outside, 'config.json')).mode;
+  const dest = join(base, '..', 'dest-linked');
+  await assert.rejects(copyModelFiles(snap, ['config.json'], dest, { link: true, root: repo }), unsafe('config.json'));
+  assert.equal(statSync(join(outside, 'config.json')).mode, modeBefore, 'the outside file was not chmod-ed');
+  assert.equal(existsSync(join(dest, 'config.json')), false);
+  // The blob inside the repo cache is linked: the same inode, read-only.
+  await copyModelFiles(snap, ['tokenizer.json'], dest, { link: true, root: repo });
+  assert.equal(statSync(join(dest, 'tokenizer.json')).ino, statSync(join(repo, 'blobs', 'aa')).ino);
+  assert.equal(statSync(join(repo, 'blobs', 'aa')).mode & 0o222, 0);
 });
