@@ -110,6 +110,7 @@ export class ScoreGraph {
   private runs = 0;
   private inFlight = 0;
   private prepacked: boolean;
+  private prepacking: Promise<void> | undefined;
 
   private constructor(
     private readonly ort: Ort,
@@ -191,15 +192,14 @@ export class ScoreGraph {
   }
 
   async run(batch: PackedBatch): Promise<GraphOutput> {
-    // Swapped only when no other call is running on the sessions it releases.
-    if (!this.prepacked && this.runs >= PREPACK_AFTER_RUNS && this.inFlight === 0) {
-      this.inFlight++;
-      try {
-        await this.prepack();
-      } finally {
-        this.inFlight--;
-      }
+    // Swapped only when no other call is running on the sessions it releases; calls that come
+    // meanwhile wait for the swap rather than run on a session about to be released.
+    if (!this.prepacked && !this.prepacking && this.runs >= PREPACK_AFTER_RUNS && this.inFlight === 0) {
+      this.prepacking = this.prepack().finally(() => {
+        this.prepacking = undefined;
+      });
     }
+    if (this.prepacking) await this.prepacking;
     this.runs++;
     this.inFlight++;
     try {
