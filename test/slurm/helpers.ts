@@ -3,7 +3,7 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +25,18 @@ export function ensureSlurm(): void {
   execFileSync('bash', [join(repoRoot, 'scripts', 'slurm', 'start.sh')], { stdio: 'inherit', timeout: 300_000 });
 }
 
+const made: string[] = [];
+// Removed when the test process ends, unless a test failed (then they are worth reading). A Slurm
+// job cancelled at the end may still write into one: removing it under the job is harmless.
+process.on('exit', (code) => {
+  if (code !== 0 || process.exitCode) return;
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(label: string): string {
-  return mkdtempSync(join(tmpdir(), `slurm-${label}-`));
+  const dir = mkdtempSync(join(tmpdir(), `slurm-${label}-`));
+  made.push(dir);
+  return dir;
 }
 
 /** An invocation the fake exec-stage understands (`fake` tells it what to do). */
