@@ -2,7 +2,8 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with Node's test runner.
 // Usage: node scripts/run-tests.js [area…]   e.g. `node scripts/run-tests.js engine tasks`
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', 'dist', 'test');
@@ -38,5 +39,20 @@ if (chosen.some((f) => /\/test\/report\//.test(f))) {
     process.exit(1);
   }
 }
-const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...chosen], { stdio: 'inherit' });
+// Every test's temporary folders go into one folder per run, removed when the run passes: tests
+// that leave stores behind (a killed stage's, a Slurm job's) cannot fill the machine's /tmp.
+// LTD_KEEP_TEST_TMP=1 keeps it; a failed run keeps it and says where.
+const testTmp = mkdtempSync(join(tmpdir(), 'ltd-tests-'));
+const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...chosen], {
+  stdio: 'inherit',
+  env: { ...process.env, TMPDIR: testTmp },
+});
+if (run.status === 0 && process.env.LTD_KEEP_TEST_TMP !== '1') {
+  try {
+    rmSync(testTmp, { recursive: true, force: true });
+  } catch (e) {
+    // A mount a test left behind: the results stand; say what is left.
+    console.error(`could not remove ${testTmp} (${e.code ?? e.message}); remove it by hand`);
+  }
+} else console.error(`the tests' temporary folders are kept in ${testTmp}`);
 process.exit(run.status ?? 1);
