@@ -10,8 +10,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { toCsv as csvText } from '../tasks/csv-write.js';
 
-export type Cell = string | number | boolean | null;
-export type Row = Record<string, Cell>;
+import type { Cell, Row } from '../util/row.js';
+
+export type { Cell, Row };
 
 export interface Table {
   columns: string[];

@@ -4,7 +4,7 @@
 import { relative } from 'node:path';
 import { Engine, type Inspection } from '../engine/engine.js';
 import { engineOptions, EXIT, UsageError, wantsJson, type GlobalOpts } from './options.js';
-import { verdictLabel, verdictReasons } from './reporters/reasons.js';
+import { verdictLabel, verdictReasons } from '../words/reasons.js';
 import { bytesText } from './bytes.js';
 
 export async function inspectCommand(g: GlobalOpts, f: Record<string, unknown>, args: string[]): Promise<number> {

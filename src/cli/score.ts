@@ -16,7 +16,7 @@ import { paramProblems, type ParamDecls } from '../engine/params.js';
 import { cpus } from 'node:os';
 import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './options.js';
 import { lineReporter } from './reporters/lines.js';
-import { failureText } from './reporters/reasons.js';
+import { failureText } from '../words/reasons.js';
 import { isValidCommitId, isValidRefName } from '../util/safe-path.js';
 
 interface ScoreFlags {

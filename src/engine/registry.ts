@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { kindCodeDigest } from './code-digest.js';
 import type { StageKind } from './kind.js';
-import { installedVersion } from './library-version.js';
+import { installedVersion } from '../util/library-version.js';
 import { getDomain, registerTask } from '../tasks/registry.js';
 import type { DomainDef, TaskDef } from '../tasks/task-def.js';
 

@@ -33,7 +33,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ConditionalRequest, ConditionalResult, GenerateResult, LanguageModel, ModelInfo, Reduction, ScoringStats, SequenceResult } from './types.js';
-import { installedVersion } from '../engine/library-version.js';
+import { installedVersion } from '../util/library-version.js';
 
 /** What selects a cache folder besides the model: versions and options that change numbers. */
 export interface CacheProfile {

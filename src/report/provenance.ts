@@ -7,7 +7,7 @@ import { explain } from '../engine/fingerprint.js';
 import type { Verdict } from '../engine/planner.js';
 import type { Fingerprint, RunRecord } from '../engine/store/run-record.js';
 import type { Store } from '../engine/store/store.js';
-import { staleText, verdictLabel, verdictReasons } from '../cli/reporters/reasons.js';
+import { staleText, verdictLabel, verdictReasons } from '../words/reasons.js';
 import type { ModelLineage, StageProvenance } from './types.js';
 
 /** Every run record in the store, by stage id, oldest first (for "why did it last re-run"). */

@@ -6,7 +6,7 @@ import { applyLimit, blankScores, type Row, type TaskArgs, type TaskOutput } fro
 import { boolCell, floatCell } from './py-format.js';
 import { readCsvFile, requireColumns } from './stimuli.js';
 import { sizeFormula, type DemoMaker, type DomainDef, type TaskDef } from './task-def.js';
-import type { Row as AnalysisRow } from '../analysis/csv-io.js';
+import type { Row as AnalysisRow } from '../util/row.js';
 
 /** A minimal-pair task: the paper's blimp and dgl, or one declared with `form: minimal-pairs`. */
 export interface PairTask {

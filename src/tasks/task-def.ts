@@ -3,7 +3,7 @@
 // (src/tasks/registry.ts lists them).
 
 import type { TaskArgs, TaskOutput } from './common.js';
-import type { Cell, Row } from '../analysis/csv-io.js';
+import type { Cell, Row } from '../util/row.js';
 
 /** Where a task's stimuli come from by default (fetch-stimuli), unless pipeline.yaml says otherwise. */
 export interface StimuliDefault {

@@ -6,7 +6,7 @@ import { failedOutcome } from '../../src/engine/executor.js';
 import { StageError, toFailure } from '../../src/engine/failure.js';
 import { ModelLoadError } from '../../src/lm/errors.js';
 import { FetchError, HttpStatusError } from '../../src/fetch/errors.js';
-import { failureText } from '../../src/cli/reporters/reasons.js';
+import { failureText } from '../../src/words/reasons.js';
 
 test('fetch errors become fetch failures with a cause the reporters can group on', () => {
   const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });

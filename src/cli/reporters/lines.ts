@@ -3,9 +3,9 @@
 import { relative } from 'node:path';
 import type { EngineEvent, Reporter, RunSummary, Switched } from '../../engine/events.js';
 import { noteProgress, runningText, type Running } from './progress.js';
-import { blockedLines, failureText, reasonText, staleText, type Blockage } from './reasons.js';
+import { blockedLines, failureText, reasonText, staleText, type Blockage } from '../../words/reasons.js';
 
-export { reasonText } from './reasons.js';
+export { reasonText } from '../../words/reasons.js';
 
 export function secs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;

@@ -5,7 +5,7 @@
 import type { EngineEvent, Reporter, RunSummary } from '../../engine/events.js';
 import { summaryLines } from './lines.js';
 import { noteLog, noteProgress, runningText, type Running } from './progress.js';
-import { failureText } from './reasons.js';
+import { failureText } from '../../words/reasons.js';
 
 /** Redraw period: four times a second is enough to see progress without flicker. */
 export const TICK_MS = 250;

@@ -3,7 +3,7 @@
 import type { Verdict } from '../../engine/planner.js';
 import type { Switched } from '../../engine/events.js';
 import { editsText, switchedWhy, treeTexts } from './lines.js';
-import { blockedLines, verdictLabel, verdictReasons, type Blockage } from './reasons.js';
+import { blockedLines, verdictLabel, verdictReasons, type Blockage } from '../../words/reasons.js';
 
 /** One row per stage: the label, text reasons for people and scripts, and the verdict as data. */
 export function statusRows(states: Map<string, Verdict>): Record<string, unknown>[] {

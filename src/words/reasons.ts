@@ -1,8 +1,9 @@
 // Verdicts, stale reasons and failures in words: the only place they become text (the engine
-// emits them as data). Shared by the line, listr and status reporters, so each says the same.
-import { canonicalJson, short } from '../../engine/canonical.js';
-import { failureGroup, type Failure } from '../../engine/failure.js';
-import type { StaleReason, Verdict } from '../../engine/planner.js';
+// emits them as data). Shared by the CLI's line, listr and status reporters and by the report's
+// provenance view, so each says the same; its own folder keeps cli and report from importing each other.
+import { canonicalJson, short } from '../engine/canonical.js';
+import { failureGroup, type Failure } from '../engine/failure.js';
+import type { StaleReason, Verdict } from '../engine/planner.js';
 
 function show(v: unknown): string {
   if (typeof v === 'string') return /^[0-9a-f]{64}$/.test(v) ? short(v) : JSON.stringify(v);
