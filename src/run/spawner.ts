@@ -20,6 +20,8 @@ export class Spawner {
   private waiting = new Map<number, { resolve(r: CommandResult): void; onLine(l: string): void }>();
   /** False once its process has exited: the pool starts another. */
   alive = true;
+  /** The environment the spawner inherited: a command's is sent as the difference from it. */
+  private readonly base: NodeJS.ProcessEnv = { ...process.env };
 
   constructor() {
     this.child = fork(MAIN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -60,7 +62,7 @@ export class Spawner {
       const onAbort = (): void => void this.child.send({ type: 'kill', id });
       this.waiting.set(id, { resolve: done, onLine });
       signal.addEventListener('abort', onAbort, { once: true });
-      this.child.send({ type: 'start', id, cmd, cwd, env });
+      this.child.send({ type: 'start', id, cmd, cwd, ...envDiff(this.base, env) });
       // Aborted before it started (a time limit that ran out while the spawner started).
       if (signal.aborted) onAbort();
     });
@@ -101,6 +103,26 @@ export class SpawnerPool {
   run(cmd: string, cwd: string, env: NodeJS.ProcessEnv, signal: AbortSignal, onLine: (l: string) => void): Promise<CommandResult> {
     return this.pick().run(cmd, cwd, env, signal, onLine);
   }
+}
+
+/** What to set and unset in `base` to make `env`: a command's environment is the engine's plus a
+ * few variables, and the whole of it (kilobytes) would be serialised and parsed twice per stage. */
+export function envDiff(base: NodeJS.ProcessEnv, env: NodeJS.ProcessEnv): { set: Record<string, string>; unset: string[] } {
+  const set: Record<string, string> = {};
+  const unset: string[] = [];
+  for (const k in env) {
+    const v = env[k];
+    if (v !== undefined && v !== base[k]) set[k] = v;
+  }
+  for (const k in base) if (env[k] === undefined) unset.push(k);
+  return { set, unset };
+}
+
+/** The environment the spawner gives a command: its own (the engine's at its start) with the difference applied. */
+export function applyEnvDiff(base: NodeJS.ProcessEnv, d: { set: Record<string, string>; unset: string[] }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...d.set };
+  for (const k of d.unset) delete env[k];
+  return env;
 }
 
 const SLOT = 'run:spawners';
