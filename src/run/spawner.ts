@@ -69,10 +69,11 @@ export class Spawner {
   }
 }
 
-/** Most spawners per process. A spawn blocks its spawner until the child has exec'd (libuv waits
- * for it: 5 to 20 ms on a loaded machine), so one spawner serialises the starts of every command
- * running at once; one per running command overlaps them. Each costs a Node process (~40 MB). */
-export const MAX_SPAWNERS = Math.max(1, Math.min(4, availableParallelism()));
+/** Most spawners per process (env PIPELINE_SPAWNERS, for benchmarks). A spawn blocks its spawner
+ * until the child has exec'd (libuv waits for it: 5 to 25 ms on a loaded machine), so one spawner
+ * serialises the starts of every command running at once; one per running command overlaps them.
+ * Each costs a Node process (~40 MB) and its own start-up and warm-up. */
+export const MAX_SPAWNERS = Number(process.env['PIPELINE_SPAWNERS']) >= 1 ? Math.floor(Number(process.env['PIPELINE_SPAWNERS'])) : Math.max(1, Math.min(4, availableParallelism()));
 
 /** The spawners of one process: a command goes to an idle spawner, else to a new one while there
  * are fewer than `max`, else to the one with the fewest commands running. */
