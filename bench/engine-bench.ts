@@ -341,37 +341,37 @@ ${p.table}
 ${p.usage ? `\n## What the engine's process waits for\n\nOne full run of the paper-sized DAG per build, each process's own \`process.resourceUsage()\` at exit.\nA voluntary context switch is a wait for another thread or process (the thread pool, the spawner);\non a loaded machine each can cost a scheduler time slice, so their count per stage is the part of\nthe overhead that load multiplies.\n\n${p.usage}\n` : ''}${p.profile ? `\n## Where a full run's CPU goes\n\n\`node --cpu-prof\` of the engine and of its command spawner over one full run of the paper-sized\nDAG (bench/engine-profile.ts), each sample charged to the innermost engine function that names a\njob; the profiler itself slows the run down, so the shares matter more than the milliseconds.\n\n${p.profile}\n` : ''}
 ## Reading the numbers
 
-- **What a stage costs the engine.** Between a command's exit and the next command's start the
-  engine's main thread reads the exit message from the spawner, stats and hashes the output,
-  stores it as an object (a staged file renamed into objects/), writes the fingerprint, the run
-  record (the commit marker) and the stage pointer (each a staged file renamed into place),
-  checks the materialised copy, releases the stage lock, and for the next stage takes its lock,
-  checks its input objects and the declared paths, and sends the command to the spawner: about 60
-  system calls, all synchronous. The spawner forks and execs \`bash\` as the baseline does.
-- **What was removed (issue 20, item 8).** Every asynchronous step on that path was a hand-off to
-  the thread pool and back: removing the stage's staging folder (\`fs.rm\`, a stat and an rmdir,
-  twice), and hashing the materialised output through a read stream (open, read, close). On a
-  loaded machine each hand-off can wait a time slice. Now the staging folder is made only when a
-  kind asks for it (a run stage's outputs are stored from the working tree) and an empty one goes
-  with one rmdir; files up to 4 MiB are hashed with one synchronous read; an input object this
-  process re-hashed is not re-hashed while its size, mtime, ctime and inode are unchanged (an
-  aggregate reads every score); removing a usually-absent file (the failure record, the lock's
-  temporary name) is one unlink, not two stats and an unlink; staging names take a counter after
-  the process's random token, not fresh random bytes.
-- **What was not batched, and why.** The store's per-stage metadata is one object, the
-  fingerprint, the run record and the stage pointer, each staged and renamed, and the stage lock
-  (a temporary file linked into place, removed at the end): about a dozen file creations, links,
-  renames and unlinks per stage, all synchronous. Their rows in the profile are what batching could
-  save. Appending fingerprints and pointers to a per-run journal would remove four of them, but
-  every reader (why-stale, gc, verify, another host on a shared file system) would then scan
-  journals, and the one-file-per-key record that a kill -9 can never leave half-written is what
-  makes a stage complete; the lock is what keeps two hosts from computing one stage twice. No
-  fsync is issued: a killed process loses nothing the kernel already has, and a record is renamed
-  into place only after every output it names (DESIGN.md). On a loaded machine a CPU profile
-  charges preemption to whatever is on the stack, these synchronous calls included: compare the
-  shares with the load average above.
-- **What remains.** Two messages per stage between the engine and its spawner (a fork from the
-  engine's large process would block its event loop instead), and the engine's own work above.
+- **What a stage costs the engine.** When a command exits, its spawner sends the exit message;
+  the engine gives the stage's room (the jobs count, its pool grant) back at once, so the next
+  queued stage takes its lock-free path to its command (input checks, declared paths, one message
+  to a spawner) before this stage's bookkeeping runs: stat and hash the output, store it as an
+  object (a staged file renamed into objects/), write the run record with its fingerprint (the
+  commit marker) and the stage pointer (each a staged file renamed into place), check the
+  materialised copy, release the stage lock. The lock is held and the record written after every
+  output it names exactly as before; only the next command no longer waits for them.
+- **Spawners.** A spawn blocks the process that makes it until the child has exec'd (libuv waits
+  for it: 5 to 25 ms on a loaded 2-core machine). The engine keeps a few small spawner processes
+  (one per running command, at most 4), so two commands start at the same time instead of one after
+  the other; the baseline, one Node process spawning everything, waits for each. A command's
+  environment travels as the difference from the engine's (a few variables, not kilobytes).
+- **Files per stage.** Three files are created per stage (the object, the run record, the stage
+  pointer; each staged and renamed), down from five: the fingerprint is inside the run record
+  (a store from before, with \`<key>.fingerprint.json\` beside it, still reads), and the stage lock
+  is one \`link\` of a temporary its owner wrote once (the lock's content is only its owner, the
+  same for every stage), removed by one unlink. File creation is what costs on a journaling file
+  system (0.1 to 0.5 ms each here); no fsync is issued: a killed process loses nothing the kernel
+  already has, and a record is renamed into place only after every output it names (DESIGN.md).
+  Appending pointers to a per-run journal would save one more, but every reader (why-stale, gc,
+  verify, another host on a shared file system) would then scan journals.
+- **What was removed before (issue 20, item 8).** Asynchronous steps on that path (removing an
+  empty staging folder, hashing a small output through a stream) are synchronous calls; an input
+  object re-hashed once is not re-hashed while its size, mtime, ctime and inode are unchanged;
+  a usually-absent file is removed with one unlink.
+- **Reporter.** Lines of one turn of the event loop go out in one write (each write to a pipe wakes
+  its reader).
+- **On a loaded machine** a CPU profile charges preemption to whatever is on the stack (a write
+  that wakes another process shows up as time in that write): compare the shares with the load
+  average above, and read CPU per stage (\`process.resourceUsage()\`) as the firmer figure.
   doit is faster than even the baseline because it runs commands with \`/bin/sh\` (dash) from
   Python.
 - **No-op.** Node start-up and loading the CLI are a fixed part; the rest reads one run record per

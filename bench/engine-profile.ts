@@ -87,6 +87,21 @@ export function summarise(profile: CpuProfile, process: string): ProfileSummary 
   return { process, totalMs: total, byCategory };
 }
 
+/** One summary per process kind: the engine runs up to MAX_SPAWNERS spawners, summed here. */
+function mergeSummaries(all: ProfileSummary[]): ProfileSummary[] {
+  const by = new Map<string, ProfileSummary>();
+  for (const s of all) {
+    const m = by.get(s.process);
+    if (!m) {
+      by.set(s.process, { process: s.process, totalMs: s.totalMs, byCategory: new Map(s.byCategory) });
+      continue;
+    }
+    m.totalMs += s.totalMs;
+    for (const [c, ms] of s.byCategory) m.byCategory.set(c, (m.byCategory.get(c) ?? 0) + ms);
+  }
+  return [...by.values()];
+}
+
 /** A full run of the paper-sized DAG (×scale) under --cpu-prof: one summary per process. */
 export function profileFullRun(scale = 1): { stages: number; wallMs: number; summaries: ProfileSummary[] } {
   const shape = paperShape(scale);
@@ -100,7 +115,7 @@ export function profileFullRun(scale = 1): { stages: number; wallMs: number; sum
     // The engine's profile is the first written (it starts first); the spawner's the other.
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort();
     const summaries = files.map((f, i) => summarise(JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile, i === 0 ? 'engine' : 'spawner'));
-    return { stages: shape.fetch + shape.config + shape.score + shape.aggregate + 1, wallMs, summaries };
+    return { stages: shape.fetch + shape.config + shape.score + shape.aggregate + 1, wallMs, summaries: mergeSummaries(summaries) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(profDir, { recursive: true, force: true });
@@ -136,7 +151,16 @@ export function resourceUse(bin: string, scale = 1): { stages: number; wallMs: n
     const r = spawnSync(process.execPath, [bin, 'run', '--jobs', '2'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true', NODE_OPTIONS: `--require ${preload}`, BENCH_USAGE_OUT: out } });
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) throw new Error(`pipeline run failed: ${r.stderr}${r.stdout}`);
-    const use = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ResourceUse);
+    // Summed per kind of process: the engine runs up to MAX_SPAWNERS spawners.
+    const use: ResourceUse[] = [];
+    for (const u of readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ResourceUse)) {
+      const m = use.find((x) => x.process === u.process);
+      if (!m) use.push(u);
+      else {
+        m.cpuMs += u.cpuMs;
+        m.voluntarySwitches += u.voluntarySwitches;
+      }
+    }
     return { stages: stageCount(shape), wallMs, use };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import type { Reporter } from '../engine/events.js';
 import { engineOptions, EXIT, positiveInt, UsageError, type GlobalOpts } from './options.js';
 import { jsonReporter } from './reporters/json.js';
 import { lineReporter } from './reporters/lines.js';
+import { lineWriter } from './line-out.js';
 
 interface RunFlags {
   only: string[];
@@ -30,7 +31,7 @@ function duration(v: string, flag: string): Duration {
 
 export async function runCommand(g: GlobalOpts, f: Record<string, unknown>, targets: string[]): Promise<number> {
   const flags = f as unknown as RunFlags;
-  const out = (l: string): void => void process.stdout.write(l + '\n');
+  const out = lineWriter();
   const opts = engineOptions(g);
   const stageTimeout = flags.stageTimeout !== undefined ? duration(flags.stageTimeout, '--stage-timeout') : undefined;
   if (flags.jobs) opts.jobs = positiveInt(flags.jobs, '--jobs');

@@ -20,6 +20,9 @@ export interface ExecEnv {
   onLog(line: string): void;
   /** Structured progress of the stage (ctx.progress), to the process that reports it. */
   onProgress?(p: StageProgress): void;
+  /** The kind's work is done (its command has exited); what remains is storing its outputs and
+   * writing the record. The engine's executor gives the stage's room to the next stage here. */
+  onExecuted?(): void;
   executor: string;
   gpus: string[];
   cpus: number;
@@ -109,6 +112,13 @@ export async function executeInvocation(inv: Invocation, env: ExecEnv): Promise<
       await store.checkInputs(inv.inputs); // damaged input bytes fail here, not in a wrong result
       await kind.execute(ctx);
       fault('after-execute', inv.instance.id);
+      if (env.onExecuted && !env.signal.aborted) {
+        env.onExecuted();
+        // The next stage gets to its command first (its way there takes no I/O wait); this stage's
+        // bookkeeping then runs while that command starts. Nothing of this stage's commit changes:
+        // its lock is held and its record written after its outputs, as before.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     } catch (e: unknown) {
       if (env.signal.aborted) throw new StageError({ reason: 'cancelled', message: 'interrupted' });
       const msg = userPaths(e instanceof Error ? e.message : String(e), inv.inputs); // the user's file, not the store object

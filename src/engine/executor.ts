@@ -113,10 +113,12 @@ export interface Placement {
   gpus: string[];
   /** Run the stage; abort `signal` to cancel it (a stop of the run, its time limit). Resolves once
    * its run record is written or it failed. Its log lines reach `onLog` and its structured progress
-   * (ctx.progress) `onProgress` while it runs. */
-  run(signal: AbortSignal, onLog: (line: string) => void, onProgress: (p: StageProgress) => void): Promise<ExecOutcome>;
-  /** Give the room back: the scheduler calls it once, when it is done with the stage's result (its
-   * outputs restored), so that "stages at once" counts the whole of a stage. */
+   * (ctx.progress) `onProgress` while it runs. An executor that gives the stage's room back before
+   * it resolves (its own work is over; the store's bookkeeping remains) calls `onRoom`, and the
+   * scheduler starts the next stage meanwhile. */
+  run(signal: AbortSignal, onLog: (line: string) => void, onProgress: (p: StageProgress) => void, onRoom?: () => void): Promise<ExecOutcome>;
+  /** Give the room back (if `onRoom` has not): the scheduler calls it once, when it is done with
+   * the stage's result (its outputs restored). */
   release(): void;
 }
 

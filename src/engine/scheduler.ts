@@ -71,6 +71,8 @@ export class Scheduler {
   private planning = 0;
   private stopping = false;
   private peakStages = 0;
+  /** Stages holding their executor's room: running, not yet at the store's bookkeeping (peakStages). */
+  private working = 0;
   private summary: RunSummary;
   private mat: Materializer;
   private resolveDone!: () => void;
@@ -430,7 +432,17 @@ export class Scheduler {
     const id = r.p.instance.id;
     this.status.set(id, 'running');
     this.running++;
-    this.peakStages = Math.max(this.peakStages, this.running);
+    this.working++;
+    this.peakStages = Math.max(this.peakStages, this.working);
+    // The executor may give the room back before the stage settles (its work done, its outputs
+    // being stored): the next queued stage starts then.
+    let roomHeld = true;
+    const giveRoom = (): boolean => {
+      if (!roomHeld) return false;
+      roomHeld = false;
+      this.working--;
+      return true;
+    };
     this.o.emit({ type: 'stage-start', id, kind: r.p.kind.name, reasons: r.reasons, gpus: placed.gpus });
     const onLog = (line: string): void => this.o.emit({ type: 'stage-log', id, line });
     const t0 = Date.now();
@@ -459,7 +471,9 @@ export class Scheduler {
       this.o.emit({ type: 'stage-progress', id, done: p.done, total: p.total, unit: p.unit });
     };
     const exec = async (): Promise<RunRecord> => {
-      const out = await placed.run(stageAc.signal, onLog, onProgress);
+      const out = await placed.run(stageAc.signal, onLog, onProgress, () => {
+        if (giveRoom()) this.dispatch();
+      });
       // The executor's message already names the job and ends with its log tail.
       if (!out.ok) throw outcomeFailure(out);
       const rec = out.record ?? (await this.o.store.readRun(r.key));
@@ -495,6 +509,7 @@ export class Scheduler {
         this.ac.signal.removeEventListener('abort', stopAll);
         await r.release();
         placed.release();
+        giveRoom();
         this.running--;
         this.pump();
       });

@@ -4,8 +4,12 @@
 // (`bash -c`, no zx: its per-command bookkeeping cost as much as the spawn itself in a run of many
 // small stages), each in its own process group so that a stop ends everything the command started.
 import { spawn } from 'node:child_process';
+import { applyEnvDiff } from './spawner.js';
 
-interface Start { type: 'start'; id: number; cmd: string; cwd: string; env: NodeJS.ProcessEnv }
+/** `set` and `unset` turn this process's environment (the engine's when it started this one) into the command's. */
+interface Start { type: 'start'; id: number; cmd: string; cwd: string; set: Record<string, string>; unset: string[] }
+/** This process's environment as it started: never changed here. */
+const BASE: NodeJS.ProcessEnv = { ...process.env };
 interface Kill { type: 'kill'; id: number }
 
 const running = new Map<number, { kill(): void }>();
@@ -26,7 +30,7 @@ process.on('message', (m: Start | Kill) => {
   // stdin is /dev/null, not the socket Node would give it: bash treats a socket on stdin as a
   // remote shell (rshd/sshd) and sources ~/.bashrc for every command — slow (a pyenv init per
   // stage on this machine) and a source of results that depend on the user's shell setup.
-  const proc = spawn('bash', ['-c', m.cmd], { cwd: m.cwd, env: m.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn('bash', ['-c', m.cmd], { cwd: m.cwd, env: applyEnvDiff(BASE, m), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const signalGroup = (sig: NodeJS.Signals): void => {
     try {
       if (proc.pid) process.kill(-proc.pid, sig);

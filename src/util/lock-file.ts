@@ -22,7 +22,8 @@ export interface Holder {
  * filesystem; its temporary names start with this process's token, so a store's staging clean-up
  * removes one left by a kill between the write and the link.
  */
-export function createExclusive(path: string, content: string, tmpDir = dirname(path)): boolean {
+export function createExclusive(path: string, content: string, tmpDir = dirname(path), reuse = false): boolean {
+  if (reuse) return linkPrepared(path, content, tmpDir);
   const tmp = join(tmpDir, `${selfOwner().token}-${randomBytes(4).toString('hex')}.lock-part`);
   try {
     writeFileSync(tmp, content);
@@ -37,6 +38,43 @@ export function createExclusive(path: string, content: string, tmpDir = dirname(
     throw e;
   } finally {
     unlinkQuiet(tmp);
+  }
+}
+
+/** Per process: one temporary file per (folder, content), kept and hard-linked into place for
+ * every lock with that content. A stage lock's content is only its owner, the same for every stage
+ * of a process: one link per lock instead of a file creation, a link and an unlink. The locks then
+ * share one inode, so a lock's mtime is the temporary's; such locks are judged by their owner's
+ * heartbeat (the owner record), which outlives every lock of a live owner. */
+const prepared = new Map<string, string>();
+
+function linkPrepared(path: string, content: string, tmpDir: string): boolean {
+  const key = `${tmpDir}\0${content}`;
+  for (let attempt = 0; ; attempt++) {
+    let tmp = prepared.get(key);
+    if (!tmp) {
+      tmp = join(tmpDir, `${selfOwner().token}-${randomBytes(4).toString('hex')}.lock-part`);
+      try {
+        writeFileSync(tmp, content);
+      } catch (e: unknown) {
+        unlinkQuiet(tmp); // a full disk leaves no half-written temporary
+        throw e;
+      }
+      prepared.set(key, tmp);
+    }
+    try {
+      linkSync(tmp, path);
+      return true;
+    } catch (e: unknown) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      // The temporary was removed (a clean-up of staging) or has too many links: make a new one.
+      prepared.delete(key);
+      unlinkQuiet(tmp);
+      if ((code === 'ENOENT' || code === 'EMLINK') && attempt === 0) continue;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EXDEV' || code === 'EMLINK') return createNoLink(path, content);
+      throw e;
+    }
   }
 }
 
@@ -125,6 +163,9 @@ export interface AcquireOptions {
   /** Called every `noticeMs` while it still waits, each time after judging the holder alive again. */
   onStillWaiting?: (h: Holder, waitedMs: number) => void;
   noticeMs?: number;
+  /** Link one kept temporary file per content (createExclusive): only for locks judged by a
+   * heartbeat kept elsewhere (`heartbeatOf`), never with `beat`, which would touch them all. */
+  reuseTemp?: boolean;
 }
 
 /** How often a wait for a live holder says it still waits (env PIPELINE_WAIT_NOTICE_MS): a user
@@ -161,7 +202,7 @@ export async function acquireLock(path: string, o: AcquireOptions = {}): Promise
   let told = false;
   let still: (() => void) | undefined;
   for (let wait = 20; ; wait = Math.min(wait * 2, 250)) {
-    if (createExclusive(path, content, o.tmpDir)) {
+    if (createExclusive(path, content, o.tmpDir, o.reuseTemp === true && !o.beat && !!o.heartbeatOf)) {
       if (o.beat) beat(path);
       return () => releaseLock(path, content);
     }

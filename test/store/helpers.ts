@@ -1,6 +1,6 @@
 // Forging what another process, on this host or another, leaves in a store: owner records with a
 // heartbeat, staging folders, stage locks and leases (docs/store.md).
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Rig } from '../engine/rig.js';
@@ -69,4 +69,17 @@ export function keyOf(r: Rig, id: string): string {
   const k = st.find((s) => s.id === id)?.key;
   if (!k) throw new Error(`no key for ${id}`);
   return k;
+}
+
+/** Rewrite a run record as a store from before fingerprints moved into the record kept it: the
+ * fingerprint in `<key>.fingerprint.json` beside a record without one. Returns that file's path. */
+export function toOldFormat(r: Rig, key: string): string {
+  const dir = join(r.dir, 'cache', 'runs', key.slice(0, 2));
+  const rec = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Record<string, unknown>;
+  const { fingerprint, ...rest } = rec;
+  if (!fingerprint) throw new Error(`the record of ${key} carries no fingerprint`);
+  const fp = join(dir, `${key}.fingerprint.json`);
+  writeFileSync(fp, JSON.stringify(fingerprint));
+  writeFileSync(join(dir, `${key}.json`), JSON.stringify(rest, null, 1));
+  return fp;
 }

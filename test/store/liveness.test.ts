@@ -2,7 +2,7 @@
 // lock looks like to others while it is being created, held, broken and released.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -50,6 +50,37 @@ test('a lock is never seen empty: the file at its name always holds the whole ow
   assert.equal(createExclusive(p, 'other'), false, 'exclusive');
   assert.equal(readHolder(p)!.owner!.token, selfOwner().token);
   assert.deepEqual(readdirSync(dir).sort(), ['x.lock'], 'no temporary file left');
+});
+
+test('locks of one owner link one kept temporary: whole at every name, released one by one, made again when removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ltd-lock-'));
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  const me = JSON.stringify(selfOwner());
+  const beats = { heartbeatOf: () => Date.now(), tmpDir: tmp, reuseTemp: true };
+  const a = await acquireLock(join(dir, 'a.lock'), beats);
+  const b = await acquireLock(join(dir, 'b.lock'), beats);
+  const temps = readdirSync(tmp);
+  assert.equal(temps.length, 1, 'one temporary for both locks');
+  assert.ok(temps[0]!.startsWith(`${selfOwner().token}-`), 'named by its owner: staging clean-up removes it after a kill');
+  assert.equal(statSync(join(dir, 'a.lock')).ino, statSync(join(dir, 'b.lock')).ino, 'one inode: a link each');
+  assert.equal(readFileSync(join(dir, 'b.lock'), 'utf8'), me);
+  assert.equal(createExclusive(join(dir, 'a.lock'), me, tmp, true), false, 'still exclusive');
+  a();
+  assert.equal(existsSync(join(dir, 'a.lock')), false);
+  assert.equal(readFileSync(join(dir, 'b.lock'), 'utf8'), me, 'releasing one leaves the other whole');
+  b();
+  // The temporary removed under it (a clean-up of staging): the next lock makes a new one.
+  rmSync(join(tmp, temps[0]!));
+  const c = await acquireLock(join(dir, 'c.lock'), beats);
+  assert.equal(readFileSync(join(dir, 'c.lock'), 'utf8'), me);
+  c();
+  // Without a heartbeat kept elsewhere (a lock that is its own heartbeat), no temporary is kept.
+  const d = await acquireLock(join(dir, 'd.lock'), { tmpDir: tmp, reuseTemp: true, beat: true });
+  const kept = readdirSync(tmp);
+  assert.equal(kept.length, 1, 'only the kept temporary of the locks above');
+  assert.notEqual(statSync(join(dir, 'd.lock')).ino, statSync(join(tmp, kept[0]!)).ino, 'its own file');
+  d();
 });
 
 test('acquireLock takes over a dead holder, an old unreadable one, and waits for a live one', async () => {

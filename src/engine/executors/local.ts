@@ -54,7 +54,7 @@ export class LocalExecutor implements Executor {
     }
     const grant = this.pool.acquire(inv.resources);
     if (!grant) return 'wait';
-    return this.placed(inv, grant.gpus, (signal, onLog, onProgress) => this.runInline(job, grant, signal, onLog, onProgress), grant);
+    return this.placed(inv, grant.gpus, (signal, onLog, onProgress, executed) => this.runInline(job, grant, signal, onLog, onProgress, executed), grant);
   }
 
   /** Stages whose model is loaded in an idle worker first (sorting only when there is one). */
@@ -78,26 +78,35 @@ export class LocalExecutor implements Executor {
   }
 
   /** A placement that counts against the jobs limit (and holds `grant`) until it is released. */
-  private placed(inv: Invocation, gpus: string[], exec: (signal: AbortSignal, onLog: (l: string) => void, onProgress: (p: StageProgress) => void) => Promise<RunRecord>, grant?: Grant): Placement {
+  private placed(inv: Invocation, gpus: string[], exec: (signal: AbortSignal, onLog: (l: string) => void, onProgress: (p: StageProgress) => void, executed: () => void) => Promise<RunRecord>, grant?: Grant): Placement {
     this.running++;
+    let held = true;
+    const giveBack = (): boolean => {
+      if (!held) return false;
+      held = false;
+      this.running--;
+      if (grant) this.pool.release(grant);
+      return true;
+    };
     return {
       gpus,
-      run: async (signal, onLog, onProgress): Promise<ExecOutcome> => {
+      run: async (signal, onLog, onProgress, onRoom): Promise<ExecOutcome> => {
         try {
-          const record = await exec(signal, onLog, onProgress);
+          const record = await exec(signal, onLog, onProgress, () => {
+            if (giveBack()) onRoom?.();
+          });
           return { ok: true, runRecordPath: new Store(inv.storeDir).runPath(inv.key), record };
         } catch (e: unknown) {
           return failedOutcome(toFailure(e, 'execute'));
         }
       },
-      release: () => {
-        this.running--;
-        if (grant) this.pool.release(grant);
-      },
+      release: () => void giveBack(),
     };
   }
 
-  private runInline(job: StageJob, grant: Grant, signal: AbortSignal, onLog: (l: string) => void, onProgress: (p: StageProgress) => void): Promise<RunRecord> {
-    return executeInvocation(job.inv, { registry: this.o.registry, processCache: this.processCache, signal, onLog, onProgress, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
+  /** A stage run in this process gives its room (the jobs count, its grant) back as its kind's
+   * work ends: the next stage's command starts while this one's outputs are stored. */
+  private runInline(job: StageJob, grant: Grant, signal: AbortSignal, onLog: (l: string) => void, onProgress: (p: StageProgress) => void, onExecuted: () => void): Promise<RunRecord> {
+    return executeInvocation(job.inv, { registry: this.o.registry, processCache: this.processCache, signal, onLog, onProgress, onExecuted, executor: 'local', gpus: grant.gpus, cpus: grant.cpus });
   }
 }

@@ -1,6 +1,6 @@
-// The run record: the commit marker of one stage execution, written last. Its whole fingerprint
-// is stored beside it (Store.readFingerprint) so a later run can say, field by field, why a stage
-// is stale.
+// The run record: the commit marker of one stage execution, written last. Its file also carries
+// the whole fingerprint (Store.readFingerprint) so a later run can say, field by field, why a
+// stage is stale; readRun leaves it out.
 
 export interface StoredOutput {
   digest: string;

@@ -1,7 +1,8 @@
-// The store's run-records part: what was done and how it went. Run records and their fingerprints
-// by key (runs/ab/<key>.json, .fingerprint.json), the pointer to each stage id's last successful
-// key (stages/), each stage's last failure (failures/), stage logs (logs/), the keys of every run
-// (history/, for gc --keep-runs) and what was last materialised where (materialized.json). A
+// The store's run-records part: what was done and how it went. Run records, each carrying its
+// fingerprint, by key (runs/ab/<key>.json; a store from before kept the fingerprint beside it in
+// <key>.fingerprint.json), the pointer to each stage id's last successful key (stages/), each
+// stage's last failure (failures/), stage logs (logs/), the keys of every run (history/, for gc
+// --keep-runs) and what was last materialised where (materialized.json). A
 // damaged file reads as absent and is quarantined (damage.ts): the stage it described re-runs.
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -37,30 +38,38 @@ export class RunRecords {
     return join(this.runsDir, key.slice(0, 2), `${key}.json`);
   }
 
-  /** A damaged record is quarantined and reads as absent: the stage re-runs (damage.ts). */
+  /** A damaged record is quarantined and reads as absent: the stage re-runs (damage.ts). The
+   * fingerprint it carries is left out: most readers (a no-op run reads every record) need none. */
   async readRun(key: string): Promise<RunRecord | undefined> {
-    return readMetaSync<RunRecord>(this.runPath(key), isRunRecord);
+    const v = readMetaSync<RunRecord & { fingerprint?: unknown }>(this.runPath(key), isRunRecord);
+    if (!v || !('fingerprint' in v)) return v;
+    const { fingerprint: _, ...record } = v;
+    return record;
   }
 
-  /** The fingerprint is kept beside the record, not in it: a fan-in stage's fingerprint names
-   * every input, and a no-op run reads every record but needs no fingerprint. */
+  /** Where a store written before fingerprints moved into the run record keeps a key's
+   * fingerprint (still read; removed with its record). */
   fingerprintPath(key: string): string {
     return join(this.runsDir, key.slice(0, 2), `${key}.fingerprint.json`);
   }
 
+  /** The fingerprint of a run: in its record, or (a store from before) in the file beside it. */
   async readFingerprint(key: string): Promise<Fingerprint | undefined> {
-    return readMetaSync<Fingerprint>(this.fingerprintPath(key), (v) => isObject(v) && isObject(v['inputs']));
+    const inRecord = readMetaSync<{ fingerprint?: unknown }>(this.runPath(key), isRunRecord)?.fingerprint;
+    if (isFingerprint(inRecord)) return inRecord;
+    if (!existsSync(this.fingerprintPath(key))) return undefined;
+    return readMetaSync<Fingerprint>(this.fingerprintPath(key), isFingerprint);
   }
 
-  /** The commit marker: written last, after every output (and the fingerprint) is stored. */
+  /** The commit marker: written last, after every output is stored. It carries the fingerprint
+   * (one file staged and renamed per run, not two: a run of many small stages is bound by file
+   * creations), after the record's own fields, on one line. */
   async writeRun(record: RunRecord & { fingerprint?: Fingerprint }): Promise<string> {
     const { fingerprint, ...rest } = record;
     // Every file is staged and renamed: a reader that found a half-written one would quarantine it.
-    // The fingerprint goes first (it explains staleness and marks what verify must re-check), the
-    // record is the commit marker.
-    if (fingerprint) await writeFileAtomic(this.fingerprintPath(record.key), JSON.stringify(fingerprint));
     const p = this.runPath(record.key);
-    await writeFileAtomic(p, JSON.stringify(rest, null, 1));
+    const text = JSON.stringify(rest, null, 1);
+    await writeFileAtomic(p, fingerprint ? `${text.slice(0, -2)},\n "fingerprint": ${JSON.stringify(fingerprint)}\n}` : text);
     await writeFileAtomic(this.stagePointer(record.stageId), JSON.stringify({ id: record.stageId, key: record.key }));
     unlinkQuiet(this.failurePath(record.stageId));
     unlinkQuiet(this.releasedPath(record.key)); // its outputs are stored again
@@ -181,6 +190,10 @@ function unlinkQuiet(path: string): void {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isFingerprint(v: unknown): v is Fingerprint {
+  return isObject(v) && isObject(v['inputs']);
 }
 
 function isRunRecord(v: unknown): boolean {

@@ -179,6 +179,7 @@ export class Session {
     const opts: Parameters<typeof acquireLock>[1] = {
       tmpDir: this.tmpDir,
       heartbeatOf: (o) => this.heartbeat(o),
+      reuseTemp: true,
       onWait: (h) => this.warn(`stage ${key.slice(0, 12)} is being computed by ${describeOwner(h.owner)}; waiting for it (lock ${p})`),
       onStillWaiting: (h, ms) => this.warn(`stage ${key.slice(0, 12)}: still waiting for ${describeOwner(h.owner)} (${Math.round(ms / 1000)} s)`),
     };
