@@ -295,23 +295,32 @@ async function greedyBatchCached(
 
   /**
    * One call on batch rows [b0, b0 + n), T new tokens each (all real), written from slot `at`:
-   * picks each live row's next token; returns how many of them go on.
+   * picks each live row's next token; returns how many of them go on. A prefill (`fresh`) sees an
+   * empty cache: every slot before its prompt is unwritten, so the graph gets a cache of capacity
+   * 0 rather than attend to C masked slots (exact zero weights either way: the same numbers, with
+   * no scores, softmax or products over slots that hold nothing).
    */
-  const call = async (b0: number, n: number, T: number, at: number, input: BigInt64Array, pos: BigInt64Array, write: boolean): Promise<number> => {
-    const am = new BigInt64Array(n * (C + T));
+  const call = async (b0: number, n: number, T: number, at: number, input: BigInt64Array, pos: BigInt64Array, write: boolean, fresh: boolean): Promise<number> => {
+    const cap = fresh ? 0 : C;
+    const am = new BigInt64Array(n * (cap + T));
     for (let b = 0; b < n; b++) {
       const s = slots[b0 + b]!;
-      const o = b * (C + T);
-      for (let j = 0; j < at; j++) if (s[j]) am[o + j] = 1n;
-      am.fill(1n, o + C, o + C + T);
+      const o = b * (cap + T);
+      if (!fresh) for (let j = 0; j < at; j++) if (s[j]) am[o + j] = 1n;
+      am.fill(1n, o + cap, o + cap + T);
     }
     const feeds: Record<string, OrtTensorLike> = {
       input_ids: new ort.Tensor('int64', input, [n, T]),
       position_ids: new ort.Tensor('int64', pos, [n, T]),
-      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(at)]), []),
-      attention_mask: new ort.Tensor('int64', am, [n, C + T]),
+      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(fresh ? 0 : at)]), []),
+      attention_mask: new ort.Tensor('int64', am, [n, cap + T]),
     };
-    layout.names.forEach((nm, k) => (feeds[nm.cache] = new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])));
+    layout.names.forEach(
+      (nm, k) =>
+        (feeds[nm.cache] = fresh
+          ? new ort.Tensor(layout.type, new Ctor(0), [n, H, 0, D])
+          : new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])),
+    );
     const tr = performance.now();
     const res = await session.run(feeds);
     const dt = performance.now() - tr;
@@ -365,7 +374,7 @@ async function greedyBatchCached(
     const input = new BigInt64Array(n * L);
     const pos = new BigInt64Array(n * L);
     for (let b = 0; b < n; b++) rows[b0 + b]!.ids.forEach((id, j) => ((input[b * L + j] = BigInt(id)), (pos[b * L + j] = BigInt(j))));
-    running += await call(b0, n, L, S - L, input, pos, true);
+    running += await call(b0, n, L, S - L, input, pos, true, true);
     for (let b = 0; b < n; b++) chosen[b0 + b] = input[b]!;
     b0 += n;
   }
@@ -388,7 +397,7 @@ async function greedyBatchCached(
     const pos = BigInt64Array.from(next, (p) => BigInt(p));
     next = next.map((p) => p + 1);
     // The last slot is written only if a row can still take a token after this one.
-    running = await call(0, B, 1, past, input, pos, past + 1 < C);
+    running = await call(0, B, 1, past, input, pos, past + 1 < C, false);
     past += 1;
   }
   greedyProfile.totalMs += performance.now() - t0;

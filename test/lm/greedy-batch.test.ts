@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { convertCheckpoint } from '../../src/convert/convert.js';
-import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession } from '../../src/lm/decoder.js';
+import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession, type OrtTensorLike } from '../../src/lm/decoder.js';
 import { greedyBatch, greedyBatches } from '../../src/lm/greedy.js';
 import { loadLanguageModel } from '../../src/lm/index.js';
 import { loadRuntime } from '../../src/lm/load.js';
@@ -151,6 +151,31 @@ for (const name of ['gpt2-tiny', 'pythia-tiny', 'llama-tiny']) {
           if (first) assert.deepEqual(batched, first, 'step graph = decoder graph');
           first = batched;
         }
+      }
+      // greedy.ts prefills on an empty cache (capacity 0): bit-identical to a prefill that sees
+      // the whole cache capacity, its slots unwritten (masked), as before that change.
+      for (const r of refs.slice(0, 4)) {
+        const L = r.ids.length;
+        const at = 5;
+        const C = at + L + 3;
+        const run = async (cap: number, past: number) => {
+          const am = new BigInt64Array(cap + L);
+          am.fill(1n, cap);
+          const feeds: Record<string, OrtTensorLike> = {
+            input_ids: new ort.Tensor('int64', BigInt64Array.from(r.ids, BigInt), [1, L]),
+            position_ids: new ort.Tensor('int64', BigInt64Array.from(r.ids, (_, j) => BigInt(j)), [1, L]),
+            past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(past)]), []),
+            attention_mask: new ort.Tensor('int64', am, [1, cap + L]),
+          };
+          for (const m of step.inputMetadata) {
+            if (!m.name.startsWith('cache.')) continue;
+            const [, h, , d] = m.shape as number[];
+            feeds[m.name] = new ort.Tensor('float32', new Float32Array(h! * cap * d!), [1, h!, cap, d!]);
+          }
+          return step.run(feeds);
+        };
+        const [empty, full] = [await run(0, 0), await run(C, at)];
+        for (const out of step.outputNames) assert.deepEqual(empty[out]!.data, full[out]!.data, `${out} of text ${r.text.slice(0, 20)}`);
       }
     } finally {
       await step.release?.();
