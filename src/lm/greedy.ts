@@ -231,6 +231,20 @@ async function greedyBatchGrown(
   return out;
 }
 
+/** Each batch row's greedy token: the graph's next_token where fetched, else the logits' argmax. */
+function nextTokens(res: Record<string, OrtTensorLike>, what: string): (b: number) => number {
+  const next = res['next_token'];
+  if (next) {
+    const ids = next.data as BigInt64Array;
+    return (b) => Number(ids[b]!);
+  }
+  const logits = res['logits'];
+  if (!logits) throw new Error(`${what} returned neither "next_token" nor "logits"`);
+  const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
+  const V = logits.dims[2]!;
+  return (b) => argmaxRow(lg, b * V, V);
+}
+
 interface StepLayout {
   /** Per cache tensor: its input name and the output with this call's keys/values. */
   names: { cache: string; out: string }[];
@@ -292,6 +306,8 @@ async function greedyBatchCached(
   let done = rows.map(() => false); // by batch row: finished, still in the buffers
   let slots = rows.map(() => new Uint8Array(C)); // by batch row: which cache slots hold real keys
   const t0 = performance.now();
+  // Step graphs converted before next_token existed give logits only.
+  const fetches = [session.outputNames.includes('next_token') ? 'next_token' : 'logits', ...layout.names.map((nm) => nm.out)];
 
   /**
    * One call on batch rows [b0, b0 + n), T new tokens each (all real), written from slot `at`:
@@ -322,7 +338,7 @@ async function greedyBatchCached(
           : new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])),
     );
     const tr = performance.now();
-    const res = await session.run(feeds);
+    const res = await session.run(feeds, fetches);
     const dt = performance.now() - tr;
     greedyProfile.runMs += dt;
     greedyProfile.steps++;
@@ -336,15 +352,12 @@ async function greedyBatchCached(
     for (let b = 0; b < n; b++) if (!done[b0 + b]) running++;
     counters.forwardTokens += running * T;
     counters.paddedForwardTokens += n * T;
-    const logits = res['logits'];
-    if (!logits) throw new Error('step graph returned no "logits" output');
-    const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
-    const V = logits.dims[2]!;
+    const pick = nextTokens(res, 'step graph');
     running = 0;
     for (let b = 0; b < n; b++) {
       if (done[b0 + b]) continue;
       const i = live[b0 + b]!;
-      const id = argmaxRow(lg, b * V, V);
+      const id = pick(b);
       out[i]!.push(id);
       input[b] = BigInt(id); // the next step's input (prefill inputs are not read again)
       if (eos.has(id) || out[i]!.length >= rows[i]!.maxNew) done[b0 + b] = true;
