@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { convertCheckpoint } from '../../src/convert/convert.js';
-import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession, type OrtTensorLike } from '../../src/lm/decoder.js';
+import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession, type OrtTensorLike, type RentedDecoderSession } from '../../src/lm/decoder.js';
 import { greedyBatch, greedyBatches } from '../../src/lm/greedy.js';
 import { loadLanguageModel } from '../../src/lm/index.js';
 import { loadRuntime } from '../../src/lm/load.js';
@@ -183,3 +183,29 @@ for (const name of ['gpt2-tiny', 'pythia-tiny', 'llama-tiny']) {
     }
   });
 }
+
+test('the decoder session starts without weight prepacking and buys it after PREPACK_AFTER_RUNS calls, with the same tokens', async () => {
+  const { PREPACK_AFTER_RUNS } = await import('../../src/lm/prepack.js');
+  const folder = path.join(work, 'prepack-pythia');
+  await convertCheckpoint(path.join(sharedDir, 'models', 'hf-tiny', 'pythia-tiny'), folder, { dtype: 'fp32' });
+  const refs = await loadRefs('pythia-tiny');
+  const ort = await loadOrt();
+  const session = (await loadDecoderSession(folder, { device: 'cpu', dtype: 'fp32', deviceId: 0, threads: 1 })) as RentedDecoderSession;
+  try {
+    const counters = { forwardCalls: 0, forwardTokens: 0, paddedForwardTokens: 0 };
+    const row = (i: number) => [{ ids: refs[i]!.ids, maxNew: 10 }];
+    const first = await greedyBatch(ort, session, row(0), new Set(), counters);
+    assert.equal(counters.forwardCalls, 10);
+    assert.equal(session.isPrepacked, false, 'a short generation never pays for prepacking');
+    let i = 1;
+    while (counters.forwardCalls < PREPACK_AFTER_RUNS + 1) {
+      assert.deepEqual((await greedyBatch(ort, session, row(i), new Set(), counters))[0], refs[i]!.greedy_10, `text ${i} before or across the switch`);
+      i++;
+    }
+    assert.equal(session.isPrepacked, true, `prepacked from call ${PREPACK_AFTER_RUNS + 1} on`);
+    assert.deepEqual(first[0], refs[0]!.greedy_10);
+    assert.deepEqual((await greedyBatch(ort, session, row(0), new Set(), counters))[0], first[0], 'the prepacked session gives the same tokens');
+  } finally {
+    await session.release?.();
+  }
+});
