@@ -1,6 +1,7 @@
 // Generation profile (issue 22 item 2): our batched greedy decoding on a converted Pythia-shaped
 // random checkpoint vs bench/torch-e2e.py's batched greedy loop, at equal threads, over crt1's and
-// digit_mat's own prompts; per step: session.run vs JavaScript time, batch sizes, steps.
+// digit_mat's own prompts; per step: session.run vs JavaScript time, batch sizes, steps. Torch runs
+// twice: our lean batched loop and the loop shaped as Hugging Face 4.40.2's generate (torch-e2e.py hf).
 //
 // Usage: node dist/bench/gen-profile.js [--shape 160m|mini] [--dir D] [--torch 0]
 // Env: BENCH_THREADS (1), BENCH_E2E_GEN_CRT (50), BENCH_E2E_GEN_DIGIT (64).
@@ -85,12 +86,16 @@ for (const [name, task, condition, file, limit] of tasks) {
   if (arg('--torch', '1') === '1') {
     const gf = path.join(dir, `gen-${name}.json`);
     writeFileSync(gf, JSON.stringify({ jobs: ids.map((p) => ({ ids: p, gen: all.maxNew })), eos: 50256 }));
-    const of = path.join(dir, `gen-${name}-out.json`);
     const env = { ...process.env, BENCH_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-    const r = spawnSync('/usr/bin/python3', [path.join(REPO, 'bench', 'torch-e2e.py'), ckpt, gf, of, 'batched'], { env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-    const o = JSON.parse(readFileSync(of, 'utf8')) as { seconds: number; cpuSeconds: number; generated: Record<string, number[]>; paddedTokens: number };
-    const same = oursIds!.filter((g, i) => JSON.stringify(g) === JSON.stringify(o.generated[String(i)])).length;
-    console.log(`  torch batched: cpu ${o.cpuSeconds.toFixed(2)} s, wall ${o.seconds.toFixed(2)} s, padded tokens ${o.paddedTokens}; same ids ${same}/${oursIds!.length}; ours/torch cpu ${(lastCpu / o.cpuSeconds).toFixed(2)}`);
+    // batched: our lean torch loop (output layer at the last position only); hf: shaped as
+    // transformers 4.40.2's generate (output layer at every prefill position): both reported.
+    for (const mode of ['batched', 'hf']) {
+      const of = path.join(dir, `gen-${name}-${mode}-out.json`);
+      const r = spawnSync('/usr/bin/python3', [path.join(REPO, 'bench', 'torch-e2e.py'), ckpt, gf, of, mode], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(r.stderr);
+      const o = JSON.parse(readFileSync(of, 'utf8')) as { seconds: number; cpuSeconds: number; generated: Record<string, number[]>; paddedTokens: number; outputRows: number };
+      const same = oursIds!.filter((g, i) => JSON.stringify(g) === JSON.stringify(o.generated[String(i)])).length;
+      console.log(`  torch ${mode}: cpu ${o.cpuSeconds.toFixed(2)} s, wall ${o.seconds.toFixed(2)} s, padded tokens ${o.paddedTokens}, output rows ${o.outputRows}; same ids ${same}/${oursIds!.length}; ours/torch cpu ${(lastCpu / o.cpuSeconds).toFixed(2)}`);
+    }
   }
 }
