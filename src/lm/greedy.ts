@@ -245,6 +245,9 @@ function nextTokens(res: Record<string, OrtTensorLike>, what: string): (b: numbe
   return (b) => argmaxRow(lg, b * V, V);
 }
 
+/** Slots the step graph's cache capacity grows by (greedyBatchCached). */
+export const CACHE_GROWTH = 32;
+
 interface StepLayout {
   /** Per cache tensor: its input name and the output with this call's keys/values. */
   names: { cache: string; out: string }[];
@@ -280,7 +283,7 @@ type CacheArray = Float32Array | Uint16Array;
 
 /**
  * greedyBatch on the step graph. The key/value cache is one buffer per layer and kind, of capacity
- * longest prompt S + most new tokens, allocated once and kept here; each call reads it in place and
+ * longest prompt S + up to CACHE_GROWTH new tokens (grown as tokens come), kept here; each call reads it in place and
  * returns only its own keys/values, written into the buffer at the next slots. Prompts are laid
  * out left-padded (each ends at slot S − 1) but prefilled without pads: each run of rows of one
  * length L is one call at past_length S − L, so no pad token is computed. A finished row keeps its
@@ -296,15 +299,20 @@ async function greedyBatchCached(
   counters: GreedyCounters,
 ): Promise<number[][]> {
   const S = Math.max(...rows.map((r) => r.ids.length));
-  const C = S + Math.max(...rows.map((r) => r.maxNew)) - 1; // the last new token is never fed back
+  const most = S + Math.max(...rows.map((r) => r.maxNew)) - 1; // slots ever written: the last new token is never fed back
   const { heads: H, headDim: D } = layout;
-  const per = H * C * D; // elements of one row in one cache tensor
   const Ctor = layout.type === 'float16' ? Uint16Array : Float32Array;
-  const caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * per));
+  // The capacity grows with the tokens written (CACHE_GROWTH slots at a time, each row's slots
+  // copied into a wider buffer): every step attends to every slot of the capacity, so slots
+  // that are not written yet would cost scores, softmax and products for nothing (exact zero
+  // weights: the numbers are the same at any capacity).
+  let C = Math.min(most, S + CACHE_GROWTH);
+  let per = H * C * D; // elements of one row in one cache tensor
+  let caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * per));
   const out: number[][] = rows.map(() => []);
   let live = rows.map((_, i) => i); // batch row b is rows[live[b]]
   let done = rows.map(() => false); // by batch row: finished, still in the buffers
-  let slots = rows.map(() => new Uint8Array(C)); // by batch row: which cache slots hold real keys
+  let slots = rows.map(() => new Uint8Array(most)); // by batch row: which cache slots hold real keys
   const t0 = performance.now();
   // Step graphs converted before next_token existed give logits only.
   const fetches = [session.outputNames.includes('next_token') ? 'next_token' : 'logits', ...layout.names.map((nm) => nm.out)];
@@ -410,7 +418,18 @@ async function greedyBatchCached(
     const pos = BigInt64Array.from(next, (p) => BigInt(p));
     next = next.map((p) => p + 1);
     // The last slot is written only if a row can still take a token after this one.
-    running = await call(0, B, 1, past, input, pos, past + 1 < C, false);
+    const write = past + 1 < most;
+    if (write && past >= C) {
+      const wider = Math.min(most, C + CACHE_GROWTH);
+      caches = caches.map((cache) => {
+        const grown = new Ctor(B * H * wider * D);
+        for (let bh = 0; bh < B * H; bh++) grown.set(cache.subarray(bh * C * D, (bh + 1) * C * D), bh * wider * D);
+        return grown;
+      });
+      C = wider;
+      per = H * C * D;
+    }
+    running = await call(0, B, 1, past, input, pos, write, false);
     past += 1;
   }
   greedyProfile.totalMs += performance.now() - t0;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { convertCheckpoint } from '../../src/convert/convert.js';
 import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession, type OrtTensorLike, type RentedDecoderSession } from '../../src/lm/decoder.js';
-import { greedyBatch, greedyBatches } from '../../src/lm/greedy.js';
+import { CACHE_GROWTH, greedyBatch, greedyBatches } from '../../src/lm/greedy.js';
 import { loadLanguageModel } from '../../src/lm/index.js';
 import { loadRuntime } from '../../src/lm/load.js';
 import { sessionOptions } from '../../src/lm/threads.js';
@@ -151,6 +151,16 @@ for (const name of ['gpt2-tiny', 'pythia-tiny', 'llama-tiny']) {
           if (first) assert.deepEqual(batched, first, 'step graph = decoder graph');
           first = batched;
         }
+      }
+      // Past CACHE_GROWTH new tokens the step graph's cache is copied into a wider buffer: the
+      // same tokens as the decoder graph (no capacity) and as each row alone.
+      {
+        const rows = refs.slice(0, 6).map((r) => ({ ids: r.ids, maxNew: CACHE_GROWTH + 12 }));
+        const counters = { forwardCalls: 0, forwardTokens: 0, paddedForwardTokens: 0 };
+        const [onStep, onGrown] = [await greedyBatch(ort, step, rows, new Set(), counters), await greedyBatch(ort, grown, rows, new Set(), counters)];
+        assert.ok(onStep.every((r) => r.length === CACHE_GROWTH + 12));
+        assert.deepEqual(onStep, onGrown, 'step graph across cache growth = decoder graph');
+        for (const [i, r] of rows.entries()) assert.deepEqual((await greedyBatch(ort, step, [r], new Set(), counters))[0], onStep[i], `row ${i} alone`);
       }
       // greedy.ts prefills on an empty cache (capacity 0): bit-identical to a prefill that sees
       // the whole cache capacity, its slots unwritten (masked), as before that change.

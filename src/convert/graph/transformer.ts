@@ -147,7 +147,7 @@ function attention(b: Body, i: number, x: string): string {
   const group = Hq / Hkv;
   const qg = g.op('Transpose', [g.op('Reshape', [q4, shapeWith(b, [Hkv, group, D])])], [intsAttr('perm', [0, 2, 3, 1, 4])]);
   const axis2 = g.i64([2]);
-  const keyScores = (k: string) => g.op('MatMul', [qg, g.op('Unsqueeze', [g.op('Transpose', [k], [intsAttr('perm', [0, 1, 3, 2])]), axis2])]);
+  const keyScores = (k: string) => g.op('MatMul', [qg, g.op('Transpose', [g.op('Unsqueeze', [k, axis2])], [intsAttr('perm', [0, 1, 2, 4, 3])])]);
   const cache = b.cache?.(i);
   let scores = keyScores(all.k); // [B, Hkv, group, T, S]
   if (cache) scores = g.op('Concat', [keyScores(cache.k), scores], [intAttr('axis', -1)]); // [.., C + T]
