@@ -302,13 +302,14 @@ async function greedyBatchCached(
   const most = S + Math.max(...rows.map((r) => r.maxNew)) - 1; // slots ever written: the last new token is never fed back
   const { heads: H, headDim: D } = layout;
   const Ctor = layout.type === 'float16' ? Uint16Array : Float32Array;
-  // The capacity grows with the tokens written (CACHE_GROWTH slots at a time, each row's slots
-  // copied into a wider buffer): every step attends to every slot of the capacity, so slots
-  // that are not written yet would cost scores, softmax and products for nothing (exact zero
-  // weights: the numbers are the same at any capacity).
+  // The capacity grows with the tokens written (CACHE_GROWTH slots at a time): every step reads
+  // the whole capacity of every layer's cache (at 50 rows, 12 layers and 149 slots ~550 MB per
+  // step), so slots not written yet would cost memory traffic for exact zero weights (the numbers
+  // are the same at any capacity). The buffers are allocated once for the most slots and the rows
+  // are re-strided in place when the capacity grows: no fresh pages per growth.
   let C = Math.min(most, S + CACHE_GROWTH);
   let per = H * C * D; // elements of one row in one cache tensor
-  let caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * per));
+  const caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * H * most * D));
   const out: number[][] = rows.map(() => []);
   let live = rows.map((_, i) => i); // batch row b is rows[live[b]]
   let done = rows.map(() => false); // by batch row: finished, still in the buffers
@@ -421,11 +422,13 @@ async function greedyBatchCached(
     const write = past + 1 < most;
     if (write && past >= C) {
       const wider = Math.min(most, C + CACHE_GROWTH);
-      caches = caches.map((cache) => {
-        const grown = new Ctor(B * H * wider * D);
-        for (let bh = 0; bh < B * H; bh++) grown.set(cache.subarray(bh * C * D, (bh + 1) * C * D), bh * wider * D);
-        return grown;
-      });
+      for (const cache of caches) {
+        // Last (batch row, head) first: each moves up, never onto one not yet moved.
+        for (let bh = B * H - 1; bh >= 0; bh--) {
+          cache.copyWithin(bh * wider * D, bh * C * D, (bh + 1) * C * D);
+          cache.fill(0, (bh * wider + C) * D, (bh + 1) * wider * D);
+        }
+      }
       C = wider;
       per = H * C * D;
     }
