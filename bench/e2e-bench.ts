@@ -15,7 +15,8 @@
 // default /usr/bin/python3), BENCH_E2E_TORCH=0 to skip torch, BENCH_E2E_TASKS (comma list of task
 // names, e.g. blimp,crt/crt1; default all), BENCH_E2E_GEN_ALONE=0 to skip the in-process
 // generation timing, BENCH_E2E_REUSE_TORCH=1 to reuse torch runs over identical jobs (torchRun),
-// BENCH_E2E_TORCH_MODES (one,batched; e.g. batched alone for the 1b shape).
+// BENCH_E2E_TORCH_MODES (one,batched,hf; e.g. batched,hf for the 1b shape; hf = generation shaped as
+// Hugging Face 4.40.2's generate, run for tasks that generate).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -90,6 +91,8 @@ interface Row {
   cli: Timed;
   one?: Timed & { work: number; workCpu: number };
   batched?: Timed & { work: number; workCpu: number };
+  /** torch-e2e.py's hf mode (generation shaped as HF 4.40.2's generate): tasks that generate only. */
+  hf?: Timed & { work: number; workCpu: number };
   sameGenerated?: string;
   /** Largest |ours − torch| log-probability over every scored token, both torch modes. */
   maxDiff?: number;
@@ -225,8 +228,10 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
       const jobsFile = path.join(dir, `jobs-${t.task}.json`);
       writeFileSync(jobsFile, JSON.stringify({ jobs, eos: 50256 }));
       if (!torchProblem) {
-        const modes = (process.env.BENCH_E2E_TORCH_MODES ?? 'one,batched').split(',').filter((m): m is 'one' | 'batched' => m === 'one' || m === 'batched');
+        const modes = (process.env.BENCH_E2E_TORCH_MODES ?? 'one,batched,hf').split(',').filter((m): m is 'one' | 'batched' | 'hf' => m === 'one' || m === 'batched' || m === 'hf');
         for (const mode of modes) {
+          // hf differs from batched only in generation.
+          if (mode === 'hf' && !ours.size) continue;
           log(`== ${shape}: ${name} torch ${mode} …`);
           const outFile = path.join(dir, `torch-${t.task}-${mode}.json`);
           const tr = torchRun(python, ckpt, jobsFile, outFile, mode, cwd, pinned, log);
@@ -259,7 +264,9 @@ export async function runE2eBench(opts: { out?: string | null; log?: (s: string)
     'from its requests.jsonl) with torch, OpenMP, OpenBLAS and MKL pinned to T threads. "one" = one sequence',
     'at a time (generation: greedy with a key/value cache, one prompt at a time); "batched" = length-sorted',
     'batches of 16 (scoring right-padded; generation left-padded with positions from the mask and a',
-    'key/value cache, as Hugging Face `generate` does). The torch side is a hand-written GPT-NeoX forward',
+    'key/value cache; output layer at the last position only: leaner than Hugging Face `generate`);',
+    '"HF-shaped" = batched, with generation as transformers 4.40.2\'s `generate` runs it (the prefill\'s output',
+    'layer at every position, finished rows computing until the batch ends). The torch side is a hand-written GPT-NeoX forward',
     '(Hugging Face transformers is not installable here), not `transformers` itself.',
     torchProblem ? `\n**Torch comparison not run: ${torchProblem}.** Only the CLI side is reported.` : '',
   ];
@@ -363,12 +370,12 @@ function shapeMarkdown(shape: string, params: number, rows: Row[], first: Timed,
   const lines = [
     `### GPT-NeoX, Pythia-${shape} shape, cpu, fp32 (${(params / 1e6).toFixed(1)}M parameters), ${threads} thread(s)`,
     '',
-    '| task | requests (generations) | CLI s | CLI cpu s | torch one s | torch one cpu s | torch batched s | torch batched cpu s | CLI / one, cpu | CLI / batched, cpu | CLI / batched, wall | CLI peak RSS MiB | torch one / batched peak RSS MiB | max \\|Δ logprob\\| vs torch | same next-token argmax | same greedy ids as torch batched |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| task | requests (generations) | CLI s | CLI cpu s | torch one s | torch one cpu s | torch batched s | torch batched cpu s | CLI / one, cpu | CLI / batched, cpu | CLI / batched, wall | CLI peak RSS MiB | torch one / batched peak RSS MiB | max \\|Δ logprob\\| vs torch | same next-token argmax | same greedy ids as torch batched | torch HF-generate-shaped cpu s | CLI / HF-shaped, cpu |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.task} | ${r.requests}${r.gens ? ` (${r.gens})` : ''} | ${f2(r.cli.wall)} | ${f2(r.cli.cpu)} | ${r.one ? f2(r.one.wall) : '–'} | ${r.one ? f2(r.one.cpu) : '–'} | ${r.batched ? f2(r.batched.wall) : '–'} | ${r.batched ? f2(r.batched.cpu) : '–'} | ${ratio(r.cli.cpu, r.one?.cpu)} | ${ratio(r.cli.cpu, r.batched?.cpu)} | ${ratio(r.cli.wall, r.batched?.wall)} | ${r.cli.rssMiB.toFixed(0)} | ${r.one ? r.one.rssMiB.toFixed(0) : '–'} / ${r.batched ? r.batched.rssMiB.toFixed(0) : '–'} | ${r.maxDiff === undefined ? '–' : r.maxDiff.toExponential(1)} | ${r.sameArgmax ?? '–'} | ${r.sameGenerated ?? '–'} |`,
+      `| ${r.task} | ${r.requests}${r.gens ? ` (${r.gens})` : ''} | ${f2(r.cli.wall)} | ${f2(r.cli.cpu)} | ${r.one ? f2(r.one.wall) : '–'} | ${r.one ? f2(r.one.cpu) : '–'} | ${r.batched ? f2(r.batched.wall) : '–'} | ${r.batched ? f2(r.batched.cpu) : '–'} | ${ratio(r.cli.cpu, r.one?.cpu)} | ${ratio(r.cli.cpu, r.batched?.cpu)} | ${ratio(r.cli.wall, r.batched?.wall)} | ${r.cli.rssMiB.toFixed(0)} | ${r.one ? r.one.rssMiB.toFixed(0) : '–'} / ${r.batched ? r.batched.rssMiB.toFixed(0) : '–'} | ${r.maxDiff === undefined ? '–' : r.maxDiff.toExponential(1)} | ${r.sameArgmax ?? '–'} | ${r.sameGenerated ?? '–'} | ${r.hf ? f2(r.hf.cpu) : '–'} | ${ratio(r.cli.cpu, r.hf?.cpu)} |`,
     );
   }
   const mism = rows.reduce((a, r) => a + r.idMismatches, 0);

@@ -9,11 +9,19 @@ and position ids, in two modes:
   batched length-sorted batches of BATCH (16) rows: scoring right-padded (what minicons and
           lm-evaluation-harness do), generation left-padded with position ids from the attention
           mask (cumsum - 1, as Hugging Face generate does); finished rows keep computing until the
-          batch ends, as HF generate's do
+          batch ends, as HF generate's do; the output layer at the last position only (leaner
+          than HF generate: see hf)
+  hf      as batched, but generation does what Hugging Face transformers 4.40.2's `generate`
+          does on GPT-NeoX: the prefill applies the output layer to every position of every row
+          (modeling_gpt_neox.py, GPTNeoXForCausalLM.forward: `lm_logits = self.embed_out(hidden_states)`
+          on the whole [B, S, hidden]; `num_logits_to_keep` came in a later release), and greedy
+          search then reads `outputs.logits[:, -1, :]` (generation/utils.py,
+          GenerationMixin._greedy_search); finished rows keep computing (`unfinished_sequences`
+          replaces their tokens with the pad id) until every row is done. Scoring as batched.
 Hugging Face transformers itself is not used (not installable here): this loop stands in for
 `model(...)` / `model.generate(...)` with the same arithmetic.
 
-Usage: torch-e2e.py MODEL_DIR JOBS.json OUT.json MODE
+Usage: torch-e2e.py MODEL_DIR JOBS.json OUT.json MODE (one | batched | hf)
   JOBS.json: {"jobs": [{"ids": [...], "start": s} | {"ids": [...], "next": true} | {"ids": [...], "gen": n}], "eos": id}
   OUT.json:  forward tokens, output rows, generated ids, per scoring job its tokens' log-probabilities
              (or a next-token job's argmax), seconds after load, threads.
@@ -151,8 +159,9 @@ def score_rows(model, rows, stats, results):
             stats["outputRows"] += len(idx)
 
 
-def generate_rows(model, prompts, n, eos, stats):
-    """Greedy, left-padded, positions from the mask; returns new ids per row (cut after EOS)."""
+def generate_rows(model, prompts, n, eos, stats, full_logits=False):
+    """Greedy, left-padded, positions from the mask; returns new ids per row (cut after EOS).
+    full_logits: the prefill computes every position's logits, as HF 4.40.2's generate does."""
     B = len(prompts)
     S = max(len(p) for p in prompts)
     ids = torch.zeros(B, S, dtype=torch.int64)
@@ -168,8 +177,12 @@ def generate_rows(model, prompts, n, eos, stats):
         h, past = model.forward(ids, pos, keymask, past)
         stats["forwardTokens"] += int(keymask[:, -ids.shape[1] :].sum()) if step == 0 else B
         stats["paddedTokens"] += B * ids.shape[1]
-        logits = h[:, -1] @ model.head.T
-        stats["outputRows"] += B
+        if full_logits and step == 0:
+            logits = (h @ model.head.T)[:, -1]
+            stats["outputRows"] += B * h.shape[1]
+        else:
+            logits = h[:, -1] @ model.head.T
+            stats["outputRows"] += B
         nxt = logits.argmax(-1)
         for b in range(B):
             if not done[b]:
@@ -210,7 +223,7 @@ def main(folder, jobs_file, out_file, mode):
         for k in range(0, len(gorder), BATCH):
             chunk = gorder[k : k + BATCH]
             n = max(j["gen"] for _, j in chunk)
-            res = generate_rows(model, [j["ids"] for _, j in chunk], n, eos, stats)
+            res = generate_rows(model, [j["ids"] for _, j in chunk], n, eos, stats, full_logits=mode == "hf")
             for (i, j), r in zip(chunk, res):
                 generated[i] = r[: j["gen"]]
     out = {"mode": mode, "loadSeconds": load_s, "seconds": time.perf_counter() - t1, "cpuSeconds": time.process_time() - c1, "threads": torch.get_num_threads(), "torch": torch.__version__, "generated": {str(k): v for k, v in generated.items()}, "scores": {str(k): v for k, v in scores.items()}, **stats}
@@ -219,6 +232,6 @@ def main(folder, jobs_file, out_file, mode):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5 or sys.argv[4] not in ("one", "batched"):
-        raise SystemExit("usage: torch-e2e.py MODEL_DIR JOBS.json OUT.json one|batched")
+    if len(sys.argv) != 5 or sys.argv[4] not in ("one", "batched", "hf"):
+        raise SystemExit("usage: torch-e2e.py MODEL_DIR JOBS.json OUT.json one|batched|hf")
     main(*sys.argv[1:])

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sessionOptions, type ThreadOptions } from './threads.js';
+import { RentedSessions, withPrepacking } from './prepack.js';
 import { dtypeSuffix, executionProviders } from './score-graph.js';
 
 export interface OrtTensorLike {
@@ -18,7 +19,9 @@ export interface DecoderSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
   inputMetadata: ReadonlyArray<{ name: string; type?: string; shape?: ReadonlyArray<number | string> }>;
-  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
+  outputMetadata?: ReadonlyArray<{ name: string; type?: string; shape?: ReadonlyArray<number | string> }>;
+  /** fetches: the outputs wanted (default: all); onnxruntime copies out only those. */
+  run(feeds: Record<string, OrtTensorLike>, fetches?: readonly string[]): Promise<Record<string, OrtTensorLike>>;
   release?(): Promise<void>;
 }
 
@@ -42,7 +45,9 @@ export function stepGraphFile(folder: string, dtype: string): string {
 /**
  * The decoder session for greedy generation: the step graph where the folder has one and the
  * device is the CPU (its cache lives in JavaScript memory; on CUDA it would cross to the device
- * every step), else the transformers.js decoder graph.
+ * every step), else the transformers.js decoder graph. On the CPU it starts without weight
+ * prepacking and buys it after PREPACK_AFTER_RUNS calls (prepack.ts), as the scoring graph does:
+ * a task's few generation steps never pay for it (~15 CPU s per load at 1B).
  */
 export async function loadDecoderSession(
   folder: string,
@@ -52,14 +57,37 @@ export async function loadDecoderSession(
   const file = opts.device === 'cpu' && existsSync(step) ? step : decoderGraphFile(folder, opts.dtype);
   if (!existsSync(file)) throw new Error(`decoder graph ${path.relative(folder, file)} is missing in ${folder} (needed to generate)`);
   const ort = await loadOrt();
+  const cpu = opts.device === 'cpu';
+  const create = (prepack: boolean) =>
+    ort.InferenceSession.create(file, withPrepacking({ executionProviders: executionProviders(opts.device, opts.deviceId), ...sessionOptions(opts) }, prepack || !cpu));
+  let first: DecoderSession;
   try {
-    return await ort.InferenceSession.create(file, {
-      executionProviders: executionProviders(opts.device, opts.deviceId),
-      ...sessionOptions(opts),
-    });
+    first = await create(false);
   } catch (e) {
     throw new Error(`cannot load decoder graph ${file} (device ${opts.device}): ${e instanceof Error ? e.message : String(e)}`);
   }
+  return cpu ? rentedDecoder(first, create) : first;
+}
+
+/** A decoder session whose weights are prepacked only after PREPACK_AFTER_RUNS calls (prepack.ts). */
+export interface RentedDecoderSession extends DecoderSession {
+  readonly isPrepacked: boolean;
+}
+
+function rentedDecoder(first: DecoderSession, create: (prepack: boolean) => Promise<DecoderSession>): RentedDecoderSession {
+  const rented = new RentedSessions([first], (_, prepack) => create(prepack), true);
+  // The recreated session is the same graph: names and metadata stay those of the first.
+  return {
+    inputNames: first.inputNames,
+    outputNames: first.outputNames,
+    inputMetadata: first.inputMetadata,
+    ...(first.outputMetadata ? { outputMetadata: first.outputMetadata } : {}),
+    get isPrepacked() {
+      return rented.isPrepacked;
+    },
+    run: (feeds, fetches) => rented.use(([s]) => (fetches ? s!.run(feeds, fetches) : s!.run(feeds))),
+    release: () => rented.release(),
+  };
 }
 
 /**

@@ -231,6 +231,23 @@ async function greedyBatchGrown(
   return out;
 }
 
+/** Each batch row's greedy token: the graph's next_token where fetched, else the logits' argmax. */
+function nextTokens(res: Record<string, OrtTensorLike>, what: string): (b: number) => number {
+  const next = res['next_token'];
+  if (next) {
+    const ids = next.data as BigInt64Array;
+    return (b) => Number(ids[b]!);
+  }
+  const logits = res['logits'];
+  if (!logits) throw new Error(`${what} returned neither "next_token" nor "logits"`);
+  const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
+  const V = logits.dims[2]!;
+  return (b) => argmaxRow(lg, b * V, V);
+}
+
+/** Slots the step graph's cache capacity grows by (greedyBatchCached). */
+export const CACHE_GROWTH = 32;
+
 interface StepLayout {
   /** Per cache tensor: its input name and the output with this call's keys/values. */
   names: { cache: string; out: string }[];
@@ -266,7 +283,7 @@ type CacheArray = Float32Array | Uint16Array;
 
 /**
  * greedyBatch on the step graph. The key/value cache is one buffer per layer and kind, of capacity
- * longest prompt S + most new tokens, allocated once and kept here; each call reads it in place and
+ * longest prompt S + up to CACHE_GROWTH new tokens (grown as tokens come), kept here; each call reads it in place and
  * returns only its own keys/values, written into the buffer at the next slots. Prompts are laid
  * out left-padded (each ends at slot S − 1) but prefilled without pads: each run of rows of one
  * length L is one call at past_length S − L, so no pad token is computed. A finished row keeps its
@@ -282,38 +299,55 @@ async function greedyBatchCached(
   counters: GreedyCounters,
 ): Promise<number[][]> {
   const S = Math.max(...rows.map((r) => r.ids.length));
-  const C = S + Math.max(...rows.map((r) => r.maxNew)) - 1; // the last new token is never fed back
+  const most = S + Math.max(...rows.map((r) => r.maxNew)) - 1; // slots ever written: the last new token is never fed back
   const { heads: H, headDim: D } = layout;
-  const per = H * C * D; // elements of one row in one cache tensor
   const Ctor = layout.type === 'float16' ? Uint16Array : Float32Array;
-  const caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * per));
+  // The capacity grows with the tokens written (CACHE_GROWTH slots at a time): every step reads
+  // the whole capacity of every layer's cache (at 50 rows, 12 layers and 149 slots ~550 MB per
+  // step), so slots not written yet would cost memory traffic for exact zero weights (the numbers
+  // are the same at any capacity). The buffers are allocated once for the most slots and the rows
+  // are re-strided in place when the capacity grows: no fresh pages per growth.
+  let C = Math.min(most, S + CACHE_GROWTH);
+  let per = H * C * D; // elements of one row in one cache tensor
+  const caches: CacheArray[] = layout.names.map(() => new Ctor(rows.length * H * most * D));
   const out: number[][] = rows.map(() => []);
   let live = rows.map((_, i) => i); // batch row b is rows[live[b]]
   let done = rows.map(() => false); // by batch row: finished, still in the buffers
-  let slots = rows.map(() => new Uint8Array(C)); // by batch row: which cache slots hold real keys
+  let slots = rows.map(() => new Uint8Array(most)); // by batch row: which cache slots hold real keys
   const t0 = performance.now();
+  // Step graphs converted before next_token existed give logits only.
+  const fetches = [session.outputNames.includes('next_token') ? 'next_token' : 'logits', ...layout.names.map((nm) => nm.out)];
 
   /**
    * One call on batch rows [b0, b0 + n), T new tokens each (all real), written from slot `at`:
-   * picks each live row's next token; returns how many of them go on.
+   * picks each live row's next token; returns how many of them go on. A prefill (`fresh`) sees an
+   * empty cache: every slot before its prompt is unwritten, so the graph gets a cache of capacity
+   * 0 rather than attend to C masked slots (exact zero weights either way: the same numbers, with
+   * no scores, softmax or products over slots that hold nothing).
    */
-  const call = async (b0: number, n: number, T: number, at: number, input: BigInt64Array, pos: BigInt64Array, write: boolean): Promise<number> => {
-    const am = new BigInt64Array(n * (C + T));
+  const call = async (b0: number, n: number, T: number, at: number, input: BigInt64Array, pos: BigInt64Array, write: boolean, fresh: boolean): Promise<number> => {
+    const cap = fresh ? 0 : C;
+    const am = new BigInt64Array(n * (cap + T));
     for (let b = 0; b < n; b++) {
       const s = slots[b0 + b]!;
-      const o = b * (C + T);
-      for (let j = 0; j < at; j++) if (s[j]) am[o + j] = 1n;
-      am.fill(1n, o + C, o + C + T);
+      const o = b * (cap + T);
+      if (!fresh) for (let j = 0; j < at; j++) if (s[j]) am[o + j] = 1n;
+      am.fill(1n, o + cap, o + cap + T);
     }
     const feeds: Record<string, OrtTensorLike> = {
       input_ids: new ort.Tensor('int64', input, [n, T]),
       position_ids: new ort.Tensor('int64', pos, [n, T]),
-      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(at)]), []),
-      attention_mask: new ort.Tensor('int64', am, [n, C + T]),
+      past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(fresh ? 0 : at)]), []),
+      attention_mask: new ort.Tensor('int64', am, [n, cap + T]),
     };
-    layout.names.forEach((nm, k) => (feeds[nm.cache] = new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])));
+    layout.names.forEach(
+      (nm, k) =>
+        (feeds[nm.cache] = fresh
+          ? new ort.Tensor(layout.type, new Ctor(0), [n, H, 0, D])
+          : new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])),
+    );
     const tr = performance.now();
-    const res = await session.run(feeds);
+    const res = await session.run(feeds, fetches);
     const dt = performance.now() - tr;
     greedyProfile.runMs += dt;
     greedyProfile.steps++;
@@ -327,15 +361,12 @@ async function greedyBatchCached(
     for (let b = 0; b < n; b++) if (!done[b0 + b]) running++;
     counters.forwardTokens += running * T;
     counters.paddedForwardTokens += n * T;
-    const logits = res['logits'];
-    if (!logits) throw new Error('step graph returned no "logits" output');
-    const lg = logits.type === 'float32' ? (logits.data as Float32Array) : Float32Array.from(logits.data as ArrayLike<number>);
-    const V = logits.dims[2]!;
+    const pick = nextTokens(res, 'step graph');
     running = 0;
     for (let b = 0; b < n; b++) {
       if (done[b0 + b]) continue;
       const i = live[b0 + b]!;
-      const id = argmaxRow(lg, b * V, V);
+      const id = pick(b);
       out[i]!.push(id);
       input[b] = BigInt(id); // the next step's input (prefill inputs are not read again)
       if (eos.has(id) || out[i]!.length >= rows[i]!.maxNew) done[b0 + b] = true;
@@ -365,7 +396,7 @@ async function greedyBatchCached(
     const input = new BigInt64Array(n * L);
     const pos = new BigInt64Array(n * L);
     for (let b = 0; b < n; b++) rows[b0 + b]!.ids.forEach((id, j) => ((input[b * L + j] = BigInt(id)), (pos[b * L + j] = BigInt(j))));
-    running += await call(b0, n, L, S - L, input, pos, true);
+    running += await call(b0, n, L, S - L, input, pos, true, true);
     for (let b = 0; b < n; b++) chosen[b0 + b] = input[b]!;
     b0 += n;
   }
@@ -388,7 +419,20 @@ async function greedyBatchCached(
     const pos = BigInt64Array.from(next, (p) => BigInt(p));
     next = next.map((p) => p + 1);
     // The last slot is written only if a row can still take a token after this one.
-    running = await call(0, B, 1, past, input, pos, past + 1 < C);
+    const write = past + 1 < most;
+    if (write && past >= C) {
+      const wider = Math.min(most, C + CACHE_GROWTH);
+      for (const cache of caches) {
+        // Last (batch row, head) first: each moves up, never onto one not yet moved.
+        for (let bh = B * H - 1; bh >= 0; bh--) {
+          cache.copyWithin(bh * wider * D, bh * C * D, (bh + 1) * C * D);
+          cache.fill(0, (bh * wider + C) * D, (bh + 1) * wider * D);
+        }
+      }
+      C = wider;
+      per = H * C * D;
+    }
+    running = await call(0, B, 1, past, input, pos, write, false);
     past += 1;
   }
   greedyProfile.totalMs += performance.now() - t0;

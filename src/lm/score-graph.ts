@@ -12,6 +12,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PackedBatch } from './packing.js';
+import { RentedSessions, withPrepacking } from './prepack.js';
 import { sessionOptions } from './threads.js';
 
 /** onnx/model{suffix}.onnx naming, as transformers.js uses it. */
@@ -88,39 +89,25 @@ export function executionProviders(device: string, deviceId: number): unknown[] 
   return [device];
 }
 
-/**
- * Weight prepacking on the CPU, rented before it is bought. onnxruntime's CPU MatMul by default
- * copies every weight into its packed layout when the session is created: on the Pythia-160m shape
- * 2.3 CPU s and a second, anonymous copy of the weights (555 MiB resident against 82 MiB with the
- * weights left memory-mapped), ~15 s at 1B, while a forward pass without it packs on the fly at
- * ~0.1 CPU s per call (160m, batches of ~400 tokens). A one-off `pipeline score` of a few items
- * makes a handful of calls; a full task makes hundreds. So the sessions start unpacked and are
- * recreated with prepacking after PREPACK_AFTER_RUNS calls: short stages never pay for it, long
- * ones pay at most about twice the cheaper choice up front (the ski-rental bound).
- */
-export const PREPACK_AFTER_RUNS = 16;
-
-function withPrepacking(base: Record<string, unknown>, prepack: boolean): Record<string, unknown> {
-  if (prepack) return base;
-  const extra = (base['extra'] ?? {}) as { session?: Record<string, string> };
-  return { ...base, extra: { ...extra, session: { ...(extra.session ?? {}), disable_prepacking: '1' } } };
-}
+// Prepacking: rented before it is bought (prepack.ts).
+export { PREPACK_AFTER_RUNS } from './prepack.js';
 
 export class ScoreGraph {
-  private runs = 0;
-  private inFlight = 0;
-  private prepacked: boolean;
-  private prepacking: Promise<void> | undefined;
+  private readonly rented: RentedSessions<OrtSession>;
 
   private constructor(
     private readonly ort: Ort,
-    private readonly sessions: OrtSession[],
+    sessions: OrtSession[],
     readonly files: string[],
-    private readonly options: (i: number, prepack: boolean) => Record<string, unknown>,
+    options: (i: number, prepack: boolean) => Record<string, unknown>,
     cpu: boolean,
   ) {
-    // Only the CPU provider prepacks; elsewhere there is nothing to switch.
-    this.prepacked = !cpu;
+    // Sessions start unpacked and are recreated with prepacking after PREPACK_AFTER_RUNS calls.
+    this.rented = new RentedSessions(sessions, (i, prepack) => ort.InferenceSession.create(files[i]!, options(i, prepack)), cpu);
+  }
+
+  private get sessions(): readonly OrtSession[] {
+    return this.rented.sessions;
   }
 
   static async load(folder: string, opts: ScoreGraphOptions): Promise<ScoreGraph> {
@@ -177,36 +164,11 @@ export class ScoreGraph {
 
   /** Whether the sessions now hold prepacked weights (always true off the CPU). */
   get isPrepacked(): boolean {
-    return this.prepacked;
-  }
-
-  /** Recreate each session with prepacked weights (same graph, same options otherwise). */
-  private async prepack(): Promise<void> {
-    for (const [i, file] of this.files.entries()) {
-      const fresh = await this.ort.InferenceSession.create(file, this.options(i, true));
-      const old = this.sessions[i]!;
-      this.sessions[i] = fresh;
-      await old.release().catch(() => undefined);
-    }
-    this.prepacked = true;
+    return this.rented.isPrepacked;
   }
 
   async run(batch: PackedBatch): Promise<GraphOutput> {
-    // Swapped only when no other call is running on the sessions it releases; calls that come
-    // meanwhile wait for the swap rather than run on a session about to be released.
-    if (!this.prepacked && !this.prepacking && this.runs >= PREPACK_AFTER_RUNS && this.inFlight === 0) {
-      this.prepacking = this.prepack().finally(() => {
-        this.prepacking = undefined;
-      });
-    }
-    if (this.prepacking) await this.prepacking;
-    this.runs++;
-    this.inFlight++;
-    try {
-      return await this.runOnce(batch);
-    } finally {
-      this.inFlight--;
-    }
+    return this.rented.use(() => this.runOnce(batch));
   }
 
   private async runOnce(batch: PackedBatch): Promise<GraphOutput> {
@@ -244,6 +206,6 @@ export class ScoreGraph {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(this.sessions.map((s) => s.release().catch(() => undefined)));
+    await this.rented.release();
   }
 }

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { convertCheckpoint } from '../../src/convert/convert.js';
-import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession } from '../../src/lm/decoder.js';
-import { greedyBatch, greedyBatches } from '../../src/lm/greedy.js';
+import { decoderGraphFile, loadDecoderSession, loadOrt, type DecoderSession, type OrtTensorLike, type RentedDecoderSession } from '../../src/lm/decoder.js';
+import { CACHE_GROWTH, greedyBatch, greedyBatches } from '../../src/lm/greedy.js';
 import { loadLanguageModel } from '../../src/lm/index.js';
 import { loadRuntime } from '../../src/lm/load.js';
 import { sessionOptions } from '../../src/lm/threads.js';
@@ -152,9 +152,70 @@ for (const name of ['gpt2-tiny', 'pythia-tiny', 'llama-tiny']) {
           first = batched;
         }
       }
+      // Past CACHE_GROWTH new tokens the step graph's cache is copied into a wider buffer: the
+      // same tokens as the decoder graph (no capacity) and as each row alone.
+      {
+        const rows = refs.slice(0, 6).map((r) => ({ ids: r.ids, maxNew: CACHE_GROWTH + 12 }));
+        const counters = { forwardCalls: 0, forwardTokens: 0, paddedForwardTokens: 0 };
+        const [onStep, onGrown] = [await greedyBatch(ort, step, rows, new Set(), counters), await greedyBatch(ort, grown, rows, new Set(), counters)];
+        assert.ok(onStep.every((r) => r.length === CACHE_GROWTH + 12));
+        assert.deepEqual(onStep, onGrown, 'step graph across cache growth = decoder graph');
+        for (const [i, r] of rows.entries()) assert.deepEqual((await greedyBatch(ort, step, [r], new Set(), counters))[0], onStep[i], `row ${i} alone`);
+      }
+      // greedy.ts prefills on an empty cache (capacity 0): bit-identical to a prefill that sees
+      // the whole cache capacity, its slots unwritten (masked), as before that change.
+      for (const r of refs.slice(0, 4)) {
+        const L = r.ids.length;
+        const at = 5;
+        const C = at + L + 3;
+        const run = async (cap: number, past: number) => {
+          const am = new BigInt64Array(cap + L);
+          am.fill(1n, cap);
+          const feeds: Record<string, OrtTensorLike> = {
+            input_ids: new ort.Tensor('int64', BigInt64Array.from(r.ids, BigInt), [1, L]),
+            position_ids: new ort.Tensor('int64', BigInt64Array.from(r.ids, (_, j) => BigInt(j)), [1, L]),
+            past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(past)]), []),
+            attention_mask: new ort.Tensor('int64', am, [1, cap + L]),
+          };
+          for (const m of step.inputMetadata) {
+            if (!m.name.startsWith('cache.')) continue;
+            const [, h, , d] = m.shape as number[];
+            feeds[m.name] = new ort.Tensor('float32', new Float32Array(h! * cap * d!), [1, h!, cap, d!]);
+          }
+          return step.run(feeds);
+        };
+        const [empty, full] = [await run(0, 0), await run(C, at)];
+        for (const out of step.outputNames) assert.deepEqual(empty[out]!.data, full[out]!.data, `${out} of text ${r.text.slice(0, 20)}`);
+      }
     } finally {
       await step.release?.();
       await grown.release?.();
     }
   });
 }
+
+test('the decoder session starts without weight prepacking and buys it after PREPACK_AFTER_RUNS calls, with the same tokens', async () => {
+  const { PREPACK_AFTER_RUNS } = await import('../../src/lm/prepack.js');
+  const folder = path.join(work, 'prepack-pythia');
+  await convertCheckpoint(path.join(sharedDir, 'models', 'hf-tiny', 'pythia-tiny'), folder, { dtype: 'fp32' });
+  const refs = await loadRefs('pythia-tiny');
+  const ort = await loadOrt();
+  const session = (await loadDecoderSession(folder, { device: 'cpu', dtype: 'fp32', deviceId: 0, threads: 1 })) as RentedDecoderSession;
+  try {
+    const counters = { forwardCalls: 0, forwardTokens: 0, paddedForwardTokens: 0 };
+    const row = (i: number) => [{ ids: refs[i]!.ids, maxNew: 10 }];
+    const first = await greedyBatch(ort, session, row(0), new Set(), counters);
+    assert.equal(counters.forwardCalls, 10);
+    assert.equal(session.isPrepacked, false, 'a short generation never pays for prepacking');
+    let i = 1;
+    while (counters.forwardCalls < PREPACK_AFTER_RUNS + 1) {
+      assert.deepEqual((await greedyBatch(ort, session, row(i), new Set(), counters))[0], refs[i]!.greedy_10, `text ${i} before or across the switch`);
+      i++;
+    }
+    assert.equal(session.isPrepacked, true, `prepacked from call ${PREPACK_AFTER_RUNS + 1} on`);
+    assert.deepEqual(first[0], refs[0]!.greedy_10);
+    assert.deepEqual((await greedyBatch(ort, session, row(0), new Set(), counters))[0], first[0], 'the prepacked session gives the same tokens');
+  } finally {
+    await session.release?.();
+  }
+});

@@ -11,6 +11,7 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 const { onnx } = onnxProto;
 
 export const OPSET = 17;
+const MS_DOMAIN = 'com.microsoft';
 const IR_VERSION = 8;
 
 export const DT = {
@@ -110,6 +111,13 @@ export class GraphBuilder {
     return this.node(op, inputs, attrs, output === undefined ? 1 : [output])[0]!;
   }
 
+  /** An onnxruntime contrib operator (domain com.microsoft, imported at encode time). */
+  msOp(op: string, inputs: string[], attrs: Attr[] = []): string {
+    const out = this.op(op, inputs, attrs);
+    this.nodes.at(-1)!.domain = MS_DOMAIN;
+    return out;
+  }
+
   /** A weight initializer by its canonical name (attached at encode time). */
   weight(name: string): string {
     this.weightsUsed.add(name);
@@ -165,7 +173,7 @@ export class GraphBuilder {
     }
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: '', version: OPSET }],
+      opsetImport: [{ domain: '', version: OPSET }, ...(this.nodes.some((n) => n.domain === MS_DOMAIN) ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
       producerName: 'lm-task-demands/convert',
       producerVersion: '1',
       graph: { name: this.name, node: this.nodes, initializer: inits, input: this.inputs, output: this.outputs },

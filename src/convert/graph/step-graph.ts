@@ -10,6 +10,7 @@
 //                           new tokens (1 = real; unwritten slots must be 0)
 //   cache.{i}.key/.value    [batch_size, kvHeads, capacity, headDim] (graph dtype)
 //   → logits float32 [batch_size, 1, vocab] (last position only)
+//     next_token            int64 [batch_size]: the logits' argmax (first of equal maxima)
 //     key.{i}, value.{i}    [batch_size, kvHeads, sequence_length, headDim]
 // Attention is the decoder graph's (float64 softmax over cache slots and new keys together), with
 // the probabilities × values product split in two: over the cache slots, plus over the new keys.
@@ -71,8 +72,12 @@ export function buildStepGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   const last = g.op('Slice', [h3, g.op('Sub', [g.op('Unsqueeze', [seq, g.i64([0])]), g.i64([1])]), g.op('Unsqueeze', [seq, g.i64([0])]), g.i64([1])]);
   const logits = outputLayer(b, g.op('Reshape', [last, g.i64([-1, spec.hidden])]));
   g.op('Reshape', [logits, g.i64([-1, 1, spec.vocab])], [], 'logits');
+  // Greedy decoding reads only the argmax (the first of equal maxima, as greedy.ts's own argmax):
+  // fetching it instead of the logits spares copying batch × vocab floats out every step.
+  g.op('ArgMax', [logits], [intAttr('axis', 1), intAttr('keepdims', 0)], 'next_token');
 
   g.output('logits', DT.FLOAT, ['batch_size', 1, spec.vocab]);
+  g.output('next_token', DT.INT64, ['batch_size']);
   for (let i = 0; i < layers; i++) {
     for (const kv of ['key', 'value']) g.output(`${kv}.${i}`, T, ['batch_size', kvHeads, 'sequence_length', headDim]);
   }

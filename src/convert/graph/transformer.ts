@@ -80,10 +80,11 @@ function act(b: Body, x: string): string {
         return g.op('Relu', [v]);
       case 'silu':
         return g.op('Mul', [v, g.op('Sigmoid', [v])]);
-      case 'gelu': {
-        const erf = g.op('Erf', [g.op('Mul', [v, g.float([Math.SQRT1_2])])]);
-        return g.op('Mul', [g.op('Mul', [v, g.float([0.5])]), g.op('Add', [erf, g.float([1])])]);
-      }
+      case 'gelu':
+        // onnxruntime's Gelu kernel computes what x·0.5·(1 + erf(x·√½)) as separate operators did
+        // (the same erf, bit for bit: test/convert/gelu.test.ts) in one pass instead of five, and
+        // onnxruntime does not fuse that pattern itself (its fusion looks for x / √2).
+        return g.msOp('Gelu', [v]);
       case 'gelu_tanh': {
         const cube = g.op('Mul', [g.op('Mul', [v, v]), v]);
         const inner = g.op('Mul', [g.op('Add', [v, g.op('Mul', [cube, g.float([0.044715])])]), g.float([Math.sqrt(2 / Math.PI)])]);
@@ -146,7 +147,7 @@ function attention(b: Body, i: number, x: string): string {
   const group = Hq / Hkv;
   const qg = g.op('Transpose', [g.op('Reshape', [q4, shapeWith(b, [Hkv, group, D])])], [intsAttr('perm', [0, 2, 3, 1, 4])]);
   const axis2 = g.i64([2]);
-  const keyScores = (k: string) => g.op('MatMul', [qg, g.op('Unsqueeze', [g.op('Transpose', [k], [intsAttr('perm', [0, 1, 3, 2])]), axis2])]);
+  const keyScores = (k: string) => g.op('MatMul', [qg, g.op('Transpose', [g.op('Unsqueeze', [k, axis2])], [intsAttr('perm', [0, 1, 2, 4, 3])])]);
   const cache = b.cache?.(i);
   let scores = keyScores(all.k); // [B, Hkv, group, T, S]
   if (cache) scores = g.op('Concat', [keyScores(cache.k), scores], [intAttr('axis', -1)]); // [.., C + T]
