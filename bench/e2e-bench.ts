@@ -53,10 +53,12 @@ interface Timed {
 
 /** Run a command under /usr/bin/time: wall, user+sys CPU, peak RSS, blocks written. */
 function timed(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Timed {
-  const stats = path.join(opts.cwd, '.time');
+  // Per bench process: two benches sharing a BENCH_E2E_DIR would otherwise read each other's figures.
+  const stats = path.join(opts.cwd, `.time-${process.pid}`);
   const r = spawnSync('/usr/bin/time', ['-o', stats, '-f', '%e %U %S %M %O', cmd, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
   const [e, u, s, m, o] = readFileSync(stats, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  rmSync(stats, { force: true });
   return { wall: e!, cpu: u! + s!, rssMiB: m! / 1024, writtenMiB: (o! * 512) / 2 ** 20, stdout: r.stdout };
 }
 

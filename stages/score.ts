@@ -126,7 +126,7 @@ function requestCache(ctx: StageContext, cacheRoot: string, modelDigest: string,
 export const scoreKind: StageKind = {
   name: 'score',
   description: 'score one task (× condition) with one model instance: the paper-format CSV plus requests.jsonl',
-  libraries: ['@huggingface/transformers', 'onnxruntime-node'],
+  libraries: ['@huggingface/transformers', '@huggingface/tokenizers', 'onnxruntime-node'],
   params: scoreParams,
   isolation: 'worker',
   // An hour to load the model and answer the first batch, then a minute per request (its

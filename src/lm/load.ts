@@ -12,6 +12,8 @@ import { ModelLoadError } from './errors.js';
 import { tokenizerMaxId } from '../util/tokenizer-ids.js';
 import type { CausalModelLike, Runtime, TensorCtor, TokenizerLike } from './runtime.js';
 import { sessionOptions } from './threads.js';
+import { directTokenizer } from './tokenizer-direct.js';
+import { prepareGenerationConfig } from './generation-config.js';
 
 export interface LoadedRuntime extends Runtime {
   folder: string;
@@ -75,12 +77,26 @@ export async function loadRuntime(
     new ModelLoadError(`cannot load language model from folder "${folder}" (device ${device}, dtype ${dtype}): ${msg}`);
   const problem = folderProblem(folder);
   if (problem) throw fail(problem);
-  // Read here first: transformers.js's own errors name no file and quote the text.
-  for (const f of ['config.json', 'tokenizer_config.json', 'generation_config.json']) readJson(path.join(folder, f), fail);
+  // Read here first: transformers.js's own errors name no file and quote the text. Each file is
+  // read once (tokenizer.json is 1.5 MB for the GPT-2/NeoX vocabularies: ~0.15 CPU s a parse).
+  const configFile = readJson(path.join(folder, 'config.json'), fail)!;
+  const tokenizerConfig = readJson(path.join(folder, 'tokenizer_config.json'), fail);
+  const generationFile = readJson(path.join(folder, 'generation_config.json'), fail);
   const tokenizerFile = readJson(path.join(folder, 'tokenizer.json'), fail);
   const maxTokenId = tokenizerFile ? tokenizerMaxId(tokenizerFile) : null;
 
   const t0 = performance.now();
+  if (opts.session === false) {
+    // Tokenizer and configs only (the scoring-graph path). Where the tokenizer class is plain
+    // PreTrainedTokenizer, neither needs transformers.js (tokenizer-direct.ts, generation-config.ts).
+    let direct: TokenizerLike | null;
+    try {
+      direct = tokenizerFile && tokenizerConfig ? directTokenizer(tokenizerFile, tokenizerConfig) : null;
+    } catch (e) {
+      throw fail(`tokenizer.json: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (direct) return finish(folder, device, dtype, direct, configOnlyModel(configFile, generationFile), NO_TENSOR, maxTokenId, generationFile, t0, opts, fail);
+  }
   const tf = await import('@huggingface/transformers');
   const loaded = await serialised(async () => {
     tf.env.allowRemoteModels = false;
@@ -89,12 +105,8 @@ export async function loadRuntime(
     const id = path.basename(folder);
     try {
       const tokenizer = (await tf.AutoTokenizer.from_pretrained(id)) as unknown as TokenizerLike;
-      if (opts.session === false) {
-        // Tokenizer and configs only (the scoring-graph path): transformers.js's own generation
-        // settings logic runs on the config and generation_config.json without a session.
-        const config = (await tf.AutoConfig.from_pretrained(id)) as unknown as Record<string, unknown>;
-        return { tokenizer, model: configOnlyModel(tf.PreTrainedModel.prototype as never, config, readJson(path.join(folder, 'generation_config.json'), fail)) };
-      }
+      // Tokenizer and configs only (the scoring-graph path, a tokenizer class of its own).
+      if (opts.session === false) return { tokenizer, model: configOnlyModel(configFile, generationFile) };
       // The device is chosen in the session options too, not only through CUDA_VISIBLE_DEVICES.
       const session_options = {
         ...(device === 'cuda' ? { executionProviders: [{ name: 'cuda', deviceId: opts.deviceId ?? 0 }] } : {}),
@@ -111,8 +123,29 @@ export async function loadRuntime(
       throw fail(msg);
     }
   });
-  const { tokenizer, model } = loaded;
-  const Tensor = tf.Tensor as unknown as TensorCtor;
+  return finish(folder, device, dtype, loaded.tokenizer, loaded.model, tf.Tensor as unknown as TensorCtor, maxTokenId, generationFile, t0, opts, fail);
+}
+
+/** Without transformers.js there is no Tensor class: nothing on the scoring-graph path builds one
+ * (generation that needs transformers.js loads its own runtime). */
+const NO_TENSOR = function noTensor(): never {
+  throw new Error('internal: no transformers.js Tensor on the scoring-graph path');
+} as unknown as TensorCtor;
+
+/** The loaded pair → a LoadedRuntime: pad and logits width (a probe pass where there is a session). */
+async function finish(
+  folder: string,
+  device: string,
+  dtype: string,
+  tokenizer: TokenizerLike,
+  model: CausalModelLike,
+  Tensor: TensorCtor,
+  maxTokenId: number | null,
+  generationFile: Record<string, unknown> | null,
+  t0: number,
+  opts: { session?: boolean },
+  fail: (msg: string) => Error,
+): Promise<LoadedRuntime> {
   const config = model.config;
   const textConfig = (config['text_config'] ?? {}) as Record<string, unknown>;
   const eos = tokenizer.eos_token_id ?? numberOrNull(config['eos_token_id']);
@@ -159,27 +192,23 @@ export async function loadRuntime(
     maxTokenId,
     modelType: String(config['model_type'] ?? 'unknown'),
     contextLength,
-    generationFile: readJson(path.join(folder, 'generation_config.json'), fail),
+    generationFile,
     loadSeconds: (performance.now() - t0) / 1000,
   };
 }
 
-/** A stand-in for transformers.js's model object with no session: config, generation settings. */
-function configOnlyModel(
-  proto: { _prepare_generation_config: (g: unknown, k: unknown) => Record<string, unknown> },
-  config: Record<string, unknown>,
-  generationFile: Record<string, unknown> | null,
-): CausalModelLike {
+/** A stand-in for transformers.js's model object with no session: config, generation settings
+ * (transformers.js's base _prepare_generation_config, as generation-config.ts computes it). */
+function configOnlyModel(config: Record<string, unknown>, generationFile: Record<string, unknown> | null): CausalModelLike {
   const noSession = (): never => {
     throw new Error('internal: this model was loaded without a decoder session (scoring-graph path)');
   };
-  const self = { config, generation_config: generationFile };
   return Object.assign(noSession, {
     config,
     generation_config: generationFile,
     sessions: {},
     generate: noSession,
-    _prepare_generation_config: (g: Record<string, unknown> | null, k: Record<string, unknown>) => proto._prepare_generation_config.call(self, g, k),
+    _prepare_generation_config: (g: Record<string, unknown> | null, k: Record<string, unknown>) => prepareGenerationConfig(config, generationFile, g, k),
     dispose: async () => undefined,
   }) as unknown as CausalModelLike;
 }

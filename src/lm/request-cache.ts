@@ -10,7 +10,8 @@
 //           model digest: the content digest of the model folder the stage scored (weights,
 //           tokenizer, configs — a revision is another digest);
 //           profile: the runtime versions that change numbers (onnxruntime-node,
-//           @huggingface/transformers) and the scoring options that do (dtype, device class,
+//           @huggingface/transformers, and @huggingface/tokenizers, which tokenizes on the
+//           scoring-graph path) and the scoring options that do (dtype, device class,
 //           plain vs fast path, batch_tokens, force_greedy). Plain and fast agree within 1e-4 but
 //           not bit for bit, so they are kept apart: a CSV never mixes the two paths.
 //   key     sha256 of the request: method, reduction or max_new_tokens, and its texts (the
@@ -48,7 +49,7 @@ export interface CacheProfile {
   forceGreedy: boolean;
 }
 
-export const RUNTIME_LIBRARIES = ['onnxruntime-node', '@huggingface/transformers'] as const;
+export const RUNTIME_LIBRARIES = ['onnxruntime-node', '@huggingface/transformers', '@huggingface/tokenizers'] as const;
 
 /** Installed versions of the libraries whose versions change scores. */
 export function runtimeVersions(libs: readonly string[] = RUNTIME_LIBRARIES): Record<string, string> {

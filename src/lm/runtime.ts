@@ -38,7 +38,6 @@ export interface TokenizerLike {
     ids: number[],
     options: { skip_special_tokens?: boolean; clean_up_tokenization_spaces?: boolean },
   ): string;
-  (texts: string | string[], options?: Record<string, unknown>): Record<string, TensorLike>;
   padding_side: string;
   pad_token_id?: number | null;
   eos_token_id?: number | null;

@@ -94,7 +94,7 @@ test('score: declarations (worker, affinity, resources, outputs)', () => {
   assert.equal(scoreKind.outputs(planCtx('score', { task: 'lambada', model: 'tiny-gpt2', revision: '' }))[0]!.materialize, 'output/lambada/tiny-gpt2.csv');
   assert.deepEqual(scoreKind.resources!(p), { cpu: 1 });
   assert.deepEqual(scoreKind.resources!(planCtx('score', { task: 'lambada', model: 'big' }, {}, { ...tiny, resources: { gpu: 4 } })), { gpu: 4 });
-  assert.deepEqual(scoreKind.libraries, ['@huggingface/transformers', 'onnxruntime-node']);
+  assert.deepEqual(scoreKind.libraries, ['@huggingface/transformers', '@huggingface/tokenizers', 'onnxruntime-node']);
 });
 
 test('score executes on tiny-gpt2: CSV equals runTask, requests.jsonl, records, one model load per worker', async () => {
