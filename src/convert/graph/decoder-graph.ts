@@ -24,7 +24,7 @@
 
 import type { ModelSpec } from '../arch/spec.js';
 import { DT, GraphBuilder, intAttr, type ElemType } from './onnx-builder.js';
-import { block, embed, outputLayer, ropeTables, type Body } from './transformer.js';
+import { block, causalPaddingMask, embed, outputLayer, ropeTables, type Body } from './transformer.js';
 
 export function buildDecoderGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   const g = new GraphBuilder(`${spec.architecture}_decoder`);
@@ -45,13 +45,7 @@ export function buildDecoderGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   const past = g.op('Sub', [total, seq]);
   const qIdx = g.op('Unsqueeze', [g.op('Range', [past, total, one]), g.i64([1])]); // [T, 1]
   const kIdx = g.op('Unsqueeze', [g.op('Range', [zero, total, one]), g.i64([0])]); // [1, S]
-  let visible = g.op('Not', [g.op('Greater', [kIdx, qIdx])]); // [T, S]
-  if (spec.slidingWindow !== null) {
-    const near = g.op('Not', [g.op('Greater', [g.op('Sub', [qIdx, kIdx]), g.i64([spec.slidingWindow], [])])]);
-    visible = g.op('And', [visible, near]);
-  }
-  const padding = g.op('Unsqueeze', [g.cast('attention_mask', DT.BOOL), g.i64([1, 2, 3])]); // [B, 1, 1, 1, S]
-  const mask = g.op('And', [padding, visible]); // [B, 1, 1, T, S]
+  const mask = causalPaddingMask(g, spec, qIdx, kIdx, 'attention_mask'); // [B, 1, 1, T, S]
 
   const b: Body = {
     g,

@@ -19,7 +19,7 @@
 
 import type { ModelSpec } from '../arch/spec.js';
 import { DT, GraphBuilder, intAttr, type ElemType } from './onnx-builder.js';
-import { block, embed, outputLayer, ropeTables, type Body } from './transformer.js';
+import { block, causalPaddingMask, embed, outputLayer, ropeTables, type Body } from './transformer.js';
 
 export function buildStepGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   const g = new GraphBuilder(`${spec.architecture}_step`);
@@ -41,13 +41,7 @@ export function buildStepGraph(spec: ModelSpec, T: ElemType): GraphBuilder {
   const newIdx = g.op('Add', [g.op('Range', [zero, seq, one]), past]); // [T]: the new tokens' indices
   const qIdx = g.op('Unsqueeze', [newIdx, g.i64([1])]); // [T, 1]
   const kIdx = g.op('Unsqueeze', [g.op('Concat', [g.op('Range', [zero, capacity, one]), newIdx], [intAttr('axis', 0)]), g.i64([0])]); // [1, C + T]
-  let visible = g.op('Not', [g.op('Greater', [kIdx, qIdx])]); // [T, C + T]
-  if (spec.slidingWindow !== null) {
-    const near = g.op('Not', [g.op('Greater', [g.op('Sub', [qIdx, kIdx]), g.i64([spec.slidingWindow], [])])]);
-    visible = g.op('And', [visible, near]);
-  }
-  const padding = g.op('Unsqueeze', [g.cast('attention_mask', DT.BOOL), g.i64([1, 2, 3])]); // [B, 1, 1, 1, C + T]
-  const mask = g.op('And', [padding, visible]);
+  const mask = causalPaddingMask(g, spec, qIdx, kIdx, 'attention_mask'); // [B, 1, 1, T, S]
 
   const b: Body = {
     g,

@@ -46,6 +46,21 @@ function inFloat32(b: Body, x: string, fn: (xf: string) => string): string {
 }
 
 /** A shape [B, T, ...rest] as an int64 tensor. */
+/**
+ * The attention mask of the decoder and step graphs, [B, 1, 1, T, S]: query index qIdx [T, 1] sees
+ * key index kIdx [1, S] iff kIdx <= qIdx (causal), the model's sliding window allows it (Mistral:
+ * qIdx − kIdx <= window), and the int64 padding mask [B, S] marks the key real — Hugging Face's rule.
+ */
+export function causalPaddingMask(g: GraphBuilder, spec: ModelSpec, qIdx: string, kIdx: string, paddingMask: string): string {
+  let visible = g.op('Not', [g.op('Greater', [kIdx, qIdx])]); // [T, S]
+  if (spec.slidingWindow !== null) {
+    const near = g.op('Not', [g.op('Greater', [g.op('Sub', [qIdx, kIdx]), g.i64([spec.slidingWindow], [])])]);
+    visible = g.op('And', [visible, near]);
+  }
+  const padding = g.op('Unsqueeze', [g.cast(paddingMask, DT.BOOL), g.i64([1, 2, 3])]); // [B, 1, 1, 1, S]
+  return g.op('And', [padding, visible]);
+}
+
 export function shapeWith(b: Body, rest: number[]): string {
   return b.g.op('Concat', [b.shapeBT, b.g.i64(rest)], [intAttr('axis', 0)]);
 }
