@@ -76,35 +76,46 @@ function argmaxRow(data: Float32Array, off: number, width: number): number {
   return best;
 }
 
+/** A graph's key/value cache as its inputs and outputs declare it. */
 interface CacheLayout {
-  names: { past: string; present: string }[];
+  /** Per cache tensor: its input name and the output that answers it. */
+  names: { input: string; output: string }[];
   /** Element type of the cache tensors (the graph's dtype). */
   type: string;
   heads: number;
   headDim: number;
 }
 
-function cacheLayout(session: DecoderSession): CacheLayout {
+/**
+ * The cache inputs matching `input` (groups: layer, key|value) and the output each names
+ * (`output(layer, kind)`), checked: heads and head size fixed numbers, every output present.
+ */
+function readCacheLayout(session: DecoderSession, graph: string, input: RegExp, output: (layer: string, kind: string) => string): CacheLayout {
   const names: CacheLayout['names'] = [];
   let type = 'float32';
   let heads = 0;
   let headDim = 0;
   for (const meta of session.inputMetadata) {
-    const m = /^past_key_values\.(\d+)\.(key|value)$/.exec(meta.name);
+    const m = input.exec(meta.name);
     if (!m) continue;
-    names.push({ past: meta.name, present: `present.${m[1]}.${m[2]}` });
+    names.push({ input: meta.name, output: output(m[1]!, m[2]!) });
     type = meta.type ?? type;
     const [, h, , d] = meta.shape ?? [];
     if (typeof h !== 'number' || typeof d !== 'number') {
-      throw new Error(`decoder graph input ${meta.name} has shape ${JSON.stringify(meta.shape)}: heads and head size must be fixed numbers`);
+      throw new Error(`${graph} input ${meta.name} has shape ${JSON.stringify(meta.shape)}: heads and head size must be fixed numbers`);
     }
     heads = h;
     headDim = d;
   }
   for (const n of names) {
-    if (!session.outputNames.includes(n.present)) throw new Error(`decoder graph has input ${n.past} but no output ${n.present}`);
+    if (!session.outputNames.includes(n.output)) throw new Error(`${graph} has input ${n.input} but no output ${n.output}`);
   }
   return { names, type, heads, headDim };
+}
+
+/** The transformers.js decoder graph: past_key_values.{i}.key/value in, present.{i}.key/value out. */
+function cacheLayout(session: DecoderSession): CacheLayout {
+  return readCacheLayout(session, 'decoder graph', /^past_key_values\.(\d+)\.(key|value)$/, (i, kv) => `present.${i}.${kv}`);
 }
 
 /** Keep rows `keep` (indices into the batch dimension) of a [B, ...] tensor. */
@@ -167,7 +178,7 @@ async function greedyBatchGrown(
   let total = S;
   const emptyCache = () =>
     new ort.Tensor(layout.type, layout.type === 'float16' ? new Uint16Array(0) : new Float32Array(0), [B, layout.heads, 0, layout.headDim]);
-  let past: Record<string, OrtTensorLike> = Object.fromEntries(layout.names.map((n) => [n.past, emptyCache()]));
+  let past: Record<string, OrtTensorLike> = Object.fromEntries(layout.names.map((n) => [n.input, emptyCache()]));
   const keepOne = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
   const t0 = performance.now();
 
@@ -206,7 +217,7 @@ async function greedyBatchGrown(
       if (!eos.has(id) && out[i]!.length < rows[i]!.maxNew) stay.push(b);
     });
     if (stay.length === 0) break;
-    past = Object.fromEntries(layout.names.map((n) => [n.past, res[n.present]!]));
+    past = Object.fromEntries(layout.names.map((n) => [n.input, res[n.output]!]));
     if (stay.length < B) {
       // Drop finished rows from the cache: the rest never compute them again.
       past = Object.fromEntries(Object.entries(past).map(([k, t]) => [k, keepRows(ort, t, stay)]));
@@ -248,35 +259,10 @@ function nextTokens(res: Record<string, OrtTensorLike>, what: string): (b: numbe
 /** Slots the step graph's cache capacity grows by (greedyBatchCached). */
 export const CACHE_GROWTH = 32;
 
-interface StepLayout {
-  /** Per cache tensor: its input name and the output with this call's keys/values. */
-  names: { cache: string; out: string }[];
-  type: string;
-  heads: number;
-  headDim: number;
-}
-
 /** The step graph's cache layout (onnx/step.onnx: cache.{i}.key/value in, key.{i}/value.{i} out), or null. */
-export function stepLayout(session: DecoderSession): StepLayout | null {
-  const names: StepLayout['names'] = [];
-  let type = 'float32';
-  let heads = 0;
-  let headDim = 0;
-  for (const meta of session.inputMetadata) {
-    const m = /^cache\.(\d+)\.(key|value)$/.exec(meta.name);
-    if (!m) continue;
-    names.push({ cache: meta.name, out: `${m[2]}.${m[1]}` });
-    type = meta.type ?? type;
-    const [, h, , d] = meta.shape ?? [];
-    if (typeof h !== 'number' || typeof d !== 'number') throw new Error(`step graph input ${meta.name} has shape ${JSON.stringify(meta.shape)}: heads and head size must be fixed numbers`);
-    heads = h;
-    headDim = d;
-  }
-  if (names.length === 0) return null;
-  for (const n of names) {
-    if (!session.outputNames.includes(n.out)) throw new Error(`step graph has input ${n.cache} but no output ${n.out}`);
-  }
-  return { names, type, heads, headDim };
+export function stepLayout(session: DecoderSession): CacheLayout | null {
+  const layout = readCacheLayout(session, 'step graph', /^cache\.(\d+)\.(key|value)$/, (i, kv) => `${kv}.${i}`);
+  return layout.names.length === 0 ? null : layout;
 }
 
 type CacheArray = Float32Array | Uint16Array;
@@ -293,7 +279,7 @@ type CacheArray = Float32Array | Uint16Array;
 async function greedyBatchCached(
   ort: OrtLike,
   session: DecoderSession,
-  layout: StepLayout,
+  layout: CacheLayout,
   rows: readonly GreedyRow[],
   eos: ReadonlySet<number>,
   counters: GreedyCounters,
@@ -316,7 +302,7 @@ async function greedyBatchCached(
   let slots = rows.map(() => new Uint8Array(most)); // by batch row: which cache slots hold real keys
   const t0 = performance.now();
   // Step graphs converted before next_token existed give logits only.
-  const fetches = [session.outputNames.includes('next_token') ? 'next_token' : 'logits', ...layout.names.map((nm) => nm.out)];
+  const fetches = [session.outputNames.includes('next_token') ? 'next_token' : 'logits', ...layout.names.map((nm) => nm.output)];
 
   /**
    * One call on batch rows [b0, b0 + n), T new tokens each (all real), written from slot `at`:
@@ -342,7 +328,7 @@ async function greedyBatchCached(
     };
     layout.names.forEach(
       (nm, k) =>
-        (feeds[nm.cache] = fresh
+        (feeds[nm.input] = fresh
           ? new ort.Tensor(layout.type, new Ctor(0), [n, H, 0, D])
           : new ort.Tensor(layout.type, caches[k]!.subarray(b0 * per, (b0 + n) * per), [n, H, C, D])),
     );
@@ -375,7 +361,7 @@ async function greedyBatchCached(
     if (write) {
       // This call's keys/values into slots [at, at + T) of each of its rows.
       layout.names.forEach((nm, k) => {
-        const got = res[nm.out]!.data as CacheArray;
+        const got = res[nm.output]!.data as CacheArray;
         const cache = caches[k]!;
         const base = b0 * H;
         for (let bh = 0; bh < n * H; bh++) cache.set(got.subarray(bh * T * D, (bh + 1) * T * D), ((base + bh) * C + at) * D);
