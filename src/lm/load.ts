@@ -93,7 +93,8 @@ export async function loadRuntime(
     try {
       direct = tokenizerFile && tokenizerConfig ? directTokenizer(tokenizerFile, tokenizerConfig) : null;
     } catch (e) {
-      throw fail(`tokenizer.json: ${e instanceof Error ? e.message : String(e)}`);
+      const msg = e instanceof Error ? e.message : String(e);
+      throw fail(msg.startsWith('tokenizer_config.json:') ? msg : `tokenizer.json: ${msg}`);
     }
     if (direct) return finish(folder, device, dtype, direct, configOnlyModel(configFile, generationFile), NO_TENSOR, maxTokenId, generationFile, t0, opts, fail);
   }

@@ -54,12 +54,11 @@ function tokenFromConfig(config: Record<string, unknown>, ...keys: string[]): st
     if (!Object.hasOwn(config, key)) continue;
     const item = config[key];
     if (!item) continue;
-    if (typeof item === 'object') {
-      const t = item as Record<string, unknown>;
-      if (t['__type'] === 'AddedToken') return t['content'] as string;
-      throw new Error(`tokenizer_config.json: unknown token in "${key}" (neither a string nor an AddedToken)`);
-    }
-    return item as string;
+    if (typeof item === 'string') return item;
+    // Anything else from a checkpoint's file is refused by name, never used as a token.
+    const t = typeof item === 'object' ? (item as Record<string, unknown>) : {};
+    if (t['__type'] === 'AddedToken' && typeof t['content'] === 'string') return t['content'];
+    throw new Error(`tokenizer_config.json: "${key}" is neither a string nor an AddedToken with string content; fix the file`);
   }
   return null;
 }

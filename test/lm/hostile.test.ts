@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { ModelFault } from '../../src/lm/errors.js';
 import { loadLanguageModel } from '../../src/lm/index.js';
+import { loadRuntime } from '../../src/lm/load.js';
 import { scoreItemsTree } from '../../src/lm/tree.js';
 import { tinyGpt2 } from './helpers.js';
 
@@ -59,4 +60,33 @@ test('a NaN the scoring graph computes is a ModelFault naming the item and token
       return true;
     },
   );
+});
+
+/** tiny-gpt2 with its own tokenizer_config.json (the scoring-graph path builds its tokenizer from it). */
+function withTokenizerConfig(name: string, config: Record<string, unknown>): string {
+  const dir = path.join(tmp, name);
+  mkdirSync(path.join(dir, 'onnx'), { recursive: true });
+  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'special_tokens_map.json']) symlinkSync(path.join(tinyGpt2, f), path.join(dir, f));
+  symlinkSync(path.join(tinyGpt2, 'onnx', 'model.onnx'), path.join(dir, 'onnx', 'model.onnx'));
+  writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+  return dir;
+}
+
+test('tokenizer_config.json values are data: a path as tokenizer_class is only a name; a token that is not a string is refused naming the file and key', async () => {
+  const base = JSON.parse(readFileSync(path.join(tinyGpt2, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  const plain = await loadRuntime(tinyGpt2, { session: false });
+  // An unknown class (here a path) is PreTrainedTokenizer, as transformers.js's AutoTokenizer falls back: same ids.
+  const odd = await loadRuntime(withTokenizerConfig('class-path', { ...base, tokenizer_class: '../../../etc/passwd' }), { session: false });
+  assert.deepEqual(odd.tokenizer.encode('The cat sat.'), plain.tokenizer.encode('The cat sat.'));
+  for (const [name, token] of [
+    ['number', 50256],
+    ['object', { __type: 'Weird', content: '<|endoftext|>' }],
+    ['content', { __type: 'AddedToken', content: { toString: 'x' } }],
+  ] as const) {
+    await assert.rejects(loadRuntime(withTokenizerConfig(`pad-${name}`, { ...base, pad_token: token }), { session: false }), (err: Error) => {
+      assert.match(err.message, /tokenizer_config\.json: "pad_token" is neither a string nor an AddedToken/);
+      assert.doesNotMatch(err.message, /tokenizer\.json: tokenizer_config/);
+      return true;
+    });
+  }
 });
