@@ -385,7 +385,7 @@ ${p.usage ? `\n## What the engine's process waits for\n\nOne full run of the pap
   output it names exactly as before; only the next command no longer waits for them.
 - **Spawners.** A spawn blocks the process that makes it until the child has exec'd (libuv waits
   for it: 5 to 25 ms on a loaded 2-core machine). The engine keeps a few small spawner processes
-  (one per running command, at most 4), so two commands start at the same time instead of one after
+  (one per running command, at most 4; \`PIPELINE_SPAWNERS=N\` sets the most, e.g. 1 to compare), so two commands start at the same time instead of one after
   the other; the baseline, one Node process spawning everything, waits for each. A command's
   environment travels as the difference from the engine's (a few variables, not kilobytes).
 - **Files per stage.** Three files are created per stage (the object, the run record, the stage

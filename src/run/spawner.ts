@@ -24,7 +24,8 @@ export class Spawner {
   private readonly base: NodeJS.ProcessEnv = { ...process.env };
 
   constructor() {
-    this.child = fork(MAIN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The spawner's environment is this snapshot, which envDiff compares against.
+    this.child = fork(MAIN, [], { env: this.base, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m: { type: string; id: number; line?: string } & CommandResult) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
