@@ -37,10 +37,8 @@ export function klDivergence(directLogits: ArrayLike<number>, metaLogits: ArrayL
 
 /** Ranks 1..n with ties given their average rank (scipy's rankdata 'average'). */
 export function averageRanks(values: ArrayLike<number>): Float64Array {
+  const order = sortedOrder(values);
   const n = values.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => values[a]! - values[b]!);
   const ranks = new Float64Array(n);
   let i = 0;
   while (i < n) {
@@ -51,6 +49,61 @@ export function averageRanks(values: ArrayLike<number>): Float64Array {
     i = j + 1;
   }
   return ranks;
+}
+
+/** Indices of `values` in ascending order of value; equal values keep index order. */
+function sortedOrder(values: ArrayLike<number>): Uint32Array {
+  const n = values.length;
+  const keys = values instanceof Float32Array ? orderedBits(values) : null;
+  if (keys) return radixOrder(keys);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => values[a]! - values[b]!);
+  return order;
+}
+
+/**
+ * A float32 row's bits mapped to unsigned integers in the same order as the values (negative
+ * floats: all bits flipped; others: sign bit set), or null when it holds a NaN, which has no order.
+ */
+function orderedBits(values: Float32Array): Uint32Array | null {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const keys = new Uint32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] !== values[i]) return null;
+    const b = bits[i]!;
+    keys[i] = b >= 0x80000000 ? ~b : b | 0x80000000;
+  }
+  return keys;
+}
+
+// A vocabulary-wide logits row is ranked twice per lambada item: a stable LSD radix sort of its
+// ordered bits (3 passes of 11 bits) takes a fraction of a comparator sort's time, in the same order.
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+
+function radixOrder(keys: Uint32Array): Uint32Array {
+  const n = keys.length;
+  let order = new Uint32Array(n);
+  let next = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const count = new Uint32Array(RADIX);
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(keys[i]! >>> shift) & (RADIX - 1)]!++;
+    let sum = 0;
+    for (let d = 0; d < RADIX; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const id = order[i]!;
+      next[count[(keys[id]! >>> shift) & (RADIX - 1)]!++] = id;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
 }
 
 function pearson(x: Float64Array, y: Float64Array): number {
@@ -98,9 +151,48 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): { r: numbe
 
 /** The k ids with the highest values (ties: lower id first), returned in increasing id order. */
 export function topIds(values: ArrayLike<number>, k: number): number[] {
-  const ids = Array.from({ length: values.length }, (_, i) => i);
+  const n = values.length;
+  if (Number.isInteger(k) && k >= 1 && k < n && !hasNaN(values)) return topIdsByHeap(values, k);
+  const ids = Array.from({ length: n }, (_, i) => i);
   ids.sort((a, b) => values[b]! - values[a]! || a - b);
   return ids.slice(0, Math.min(k, ids.length)).sort((a, b) => a - b);
+}
+
+function hasNaN(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) return true;
+  return false;
+}
+
+/**
+ * The same selection as the sort in topIds, in O(n log k): a heap of the k best ids so far whose
+ * root is the worst of them (the lowest value; among equal values, the highest id).
+ */
+function topIdsByHeap(values: ArrayLike<number>, k: number): number[] {
+  const worse = (a: number, b: number): boolean => values[a]! < values[b]! || (values[a] === values[b] && a > b);
+  const heap = new Int32Array(k);
+  const siftDown = (from: number, size: number): void => {
+    let i = from;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) return;
+      const r = l + 1;
+      const w = r < size && worse(heap[r]!, heap[l]!) ? r : l;
+      if (!worse(heap[w]!, heap[i]!)) return;
+      const t = heap[i]!;
+      heap[i] = heap[w]!;
+      heap[w] = t;
+      i = w;
+    }
+  };
+  for (let i = 0; i < k; i++) heap[i] = i;
+  for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(i, k);
+  for (let i = k; i < values.length; i++) {
+    if (worse(heap[0]!, i)) {
+      heap[0] = i;
+      siftDown(0, k);
+    }
+  }
+  return Array.from(heap).sort((a, b) => a - b);
 }
 
 export function pick(values: ArrayLike<number>, ids: readonly number[]): Float64Array {
