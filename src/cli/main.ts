@@ -1,5 +1,6 @@
 // The `pipeline` command: options → an engine call → an exit code. It prints; the engine does not.
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { reportError } from './errors.js';
 import { EXIT, type GlobalOpts } from './options.js';
 import { taskDefs } from '../tasks/registry.js';
@@ -26,9 +27,20 @@ function wrap(load: () => Promise<Action>) {
   };
 }
 
+/** "lm-task-demands 0.1.0" from the project's package.json (dist/src/cli → the repository). */
+function projectVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+    return `${pkg.name ?? 'lm-task-demands'} ${pkg.version ?? 'unknown'}`;
+  } catch {
+    return 'lm-task-demands (version unknown: package.json not found)';
+  }
+}
+
 export function program(): Command {
   const p = new Command('pipeline')
     .description('Run language-model evaluation experiments as a content-addressed pipeline (pipeline.yaml).')
+    .version(projectVersion(), '-V, --version', 'the version of lm-task-demands')
     .option('-f, --file <pipeline.yaml>', 'the pipeline file', 'pipeline.yaml')
     .option('--set <name=value>', 'override a var of pipeline.yaml (repeatable)', collect, [])
     .option('--models-dir <dir>', 'local model mirror (<dir>/<hub id>/, revisions under revisions/<rev>/); env PIPELINE_MODELS_DIR')

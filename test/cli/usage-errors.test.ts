@@ -26,6 +26,9 @@ test('usage errors exit 2: unknown command, unknown option, score without --mode
   // Help is not an error.
   assert.equal(rig.cli(['--help']).code, 0);
   assert.equal(rig.cli(['run', '--help']).code, 0);
+  const version = rig.cli(['--version']);
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^lm-task-demands \d+\.\d+\.\d+\n$/);
 });
 
 test('pipeline score: a param typo, a bad --limit and an unknown condition stop before anything loads (exit 2, said once)', () => {
