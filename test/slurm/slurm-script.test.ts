@@ -1,10 +1,12 @@
 // Pure parts of the Slurm executor: sbatch flags, the batch script, output parsers, state mapping.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { parseSbatchJobId, parseScontrolJob, parseSlurmTime, parseSqueueStates } from '../../src/engine/executors/slurm-cli.js';
 import { batchScript, jobName, mergeResources, parseMarks, resourceFlags, sbatchArgs, shellQuote } from '../../src/engine/executors/slurm-script.js';
 import { classifyState } from '../../src/engine/executors/slurm-states.js';
+import { HUGEPAGE_MALLOC_SHELL, withHugePageMalloc } from '../../src/util/malloc-tunables.js';
 
 describe('slurm script', () => {
   it('translates resources into sbatch flags', () => {
@@ -43,6 +45,19 @@ describe('slurm script', () => {
     assert.ok(script.includes('\nunset CUDA_VISIBLE_DEVICES\n'));
     const gpu = batchScript({ stageIds: ['s'], resources: { gpu: 1 }, projectDir: '/p', logDir: '/l', execPrefix: 'x', invocationFiles: [] });
     assert.ok(!gpu.includes('unset CUDA_VISIBLE_DEVICES'));
+  });
+
+  it('asks glibc for huge-page malloc in the job unless the environment already says (the same rule as local workers)', () => {
+    const script = batchScript({ stageIds: ['s'], resources: {}, projectDir: '/p', logDir: '/l', execPrefix: 'x', invocationFiles: [] });
+    assert.ok(script.includes(`\n${HUGEPAGE_MALLOC_SHELL}\n`));
+    const inJob = (tunables: string | undefined): string =>
+      execFileSync('bash', ['-c', `${HUGEPAGE_MALLOC_SHELL}\nprintf %s "$GLIBC_TUNABLES"`], { encoding: 'utf8', env: { PATH: process.env['PATH'], ...(tunables === undefined ? {} : { GLIBC_TUNABLES: tunables }) } });
+    for (const t of [undefined, '', 'glibc.malloc.arena_max=2', 'glibc.malloc.hugetlb=0', 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2']) {
+      assert.equal(inJob(t), withHugePageMalloc(t), `GLIBC_TUNABLES=${t}`);
+    }
+    assert.equal(withHugePageMalloc(undefined), 'glibc.malloc.hugetlb=1');
+    assert.equal(withHugePageMalloc('glibc.malloc.arena_max=2'), 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    assert.equal(withHugePageMalloc('glibc.malloc.hugetlb=0'), 'glibc.malloc.hugetlb=0');
   });
 
   it('parses the timing marks out of a log', () => {

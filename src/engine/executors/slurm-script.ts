@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { ResourceRequest, StageProgress } from '../kind.js';
+import { HUGEPAGE_MALLOC_SHELL } from '../../util/malloc-tunables.js';
 
 export interface JobOptions {
   partition?: string;
@@ -118,6 +119,7 @@ export function batchScript(spec: JobSpec): string {
     // sbatch exports the submitting shell's environment; a job without GPUs must not inherit
     // device ids from it (with --gres Slurm sets CUDA_VISIBLE_DEVICES to the granted ones)
     ...(wantsGpu ? [] : ['unset CUDA_VISIBLE_DEVICES']),
+    HUGEPAGE_MALLOC_SHELL,
     `echo "${START_MARK}$(date +%s%3N) job=\${SLURM_JOB_ID:-?} node=$(hostname) cuda_visible_devices=\${CUDA_VISIBLE_DEVICES-unset}"`,
     `cd ${shellQuote(spec.projectDir)} || exit 90`,
     `${spec.execPrefix} ${files}`,

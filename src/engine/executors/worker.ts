@@ -8,6 +8,7 @@ import type { Grant, Invocation } from '../executor.js';
 import { isFailure, StageError } from '../failure.js';
 import type { StageProgress } from '../kind.js';
 import type { RunRecord } from '../store/run-record.js';
+import { withHugePageMalloc } from '../../util/malloc-tunables.js';
 
 const WORKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'worker-main.js');
 
@@ -24,7 +25,12 @@ export class Worker {
     readonly grant: Grant,
     private readonly died: (w: Worker) => void,
   ) {
-    const env: NodeJS.ProcessEnv = { ...process.env, PIPELINE_WORKER_AFFINITY: affinity, PIPELINE_CPUS: String(Math.max(1, grant.cpus)) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PIPELINE_WORKER_AFFINITY: affinity,
+      PIPELINE_CPUS: String(Math.max(1, grant.cpus)),
+      GLIBC_TUNABLES: withHugePageMalloc(process.env['GLIBC_TUNABLES']),
+    };
     if (grant.gpus.length) env['CUDA_VISIBLE_DEVICES'] = grant.gpus.join(',');
     // A larger young generation: loading a tokenizer (50k-entry maps from a 1.5 MB JSON) otherwise
     // costs ~0.1 CPU s of scavenges at the default 16 MB semi-space, in every worker.
