@@ -4,7 +4,7 @@
 // A row of T slots costs about a·T + b·T² per layer: the linear layers ∝ T·d², attention's two
 // products ∝ T²·d and its elementwise ops (scale, mask, softmax) ∝ T²·heads, all over every pair
 // of the row although each token sees only its own path. In units of a, a row costs
-// T + pairCost·T² with pairCost = b/a. Layers cancel in that ratio.
+// ROW_OVERHEAD + T + pairCost·T² with pairCost = b/a. Layers cancel in that ratio.
 //
 // Measured on this project's machine (AMD EPYC, 1 onnxruntime thread, fp32, random Pythia-shaped
 // checkpoints; one row of n + one row of n in one call against one row of 2n in one call, so the
@@ -14,7 +14,8 @@
 // a/b grows with d as the flop counts say (12·d² per token over ~2·d per pair), the per-head
 // elementwise part did not separate from the noise between the two shapes, so the model is
 // a/b = KAPPA·d. The call's fixed cost (reading the weights: ~20 ms for 160m, ~0.3 s for 1b) is
-// per graph call, and the calls are bounded by batchTokens whatever the rows: left out.
+// per graph call; with the padding that more, shorter rows bring into a batch (rows' lengths and
+// their score counts are padded to the batch's longest) it is what ROW_OVERHEAD stands for.
 //
 // Off the CPU (CUDA) attention over a 1,000-token row is cheap next to the launch and transfer
 // costs a longer row amortises, and nothing was measured there: pairCost 0 keeps rows filled up
@@ -22,6 +23,14 @@
 
 /** a/b in units of the hidden size (measured: 3.8 for d 768, 3.5 for d 2048). */
 export const KAPPA = 3.6;
+
+/**
+ * What one more row costs beyond its slots, in slots: a graph call's fixed cost over a is ~20 on
+ * both shapes (160m: ~20 ms / 0.95 ms; 1b: ~0.2 s / 8.6 ms), and a split that adds rows adds calls
+ * and padding. Without it, dgl's direct sentences (358 slots sharing one word) were split into 9
+ * rows of ~45 and cost 15 % more (2 calls, B×T and B×K padding), though the T² term said 8 % less.
+ */
+export const ROW_OVERHEAD = 20;
 
 /** The shape facts the cost depends on. */
 export interface RowCostShape {
@@ -40,15 +49,15 @@ export function pairCostFor(shape: RowCostShape): number {
 
 /** A row of T slots, in units of one slot's linear work. */
 export function rowCost(T: number, pairCost: number): number {
-  return T + pairCost * T * T;
+  return ROW_OVERHEAD + T + pairCost * T * T;
 }
 
 /**
  * The row length that minimises cost per branch token when every row repeats a prefix of P
- * tokens: (C + pairCost·C²) / (C − P) is least at C* = P + sqrt(P² + P/pairCost).
- * Infinite when pairCost is 0 (longer rows only dilute the prefix).
+ * tokens: (R + C + pairCost·C²) / (C − P) is least at C* = P + sqrt(P² + (P + R)/pairCost).
+ * Infinite when pairCost is 0 (longer rows only dilute the prefix and the overhead).
  */
 export function bestRowLength(prefix: number, pairCost: number): number {
   if (!(pairCost > 0)) return Infinity;
-  return prefix + Math.sqrt(prefix * prefix + prefix / pairCost);
+  return prefix + Math.sqrt(prefix * prefix + (prefix + ROW_OVERHEAD) / pairCost);
 }
