@@ -104,7 +104,7 @@ function nodeWantsAny(items: readonly FastItem[], node: TrieNode): boolean {
  * subtrees), the children too large for that handled by their own plans. `cost` sums rowCost over
  * the rows (row-cost.ts).
  */
-type Plan = { kind: 'one'; cost: number } | { kind: 'grouped'; cap: number; cost: number };
+type Plan = { kind: 'one'; cost: number } | { kind: 'grouped'; cap: number; balanced: boolean; cost: number };
 
 /** Splits trie subtrees into rows: under `rowTokens`, and at the cheapest row size when pairCost > 0. */
 class RowPlanner {
@@ -125,7 +125,7 @@ class RowPlanner {
       addSubtree(entries, node, chain.length - 1);
       return [entries];
     }
-    const { groups, big } = this.group(node, plan.cap);
+    const { groups, big } = this.group(node, plan.cap, plan.balanced);
     const withChain = (owned: boolean): RowEntry[] => [
       ...chain.map((n, k) => ({ node: n, owned: false, parent: k - 1 })),
       { node, owned, parent: chain.length - 1 },
@@ -152,19 +152,36 @@ class RowPlanner {
     return s;
   }
 
-  /** Children in order, grouped greedily under `cap` (row = node.to prefix tokens + the group); larger ones apart. */
-  private group(node: TrieNode, cap: number): { groups: TrieNode[][]; big: TrieNode[] } {
+  /**
+   * Children in order, grouped greedily under `cap` (row = node.to prefix tokens + the group);
+   * larger ones apart. `balanced`: as many groups, their largest as small as it can be (rows of
+   * a split batch together with little padding).
+   */
+  private group(node: TrieNode, cap: number, balanced: boolean): { groups: TrieNode[][]; big: TrieNode[] } {
     const budget = cap - node.to;
+    const small = node.children.filter((c) => this.size(c) <= budget);
+    const big = node.children.filter((c) => this.size(c) > budget);
+    let groups = this.fill(small, budget);
+    if (balanced && groups.length > 1) {
+      // Least group bound that still needs no more groups (binary search; greedy is optimal per bound).
+      let [lo, hi] = [Math.max(...small.map((c) => this.size(c))), budget];
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (this.fill(small, mid).length <= groups.length) hi = mid;
+        else lo = mid + 1;
+      }
+      groups = this.fill(small, lo);
+    }
+    return { groups, big };
+  }
+
+  /** Consecutive children in groups of at most `budget` tokens each. */
+  private fill(children: TrieNode[], budget: number): TrieNode[][] {
     const groups: TrieNode[][] = [];
-    const big: TrieNode[] = [];
     let cur: TrieNode[] = [];
     let used = 0;
-    for (const c of node.children) {
+    for (const c of children) {
       const s = this.size(c);
-      if (s > budget) {
-        big.push(c);
-        continue;
-      }
       if (used + s > budget && cur.length > 0) {
         groups.push(cur);
         cur = [];
@@ -174,11 +191,11 @@ class RowPlanner {
       used += s;
     }
     if (cur.length > 0) groups.push(cur);
-    return { groups, big };
+    return groups;
   }
 
-  private groupedCost(node: TrieNode, cap: number): number {
-    const { groups, big } = this.group(node, cap);
+  private groupedCost(node: TrieNode, cap: number, balanced: boolean): number {
+    const { groups, big } = this.group(node, cap, balanced);
     let cost = 0;
     for (const g of groups) cost += rowCost(node.to + g.reduce((a, c) => a + this.size(c), 0), this.pairCost);
     if (groups.length === 0 && nodeWantsAny(this.items, node)) cost += rowCost(node.to, this.pairCost);
@@ -199,10 +216,10 @@ class RowPlanner {
     const fits = total <= this.rowTokens;
     const candidates: Plan[] = fits
       ? [{ kind: 'one', cost: rowCost(total, this.pairCost) }]
-      : [{ kind: 'grouped', cap: this.rowTokens, cost: this.groupedCost(node, this.rowTokens) }];
+      : [{ kind: 'grouped', cap: this.rowTokens, balanced: false, cost: this.groupedCost(node, this.rowTokens, false) }];
     if (this.pairCost > 0 && node.children.length > 0) {
       const best = Math.floor(bestRowLength(node.to, this.pairCost));
-      if (best < this.rowTokens) candidates.push({ kind: 'grouped', cap: best, cost: this.groupedCost(node, best) });
+      if (best < this.rowTokens) candidates.push({ kind: 'grouped', cap: best, balanced: true, cost: this.groupedCost(node, best, true) });
     }
     // Ties keep the earlier candidate (today's rows).
     plan = candidates.reduce((a, b) => (b.cost < a.cost ? b : a));
