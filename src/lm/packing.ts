@@ -11,7 +11,7 @@
 // Pure: the rows, the batches and the tensors' contents are computed here without a model.
 
 import { buildTrie, type FastItem, type TrieNode } from './fast.js';
-import { bestRowLength, rowCost } from './row-cost.js';
+import { bestRowLength, rowCost, SPLIT_MARGIN } from './row-cost.js';
 
 export interface PackLimits {
   /** Budget on B × T per batch (T = the batch's longest row, padding included). */
@@ -205,9 +205,9 @@ class RowPlanner {
 
   /**
    * Without a cost model (pairCost 0): one row when the subtree fits rowTokens, else groups under
-   * rowTokens (today's rule). With one: the cheapest of those and groups under the best row
-   * length for this prefix; each child's plan is already the cheapest for it, so the total never
-   * exceeds the rowTokens-only rule's on the modelled cost.
+   * rowTokens (today's rule). With one: groups under the best row length for this prefix instead,
+   * where they cost SPLIT_MARGIN less; each child's plan is already at most today's for it, so the
+   * total never exceeds the rowTokens-only rule's on the modelled cost.
    */
   private plan(node: TrieNode): Plan {
     let plan = this.plans.get(node);
@@ -221,8 +221,10 @@ class RowPlanner {
       const best = Math.floor(bestRowLength(node.to, this.pairCost));
       if (best < this.rowTokens) candidates.push({ kind: 'grouped', cap: best, balanced: true, cost: this.groupedCost(node, best, true) });
     }
-    // Ties keep the earlier candidate (today's rows).
-    plan = candidates.reduce((a, b) => (b.cost < a.cost ? b : a));
+    // Today's rows unless a split is cheaper by more than the model's error.
+    const today = candidates[0]!;
+    plan = today;
+    for (const c of candidates.slice(1)) if (c.cost < (1 - SPLIT_MARGIN) * today.cost && c.cost < plan.cost) plan = c;
     this.plans.set(node, plan);
     return plan;
   }
