@@ -7,10 +7,12 @@
 // ROW_OVERHEAD + T + pairCost·T² with pairCost = b/a. Layers cancel in that ratio.
 //
 // Measured on this project's machine (AMD EPYC, 1 onnxruntime thread, fp32, random Pythia-shaped
-// checkpoints; one row of n + one row of n in one call against one row of 2n in one call, so the
-// call's fixed cost and the linear work cancel; medians of 3–5):
-//   160m (d 768, 12 heads):  a = 0.95 ms/token, b = 3.3e-7 s/pair  → a/b ≈ 2900 ≈ 3.8·d
-//   1b   (d 2048, 8 heads):  a = 8.6 ms/token,  b = 1.2e-6 s/pair  → a/b ≈ 7200 ≈ 3.5·d
+// checkpoints, sessions warm and prepacked; one row of n + one row of n in one call against one
+// row of 2n in one call, so the call's fixed cost and the linear work cancel; medians of 3–5,
+// n = 128–512; bench/rows-bench.ts measures the effect on the tasks):
+//   160m (d 768, 12 heads):  a = 0.95–1.1 ms/token, b = 3.3–4.2e-7 s/pair → a/b ≈ 2300–3300, median 2900 ≈ 3.8·d
+//   1b   (d 2048, 8 heads):  a = 8.6–8.8 ms/token,  b = 1.1–1.2e-6 s/pair → a/b ≈ 7200–7950 ≈ 3.5–3.9·d
+//   (at n ≤ 256 the 1b shape's T² term is below the noise)
 // a/b grows with d as the flop counts say (12·d² per token over ~2·d per pair), the per-head
 // elementwise part did not separate from the noise between the two shapes, so the model is
 // a/b = KAPPA·d. The call's fixed cost (reading the weights: ~20 ms for 160m, ~0.3 s for 1b) is
