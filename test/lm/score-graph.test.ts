@@ -133,6 +133,7 @@ for (const name of ['gpt2-tiny', 'pythia-tiny']) {
         });
         // The crt prompt is fed once per row: once when filling, more often when split by cost.
         assert.ok(byCost.stats.forwardTokens > fill.stats.forwardTokens, `${byCost.stats.forwardTokens} vs ${fill.stats.forwardTokens} tokens`);
+        for (const bad of [-1, NaN, Infinity]) await assert.rejects(loadLanguageModel(folder, { pairCost: bad }), /pairCost must be a finite number >= 0/);
       } finally {
         await fill.dispose();
         await byCost.dispose();
