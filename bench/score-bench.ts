@@ -220,12 +220,12 @@ async function convertOnce(src: string, out: string, dtype: 'fp32' | 'fp16', log
 
 // ---------------------------------------------------------------- recording the tasks' requests
 
-type Call =
+export type Call =
   | { kind: 'cond'; requests: ConditionalRequest[]; reduction: Reduction }
   | { kind: 'seq'; texts: string[] }
   | { kind: 'next'; texts: string[] };
 
-interface MixCalls {
+export interface MixCalls {
   name: string;
   task: string;
   calls: Call[];
@@ -280,7 +280,13 @@ const TASK_RUNS: Array<{ task: string; condition?: string; file: string }> = [
 ];
 
 /** Each task's scoring calls, as runTask sends them; blimp and dgl split into direct and metalinguistic. */
-async function recordMixes(folder: string, items: number, vocab: number, context: number | null): Promise<MixCalls[]> {
+export async function recordMixes(
+  folder: string,
+  items: number,
+  vocab: number,
+  context: number | null,
+  only: (run: { task: string; condition?: string }) => boolean = () => true,
+): Promise<MixCalls[]> {
   const { runTask } = await import('../src/tasks/run-task.js');
   const encode = await loadTokenizer(folder);
   const info: ModelInfo = {
@@ -292,7 +298,7 @@ async function recordMixes(folder: string, items: number, vocab: number, context
     generation: { doSample: false, eosTokenId: null, forcedGreedy: false },
   };
   const byTask = new Map<string, Call[]>();
-  for (const run of TASK_RUNS) {
+  for (const run of TASK_RUNS.filter(only)) {
     const lm = new RecordingLm(info, encode);
     await runTask({ task: run.task, condition: run.condition, stimuliPath: path.join(stimuliDir, run.file), lm, model: 'bench', revision: '', limit: items, maxNewTokens: 1 });
     byTask.set(run.task, [...(byTask.get(run.task) ?? []), ...lm.calls]);

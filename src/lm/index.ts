@@ -19,6 +19,7 @@ import { reduce } from './logsoftmax.js';
 import type { PackLimits } from './packing.js';
 import { lastLogitsPlain, scoreItemPlain } from './plain.js';
 import { hasScoreGraph, ScoreGraph } from './score-graph.js';
+import { pairCostFor } from './row-cost.js';
 import { scoreItemsTree } from './tree.js';
 import { idsKey, planConditional, planSequence, type Encode } from './tokenize.js';
 import type {
@@ -45,6 +46,8 @@ export interface ExtraLoadOptions extends LoadOptions {
   maskElements?: number;
   /** Scoring graph: a token tree larger than this is split into rows repeating its prefix. Default 1024. */
   rowTokens?: number;
+  /** Scoring graph: attention's cost per slot pair relative to a slot (row-cost.ts); 0 fills rows up to rowTokens. Default: from the hidden size on the CPU, 0 elsewhere. */
+  pairCost?: number;
   /** CUDA device of the decoder (generation) and of scoring-graph part i (default: i). */
   deviceIds?: number[];
   /** onnxruntime intra-op threads per session (default: onnxruntime's, one per core); threads.ts. */
@@ -156,12 +159,14 @@ class TransformersLanguageModel implements LoadedLanguageModel {
       maskElements: opts.maskElements ?? 1 << 20,
       maxRows: opts.maxBatchRows ?? 64,
       rowTokens: opts.rowTokens ?? 1024,
+      pairCost: opts.pairCost ?? pairCostFor({ hidden: rt.model.config['hidden_size'] ?? rt.model.config['n_embd'] ?? rt.model.config['d_model'], device: rt.device }),
       // Mistral hides keys more than sliding_window positions behind the query (config.json).
       slidingWindow: typeof window === 'number' && window > 0 && rt.modelType === 'mistral' ? window : null,
     };
     if (!(this.packLimits.maskElements >= 1 && this.packLimits.rowTokens >= 1)) {
       throw new Error(`maskElements and rowTokens must be >= 1, got ${opts.maskElements} and ${opts.rowTokens}`);
     }
+    if (!(this.packLimits.pairCost! >= 0 && Number.isFinite(this.packLimits.pairCost))) throw new Error(`pairCost must be a finite number >= 0, got ${opts.pairCost}`);
     this.cache = new LogitsCache(opts.logitsCacheBytes ?? 256 * 1024 * 1024);
     this.info = {
       modelType: rt.modelType,

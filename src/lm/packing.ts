@@ -11,6 +11,7 @@
 // Pure: the rows, the batches and the tensors' contents are computed here without a model.
 
 import { buildTrie, type FastItem, type TrieNode } from './fast.js';
+import { bestRowLength, rowCost, SPLIT_MARGIN } from './row-cost.js';
 
 export interface PackLimits {
   /** Budget on B × T per batch (T = the batch's longest row, padding included). */
@@ -21,6 +22,12 @@ export interface PackLimits {
   maxRows: number;
   /** A subtree larger than this many tokens is split into several rows (each repeats its prefix). */
   rowTokens: number;
+  /**
+   * Attention's cost per slot pair relative to a slot's linear layers (row-cost.ts): > 0 also
+   * splits subtrees under rowTokens where rows repeating the prefix cost less. 0/absent: rows are
+   * filled up to rowTokens.
+   */
+  pairCost?: number;
   /** Keys more than this many positions behind a query are hidden (Mistral's sliding window). */
   slidingWindow?: number | null;
 }
@@ -84,16 +91,6 @@ interface RowEntry {
   parent: number;
 }
 
-function subtreeSize(node: TrieNode, memo: Map<TrieNode, number>): number {
-  let s = memo.get(node);
-  if (s === undefined) {
-    s = node.to - node.from;
-    for (const c of node.children) s += subtreeSize(c, memo);
-    memo.set(node, s);
-  }
-  return s;
-}
-
 function nodeWantsAny(items: readonly FastItem[], node: TrieNode): boolean {
   return node.items.some((i) => {
     const [lo, hi] = wanted(items[i]!, node.from, node.to);
@@ -102,62 +99,141 @@ function nodeWantsAny(items: readonly FastItem[], node: TrieNode): boolean {
 }
 
 /**
- * Rows (as entry lists in depth-first order) for the subtree under `node`, whose ancestors are
- * `chain`. A subtree within `cap` tokens is one row; a larger one keeps its node with groups of
- * children that fit, and splits oversized children further, each such row repeating its prefix.
+ * How the subtree under a node becomes rows: 'one' row (ancestors + the whole subtree), or its
+ * children grouped under rows of at most `cap` tokens (ancestors + the node + whole child
+ * subtrees), the children too large for that handled by their own plans. `cost` sums rowCost over
+ * the rows (row-cost.ts).
  */
-function splitSubtree(
-  items: readonly FastItem[],
-  node: TrieNode,
-  chain: TrieNode[],
-  cap: number,
-  memo: Map<TrieNode, number>,
-): RowEntry[][] {
-  const prefixLen = node.from;
-  const withChain = (owned: boolean): RowEntry[] => [
-    ...chain.map((n, k) => ({ node: n, owned: false, parent: k - 1 })),
-    { node, owned, parent: chain.length - 1 },
-  ];
-  const addSubtree = (entries: RowEntry[], n: TrieNode, parent: number): void => {
-    entries.push({ node: n, owned: true, parent });
-    const me = entries.length - 1;
-    for (const c of n.children) addSubtree(entries, c, me);
-  };
-  if (prefixLen + subtreeSize(node, memo) <= cap) {
-    const entries = chain.map((n, k) => ({ node: n, owned: false, parent: k - 1 }));
-    addSubtree(entries, node, chain.length - 1);
-    return [entries];
-  }
-  const budget = cap - prefixLen - (node.to - node.from);
-  const groups: TrieNode[][] = [];
-  const big: TrieNode[] = [];
-  let cur: TrieNode[] = [];
-  let used = 0;
-  for (const c of node.children) {
-    const s = subtreeSize(c, memo);
-    if (s > budget) {
-      big.push(c);
-      continue;
+type Plan = { kind: 'one'; cost: number } | { kind: 'grouped'; cap: number; balanced: boolean; cost: number };
+
+/** Splits trie subtrees into rows: under `rowTokens`, and at the cheapest row size when pairCost > 0. */
+class RowPlanner {
+  private readonly sizes = new Map<TrieNode, number>();
+  private readonly plans = new Map<TrieNode, Plan>();
+
+  constructor(
+    private readonly items: readonly FastItem[],
+    private readonly rowTokens: number,
+    private readonly pairCost: number,
+  ) {}
+
+  /** Rows (entry lists in depth-first order) for the subtree under `node`, whose ancestors are `chain`. */
+  rows(node: TrieNode, chain: TrieNode[]): RowEntry[][] {
+    const plan = this.plan(node);
+    if (plan.kind === 'one') {
+      const entries = chain.map((n, k) => ({ node: n, owned: false, parent: k - 1 }));
+      addSubtree(entries, node, chain.length - 1);
+      return [entries];
     }
-    if (used + s > budget && cur.length > 0) {
-      groups.push(cur);
-      cur = [];
-      used = 0;
-    }
-    cur.push(c);
-    used += s;
+    const { groups, big } = this.group(node, plan.cap, plan.balanced);
+    const withChain = (owned: boolean): RowEntry[] => [
+      ...chain.map((n, k) => ({ node: n, owned: false, parent: k - 1 })),
+      { node, owned, parent: chain.length - 1 },
+    ];
+    const rows: RowEntry[][] = [];
+    groups.forEach((g, gi) => {
+      const entries = withChain(gi === 0);
+      const me = entries.length - 1;
+      for (const c of g) addSubtree(entries, c, me);
+      rows.push(entries);
+    });
+    if (groups.length === 0 && nodeWantsAny(this.items, node)) rows.push(withChain(true));
+    for (const c of big) rows.push(...this.rows(c, [...chain, node]));
+    return rows;
   }
-  if (cur.length > 0) groups.push(cur);
-  const rows: RowEntry[][] = [];
-  groups.forEach((g, gi) => {
-    const entries = withChain(gi === 0);
-    const me = entries.length - 1;
-    for (const c of g) addSubtree(entries, c, me);
-    rows.push(entries);
-  });
-  if (groups.length === 0 && nodeWantsAny(items, node)) rows.push(withChain(true));
-  for (const c of big) rows.push(...splitSubtree(items, c, [...chain, node], cap, memo));
-  return rows;
+
+  private size(node: TrieNode): number {
+    let s = this.sizes.get(node);
+    if (s === undefined) {
+      s = node.to - node.from;
+      for (const c of node.children) s += this.size(c);
+      this.sizes.set(node, s);
+    }
+    return s;
+  }
+
+  /**
+   * Children in order, grouped greedily under `cap` (row = node.to prefix tokens + the group);
+   * larger ones apart. `balanced`: as many groups, their largest as small as it can be (rows of
+   * a split batch together with little padding).
+   */
+  private group(node: TrieNode, cap: number, balanced: boolean): { groups: TrieNode[][]; big: TrieNode[] } {
+    const budget = cap - node.to;
+    const small = node.children.filter((c) => this.size(c) <= budget);
+    const big = node.children.filter((c) => this.size(c) > budget);
+    let groups = this.fill(small, budget);
+    if (balanced && groups.length > 1) {
+      // Least group bound that still needs no more groups (binary search; greedy is optimal per bound).
+      let [lo, hi] = [Math.max(...small.map((c) => this.size(c))), budget];
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (this.fill(small, mid).length <= groups.length) hi = mid;
+        else lo = mid + 1;
+      }
+      groups = this.fill(small, lo);
+    }
+    return { groups, big };
+  }
+
+  /** Consecutive children in groups of at most `budget` tokens each. */
+  private fill(children: TrieNode[], budget: number): TrieNode[][] {
+    const groups: TrieNode[][] = [];
+    let cur: TrieNode[] = [];
+    let used = 0;
+    for (const c of children) {
+      const s = this.size(c);
+      if (used + s > budget && cur.length > 0) {
+        groups.push(cur);
+        cur = [];
+        used = 0;
+      }
+      cur.push(c);
+      used += s;
+    }
+    if (cur.length > 0) groups.push(cur);
+    return groups;
+  }
+
+  private groupedCost(node: TrieNode, cap: number, balanced: boolean): number {
+    const { groups, big } = this.group(node, cap, balanced);
+    let cost = 0;
+    for (const g of groups) cost += rowCost(node.to + g.reduce((a, c) => a + this.size(c), 0), this.pairCost);
+    if (groups.length === 0 && nodeWantsAny(this.items, node)) cost += rowCost(node.to, this.pairCost);
+    for (const c of big) cost += this.plan(c).cost;
+    return cost;
+  }
+
+  /**
+   * Without a cost model (pairCost 0): one row when the subtree fits rowTokens, else groups under
+   * rowTokens (today's rule). With one: groups under the best row length for this prefix instead,
+   * where they cost SPLIT_MARGIN less; each child's plan is already at most today's for it, so the
+   * total never exceeds the rowTokens-only rule's on the modelled cost.
+   */
+  private plan(node: TrieNode): Plan {
+    let plan = this.plans.get(node);
+    if (plan) return plan;
+    const total = node.from + this.size(node);
+    const fits = total <= this.rowTokens;
+    const candidates: Plan[] = fits
+      ? [{ kind: 'one', cost: rowCost(total, this.pairCost) }]
+      : [{ kind: 'grouped', cap: this.rowTokens, balanced: false, cost: this.groupedCost(node, this.rowTokens, false) }];
+    if (this.pairCost > 0 && node.children.length > 0) {
+      const best = Math.floor(bestRowLength(node.to, this.pairCost));
+      if (best < this.rowTokens) candidates.push({ kind: 'grouped', cap: best, balanced: true, cost: this.groupedCost(node, best, true) });
+    }
+    // Today's rows unless a split is cheaper by more than the model's error.
+    const today = candidates[0]!;
+    plan = today;
+    for (const c of candidates.slice(1)) if (c.cost < (1 - SPLIT_MARGIN) * today.cost && c.cost < plan.cost) plan = c;
+    this.plans.set(node, plan);
+    return plan;
+  }
+}
+
+function addSubtree(entries: RowEntry[], n: TrieNode, parent: number): void {
+  entries.push({ node: n, owned: true, parent });
+  const me = entries.length - 1;
+  for (const c of n.children) addSubtree(entries, c, me);
 }
 
 /** Slots, positions, visibility and the score/logits requests of one row. */
@@ -228,14 +304,13 @@ function layoutRow(items: readonly FastItem[], entries: RowEntry[], window: numb
   return { tokens, positions, visible, scores, logits };
 }
 
-/** Tree rows for the items: one per trie subtree (split above `rowTokens`). */
-export function packRows(items: readonly FastItem[], limits: Pick<PackLimits, 'rowTokens' | 'slidingWindow'>): TreeRow[] {
-  const memo = new Map<TrieNode, number>();
-  const cap = Math.max(1, limits.rowTokens);
+/** Tree rows for the items: one per trie subtree, split above `rowTokens` or where smaller rows cost less (pairCost). */
+export function packRows(items: readonly FastItem[], limits: Pick<PackLimits, 'rowTokens' | 'slidingWindow' | 'pairCost'>): TreeRow[] {
+  const planner = new RowPlanner(items, Math.max(1, limits.rowTokens), limits.pairCost ?? 0);
   const window = limits.slidingWindow ?? null;
   const rows: TreeRow[] = [];
   for (const top of buildTrie(items)) {
-    for (const entries of splitSubtree(items, top, [], cap, memo)) {
+    for (const entries of planner.rows(top, [])) {
       const row = layoutRow(items, entries, window);
       if (row.scores.length > 0 || row.logits.length > 0) rows.push(row);
     }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastItem } from '../../src/lm/fast.js';
-import { batchRows, batchTensors, packRows, type PackedBatch, type PackLimits } from '../../src/lm/packing.js';
+import { batchRows, batchTensors, packRows, type PackedBatch, type PackLimits, type TreeRow } from '../../src/lm/packing.js';
+import { bestRowLength, pairCostFor, rowCost } from '../../src/lm/row-cost.js';
 import type { GraphOutput } from '../../src/lm/score-graph.js';
 import { scoreItemsTree, type TreeStats } from '../../src/lm/tree.js';
 
@@ -165,4 +166,71 @@ test('the same (slot, target) is gathered once for every item that asks for it',
   // slot 0 → 2 (items 0 and 2), slot 1 → 3 (items 0 and 1), slot 1 → 4 (item 2)
   assert.equal(rows[0]!.scores.length, 3);
   assert.deepEqual(rows[0]!.scores.map((s) => s.uses.length).sort(), [1, 2, 2]);
+});
+
+// Row sizes by cost (row-cost.ts). q160: the 160m shape's pairCost on the CPU.
+const q160 = pairCostFor({ hidden: 768, device: 'cpu' });
+const modelled = (rows: TreeRow[], q: number): number => rows.reduce((a, r) => a + rowCost(r.tokens.length, q), 0);
+
+/** `n` branches of `len` tokens (each scored from its first token) under a shared `prefix`. */
+function branches(prefix: number, n: number, len: number): FastItem[] {
+  const p = Array.from({ length: prefix }, (_, i) => 1000 + i);
+  return Array.from({ length: n }, (_, b) => ({ ids: [...p, ...Array.from({ length: len + 1 }, (_, j) => 2000 + b * 100 + j)], start: prefix }));
+}
+
+test('short prefix, many long branches: split into several rows, each repeating the prefix, same numbers', async () => {
+  const items = branches(20, 11, 91); // 20 + 11 × 91 = 1021 tokens: one row under today's cap
+  assert.equal(packRows(items, ROOMY).length, 1);
+  const rows = packRows(items, { ...ROOMY, pairCost: q160 });
+  assert.ok(rows.length >= 4, `${rows.length} rows`);
+  for (const r of rows) {
+    assert.deepEqual(r.tokens.slice(0, 20), items[0]!.ids.slice(0, 20));
+    assert.deepEqual(r.positions.slice(0, 20), Array.from({ length: 20 }, (_, i) => i));
+    assert.ok(r.tokens.length <= Math.ceil(bestRowLength(20, q160)), `row of ${r.tokens.length}`);
+  }
+  // Every branch token is scored in exactly one row.
+  assert.equal(rows.reduce((a, r) => a + r.scores.length, 0), 11 * 92);
+  assert.ok(modelled(rows, q160) < modelled(packRows(items, ROOMY), q160));
+  await check(items, { ...ROOMY, pairCost: q160 });
+});
+
+test('a long shared prefix stays one row', async () => {
+  const items = branches(600, 3, 99);
+  const rows = packRows(items, { ...ROOMY, pairCost: q160 });
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.tokens.length, 600 + 3 * 99);
+  await check(items, { ...ROOMY, pairCost: q160 });
+});
+
+test("the cost model's rows never cost more than rows filled up to rowTokens, on the cost it models; rowTokens still bounds them", async () => {
+  let seed = 7;
+  let cheaper = 0;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let trial = 0; trial < 40; trial++) {
+    // Items sharing prefixes at random depths: a few stems, forks off earlier items.
+    const items: FastItem[] = [];
+    for (let i = 0; i < 30; i++) {
+      const base = items.length > 0 && rand(4) > 0 ? items[rand(items.length)]!.ids : [];
+      const keep = base.slice(0, rand(base.length + 1));
+      const ids = [...keep, ...Array.from({ length: 1 + rand(trial % 2 ? 200 : 40) }, () => 1 + rand(50))];
+      items.push({ ids, start: 1 + rand(ids.length) });
+    }
+    for (const rowTokens of [64, 300, 1024]) {
+      for (const q of [q160, pairCostFor({ hidden: 2048, device: 'cpu' }), 1e-2]) {
+        const limits = { ...ROOMY, rowTokens };
+        const byCost = packRows(items, { ...limits, pairCost: q });
+        const [got, today] = [modelled(byCost, q), modelled(packRows(items, limits), q)];
+        assert.ok(got <= today + 1e-9, `trial ${trial} rowTokens ${rowTokens} q ${q}: ${got} > ${today}`);
+        if (got < today - 1e-9) cheaper++;
+        // Only a single node longer than the cap may exceed it (as today).
+        const overCap = byCost.filter((r) => r.tokens.length > rowTokens);
+        assert.ok(overCap.every((r) => r.scores.length > 0 && new Set(r.positions).size === r.positions.length), `trial ${trial}: a row over rowTokens is one sequence`);
+      }
+    }
+    if (trial < 8) await check(items, { ...ROOMY, rowTokens: 300, pairCost: q160 });
+  }
+  assert.ok(cheaper >= 20, `the cost model changed the rows in ${cheaper} of 360 cases`);
 });

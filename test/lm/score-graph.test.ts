@@ -119,6 +119,27 @@ for (const name of ['gpt2-tiny', 'pythia-tiny']) {
       (await plain.nextTokenLogits(lambada)).forEach((r, i) => assert.ok(maxAbsDiff(r, reused[i]!) <= TOL, `reused ${i}`));
     });
 
+    test('rows sized by cost (prefix repeated in several rows) give plain numbers; pairCost 0 keeps one row per tree', async () => {
+      const long = SENTENCES.filter((s) => s.length > 10).flatMap((s) => [s, `${s} ${s}`]);
+      const reqs = long.map((c) => ({ prefix: crt, continuation: c, separator: ' ' }));
+      const fill = await loadLanguageModel(folder, { pairCost: 0 });
+      const byCost = await loadLanguageModel(folder, { pairCost: 0.05 });
+      try {
+        const a = await plain.conditional(reqs, 'sum');
+        const [f, c] = [await fill.conditional(reqs, 'sum'), await byCost.conditional(reqs, 'sum')];
+        a.forEach((x, i) => {
+          assert.ok(maxAbsDiff(x.tokenLogprobs, f[i]!.tokenLogprobs) <= TOL, `request ${i}, one row`);
+          assert.ok(maxAbsDiff(x.tokenLogprobs, c[i]!.tokenLogprobs) <= TOL, `request ${i}, rows by cost`);
+        });
+        // The crt prompt is fed once per row: once when filling, more often when split by cost.
+        assert.ok(byCost.stats.forwardTokens > fill.stats.forwardTokens, `${byCost.stats.forwardTokens} vs ${fill.stats.forwardTokens} tokens`);
+        for (const bad of [-1, NaN, Infinity]) await assert.rejects(loadLanguageModel(folder, { pairCost: bad }), /pairCost must be a finite number >= 0/);
+      } finally {
+        await fill.dispose();
+        await byCost.dispose();
+      }
+    });
+
     test('two chained parts give the single graph numbers', async () => {
       const split = await loadLanguageModel(folder, { parts: 2, batchTokens: 64 });
       try {
