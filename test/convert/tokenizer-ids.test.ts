@@ -11,6 +11,9 @@ test('tokenizerMaxId: the largest of a BPE vocabulary\'s ids and the added token
   // Ids that are not numbers are not ids; a Unigram vocabulary is an array by id.
   assert.equal(tokenizerMaxId({ model: { vocab: { a: 3, b: '99', c: null } } }), 3);
   assert.equal(tokenizerMaxId({ model: { vocab: [['a', 0], ['b', -1], ['c', -2]] } }), 2);
+  // A hostile vocabulary's keys are only keys: "__proto__" and "constructor" are tokens like any other.
+  assert.equal(tokenizerMaxId(JSON.parse('{"model":{"vocab":{"__proto__":7,"constructor":9,"a":1}}}') as Record<string, unknown>), 9);
+  assert.equal(tokenizerMaxId(JSON.parse('{"model":{"vocab":{"__proto__":{"x":1e18},"a":4}}}') as Record<string, unknown>), 4);
   assert.equal(tokenizerMaxId({ model: {} }), null);
   assert.equal(tokenizerMaxId({}), null);
 });

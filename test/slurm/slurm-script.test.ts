@@ -2,6 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseSbatchJobId, parseScontrolJob, parseSlurmTime, parseSqueueStates } from '../../src/engine/executors/slurm-cli.js';
 import { batchScript, jobName, mergeResources, parseMarks, resourceFlags, sbatchArgs, shellQuote } from '../../src/engine/executors/slurm-script.js';
@@ -54,6 +57,15 @@ describe('slurm script', () => {
       execFileSync('bash', ['-c', `${HUGEPAGE_MALLOC_SHELL}\nprintf %s "$GLIBC_TUNABLES"`], { encoding: 'utf8', env: { PATH: process.env['PATH'], ...(tunables === undefined ? {} : { GLIBC_TUNABLES: tunables }) } });
     for (const t of [undefined, '', 'glibc.malloc.arena_max=2', 'glibc.malloc.hugetlb=0', 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2']) {
       assert.equal(inJob(t), withHugePageMalloc(t), `GLIBC_TUNABLES=${t}`);
+    }
+    // A hostile value from the submitting environment is data: kept verbatim, never run.
+    const dir = mkdtempSync(join(tmpdir(), 'tunables-'));
+    try {
+      const hostile = `x$(touch ${dir}/ran)\`touch ${dir}/ran2\`;touch ${dir}/ran3 "'*`;
+      assert.equal(inJob(hostile), `${hostile}:glibc.malloc.hugetlb=1`);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     assert.equal(withHugePageMalloc(undefined), 'glibc.malloc.hugetlb=1');
     assert.equal(withHugePageMalloc('glibc.malloc.arena_max=2'), 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');

@@ -34,7 +34,9 @@ export class Worker {
     if (grant.gpus.length) env['CUDA_VISIBLE_DEVICES'] = grant.gpus.join(',');
     // A larger young generation: loading a tokenizer (50k-entry maps from a 1.5 MB JSON) otherwise
     // costs ~0.1 CPU s of scavenges at the default 16 MB semi-space, in every worker.
-    const execArgv = [...process.execArgv, ...(process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? [] : ['--max-semi-space-size=32'])];
+    // A size the user chose (on the command line or in NODE_OPTIONS) is kept.
+    const chosen = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
+    const execArgv = [...process.execArgv, ...(chosen ? [] : ['--max-semi-space-size=32'])];
     const proc = fork(WORKER_MAIN, [], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     this.proc = proc;
     proc.stderr?.on('data', (d: Buffer) => {
