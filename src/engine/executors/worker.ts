@@ -12,6 +12,24 @@ import { withHugePageMalloc } from '../../util/malloc-tunables.js';
 
 const WORKER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'worker-main.js');
 
+/**
+ * A worker's environment and Node flags: its affinity and grant, malloc on huge pages
+ * (malloc-tunables.ts), and a larger young generation — loading a tokenizer (50k-entry maps from a
+ * 1.5 MB JSON) otherwise costs ~0.1 CPU s of scavenges at the default 16 MB semi-space. A size or
+ * tunable the user chose (command line, NODE_OPTIONS, GLIBC_TUNABLES) is kept.
+ */
+export function workerProcessOptions(baseEnv: NodeJS.ProcessEnv, baseArgv: readonly string[], affinity: string, grant: Pick<Grant, 'cpus' | 'gpus'>): { env: NodeJS.ProcessEnv; execArgv: string[] } {
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv,
+    PIPELINE_WORKER_AFFINITY: affinity,
+    PIPELINE_CPUS: String(Math.max(1, grant.cpus)),
+    GLIBC_TUNABLES: withHugePageMalloc(baseEnv['GLIBC_TUNABLES']),
+  };
+  if (grant.gpus.length) env['CUDA_VISIBLE_DEVICES'] = grant.gpus.join(',');
+  const chosen = [...baseArgv, ...(baseEnv['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
+  return { env, execArgv: [...baseArgv, ...(chosen ? [] : ['--max-semi-space-size=32'])] };
+}
+
 export class Worker {
   busy = false;
   lastUsed = Date.now();
@@ -25,18 +43,7 @@ export class Worker {
     readonly grant: Grant,
     private readonly died: (w: Worker) => void,
   ) {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PIPELINE_WORKER_AFFINITY: affinity,
-      PIPELINE_CPUS: String(Math.max(1, grant.cpus)),
-      GLIBC_TUNABLES: withHugePageMalloc(process.env['GLIBC_TUNABLES']),
-    };
-    if (grant.gpus.length) env['CUDA_VISIBLE_DEVICES'] = grant.gpus.join(',');
-    // A larger young generation: loading a tokenizer (50k-entry maps from a 1.5 MB JSON) otherwise
-    // costs ~0.1 CPU s of scavenges at the default 16 MB semi-space, in every worker.
-    // A size the user chose (on the command line or in NODE_OPTIONS) is kept.
-    const chosen = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--max-semi-space-size'));
-    const execArgv = [...process.execArgv, ...(chosen ? [] : ['--max-semi-space-size=32'])];
+    const { env, execArgv } = workerProcessOptions(process.env, process.execArgv, affinity, grant);
     const proc = fork(WORKER_MAIN, [], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     this.proc = proc;
     proc.stderr?.on('data', (d: Buffer) => {
