@@ -48,11 +48,18 @@ export interface RowCostShape {
   device: string;
 }
 
+/**
+ * The smallest hidden size the model is used for. KAPPA was measured at 768 and 2048; far below,
+ * a row's cost is the output layer's and the call's, not its layers' (tiny-gpt2, hidden 2: the
+ * model split its crt rows and the mix cost 0.13 CPU s against 0.05 filled), so no model there.
+ */
+export const MIN_HIDDEN = 256;
+
 /** b/a for this shape and device; 0 means "no cost model: fill rows up to rowTokens". */
 export function pairCostFor(shape: RowCostShape): number {
   if (shape.device !== 'cpu') return 0;
   const d = shape.hidden;
-  if (typeof d !== 'number' || !Number.isInteger(d) || d <= 0) return 0;
+  if (typeof d !== 'number' || !Number.isInteger(d) || d < MIN_HIDDEN) return 0;
   return 1 / (KAPPA * d);
 }
 

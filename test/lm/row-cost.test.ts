@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bestRowLength, KAPPA, pairCostFor, rowCost } from '../../src/lm/row-cost.js';
+import { bestRowLength, KAPPA, MIN_HIDDEN, pairCostFor, rowCost } from '../../src/lm/row-cost.js';
 
 test('bestRowLength minimises the cost per branch token of rows repeating a prefix', () => {
   const perBranchToken = (C: number, P: number, q: number): number => rowCost(C, q) / (C - P);
@@ -26,4 +26,7 @@ test('pairCostFor: from the hidden size on the CPU; none on CUDA or for a hidden
   assert.ok(pairCostFor({ hidden: 2048, device: 'cpu' }) < pairCostFor({ hidden: 768, device: 'cpu' }));
   assert.equal(pairCostFor({ hidden: 768, device: 'cuda' }), 0);
   for (const hidden of [undefined, null, '768', 0, -5, 7.5, NaN, Infinity]) assert.equal(pairCostFor({ hidden, device: 'cpu' }), 0, String(hidden));
+  // Below the measured range (toy models) rows are filled as before; Pythia-70m's 512 is modelled.
+  for (const hidden of [2, 64, MIN_HIDDEN - 1]) assert.equal(pairCostFor({ hidden, device: 'cpu' }), 0, `hidden ${hidden}`);
+  assert.equal(pairCostFor({ hidden: 512, device: 'cpu' }), 1 / (KAPPA * 512));
 });
