@@ -45,7 +45,6 @@ function inFloat32(b: Body, x: string, fn: (xf: string) => string): string {
   return b.g.cast(fn(b.g.cast(x, DT.FLOAT)), DT.FLOAT16);
 }
 
-/** A shape [B, T, ...rest] as an int64 tensor. */
 /**
  * The attention mask of the decoder and step graphs, [B, 1, 1, T, S]: query index qIdx [T, 1] sees
  * key index kIdx [1, S] iff kIdx <= qIdx (causal), the model's sliding window allows it (Mistral:
@@ -61,6 +60,7 @@ export function causalPaddingMask(g: GraphBuilder, spec: ModelSpec, qIdx: string
   return g.op('And', [padding, visible]);
 }
 
+/** A shape [B, T, ...rest] as an int64 tensor. */
 export function shapeWith(b: Body, rest: number[]): string {
   return b.g.op('Concat', [b.shapeBT, b.g.i64(rest)], [intAttr('axis', 0)]);
 }
